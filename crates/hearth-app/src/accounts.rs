@@ -1,0 +1,368 @@
+//! Account use-cases: register, log in and out, resolve a token, change a
+//! profile or password, and the admin's approve, reject and list.
+
+use chrono::{DateTime, Duration, Utc};
+use hearth_db::accounts::{self, Account, NewAccount, ProfileChange};
+use hearth_db::tokens::{self, Session};
+use hearth_domain::password::{self, NewPassword};
+use hearth_domain::token::IssuedToken;
+use hearth_domain::{AccountStatus, Bio, DisplayName, Email, Role, Username, ValidationError};
+
+use crate::{App, AppError, blocking};
+
+/// The longest reason a person may give when asking to join.
+pub const REASON_MAX: usize = 1000;
+
+/// What someone types to sign up. Only username and password are required.
+#[derive(Debug, Default, Clone)]
+pub struct Registration {
+    pub username: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub email: Option<String>,
+    /// Why they want to join; shown to admins when approval is required.
+    pub reason: Option<String>,
+}
+
+/// A successful log-in: the account and the token to present from now on.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub account: Account,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Profile fields to change; `None` keeps the current value.
+#[derive(Debug, Default, Clone)]
+pub struct ProfileUpdate {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    /// `Some("")` removes the address.
+    pub email: Option<String>,
+}
+
+/// Validated sign-up fields, before the expensive work.
+struct Checked {
+    username: Username,
+    password: NewPassword,
+    display_name: DisplayName,
+    bio: Bio,
+    email: Option<Email>,
+    reason: String,
+}
+
+/// Check every field and report all problems at once, so a form can show
+/// each message next to its field.
+fn check(input: Registration) -> Result<Checked, AppError> {
+    let mut errors = Vec::new();
+    let username = Username::parse(&input.username).map_err(|e| errors.push(e)).ok();
+    let password = NewPassword::parse(&input.password).map_err(|e| errors.push(e)).ok();
+    let display_name = DisplayName::parse(input.display_name.as_deref().unwrap_or(""))
+        .map_err(|e| errors.push(e))
+        .ok();
+    let bio = Bio::parse(input.bio.as_deref().unwrap_or(""))
+        .map_err(|e| errors.push(e))
+        .ok();
+    let email = match input.email.as_deref().map(str::trim) {
+        None | Some("") => Some(None),
+        Some(raw) => Email::parse(raw).map(Some).map_err(|e| errors.push(e)).ok(),
+    };
+    let reason = input.reason.unwrap_or_default().trim().to_owned();
+    if reason.chars().count() > REASON_MAX {
+        errors.push(ValidationError::new(
+            "reason",
+            "too_long",
+            format!("Your reason can be at most {REASON_MAX} characters"),
+        ));
+    }
+    match (username, password, display_name, bio, email) {
+        (Some(username), Some(password), Some(display_name), Some(bio), Some(email))
+            if errors.is_empty() =>
+        {
+            Ok(Checked {
+                username,
+                password,
+                display_name,
+                bio,
+                email,
+                reason,
+            })
+        }
+        _ => Err(AppError::Invalid(errors)),
+    }
+}
+
+impl App {
+    /// Self-registration through the API, following the registration mode.
+    /// Returns the new account; in approval mode its status is `pending`.
+    pub async fn register(&self, input: Registration) -> Result<Account, AppError> {
+        let status = self
+            .config
+            .registration
+            .mode
+            .initial_status()
+            .ok_or(AppError::RegistrationClosed)?;
+        self.create_account(input, Role::Member, status).await
+    }
+
+    /// Create an account regardless of the registration mode (admin CLI).
+    pub async fn create_account(
+        &self,
+        input: Registration,
+        role: Role,
+        status: AccountStatus,
+    ) -> Result<Account, AppError> {
+        let checked = check(input)?;
+        // Answer a taken name before spending time on hashing and keys; the
+        // unique index still decides races between concurrent sign-ups.
+        if accounts::find_by_username(&self.db, checked.username.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Conflict { field: "username" });
+        }
+        let password = checked.password;
+        let (password_hash, keys) = blocking(move || {
+            let hash = password
+                .hash()
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let keys = hearth_activitypub::keys::generate()
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok((hash, keys))
+        })
+        .await?;
+        let account = accounts::insert(
+            &self.db,
+            NewAccount {
+                username: checked.username,
+                display_name: checked.display_name,
+                bio: checked.bio,
+                email: checked.email,
+                password_hash,
+                role,
+                status,
+                registration_reason: checked.reason,
+                public_key_pem: keys.public_pem,
+                private_key_pem: keys.private_pem,
+            },
+        )
+        .await?;
+        tracing::info!(account_id = account.id, username = %account.username, status = %account.status, "account created");
+        Ok(account)
+    }
+
+    /// Check a username and password and issue a bearer token.
+    ///
+    /// A wrong password and an unknown username give the same error and
+    /// take the same time.
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {
+        let found = accounts::find_credentials(&self.db, username).await?;
+        let candidate = password.to_owned();
+        let (found, matches) = blocking(move || {
+            Ok(match found {
+                Some(creds) => {
+                    let ok = password::verify(&creds.password_hash, &candidate);
+                    (Some(creds.account), ok)
+                }
+                None => {
+                    password::verify_against_nothing(&candidate);
+                    (None, false)
+                }
+            })
+        })
+        .await?;
+        let account = match found {
+            Some(account) if matches => account,
+            _ => return Err(AppError::BadCredentials),
+        };
+        if account.status != AccountStatus::Active {
+            return Err(AppError::AccountNotActive(account.status));
+        }
+        let issued = IssuedToken::generate();
+        let expires_at =
+            Utc::now() + Duration::days(i64::from(self.config.auth.token_lifetime_days));
+        tokens::insert(&self.db, account.id, &issued.digest, expires_at).await?;
+        tracing::info!(account_id = account.id, "logged in");
+        Ok(LoggedIn {
+            account,
+            token: issued.secret,
+            expires_at,
+        })
+    }
+
+    /// The session a bearer token belongs to.
+    pub async fn authenticate(&self, token: &str) -> Result<Session, AppError> {
+        tokens::resolve(&self.db, token)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    /// End the session (revoke the token used).
+    pub async fn logout(&self, session: &Session) -> Result<(), AppError> {
+        tokens::revoke(&self.db, session.token_id).await?;
+        tracing::info!(account_id = session.account.id, "logged out");
+        Ok(())
+    }
+
+    /// Change one's own profile.
+    pub async fn update_profile(
+        &self,
+        session: &Session,
+        update: ProfileUpdate,
+    ) -> Result<Account, AppError> {
+        let mut errors = Vec::new();
+        let change = ProfileChange {
+            display_name: update
+                .display_name
+                .map(|raw| DisplayName::parse(&raw))
+                .transpose()
+                .map_err(|e| errors.push(e))
+                .ok()
+                .flatten(),
+            bio: update
+                .bio
+                .map(|raw| Bio::parse(&raw))
+                .transpose()
+                .map_err(|e| errors.push(e))
+                .ok()
+                .flatten(),
+            email: match update.email.as_deref().map(str::trim) {
+                None => None,
+                Some("") => Some(None),
+                Some(raw) => Email::parse(raw)
+                    .map(|e| Some(Some(e)))
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .flatten(),
+            },
+        };
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        Ok(accounts::update_profile(&self.db, session.account.id, change).await?)
+    }
+
+    /// Change one's own password after proving the current one. Every
+    /// session of the account ends, including this one.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AppError> {
+        let creds = accounts::find_credentials(&self.db, &session.account.username)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let candidate = current.to_owned();
+        let ok = blocking(move || Ok(password::verify(&creds.password_hash, &candidate))).await?;
+        if !ok {
+            return Err(AppError::invalid(ValidationError::new(
+                "current_password",
+                "wrong",
+                "That is not your current password",
+            )));
+        }
+        self.set_password(&session.account.username, new).await
+    }
+
+    /// Set an account's password (admin CLI, or after the check above).
+    pub async fn set_password(&self, username: &str, new: &str) -> Result<(), AppError> {
+        let password = NewPassword::parse(new).map_err(AppError::invalid)?;
+        let account = accounts::find_by_username(&self.db, username)
+            .await?
+            .ok_or(AppError::NotFound { what: "account" })?;
+        let hash = blocking(move || password.hash().map_err(|e| AppError::Internal(e.to_string())))
+            .await?;
+        accounts::set_password(&self.db, account.id, hash).await?;
+        tracing::info!(account_id = account.id, "password changed; sessions ended");
+        Ok(())
+    }
+
+    /// Admin: one page of accounts, optionally by status.
+    pub async fn list_accounts(
+        &self,
+        status: Option<AccountStatus>,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Account>, AppError> {
+        Ok(accounts::list(&self.db, status, after, limit).await?)
+    }
+
+    /// Admin: decide on a pending sign-up. `by` is the admin deciding,
+    /// recorded in the log.
+    pub async fn decide_registration(
+        &self,
+        by: &Account,
+        account_id: i64,
+        approve: bool,
+    ) -> Result<Account, AppError> {
+        let account = accounts::find_by_id(&self.db, account_id)
+            .await?
+            .ok_or(AppError::NotFound { what: "account" })?;
+        if account.status != AccountStatus::Pending {
+            return Err(AppError::invalid(ValidationError::new(
+                "status",
+                "not_pending",
+                format!("This account is {}, not waiting for approval", account.status),
+            )));
+        }
+        let status = if approve {
+            AccountStatus::Active
+        } else {
+            AccountStatus::Rejected
+        };
+        let account = accounts::set_status(&self.db, account_id, status).await?;
+        tracing::info!(account_id, status = %account.status, decided_by = by.id, "registration decided");
+        Ok(account)
+    }
+
+    /// Find an account by username (ignoring case).
+    pub async fn account_by_username(&self, username: &str) -> Result<Account, AppError> {
+        accounts::find_by_username(&self.db, username)
+            .await?
+            .ok_or(AppError::NotFound { what: "account" })
+    }
+
+    /// Admin CLI: change an account's role.
+    pub async fn set_role(&self, username: &str, role: Role) -> Result<Account, AppError> {
+        let account = self.account_by_username(username).await?;
+        Ok(accounts::set_role(&self.db, account.id, role).await?)
+    }
+
+    /// Counts for the instance page.
+    pub async fn active_account_count(&self) -> Result<u64, AppError> {
+        Ok(accounts::count(&self.db, Some(AccountStatus::Active)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_reports_every_bad_field_at_once() {
+        let Err(AppError::Invalid(errors)) = check(Registration {
+            username: "bad name".into(),
+            password: "short".into(),
+            email: Some("nope".into()),
+            ..Default::default()
+        }) else {
+            panic!("expected invalid");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["username", "password", "email"]);
+    }
+
+    #[test]
+    fn check_treats_empty_email_as_none() {
+        let checked = check(Registration {
+            username: "ann".into(),
+            password: "long enough".into(),
+            email: Some("  ".into()),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(checked.email.is_none());
+    }
+}

@@ -1,0 +1,556 @@
+//! Configuration: one struct, filled from `config/default.toml` (compiled
+//! in), an optional file of overrides, and `HEARTH_*` environment variables,
+//! in that order.
+//!
+//! Each key is defined once, here, with its doc comment; `config/default.toml`
+//! carries the same keys with their defaults and explanations, and a test
+//! keeps the two in step. Environment variable names are derived from the key
+//! path (`database.url` → `HEARTH_DATABASE_URL`), so there is no second table
+//! of names to keep in sync.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use hearth_domain::RegistrationMode;
+use serde::{Deserialize, Serialize};
+
+/// The defaults, compiled into the binary so that a bare `hearth serve`
+/// works from any folder.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+/// Prefix of every environment variable that overrides a key.
+pub const ENV_PREFIX: &str = "HEARTH_";
+
+/// Environment variables with the prefix that are not configuration keys.
+const NON_KEY_ENV: &[&str] = &["HEARTH_CONFIG", "HEARTH_TEST_DATABASE_URL"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Public host name (and port when not 443) of this server.
+    pub domain: String,
+    /// Address and port the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// Folder for the embedded database and other files.
+    pub data_dir: PathBuf,
+    /// Development and test switch: plain http and local addresses allowed.
+    pub test_mode: bool,
+    pub instance: InstanceConfig,
+    pub database: DatabaseConfig,
+    pub registration: RegistrationConfig,
+    pub auth: AuthConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// The server's name.
+    pub name: String,
+    /// Who the server is for.
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; empty for DATA_DIR/hearth.sqlite3.
+    pub url: String,
+    /// Largest number of open connections per process.
+    pub max_connections: u32,
+    /// Milliseconds to wait for a connection or SQLite's write lock.
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// Who may create an account through the API.
+    pub mode: RegistrationMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Days a log-in lasts.
+    pub token_lifetime_days: u32,
+    /// Log-in and sign-up attempts per client address per minute.
+    pub rate_limit_per_minute: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest time a request may take, in seconds.
+    pub request_timeout_secs: u64,
+    /// Seconds to let requests finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Take the client address from X-Forwarded-For (behind your own proxy).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// tracing filter directives.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A configuration value that cannot be used. `key` is the dotted key path;
+/// `origin` says where the bad value came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config key `{key}` ({origin}): {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub origin: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, origin: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            origin: origin.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A loaded configuration, plus what the loader noticed but did not reject.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// For example an unknown `HEARTH_*` variable, which is probably a typo.
+    pub warnings: Vec<String>,
+}
+
+/// Which source set each key's value: "default", a file path, or an env var.
+type Origins = BTreeMap<String, String>;
+
+impl Config {
+    /// Load defaults, then `file` (if any), then the `HEARTH_*` variables
+    /// among `env`, and validate the result.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let mut origins = Origins::new();
+        let mut table = parse_toml(DEFAULT_TOML, "built-in defaults")?;
+        record_origins(&table, "", "default", &mut origins);
+
+        if let Some(path) = file {
+            let origin = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new("-", &origin, format!("cannot read configuration file: {e}"))
+            })?;
+            let overrides = parse_toml(&text, &origin)?;
+            merge(&mut table, overrides, "", &origin, &mut origins)?;
+        }
+
+        let env: BTreeMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        let mut used = Vec::new();
+        apply_env(&mut table, "", &env, &mut used, &mut origins)?;
+        let warnings = env
+            .keys()
+            .filter(|k| !used.contains(k) && !NON_KEY_ENV.contains(&k.as_str()))
+            .map(|k| format!("environment variable {k} is not a configuration key; ignored"))
+            .collect();
+
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|err| {
+                let key = err.path().to_string();
+                let origin = origins.get(&key).cloned().unwrap_or_else(|| "file".into());
+                let message = err.into_inner().to_string();
+                let first_line = message.lines().next().unwrap_or_default().to_owned();
+                ConfigError::new(key, origin, first_line)
+            })?;
+        config.validate(&origins)?;
+        Ok(Loaded { config, warnings })
+    }
+
+    /// Checks that types alone cannot express.
+    fn validate(&self, origins: &Origins) -> Result<(), ConfigError> {
+        let fail = |key: &str, message: String| {
+            let origin = origins.get(key).cloned().unwrap_or_default();
+            Err(ConfigError::new(key, origin, message))
+        };
+        if let Err(message) = validate_domain(&self.domain) {
+            return fail("domain", message);
+        }
+        if !self.database.url.is_empty()
+            && hearth_db::Backend::from_url(&self.database.url).is_none()
+        {
+            return fail(
+                "database.url",
+                "must start with sqlite:// or postgres:// (or be empty for the embedded database)"
+                    .into(),
+            );
+        }
+        if self.database.max_connections == 0 {
+            return fail("database.max_connections", "must be at least 1".into());
+        }
+        if self.database.timeout_ms == 0 {
+            return fail("database.timeout_ms", "must be at least 1".into());
+        }
+        if self.auth.token_lifetime_days == 0 {
+            return fail("auth.token_lifetime_days", "must be at least 1".into());
+        }
+        if self.auth.rate_limit_per_minute == 0 {
+            return fail("auth.rate_limit_per_minute", "must be at least 1".into());
+        }
+        if self.http.max_body_bytes < 1024 {
+            return fail("http.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.http.request_timeout_secs == 0 {
+            return fail("http.request_timeout_secs", "must be at least 1".into());
+        }
+        if let Err(message) = validate_log_filter(&self.log.filter) {
+            return fail("log.filter", message);
+        }
+        Ok(())
+    }
+
+    /// The database URL to connect to: the configured one, or the embedded
+    /// SQLite file under `data_dir`.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("hearth.sqlite3").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// The configuration as TOML, with any password in the database URL
+    /// hidden, for `hearth config check`.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = redact_url_password(&self.database.url);
+        toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+fn parse_toml(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>().map_err(|e| {
+        let message = e.message().to_owned();
+        let span = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start.min(text.len())].lines().count().max(1);
+                format!(" (line {line})")
+            })
+            .unwrap_or_default();
+        ConfigError::new("-", origin, format!("not valid TOML{span}: {message}"))
+    })
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn record_origins(table: &toml::Table, prefix: &str, origin: &str, origins: &mut Origins) {
+    for (key, value) in table {
+        let path = join(prefix, key);
+        match value {
+            toml::Value::Table(inner) => record_origins(inner, &path, origin, origins),
+            _ => {
+                origins.insert(path, origin.to_owned());
+            }
+        }
+    }
+}
+
+/// Lay `overrides` over `base`. A key the defaults do not have is an error
+/// naming it: a typo in a file must not be silently ignored.
+fn merge(
+    base: &mut toml::Table,
+    overrides: toml::Table,
+    prefix: &str,
+    origin: &str,
+    origins: &mut Origins,
+) -> Result<(), ConfigError> {
+    for (key, value) in overrides {
+        let path = join(prefix, &key);
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(over)) => {
+                merge(inner, over, &path, origin, origins)?;
+            }
+            (Some(toml::Value::Table(_)), _) => {
+                return Err(ConfigError::new(path, origin, "must be a section ([...])"));
+            }
+            (Some(slot), value) => {
+                *slot = value;
+                origins.insert(path, origin.to_owned());
+            }
+            (None, _) => {
+                return Err(ConfigError::new(path, origin, "unknown configuration key"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The environment variable for a dotted key path.
+pub fn env_name(path: &str) -> String {
+    format!("{ENV_PREFIX}{}", path.replace('.', "_").to_ascii_uppercase())
+}
+
+fn apply_env(
+    table: &mut toml::Table,
+    prefix: &str,
+    env: &BTreeMap<String, String>,
+    used: &mut Vec<String>,
+    origins: &mut Origins,
+) -> Result<(), ConfigError> {
+    for (key, slot) in table.iter_mut() {
+        let path = join(prefix, key);
+        if let toml::Value::Table(inner) = slot {
+            apply_env(inner, &path, env, used, origins)?;
+            continue;
+        }
+        let name = env_name(&path);
+        let Some(raw) = env.get(&name) else { continue };
+        used.push(name.clone());
+        let bad = |what: &str| ConfigError::new(&path, &name, format!("expected {what}, got '{raw}'"));
+        *slot = match slot {
+            toml::Value::String(_) => toml::Value::String(raw.clone()),
+            toml::Value::Integer(_) => toml::Value::Integer(
+                raw.trim().parse().map_err(|_| bad("a whole number"))?,
+            ),
+            toml::Value::Float(_) => {
+                toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?)
+            }
+            toml::Value::Boolean(_) => toml::Value::Boolean(
+                match raw.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => true,
+                    "false" | "0" | "no" | "off" | "" => false,
+                    _ => return Err(bad("true or false")),
+                },
+            ),
+            _ => return Err(bad("a value this key cannot take from the environment")),
+        };
+        origins.insert(path, name);
+    }
+    Ok(())
+}
+
+/// A domain is an authority: a host name (or IP literal), optionally
+/// `:port`. No scheme, no path, no user info.
+fn validate_domain(domain: &str) -> Result<(), String> {
+    if domain.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if domain.contains("://") || domain.contains('/') || domain.contains('@') {
+        return Err(format!(
+            "'{domain}' must be a host name with an optional port, like example.org or localhost:8080, without https:// or a path"
+        ));
+    }
+    let parsed = url::Url::parse(&format!("https://{domain}/"))
+        .map_err(|e| format!("'{domain}' is not a valid host name: {e}"))?;
+    let rebuilt = match parsed.port() {
+        Some(port) => format!("{}:{port}", parsed.host_str().unwrap_or_default()),
+        None => parsed.host_str().unwrap_or_default().to_owned(),
+    };
+    if rebuilt != domain.to_ascii_lowercase() && !domain.ends_with(":443") {
+        return Err(format!(
+            "'{domain}' is not in canonical form; write it as '{rebuilt}'"
+        ));
+    }
+    Ok(())
+}
+
+fn validate_log_filter(filter: &str) -> Result<(), String> {
+    // A light syntax check (the subscriber parses it for real at start-up):
+    // comma-separated directives of `target=level` or `level`.
+    const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
+        let is_level = LEVELS.contains(&level.to_ascii_lowercase().as_str());
+        let is_target = !directive.contains('=') && !directive.contains(' ');
+        if !is_level && !is_target {
+            return Err(format!(
+                "'{directive}' is not a log directive; use a level such as info or target=level"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn redact_url_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_file_covers_every_key() {
+        // deny_unknown_fields + no serde defaults: a key missing from or
+        // extra in config/default.toml fails here.
+        let loaded = Config::load(None, env(&[])).unwrap();
+        assert_eq!(loaded.config.domain, "localhost:8080");
+        assert_eq!(loaded.config.registration.mode, RegistrationMode::Approval);
+        assert!(!loaded.config.test_mode);
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn every_key_is_documented_with_its_env_name() {
+        let table = parse_toml(DEFAULT_TOML, "defaults").unwrap();
+        let mut origins = Origins::new();
+        record_origins(&table, "", "default", &mut origins);
+        for key in origins.keys() {
+            let name = env_name(key);
+            assert!(
+                DEFAULT_TOML.contains(&format!("Env: {name}")),
+                "config/default.toml does not name {name} for `{key}`"
+            );
+        }
+    }
+
+    #[test]
+    fn environment_overrides_by_derived_name() {
+        let loaded = Config::load(
+            None,
+            env(&[
+                ("HEARTH_DOMAIN", "b.example"),
+                ("HEARTH_BIND", "127.0.0.1:0"),
+                ("HEARTH_DATABASE_URL", "postgres://u@h/db"),
+                ("HEARTH_DATA_DIR", "/tmp/x"),
+                ("HEARTH_TEST_MODE", "1"),
+                ("HEARTH_REGISTRATION_MODE", "open"),
+                ("HEARTH_AUTH_RATE_LIMIT_PER_MINUTE", "5"),
+                ("HEARTH_DOMIAN", "typo.example"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        let c = loaded.config;
+        assert_eq!(c.domain, "b.example");
+        assert_eq!(c.bind.port(), 0);
+        assert_eq!(c.database_url(), "postgres://u@h/db");
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert!(c.test_mode);
+        assert_eq!(c.registration.mode, RegistrationMode::Open);
+        assert_eq!(c.auth.rate_limit_per_minute, 5);
+        assert_eq!(
+            loaded.warnings,
+            vec!["environment variable HEARTH_DOMIAN is not a configuration key; ignored"]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_where_it_came_from() {
+        let err = Config::load(None, env(&[("HEARTH_BIND", "localhost")])).unwrap_err();
+        assert_eq!((err.key.as_str(), err.origin.as_str()), ("bind", "HEARTH_BIND"));
+
+        let err = Config::load(None, env(&[("HEARTH_DATABASE_MAX_CONNECTIONS", "many")]))
+            .unwrap_err();
+        assert_eq!(err.key, "database.max_connections");
+        assert!(err.to_string().contains("expected a whole number, got 'many'"));
+
+        let err = Config::load(None, env(&[("HEARTH_REGISTRATION_MODE", "maybe")])).unwrap_err();
+        assert_eq!(err.key, "registration.mode");
+        assert!(err.message.contains("open"), "{}", err.message);
+
+        let err = Config::load(None, env(&[("HEARTH_DOMAIN", "https://a.example/")])).unwrap_err();
+        assert_eq!(err.key, "domain");
+
+        let err = Config::load(None, env(&[("HEARTH_DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert_eq!(err.key, "database.url");
+
+        let err = Config::load(None, env(&[("HEARTH_TEST_MODE", "perhaps")])).unwrap_err();
+        assert_eq!(err.key, "test_mode");
+    }
+
+    #[test]
+    fn file_overrides_and_rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hearth.toml");
+        std::fs::write(&path, "domain = \"a.example\"\n[registration]\nmode = \"closed\"\n").unwrap();
+        let c = Config::load(Some(&path), env(&[])).unwrap().config;
+        assert_eq!(c.domain, "a.example");
+        assert_eq!(c.registration.mode, RegistrationMode::Closed);
+
+        std::fs::write(&path, "[registration]\nmdoe = \"closed\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        assert_eq!(err.key, "registration.mdoe");
+        assert_eq!(err.message, "unknown configuration key");
+
+        std::fs::write(&path, "bind = 8080\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        assert_eq!(err.key, "bind");
+        assert_eq!(err.origin, path.display().to_string());
+
+        std::fs::write(&path, "domain = \n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        assert!(err.message.contains("line 1"), "{}", err.message);
+    }
+
+    #[test]
+    fn embedded_database_lives_in_data_dir() {
+        let c = Config::load(None, env(&[("HEARTH_DATA_DIR", "/srv/hearth")]))
+            .unwrap()
+            .config;
+        assert_eq!(c.database_url(), "sqlite:///srv/hearth/hearth.sqlite3");
+    }
+
+    #[test]
+    fn shown_configuration_hides_database_password() {
+        let c = Config::load(
+            None,
+            env(&[("HEARTH_DATABASE_URL", "postgres://hearth:s3cret@db/hearth")]),
+        )
+        .unwrap()
+        .config;
+        let shown = c.to_redacted_toml();
+        assert!(!shown.contains("s3cret"));
+        assert!(shown.contains("postgres://hearth:****@db/hearth"));
+    }
+
+    #[test]
+    fn domains_must_be_plain_authorities() {
+        for ok in ["example.org", "localhost:8080", "a.b.example", "127.0.0.1:3000"] {
+            assert!(validate_domain(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "https://x.org", "x.org/path", "user@x.org", "bad host", "x.org:99999"] {
+            assert!(validate_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

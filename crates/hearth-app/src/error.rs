@@ -1,0 +1,50 @@
+//! The error every use-case returns.
+
+use hearth_domain::{AccountStatus, ValidationError};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// Input broke one or more rules; each names its field.
+    #[error("invalid input: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<ValidationError>),
+    /// A unique value (such as a username) is already taken.
+    #[error("{field} is already taken")]
+    Conflict { field: &'static str },
+    /// No valid credentials were presented.
+    #[error("not logged in")]
+    Unauthenticated,
+    /// Username or password did not match. Deliberately does not say which.
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// The account exists but cannot log in in this status.
+    #[error("account is {0}")]
+    AccountNotActive(AccountStatus),
+    /// Registration is closed on this instance.
+    #[error("registration is closed")]
+    RegistrationClosed,
+    /// Logged in, but not allowed to do this.
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// Something on our side failed; details are logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(err: ValidationError) -> Self {
+        AppError::Invalid(vec![err])
+    }
+}
+
+impl From<hearth_db::DbError> for AppError {
+    fn from(err: hearth_db::DbError) -> Self {
+        match err {
+            hearth_db::DbError::Conflict { field } => AppError::Conflict { field },
+            hearth_db::DbError::NotFound { what } => AppError::NotFound { what },
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

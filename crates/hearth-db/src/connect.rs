@@ -1,0 +1,167 @@
+//! Opening the database and applying migrations.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hearth_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::DbError;
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend named by a URL's scheme, if Hearth supports it.
+    pub fn from_url(url: &str) -> Option<Self> {
+        let scheme = url.split_once(':')?.0;
+        match scheme {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            _ => None,
+        }
+    }
+}
+
+/// What [`connect`] needs beyond the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    pub max_connections: u32,
+    /// How long a SQLite writer waits for another to finish before failing.
+    pub busy_timeout: Duration,
+    /// How long to wait for a connection from the pool (and to connect).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Open a pool for `url` (`sqlite://path` or `postgres://…`).
+///
+/// For SQLite the file and its folder are created when missing, and every
+/// connection runs in WAL mode with a busy timeout and foreign keys on, so
+/// concurrent requests wait for each other instead of failing.
+pub async fn connect(url: &str, settings: &ConnectSettings) -> Result<DatabaseConnection, DbError> {
+    let backend = Backend::from_url(url).ok_or_else(|| {
+        DbError::Database(DbErr::Custom(
+            "unsupported database url: expected sqlite:// or postgres://".into(),
+        ))
+    })?;
+    if backend == Backend::Sqlite {
+        if let Some(parent) = sqlite_path(url).and_then(|p| p.parent().map(PathBuf::from)) {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(&parent).map_err(|e| {
+                    DbError::Database(DbErr::Custom(format!(
+                        "cannot create database folder {}: {e}",
+                        parent.display()
+                    )))
+                })?;
+            }
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_timeout(settings.acquire_timeout)
+        .sqlx_logging(false);
+    let busy = settings.busy_timeout;
+    options.map_sqlx_sqlite_opts(move |opts| {
+        opts.create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(busy)
+            .foreign_keys(true)
+    });
+    Ok(Database::connect(options).await?)
+}
+
+/// The file path inside a `sqlite://` URL, without query parameters.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// Apply every migration the database has not seen yet; returns their names.
+pub async fn migrate(db: &DatabaseConnection) -> Result<Vec<String>, DbError> {
+    let pending: Vec<String> = Migrator::get_pending_migrations(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    Migrator::up(db, None).await?;
+    Ok(pending)
+}
+
+/// Names of the migrations already applied, oldest first.
+pub async fn applied_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbError> {
+    Ok(Migrator::get_applied_migrations(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect())
+}
+
+/// Start a transaction that will write. On SQLite this takes the write lock
+/// up front (`BEGIN IMMEDIATE`), waiting up to the busy timeout, instead of
+/// failing later when a read turns into a write.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
+
+/// Ensure `db` answers a trivial query (used by the health check).
+pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbError> {
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_scheme() {
+        assert_eq!(Backend::from_url("sqlite://data/h.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("mysql://u@h/db"), None);
+        assert_eq!(Backend::from_url("nonsense"), None);
+    }
+
+    #[test]
+    fn sqlite_path_ignores_query() {
+        assert_eq!(
+            sqlite_path("sqlite://./data/h.sqlite3?mode=rwc"),
+            Some(PathBuf::from("./data/h.sqlite3"))
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+}

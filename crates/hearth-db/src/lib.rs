@@ -1,0 +1,27 @@
+//! Hearth's storage: connecting to SQLite or PostgreSQL, running migrations,
+//! and the queries the rest of Hearth calls.
+//!
+//! Architecture invariant: sea-orm entities never leave this crate. Callers
+//! get plain records (`Account`) and domain types, so the schema can change
+//! without touching HTTP handlers or the ActivityPub wire format.
+//!
+//! SQLite caveat: a transaction that reads before it writes can fail at once
+//! with "database is locked" when another writer got in first (the busy
+//! timeout does not cover that upgrade). Every write transaction here is
+//! therefore started with [`begin_write`], which issues `BEGIN IMMEDIATE` on
+//! SQLite and a plain `BEGIN` on PostgreSQL.
+
+pub mod accounts;
+mod connect;
+mod entity;
+mod error;
+pub mod tokens;
+
+pub use connect::{
+    Backend, ConnectSettings, applied_migrations, begin_write, connect, migrate, ping,
+};
+pub use error::DbError;
+pub use sea_orm::DatabaseConnection;
+
+/// How many rows one page of a list may hold, at most.
+pub const MAX_PAGE: u64 = 200;

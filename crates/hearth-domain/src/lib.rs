@@ -1,0 +1,15 @@
+//! Hearth's rules and types, free of I/O: what a valid username, password or
+//! profile is, which roles and registration modes exist, and how secrets
+//! (password hashes, access tokens) are made and checked.
+//!
+//! Architecture invariant: this crate knows nothing about HTTP, JSON-LD,
+//! ActivityPub or the database driver. Everything here is plain Rust that can
+//! be tested without a server.
+
+pub mod account;
+pub mod error;
+pub mod password;
+pub mod token;
+
+pub use account::{AccountStatus, Bio, DisplayName, Email, RegistrationMode, Role, Username};
+pub use error::ValidationError;

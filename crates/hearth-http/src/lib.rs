@@ -1,0 +1,127 @@
+//! Hearth's HTTP surface: the JSON API under `/api/v1`, and the layers every
+//! request passes through (request ids, tracing, body limit, timeout,
+//! problem documents for every error).
+//!
+//! Architecture invariant: only this crate knows REST shapes and status
+//! codes. Handlers parse the request, call one use-case on
+//! [`hearth_app::App`], and shape the answer; rules live in the use-case.
+//!
+//! ```text
+//! request ─▶ request id ─▶ trace span ─▶ timeout ─▶ body limit ─▶ problems ─▶ route ─▶ App
+//! ```
+
+mod auth;
+pub mod json;
+mod pagination;
+pub mod problem;
+mod rate_limit;
+mod routes;
+mod views;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hearth_app::App;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::problem::Problem;
+use crate::rate_limit::AuthLimiter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub app: App,
+    auth_limiter: AuthLimiter,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP application for `app`. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so rate limits see
+/// client addresses.
+pub fn router(app: App) -> Router {
+    let config = app.config.clone();
+    let state = ApiState {
+        auth_limiter: AuthLimiter::new(
+            config.auth.rate_limit_per_minute,
+            config.http.trust_forwarded_for,
+        ),
+        app,
+    };
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+        let request_id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            method = %request.method(),
+            path = %request.uri().path(),
+            account_id = tracing::field::Empty,
+        )
+    });
+    Router::new()
+        .nest("/api/v1", routes::api(&state))
+        .fallback(|| async { Problem::for_status(StatusCode::NOT_FOUND) })
+        .method_not_allowed_fallback(|| async {
+            Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(trace)
+                .layer(middleware::from_fn(problems))
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(config.http.request_timeout_secs),
+                ))
+                .layer(DefaultBodyLimit::max(config.http.max_body_bytes)),
+        )
+        .with_state(state)
+}
+
+/// Turn every error response that is not yet a problem document (405 from
+/// the router, 408 from the timeout, 500 from a panic, a plain-text
+/// rejection from an extractor) into one, keeping any text as `detail`.
+async fn problems(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(problem::CONTENT_TYPE));
+    if is_problem {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let mut problem = Problem::for_status(status);
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    if !text.is_empty() && !status.is_server_error() {
+        problem = problem.detail(text);
+    }
+    let mut response = problem.into_response();
+    if let Some(value) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}

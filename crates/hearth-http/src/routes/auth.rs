@@ -1,0 +1,92 @@
+//! Sign up, log in, log out.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use hearth_app::accounts::Registration;
+use serde::{Deserialize, Serialize};
+
+use crate::ApiState;
+use crate::auth::Authenticated;
+use crate::json::Json;
+use crate::problem::ApiError;
+use crate::views::{OwnAccountView, timestamp};
+
+#[derive(Deserialize)]
+pub struct RegisterBody {
+    username: String,
+    password: String,
+    display_name: Option<String>,
+    bio: Option<String>,
+    email: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Registered {
+    account: OwnAccountView,
+    /// What happens next, in words for the person.
+    message: &'static str,
+}
+
+pub async fn register(
+    State(state): State<ApiState>,
+    Json(body): Json<RegisterBody>,
+) -> Result<(StatusCode, Json<Registered>), ApiError> {
+    let account = state
+        .app
+        .register(Registration {
+            username: body.username,
+            password: body.password,
+            display_name: body.display_name,
+            bio: body.bio,
+            email: body.email,
+            reason: body.reason,
+        })
+        .await?;
+    let message = match account.status {
+        hearth_domain::AccountStatus::Active => "Your account is ready. You can log in now.",
+        _ => "Thank you. An admin will look at your request; you can log in once it is approved.",
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(Registered {
+            account: (&account).into(),
+            message,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct LoginAnswer {
+    token: String,
+    token_type: &'static str,
+    expires_at: String,
+    account: OwnAccountView,
+}
+
+pub async fn login(
+    State(state): State<ApiState>,
+    Json(body): Json<LoginBody>,
+) -> Result<Json<LoginAnswer>, ApiError> {
+    let logged_in = state.app.login(&body.username, &body.password).await?;
+    Ok(Json(LoginAnswer {
+        token: logged_in.token,
+        token_type: "Bearer",
+        expires_at: timestamp(logged_in.expires_at),
+        account: (&logged_in.account).into(),
+    }))
+}
+
+pub async fn logout(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+) -> Result<StatusCode, ApiError> {
+    state.app.logout(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

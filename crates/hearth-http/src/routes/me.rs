@@ -1,0 +1,79 @@
+//! The logged-in person's own account.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use hearth_app::accounts::ProfileUpdate;
+use serde::Deserialize;
+
+use crate::ApiState;
+use crate::auth::Authenticated;
+use crate::json::Json;
+use crate::problem::ApiError;
+use crate::views::OwnAccountView;
+
+pub async fn show(Authenticated(session): Authenticated) -> Json<OwnAccountView> {
+    Json((&session.account).into())
+}
+
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    display_name: Option<String>,
+    bio: Option<String>,
+    email: Option<String>,
+}
+
+pub async fn update(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Json(body): Json<UpdateBody>,
+) -> Result<Json<OwnAccountView>, ApiError> {
+    let account = state
+        .app
+        .update_profile(
+            &session,
+            ProfileUpdate {
+                display_name: body.display_name,
+                bio: body.bio,
+                email: body.email,
+            },
+        )
+        .await?;
+    Ok(Json((&account).into()))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// Change the password. All sessions end, this one included: the client
+/// logs in again with the new password.
+pub async fn change_password(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Json(body): Json<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .change_password(&session, &body.current_password, &body.new_password)
+        .await
+        .map_err(rename_password_field)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The domain calls the new password `password`; this endpoint's body calls
+/// it `new_password`, so point the client at the field it sent.
+fn rename_password_field(err: hearth_app::AppError) -> ApiError {
+    match err {
+        hearth_app::AppError::Invalid(mut errors) => {
+            for e in &mut errors {
+                if e.field == "password" {
+                    e.field = "new_password";
+                }
+            }
+            hearth_app::AppError::Invalid(errors).into()
+        }
+        other => other.into(),
+    }
+}

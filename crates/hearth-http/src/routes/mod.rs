@@ -1,0 +1,31 @@
+//! The `/api/v1` routes. Handlers are thin: parse, call a use-case on
+//! `hearth_app::App`, shape the answer.
+
+mod admin;
+mod auth;
+mod me;
+mod system;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+
+use crate::ApiState;
+use crate::rate_limit::limit_auth;
+
+pub fn api(state: &ApiState) -> Router<ApiState> {
+    let limited = Router::new()
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route_layer(middleware::from_fn_with_state(state.clone(), limit_auth));
+    Router::new()
+        .route("/health", get(system::health))
+        .route("/instance", get(system::instance))
+        .merge(limited)
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(me::show).patch(me::update))
+        .route("/me/password", post(me::change_password))
+        .route("/admin/accounts", get(admin::list_accounts))
+        .route("/admin/accounts/{id}/approve", post(admin::approve))
+        .route("/admin/accounts/{id}/reject", post(admin::reject))
+}

@@ -1,0 +1,65 @@
+//! Health and instance information: what monitors and clients ask first.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use crate::ApiState;
+use crate::json::Json;
+use crate::problem::{ApiError, Problem};
+
+#[derive(Serialize)]
+pub struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+/// 200 when the database answers, 503 otherwise.
+pub async fn health(State(state): State<ApiState>) -> Result<Json<Health>, ApiError> {
+    match state.app.health().await {
+        Ok(()) => Ok(Json(Health {
+            status: "ok",
+            database: "ok",
+        })),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unreachable");
+            Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The server cannot reach its database",
+            )
+            .into())
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Instance {
+    domain: String,
+    name: String,
+    description: String,
+    software: &'static str,
+    version: &'static str,
+    registration_mode: &'static str,
+    stats: Stats,
+}
+
+#[derive(Serialize)]
+pub struct Stats {
+    accounts: u64,
+}
+
+pub async fn instance(State(state): State<ApiState>) -> Result<Json<Instance>, ApiError> {
+    let config = &state.app.config;
+    Ok(Json(Instance {
+        domain: config.domain.clone(),
+        name: config.instance.name.clone(),
+        description: config.instance.description.clone(),
+        software: "hearth",
+        version: env!("CARGO_PKG_VERSION"),
+        registration_mode: config.registration.mode.as_str(),
+        stats: Stats {
+            accounts: state.app.active_account_count().await?,
+        },
+    }))
+}

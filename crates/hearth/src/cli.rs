@@ -1,0 +1,123 @@
+//! The command line, defined once: clap builds `--help` from these doc
+//! comments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use hearth_domain::{AccountStatus, Role};
+
+/// Hearth: a federated community server for patient peer support.
+///
+/// Configuration comes from config/default.toml (built in), then the file
+/// given with --config, then HEARTH_* environment variables (for example
+/// HEARTH_DOMAIN, HEARTH_BIND, HEARTH_DATABASE_URL). See
+/// docs/CONFIGURATION.md.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, propagate_version = true)]
+pub struct Cli {
+    /// A TOML file whose keys override the built-in defaults.
+    #[arg(long, global = true, env = "HEARTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply database migrations, then serve HTTP until SIGTERM or Ctrl-C.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage accounts from the server's shell.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load the configuration as `serve` would; report the first bad key or
+    /// print the effective settings (database password hidden).
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an active account, whatever the registration mode.
+    ///
+    /// Example: echo 'long passphrase' | hearth admin create-user alice --admin --password-stdin
+    CreateUser {
+        /// Username: letters, numbers and underscores, up to 30.
+        name: String,
+        /// Make the account an admin (same as --role admin).
+        #[arg(long, conflicts_with = "role")]
+        admin: bool,
+        /// The account's role.
+        #[arg(long, value_parser = parse_role, default_value = "member")]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Name shown beside posts (optional).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List accounts, oldest first.
+    ListUsers {
+        /// Only accounts in this status: active, pending or rejected.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<AccountStatus>,
+    },
+    /// Set an account's password; all its sessions end.
+    SetPassword {
+        /// Username.
+        name: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Approve a sign-up that is waiting (registration mode "approval").
+    ApproveUser {
+        /// Username.
+        name: String,
+    },
+    /// Decline a sign-up that is waiting.
+    RejectUser {
+        /// Username.
+        name: String,
+    },
+    /// Change an account's role: member, moderator or admin.
+    SetRole {
+        /// Username.
+        name: String,
+        /// The new role.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse().map_err(|e: hearth_domain::account::UnknownValue| e.to_string())
+}
+
+fn parse_status(raw: &str) -> Result<AccountStatus, String> {
+    raw.parse().map_err(|e: hearth_domain::account::UnknownValue| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

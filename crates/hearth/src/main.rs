@@ -1,0 +1,76 @@
+//! The `hearth` binary: parses the command line, loads configuration, sets
+//! up logging, and hands over to the command. Errors end here, as `anyhow`
+//! messages on standard error and a non-zero exit code.
+
+mod admin;
+mod cli;
+mod logging;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use hearth_app::Config;
+use hearth_app::config::Loaded;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("hearth: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Config {
+        command: ConfigCommand::Check,
+    } = cli.command
+    {
+        return config_check(&loaded);
+    }
+    if let Err(err) = logging::init(&loaded.config.log) {
+        eprintln!("hearth: {err}");
+        return ExitCode::from(2);
+    }
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("hearth: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve::run(loaded.config).await,
+            Command::Migrate => serve::migrate(loaded.config).await,
+            Command::Admin { command } => admin::run(loaded.config, command).await,
+            Command::Config { .. } => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("hearth: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `hearth config check`: the configuration loaded (so it is valid), what
+/// it came to, and any warnings.
+fn config_check(loaded: &Loaded) -> ExitCode {
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    println!("# configuration is valid; effective settings:");
+    print!("{}", loaded.config.to_redacted_toml());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,19 @@
+//! Hearth's database schema as sea-orm migrations.
+//!
+//! The same migrations run on SQLite and PostgreSQL, so they use only
+//! portable column types. A migration, once released, is never edited: a
+//! change to the schema is a new migration. `hearth serve` and
+//! `hearth migrate` apply the ones a database has not seen yet.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_accounts::Migration)]
+    }
+}
