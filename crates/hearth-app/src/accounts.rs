@@ -56,8 +56,12 @@ struct Checked {
 /// each message next to its field.
 fn check(input: Registration) -> Result<Checked, AppError> {
     let mut errors = Vec::new();
-    let username = Username::parse(&input.username).map_err(|e| errors.push(e)).ok();
-    let password = NewPassword::parse(&input.password).map_err(|e| errors.push(e)).ok();
+    let username = Username::parse(&input.username)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let password = NewPassword::parse(&input.password)
+        .map_err(|e| errors.push(e))
+        .ok();
     let display_name = DisplayName::parse(input.display_name.as_deref().unwrap_or(""))
         .map_err(|e| errors.push(e))
         .ok();
@@ -272,8 +276,12 @@ impl App {
         let account = accounts::find_by_username(&self.db, username)
             .await?
             .ok_or(AppError::NotFound { what: "account" })?;
-        let hash = blocking(move || password.hash().map_err(|e| AppError::Internal(e.to_string())))
-            .await?;
+        let hash = blocking(move || {
+            password
+                .hash()
+                .map_err(|e| AppError::Internal(e.to_string()))
+        })
+        .await?;
         accounts::set_password(&self.db, account.id, hash).await?;
         tracing::info!(account_id = account.id, "password changed; sessions ended");
         Ok(())
@@ -304,7 +312,10 @@ impl App {
             return Err(AppError::invalid(ValidationError::new(
                 "status",
                 "not_pending",
-                format!("This account is {}, not waiting for approval", account.status),
+                format!(
+                    "This account is {}, not waiting for approval",
+                    account.status
+                ),
             )));
         }
         let status = if approve {

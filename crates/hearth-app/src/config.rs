@@ -172,8 +172,8 @@ impl Config {
             .map(|k| format!("environment variable {k} is not a configuration key; ignored"))
             .collect();
 
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|err| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|err| {
                 let key = err.path().to_string();
                 let origin = origins.get(&key).cloned().unwrap_or_else(|| "file".into());
                 let message = err.into_inner().to_string();
@@ -314,7 +314,10 @@ fn merge(
 
 /// The environment variable for a dotted key path.
 pub fn env_name(path: &str) -> String {
-    format!("{ENV_PREFIX}{}", path.replace('.', "_").to_ascii_uppercase())
+    format!(
+        "{ENV_PREFIX}{}",
+        path.replace('.', "_").to_ascii_uppercase()
+    )
 }
 
 fn apply_env(
@@ -333,22 +336,23 @@ fn apply_env(
         let name = env_name(&path);
         let Some(raw) = env.get(&name) else { continue };
         used.push(name.clone());
-        let bad = |what: &str| ConfigError::new(&path, &name, format!("expected {what}, got '{raw}'"));
+        let bad =
+            |what: &str| ConfigError::new(&path, &name, format!("expected {what}, got '{raw}'"));
         *slot = match slot {
             toml::Value::String(_) => toml::Value::String(raw.clone()),
-            toml::Value::Integer(_) => toml::Value::Integer(
-                raw.trim().parse().map_err(|_| bad("a whole number"))?,
-            ),
+            toml::Value::Integer(_) => {
+                toml::Value::Integer(raw.trim().parse().map_err(|_| bad("a whole number"))?)
+            }
             toml::Value::Float(_) => {
                 toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?)
             }
-            toml::Value::Boolean(_) => toml::Value::Boolean(
-                match raw.trim().to_ascii_lowercase().as_str() {
+            toml::Value::Boolean(_) => {
+                toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
                     "true" | "1" | "yes" | "on" => true,
                     "false" | "0" | "no" | "off" | "" => false,
                     _ => return Err(bad("true or false")),
-                },
-            ),
+                })
+            }
             _ => return Err(bad("a value this key cannot take from the environment")),
         };
         origins.insert(path, name);
@@ -478,12 +482,18 @@ mod tests {
     #[test]
     fn bad_values_name_the_key_and_where_it_came_from() {
         let err = Config::load(None, env(&[("HEARTH_BIND", "localhost")])).unwrap_err();
-        assert_eq!((err.key.as_str(), err.origin.as_str()), ("bind", "HEARTH_BIND"));
+        assert_eq!(
+            (err.key.as_str(), err.origin.as_str()),
+            ("bind", "HEARTH_BIND")
+        );
 
-        let err = Config::load(None, env(&[("HEARTH_DATABASE_MAX_CONNECTIONS", "many")]))
-            .unwrap_err();
+        let err =
+            Config::load(None, env(&[("HEARTH_DATABASE_MAX_CONNECTIONS", "many")])).unwrap_err();
         assert_eq!(err.key, "database.max_connections");
-        assert!(err.to_string().contains("expected a whole number, got 'many'"));
+        assert!(
+            err.to_string()
+                .contains("expected a whole number, got 'many'")
+        );
 
         let err = Config::load(None, env(&[("HEARTH_REGISTRATION_MODE", "maybe")])).unwrap_err();
         assert_eq!(err.key, "registration.mode");
@@ -503,7 +513,11 @@ mod tests {
     fn file_overrides_and_rejects_unknown_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hearth.toml");
-        std::fs::write(&path, "domain = \"a.example\"\n[registration]\nmode = \"closed\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "domain = \"a.example\"\n[registration]\nmode = \"closed\"\n",
+        )
+        .unwrap();
         let c = Config::load(Some(&path), env(&[])).unwrap().config;
         assert_eq!(c.domain, "a.example");
         assert_eq!(c.registration.mode, RegistrationMode::Closed);
@@ -546,10 +560,22 @@ mod tests {
 
     #[test]
     fn domains_must_be_plain_authorities() {
-        for ok in ["example.org", "localhost:8080", "a.b.example", "127.0.0.1:3000"] {
+        for ok in [
+            "example.org",
+            "localhost:8080",
+            "a.b.example",
+            "127.0.0.1:3000",
+        ] {
             assert!(validate_domain(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "https://x.org", "x.org/path", "user@x.org", "bad host", "x.org:99999"] {
+        for bad in [
+            "",
+            "https://x.org",
+            "x.org/path",
+            "user@x.org",
+            "bad host",
+            "x.org:99999",
+        ] {
             assert!(validate_domain(bad).is_err(), "{bad}");
         }
     }

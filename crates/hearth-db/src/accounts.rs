@@ -307,4 +307,3 @@ pub async fn private_key_pem(
         .await?
         .map(|row| row.private_key_pem))
 }
-

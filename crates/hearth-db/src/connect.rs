@@ -62,17 +62,15 @@ pub async fn connect(url: &str, settings: &ConnectSettings) -> Result<DatabaseCo
             "unsupported database url: expected sqlite:// or postgres://".into(),
         ))
     })?;
-    if backend == Backend::Sqlite {
-        if let Some(parent) = sqlite_path(url).and_then(|p| p.parent().map(PathBuf::from)) {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(&parent).map_err(|e| {
-                    DbError::Database(DbErr::Custom(format!(
-                        "cannot create database folder {}: {e}",
-                        parent.display()
-                    )))
-                })?;
-            }
-        }
+    let folder = sqlite_path(url).and_then(|p| p.parent().map(PathBuf::from));
+    if let Some(parent) = folder.filter(|p| backend == Backend::Sqlite && !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            DbError::Database(DbErr::Custom(format!(
+                "cannot create database folder {}: {e}",
+                parent.display()
+            )))
+        })?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -93,7 +91,9 @@ pub async fn connect(url: &str, settings: &ConnectSettings) -> Result<DatabaseCo
 
 /// The file path inside a `sqlite://` URL, without query parameters.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     if path.is_empty() || path == ":memory:" {
         return None;
@@ -149,9 +149,18 @@ mod tests {
 
     #[test]
     fn backend_follows_the_scheme() {
-        assert_eq!(Backend::from_url("sqlite://data/h.db"), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("sqlite://data/h.db"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::from_url("mysql://u@h/db"), None);
         assert_eq!(Backend::from_url("nonsense"), None);
     }

@@ -82,7 +82,9 @@ pub async fn resolve(db: &DatabaseConnection, secret: &str) -> Result<Option<Ses
 
 /// Revoke one token. Revoking a token that is already gone is not an error.
 pub async fn revoke(db: &DatabaseConnection, token_id: i64) -> Result<(), DbError> {
-    access_tokens::Entity::delete_by_id(token_id).exec(db).await?;
+    access_tokens::Entity::delete_by_id(token_id)
+        .exec(db)
+        .await?;
     Ok(())
 }
 

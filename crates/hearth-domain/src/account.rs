@@ -55,10 +55,7 @@ impl Username {
                 format!("A username can be at most {USERNAME_MAX} characters"),
             ));
         }
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(ValidationError::new(
                 field,
                 "invalid_characters",
@@ -111,7 +108,10 @@ fn trimmed_text(
             format!("{what} can be at most {max} characters"),
         ));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(ValidationError::new(
             field,
             "invalid_characters",
@@ -341,20 +341,36 @@ mod tests {
     #[test]
     fn display_name_is_trimmed_and_single_line() {
         assert_eq!(DisplayName::parse("  Ann  ").unwrap().as_str(), "Ann");
-        assert_eq!(DisplayName::parse("a\nb").unwrap_err().code, "invalid_characters");
-        assert_eq!(DisplayName::parse(&"x".repeat(101)).unwrap_err().code, "too_long");
+        assert_eq!(
+            DisplayName::parse("a\nb").unwrap_err().code,
+            "invalid_characters"
+        );
+        assert_eq!(
+            DisplayName::parse(&"x".repeat(101)).unwrap_err().code,
+            "too_long"
+        );
     }
 
     #[test]
     fn bio_allows_lines_but_not_control_characters() {
         assert!(Bio::parse("line one\nline two").is_ok());
-        assert_eq!(Bio::parse("bell\u{7}").unwrap_err().code, "invalid_characters");
+        assert_eq!(
+            Bio::parse("bell\u{7}").unwrap_err().code,
+            "invalid_characters"
+        );
     }
 
     #[test]
     fn email_check_is_light_but_catches_typos() {
         assert!(Email::parse("ann@example.org").is_ok());
-        for bad in ["ann", "ann@", "@example.org", "ann@example", "a b@example.org", "a@b@c.org"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.org",
+            "ann@example",
+            "a b@example.org",
+            "a@b@c.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -365,13 +381,22 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), *role);
         }
         let err = "owner".parse::<Role>().unwrap_err();
-        assert_eq!(err.to_string(), "unknown value 'owner', expected one of: member, moderator, admin");
+        assert_eq!(
+            err.to_string(),
+            "unknown value 'owner', expected one of: member, moderator, admin"
+        );
     }
 
     #[test]
     fn registration_mode_decides_initial_status() {
-        assert_eq!(RegistrationMode::Open.initial_status(), Some(AccountStatus::Active));
-        assert_eq!(RegistrationMode::Approval.initial_status(), Some(AccountStatus::Pending));
+        assert_eq!(
+            RegistrationMode::Open.initial_status(),
+            Some(AccountStatus::Active)
+        );
+        assert_eq!(
+            RegistrationMode::Approval.initial_status(),
+            Some(AccountStatus::Pending)
+        );
         assert_eq!(RegistrationMode::Closed.initial_status(), None);
         assert!(Role::Admin.at_least(Role::Moderator));
         assert!(!Role::Member.at_least(Role::Moderator));

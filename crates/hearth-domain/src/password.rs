@@ -4,9 +4,9 @@
 //! parameters, about 19 MiB and two passes); callers on an async runtime run
 //! it on a blocking thread.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 use crate::ValidationError;
 
@@ -92,7 +92,9 @@ mod tests {
         assert_eq!(NewPassword::parse("short").unwrap_err().code, "too_short");
         assert!(NewPassword::parse("ééééééééé").is_ok());
         assert_eq!(
-            NewPassword::parse(&"x".repeat(PASSWORD_MAX + 1)).unwrap_err().code,
+            NewPassword::parse(&"x".repeat(PASSWORD_MAX + 1))
+                .unwrap_err()
+                .code,
             "too_long"
         );
     }

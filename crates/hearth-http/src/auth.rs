@@ -44,4 +44,3 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
-

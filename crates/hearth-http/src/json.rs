@@ -32,7 +32,12 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
@@ -40,49 +45,66 @@ where
             return Err(Problem::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
                 .detail("Send the body with `Content-Type: application/json`."));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection: BytesRejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE)
-                        .detail("The request body is larger than this server accepts.")
-                } else {
-                    Problem::for_status(StatusCode::BAD_REQUEST).detail(rejection.body_text())
-                }
-            })?;
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE)
+                            .detail("The request body is larger than this server accepts.")
+                    } else {
+                        Problem::for_status(StatusCode::BAD_REQUEST).detail(rejection.body_text())
+                    }
+                })?;
         parse(&bytes).map(Json)
     }
 }
 
-/// Parse a JSON body, classifying errors as described in the module docs.
+/// Deepest nesting accepted in a request body. Hearth's own bodies are
+/// flat; ActivityPub documents nest a few levels. Anything deeper is an
+/// attack on the parser, not a request.
+pub const MAX_DEPTH: usize = 32;
+
+/// Parse a JSON body, classifying errors as described in the module docs:
+/// first the syntax (400), then the nesting depth (400), then the shape the
+/// endpoint expects (422, naming the field).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let message = inner.to_string();
-                let (field, code, text) = describe_data_error(&path, &message);
-                Problem::validation(&[ValidationError::new(field, code, text)])
-            }
-            _ => Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-json",
-                "The request body is not valid JSON",
-            )
-            .detail(inner.to_string()),
-        }
-    })?;
-    deserializer.end().map_err(|e| {
+    let malformed = |detail: String| {
         Problem::new(
             StatusCode::BAD_REQUEST,
             "malformed-json",
             "The request body is not valid JSON",
         )
-        .detail(e.to_string())
-    })?;
-    Ok(value)
+        .detail(detail)
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+    if depth(&value) > MAX_DEPTH {
+        return Err(malformed(format!(
+            "the body is nested more than {MAX_DEPTH} levels deep"
+        )));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let (field, code, text) = describe_data_error(&path, &message);
+        Problem::validation(&[ValidationError::new(field, code, text)])
+    })
+}
+
+/// Nesting depth of a JSON value, without recursion.
+fn depth(value: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match v {
+            serde_json::Value::Array(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            serde_json::Value::Object(map) => stack.extend(map.values().map(|i| (i, d + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Work out which field a serde data error is about. serde reports a
@@ -95,9 +117,17 @@ fn describe_data_error(path: &str, message: &str) -> (&'static str, &'static str
         .to_owned();
     if let Some(rest) = text.strip_prefix("missing field `") {
         let name = rest.trim_end_matches('`');
-        return (leak_field(name), "required", format!("`{name}` is required"));
+        return (
+            leak_field(name),
+            "required",
+            format!("`{name}` is required"),
+        );
     }
-    let field = if path == "." { "body" } else { leak_field(path) };
+    let field = if path == "." {
+        "body"
+    } else {
+        leak_field(path)
+    };
     (field, "invalid_type", text)
 }
 
@@ -115,7 +145,11 @@ fn leak_field(name: &str) -> &'static str {
         "current_password",
         "new_password",
     ];
-    KNOWN.iter().find(|k| **k == name).copied().unwrap_or("body")
+    KNOWN
+        .iter()
+        .find(|k| **k == name)
+        .copied()
+        .unwrap_or("body")
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
@@ -140,7 +174,7 @@ mod tests {
     fn syntax_errors_are_400_with_position() {
         let p = parse::<Login>(br#"{"username": "ann", "#).unwrap_err();
         assert_eq!(p.status, 400);
-        assert_eq!(p.kind, "urn:hearth:problem:malformed-json");
+        assert_eq!(p.code, "malformed-json");
         assert!(p.detail.unwrap().contains("line 1"));
         let p = parse::<Login>(br#"{"username":"a","password":"b"} trailing"#).unwrap_err();
         assert_eq!(p.status, 400);
@@ -161,5 +195,10 @@ mod tests {
         let body = "[".repeat(10_000);
         let p = parse::<serde_json::Value>(body.as_bytes()).unwrap_err();
         assert_eq!(p.status, 400);
+        let body = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        let p = parse::<serde_json::Value>(body.as_bytes()).unwrap_err();
+        assert!(p.detail.unwrap().contains("nested more than 32"));
+        let body = format!("{}{}", "[".repeat(30), "]".repeat(30));
+        assert!(parse::<serde_json::Value>(body.as_bytes()).is_ok());
     }
 }

@@ -26,9 +26,11 @@ impl PageQuery {
     pub fn position(&self) -> Result<(Option<i64>, u64), Problem> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "Invalid limit")
-                .field("limit")
-                .detail(format!("`limit` must be between 1 and {MAX_LIMIT}.")));
+            return Err(
+                Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "Invalid limit")
+                    .field("limit")
+                    .detail(format!("`limit` must be between 1 and {MAX_LIMIT}.")),
+            );
         }
         let after = self.cursor.as_deref().map(decode).transpose()?;
         Ok((after, limit))
@@ -44,7 +46,12 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Build a page from rows fetched with `limit`; a full page gets a cursor
     /// after its last row.
-    pub fn from_rows<R>(rows: Vec<R>, limit: u64, id: impl Fn(&R) -> i64, view: impl Fn(R) -> T) -> Self {
+    pub fn from_rows<R>(
+        rows: Vec<R>,
+        limit: u64,
+        id: impl Fn(&R) -> i64,
+        view: impl Fn(R) -> T,
+    ) -> Self {
         let next_cursor = if rows.len() as u64 == limit {
             rows.last().map(|r| encode(id(r)))
         } else {
@@ -95,10 +102,19 @@ mod tests {
 
     #[test]
     fn limit_is_bounded() {
-        let q = PageQuery { cursor: None, limit: Some(0) };
+        let q = PageQuery {
+            cursor: None,
+            limit: Some(0),
+        };
         assert_eq!(q.position().unwrap_err().field.as_deref(), Some("limit"));
-        let q = PageQuery { cursor: None, limit: Some(201) };
+        let q = PageQuery {
+            cursor: None,
+            limit: Some(201),
+        };
         assert!(q.position().is_err());
-        assert_eq!(PageQuery::default().position().unwrap(), (None, DEFAULT_LIMIT));
+        assert_eq!(
+            PageQuery::default().position().unwrap(),
+            (None, DEFAULT_LIMIT)
+        );
     }
 }

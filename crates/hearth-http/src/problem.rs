@@ -15,9 +15,10 @@ pub const CONTENT_TYPE: &str = "application/problem+json";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
+    /// Serialised as `type`: `urn:hearth:problem:<code>`.
+    #[serde(rename = "type", serialize_with = "problem_type")]
+    pub code: &'static str,
+    pub title: &'static str,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -26,7 +27,7 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     #[serde(skip)]
-    retry_after: Option<u64>,
+    retry_after: Option<u32>,
     #[serde(skip)]
     www_authenticate: bool,
 }
@@ -41,10 +42,10 @@ pub struct FieldError {
 
 impl Problem {
     /// A problem of kind `code` (the part after `urn:hearth:problem:`).
-    pub fn new(status: StatusCode, code: &str, title: &str) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
         Self {
-            kind: format!("urn:hearth:problem:{code}"),
-            title: title.to_owned(),
+            code,
+            title,
             status: status.as_u16(),
             detail: None,
             field: None,
@@ -65,7 +66,7 @@ impl Problem {
     }
 
     pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+        self.retry_after = Some(u32::try_from(seconds).unwrap_or(u32::MAX));
         self
     }
 
@@ -101,10 +102,9 @@ impl Problem {
             ),
             StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long"),
             StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "The request body is too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-                "unsupported-media-type",
-                "The request body must be JSON",
-            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported-media-type", "The request body must be JSON")
+            }
             StatusCode::TOO_MANY_REQUESTS => ("rate-limited", "Too many attempts"),
             s if s.is_server_error() => ("internal", "Something went wrong on the server"),
             _ => ("bad-request", "The request could not be understood"),
@@ -113,10 +113,13 @@ impl Problem {
     }
 }
 
+fn problem_type<S: serde::Serializer>(code: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("urn:hearth:problem:{code}"))
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();

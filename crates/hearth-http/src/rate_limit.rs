@@ -73,16 +73,16 @@ pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr>
 /// Middleware for the log-in and sign-up routes.
 pub async fn limit_auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let limiter = &state.auth_limiter;
-    if let Some(ip) = client_ip(&request, limiter.trust_forwarded_for) {
-        if let Err(wait) = limiter.check(ip) {
-            tracing::warn!(client = %ip, "auth rate limit reached");
-            return Problem::for_status(StatusCode::TOO_MANY_REQUESTS)
-                .detail(format!(
-                    "Too many attempts from your connection. Please wait {wait} seconds and try again."
-                ))
-                .retry_after(wait)
-                .into_response();
-        }
+    if let Some(ip) = client_ip(&request, limiter.trust_forwarded_for)
+        && let Err(wait) = limiter.check(ip)
+    {
+        tracing::warn!(client = %ip, "auth rate limit reached");
+        return Problem::for_status(StatusCode::TOO_MANY_REQUESTS)
+            .detail(format!(
+                "Too many attempts from your connection. Please wait {wait} seconds and try again."
+            ))
+            .retry_after(wait)
+            .into_response();
     }
     next.run(request).await
 }

@@ -50,9 +50,15 @@ async fn dispatch(app: &App, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::ListUsers { status } => {
             let mut after = None;
-            println!("{:>6}  {:<30}  {:<9}  {:<8}  created", "id", "username", "role", "status");
+            println!(
+                "{:>6}  {:<30}  {:<9}  {:<8}  created",
+                "id", "username", "role", "status"
+            );
             loop {
-                let page = app.list_accounts(status, after, 200).await.map_err(explain)?;
+                let page = app
+                    .list_accounts(status, after, 200)
+                    .await
+                    .map_err(explain)?;
                 for a in &page {
                     println!(
                         "{:>6}  {:<30}  {:<9}  {:<8}  {}",

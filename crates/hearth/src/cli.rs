@@ -104,11 +104,13 @@ pub enum AdminCommand {
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
-    raw.parse().map_err(|e: hearth_domain::account::UnknownValue| e.to_string())
+    raw.parse()
+        .map_err(|e: hearth_domain::account::UnknownValue| e.to_string())
 }
 
 fn parse_status(raw: &str) -> Result<AccountStatus, String> {
-    raw.parse().map_err(|e: hearth_domain::account::UnknownValue| e.to_string())
+    raw.parse()
+        .map_err(|e: hearth_domain::account::UnknownValue| e.to_string())
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@ pub fn init(config: &LogConfig) -> Result<(), String> {
         Ok(value) if !value.is_empty() => EnvFilter::try_new(&value)
             .map_err(|e| format!("RUST_LOG: invalid filter '{value}': {e}"))?,
         _ => EnvFilter::try_new(&config.filter).map_err(|e| {
-            format!("config key `log.filter`: invalid filter '{}': {e}", config.filter)
+            format!(
+                "config key `log.filter`: invalid filter '{}': {e}",
+                config.filter
+            )
         })?,
     };
     let builder = tracing_subscriber::fmt()

@@ -14,8 +14,8 @@ use crate::views::AdminAccountView;
 #[derive(Deserialize)]
 pub struct ListQuery {
     status: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    cursor: Option<String>,
+    limit: Option<u64>,
 }
 
 pub async fn list_accounts(
@@ -29,13 +29,26 @@ pub async fn list_accounts(
         .map(str::parse::<AccountStatus>)
         .transpose()
         .map_err(|e| {
-            Problem::new(axum::http::StatusCode::BAD_REQUEST, "invalid-query", "Invalid status")
-                .field("status")
-                .detail(e.to_string())
+            Problem::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid-query",
+                "Invalid status",
+            )
+            .field("status")
+            .detail(e.to_string())
         })?;
-    let (after, limit) = query.page.position()?;
+    let (after, limit) = PageQuery {
+        cursor: query.cursor,
+        limit: query.limit,
+    }
+    .position()?;
     let rows = state.app.list_accounts(status, after, limit).await?;
-    Ok(Json(Page::from_rows(rows, limit, |a| a.id, |a| (&a).into())))
+    Ok(Json(Page::from_rows(
+        rows,
+        limit,
+        |a| a.id,
+        |a| (&a).into(),
+    )))
 }
 
 fn account_id(raw: &str) -> Result<i64, ApiError> {
