@@ -157,8 +157,12 @@ async fn sigterm_in_the_middle_of_requests_leaves_the_database_consistent() {
             .collect();
         let refused = results.iter().filter(|(_, r)| r.is_err()).count();
         eprintln!(
-            "{} confirmed, {refused} refused after the signal",
+            "{landed_before_signal} stored when SIGTERM was sent; {} confirmed, {refused} refused after it",
             confirmed.len()
+        );
+        assert!(
+            (landed_before_signal as usize) < results.len(),
+            "the signal must arrive while sign-ups are still in flight"
         );
         assert!(!confirmed.is_empty());
         for (name, result) in &results {
