@@ -224,7 +224,7 @@ fn serve_refuses_an_unreachable_database_with_a_clear_message() {
     );
     assert_eq!(code, 1);
     assert!(
-        err.contains("cannot open the Postgres database (key `database.url`)"),
+        err.contains("cannot start on the Postgres database (key `database.url`)"),
         "{err}"
     );
 }

@@ -35,6 +35,14 @@ pub fn generate() -> Result<ActorKeys, KeyError> {
     })
 }
 
+/// Check that a stored private key PEM can be used to sign.
+pub fn check_private_pem(pem: &str) -> Result<(), KeyError> {
+    use rsa::pkcs8::DecodePrivateKey;
+    rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+        .map(|_| ())
+        .map_err(|e| KeyError(format!("private key is not PKCS#8 PEM: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +53,10 @@ mod tests {
         assert!(keys.public_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
         assert!(keys.private_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert!(!format!("{keys:?}").contains("PRIVATE KEY"));
+        check_private_pem(&keys.private_pem).unwrap();
+        assert!(
+            check_private_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
     }
 }

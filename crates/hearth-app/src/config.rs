@@ -41,7 +41,17 @@ pub struct Config {
     pub registration: RegistrationConfig,
     pub auth: AuthConfig,
     pub http: HttpConfig,
+    pub federation: FederationConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationConfig {
+    /// Seconds an outbound request to another server may take.
+    pub request_timeout_secs: u64,
+    /// Activities accepted per client address per minute at the inboxes.
+    pub inbox_rate_limit_per_minute: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +226,18 @@ impl Config {
         }
         if self.http.max_body_bytes < 1024 {
             return fail("http.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.federation.request_timeout_secs == 0 {
+            return fail(
+                "federation.request_timeout_secs",
+                "must be at least 1".into(),
+            );
+        }
+        if self.federation.inbox_rate_limit_per_minute == 0 {
+            return fail(
+                "federation.inbox_rate_limit_per_minute",
+                "must be at least 1".into(),
+            );
         }
         if self.http.request_timeout_secs == 0 {
             return fail("http.request_timeout_secs", "must be at least 1".into());

@@ -28,6 +28,9 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// Another server could not be reached, or refused.
+    #[error("other server: {0}")]
+    Remote(String),
     /// Something on our side failed; details are logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -46,5 +49,23 @@ impl From<hearth_db::DbError> for AppError {
             hearth_db::DbError::NotFound { what } => AppError::NotFound { what },
             other => AppError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<hearth_activitypub::FederationError> for AppError {
+    fn from(err: hearth_activitypub::FederationError) -> Self {
+        use hearth_activitypub::FederationError as F;
+        match err {
+            F::NotFound(what) => AppError::NotFound { what },
+            F::Refused(why) => AppError::invalid(ValidationError::new("handle", "refused", why)),
+            F::Unreachable(why) | F::Library(why) => AppError::Remote(why),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<hearth_db::DbErr> for AppError {
+    fn from(err: hearth_db::DbErr) -> Self {
+        AppError::Internal(err.to_string())
     }
 }

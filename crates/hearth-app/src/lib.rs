@@ -9,8 +9,12 @@
 pub mod accounts;
 pub mod config;
 mod error;
+pub mod groups;
 
 use std::sync::Arc;
+
+use activitypub_federation::config::FederationConfig;
+use hearth_activitypub::Federation;
 
 pub use config::Config;
 pub use error::AppError;
@@ -18,32 +22,62 @@ pub use hearth_db::DatabaseConnection;
 pub use hearth_db::accounts::Account;
 pub use hearth_db::tokens::Session;
 
-/// Everything a use-case needs: the database and the configuration.
-/// Cheap to clone; one per process, shared by all requests.
+/// Everything a use-case needs: the database, the configuration and the
+/// federation context. Cheap to clone; one per process, shared by all
+/// requests.
 #[derive(Clone)]
 pub struct App {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    pub federation: FederationConfig<Federation>,
 }
 
 impl App {
-    /// Connect to the configured database. Does not migrate.
-    pub async fn connect(config: Config) -> Result<Self, AppError> {
-        let settings = hearth_db::ConnectSettings {
-            max_connections: config.database.max_connections,
-            busy_timeout: std::time::Duration::from_millis(config.database.timeout_ms),
-            acquire_timeout: std::time::Duration::from_millis(config.database.timeout_ms),
+    /// Connect to the configured database, apply pending migrations (their
+    /// names are returned) and set up federation.
+    pub async fn open(config: Config) -> Result<(Self, Vec<String>), AppError> {
+        let db = connect(&config).await?;
+        let applied = hearth_db::migrate(&db).await?;
+        let settings = hearth_activitypub::Settings {
+            domain: config.domain.clone(),
+            test_mode: config.test_mode,
+            instance_name: config.instance.name.clone(),
+            instance_description: config.instance.description.clone(),
+            open_registrations: config.registration.mode == hearth_domain::RegistrationMode::Open,
+            request_timeout: std::time::Duration::from_secs(config.federation.request_timeout_secs),
         };
-        let db = hearth_db::connect(&config.database_url(), &settings).await?;
-        Ok(Self {
-            db,
-            config: Arc::new(config),
-        })
+        let federation = hearth_activitypub::configure(db.clone(), settings)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok((
+            Self {
+                db,
+                config: Arc::new(config),
+                federation,
+            },
+            applied,
+        ))
     }
 
-    /// Apply pending migrations; returns the names applied.
-    pub async fn migrate(&self) -> Result<Vec<String>, AppError> {
-        Ok(hearth_db::migrate(&self.db).await?)
+    /// A request-scoped federation handle.
+    pub fn data(&self) -> hearth_activitypub::Data {
+        self.federation.to_request_data()
+    }
+
+    /// The federation state shared by all requests.
+    pub fn fed(&self) -> &Federation {
+        &self.federation
+    }
+
+    /// Run the delivery sender until `shutdown` turns true.
+    pub fn spawn_sender(
+        &self,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(hearth_activitypub::outbound::run_sender(
+            self.federation.clone(),
+            shutdown,
+        ))
     }
 
     /// Whether the database answers.
@@ -58,6 +92,16 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(e.to_string()))
     }
+}
+
+/// Open the configured database without migrating (for `hearth migrate`).
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, AppError> {
+    let settings = hearth_db::ConnectSettings {
+        max_connections: config.database.max_connections,
+        busy_timeout: std::time::Duration::from_millis(config.database.timeout_ms),
+        acquire_timeout: std::time::Duration::from_millis(config.database.timeout_ms),
+    };
+    Ok(hearth_db::connect(&config.database_url(), &settings).await?)
 }
 
 /// Run CPU-heavy work (password hashing, key generation) off the async

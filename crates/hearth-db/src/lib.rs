@@ -15,13 +15,18 @@ pub mod accounts;
 mod connect;
 mod entity;
 mod error;
+pub mod federation;
+pub mod groups;
+pub mod remote;
 pub mod tokens;
 
 pub use connect::{
     Backend, ConnectSettings, applied_migrations, begin_write, connect, migrate, ping,
 };
 pub use error::DbError;
-pub use sea_orm::DatabaseConnection;
+pub use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
+};
 
 /// How many rows one page of a list may hold, at most.
 pub const MAX_PAGE: u64 = 200;

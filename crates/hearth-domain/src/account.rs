@@ -44,32 +44,7 @@ pub struct Username(String);
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let field = "username";
-        if raw.is_empty() {
-            return Err(ValidationError::new(field, "required", "Choose a username"));
-        }
-        if raw.chars().count() > USERNAME_MAX {
-            return Err(ValidationError::new(
-                field,
-                "too_long",
-                format!("A username can be at most {USERNAME_MAX} characters"),
-            ));
-        }
-        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(ValidationError::new(
-                field,
-                "invalid_characters",
-                "A username can only use letters a to z, numbers and underscores (_)",
-            ));
-        }
-        if RESERVED_USERNAMES.contains(&raw.to_ascii_lowercase().as_str()) {
-            return Err(ValidationError::new(
-                field,
-                "reserved",
-                "That username is kept for the server. Please choose another",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
+        parse_handle(raw, "username", "username").map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -88,13 +63,52 @@ impl fmt::Display for Username {
     }
 }
 
+/// The shared rule for handles (usernames and group names): 1 to 30 ASCII
+/// letters, digits or underscores, and not a reserved word. `what` is the
+/// word used in messages ("username", "group name").
+pub(crate) fn parse_handle(
+    raw: &str,
+    field: &'static str,
+    what: &str,
+) -> Result<String, ValidationError> {
+    if raw.is_empty() {
+        return Err(ValidationError::new(
+            field,
+            "required",
+            format!("Choose a {what}"),
+        ));
+    }
+    if raw.chars().count() > USERNAME_MAX {
+        return Err(ValidationError::new(
+            field,
+            "too_long",
+            format!("A {what} can be at most {USERNAME_MAX} characters"),
+        ));
+    }
+    if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ValidationError::new(
+            field,
+            "invalid_characters",
+            format!("A {what} can only use letters a to z, numbers and underscores (_)"),
+        ));
+    }
+    if RESERVED_USERNAMES.contains(&raw.to_ascii_lowercase().as_str()) {
+        return Err(ValidationError::new(
+            field,
+            "reserved",
+            format!("That {what} is kept for the server. Please choose another"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 /// The lower-case form of any string, for looking up a username someone typed
 /// without validating it first (a log-in form must not reveal the rules).
 pub fn canonical_username(raw: &str) -> String {
     raw.to_ascii_lowercase()
 }
 
-fn trimmed_text(
+pub(crate) fn trimmed_text(
     raw: &str,
     field: &'static str,
     max: usize,
@@ -197,6 +211,8 @@ impl Email {
     }
 }
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*

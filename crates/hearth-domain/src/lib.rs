@@ -8,8 +8,10 @@
 
 pub mod account;
 pub mod error;
+pub mod group;
 pub mod password;
 pub mod token;
 
 pub use account::{AccountStatus, Bio, DisplayName, Email, RegistrationMode, Role, Username};
 pub use error::ValidationError;
+pub use group::{GroupName, JoinPolicy, MembershipState};

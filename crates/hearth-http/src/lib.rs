@@ -1,4 +1,5 @@
-//! Hearth's HTTP surface: the JSON API under `/api/v1`, and the layers every
+//! Hearth's HTTP surface: the JSON API under `/api/v1`, the ActivityPub
+//! endpoints (actors, inboxes, WebFinger, NodeInfo), and the layers every
 //! request passes through (request ids, tracing, body limit, timeout,
 //! problem documents for every error).
 //!
@@ -34,13 +35,14 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::problem::Problem;
-use crate::rate_limit::AuthLimiter;
+use crate::rate_limit::ClientLimiter;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct ApiState {
     pub app: App,
-    auth_limiter: AuthLimiter,
+    auth_limiter: ClientLimiter,
+    inbox_limiter: ClientLimiter,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -51,8 +53,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(app: App) -> Router {
     let config = app.config.clone();
     let state = ApiState {
-        auth_limiter: AuthLimiter::new(
+        auth_limiter: ClientLimiter::new(
             config.auth.rate_limit_per_minute,
+            config.http.trust_forwarded_for,
+        ),
+        inbox_limiter: ClientLimiter::new(
+            config.federation.inbox_rate_limit_per_minute,
             config.http.trust_forwarded_for,
         ),
         app,
@@ -73,6 +79,7 @@ pub fn router(app: App) -> Router {
     });
     Router::new()
         .nest("/api/v1", routes::api(&state))
+        .merge(routes::federation(&state))
         .fallback(|| async { Problem::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async {
             Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)

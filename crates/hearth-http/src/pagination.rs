@@ -64,6 +64,16 @@ impl<T> Page<T> {
     }
 }
 
+impl<T> Page<T> {
+    /// A page whose next position the caller worked out.
+    pub fn from_parts(items: Vec<T>, next_after: Option<i64>) -> Self {
+        Page {
+            items,
+            next_cursor: next_after.map(encode),
+        }
+    }
+}
+
 fn encode(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("id:{id}"))
 }

@@ -191,6 +191,12 @@ impl From<AppError> for Problem {
                 "You are not allowed to do this",
             )
             .detail(what),
+            AppError::Remote(why) => Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "remote-unavailable",
+                "The other server did not answer as expected",
+            )
+            .detail(why),
             AppError::NotFound { what } => Problem::new(
                 StatusCode::NOT_FOUND,
                 "not-found",

@@ -1,5 +1,6 @@
-//! Per-client rate limits for log-in and sign-up, so passwords cannot be
-//! guessed quickly and sign-ups cannot be flooded.
+//! Per-client rate limits: log-in and sign-up (so passwords cannot be
+//! guessed quickly and sign-ups cannot be flooded) and the ActivityPub
+//! inboxes.
 //!
 //! Limits are kept in memory, per process. With several processes behind a
 //! load balancer each enforces its own share, which still bounds guessing.
@@ -22,12 +23,12 @@ use crate::problem::Problem;
 const FORGET_ABOVE: usize = 10_000;
 
 #[derive(Clone)]
-pub struct AuthLimiter {
+pub struct ClientLimiter {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     trust_forwarded_for: bool,
 }
 
-impl AuthLimiter {
+impl ClientLimiter {
     pub fn new(per_minute: u32, trust_forwarded_for: bool) -> Self {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
@@ -72,11 +73,20 @@ pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr>
 
 /// Middleware for the log-in and sign-up routes.
 pub async fn limit_auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    let limiter = &state.auth_limiter;
+    limit(&state.auth_limiter, "auth", request, next).await
+}
+
+/// Middleware for the ActivityPub inboxes: each unknown sender costs a
+/// fetch of its actor, so floods are cut off early.
+pub async fn limit_inbox(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    limit(&state.inbox_limiter, "inbox", request, next).await
+}
+
+async fn limit(limiter: &ClientLimiter, what: &str, request: Request, next: Next) -> Response {
     if let Some(ip) = client_ip(&request, limiter.trust_forwarded_for)
         && let Err(wait) = limiter.check(ip)
     {
-        tracing::warn!(client = %ip, "auth rate limit reached");
+        tracing::warn!(client = %ip, what, "rate limit reached");
         return Problem::for_status(StatusCode::TOO_MANY_REQUESTS)
             .detail(format!(
                 "Too many attempts from your connection. Please wait {wait} seconds and try again."

@@ -10,10 +10,7 @@ use hearth_domain::{AccountStatus, Role};
 use crate::cli::AdminCommand;
 
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
-    let app = App::connect(config)
-        .await
-        .context("cannot open the database (key `database.url`)")?;
-    app.migrate().await.context("migration failed")?;
+    let (app, _) = crate::serve::open(config).await?;
     let result = dispatch(&app, command).await;
     app.close().await.context("closing the database")?;
     result

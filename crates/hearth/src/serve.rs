@@ -15,8 +15,13 @@ use hearth_app::{App, Config};
 use tokio::sync::Notify;
 
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
-    let app = connect(config).await?;
-    let applied = app.migrate().await.context("migration failed")?;
+    let db = hearth_app::connect(&config).await.with_context(|| {
+        format!(
+            "cannot open the {} database (key `database.url`)",
+            backend_name(&config)
+        )
+    })?;
+    let applied = hearth_db::migrate(&db).await.context("migration failed")?;
     if applied.is_empty() {
         println!("database is up to date");
     } else {
@@ -24,25 +29,28 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
             println!("applied {name}");
         }
     }
-    app.close().await.context("closing the database")?;
+    db.close().await.context("closing the database")?;
     Ok(())
 }
 
-async fn connect(config: Config) -> anyhow::Result<App> {
-    let url = config.database_url();
-    let shown = hearth_db::Backend::from_url(&url)
+fn backend_name(config: &Config) -> String {
+    hearth_db::Backend::from_url(&config.database_url())
         .map(|b| format!("{b:?}"))
-        .unwrap_or_default();
-    App::connect(config)
+        .unwrap_or_default()
+}
+
+/// Connect, apply pending migrations and set up federation.
+pub async fn open(config: Config) -> anyhow::Result<(App, Vec<String>)> {
+    let name = backend_name(&config);
+    App::open(config)
         .await
-        .with_context(|| format!("cannot open the {shown} database (key `database.url`)"))
+        .with_context(|| format!("cannot start on the {name} database (key `database.url`)"))
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let bind = config.bind;
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-    let app = connect(config).await?;
-    let applied = app.migrate().await.context("migration failed")?;
+    let (app, applied) = open(config).await?;
     for name in &applied {
         tracing::info!(migration = %name, "applied migration");
     }
@@ -57,6 +65,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "hearth is listening on http://{local}"
     );
 
+    let (stop_sender, sender_shutdown) = tokio::sync::watch::channel(false);
+    let sender = app.spawn_sender(sender_shutdown);
     let router = hearth_http::router(app.clone());
     let stopping = Arc::new(Notify::new());
     let signal = {
@@ -85,6 +95,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway");
             }
         }
+    }
+    // Deliveries in flight finish (or are picked up again after their lease
+    // by the next start); then the pool closes.
+    let _ = stop_sender.send(true);
+    if tokio::time::timeout(grace, sender).await.is_err() {
+        tracing::warn!("deliveries still running after the grace period; they will be retried");
     }
     app.close().await.context("closing the database")?;
     tracing::info!("stopped");

@@ -1,4 +1,13 @@
 //! sea-orm entities: one module per table. Private to this crate.
 
 pub mod access_tokens;
+pub mod deliveries;
+pub mod group_members;
+pub mod group_moderators;
+pub mod groups;
+pub mod inbound_activities;
+pub mod outbound_activities;
+pub mod remote_actors;
+pub mod remote_memberships;
+pub mod site_actor;
 pub mod users;

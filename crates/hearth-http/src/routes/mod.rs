@@ -3,8 +3,12 @@
 
 mod admin;
 mod auth;
+mod federation;
+mod groups;
 mod me;
 mod system;
+
+pub use federation::router as federation;
 
 use axum::Router;
 use axum::middleware;
@@ -28,4 +32,26 @@ pub fn api(state: &ApiState) -> Router<ApiState> {
         .route("/admin/accounts", get(admin::list_accounts))
         .route("/admin/accounts/{id}/approve", post(admin::approve))
         .route("/admin/accounts/{id}/reject", post(admin::reject))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{name}", get(groups::show))
+        .route("/groups/{name}/join", post(groups::join))
+        .route("/groups/{name}/leave", post(groups::leave))
+        .route("/groups/{name}/requests", get(groups::requests))
+        .route(
+            "/groups/{name}/requests/{id}/approve",
+            post(groups::approve),
+        )
+        .route(
+            "/groups/{name}/requests/{id}/decline",
+            post(groups::decline),
+        )
+        .route(
+            "/memberships",
+            get(groups::my_memberships).post(groups::join_anywhere),
+        )
+        .route(
+            "/memberships/{id}",
+            axum::routing::delete(groups::leave_membership),
+        )
+        .route("/resolve", get(groups::resolve))
 }

@@ -1,0 +1,112 @@
+//! What other servers ask first: WebFinger (who is `name@domain`?) and
+//! NodeInfo (what software is this, how big is it?).
+
+use hearth_db::{accounts, groups};
+use hearth_domain::AccountStatus;
+use serde_json::json;
+
+use crate::FederationError;
+use crate::actors::SITE_ACTOR_NAME;
+use crate::context::Federation;
+use crate::protocol::{
+    Jrd, JrdLink, NodeInfo, NodeInfoLinks, NodeInfoServices, NodeInfoSoftware, NodeInfoUsage,
+    NodeInfoUsers,
+};
+
+/// Answer `GET /.well-known/webfinger?resource=…` for members, groups and
+/// the instance actor. A member and a group may share a name: both links
+/// are listed, the Group last (the convention Lemmy and its clients use).
+pub async fn webfinger(fed: &Federation, resource: &str) -> Result<Jrd, FederationError> {
+    let acct = resource.strip_prefix("acct:").unwrap_or(resource);
+    let (name, domain) = acct.rsplit_once('@').ok_or(FederationError::Refused(
+        "resource must look like acct:name@domain".into(),
+    ))?;
+    if !domain.eq_ignore_ascii_case(fed.urls.authority()) {
+        return Err(FederationError::NotFound("account on this server"));
+    }
+    let mut links = Vec::new();
+    let mut subject_name = None;
+    if name.eq_ignore_ascii_case(SITE_ACTOR_NAME) || name.eq_ignore_ascii_case(fed.urls.authority())
+    {
+        links.push(JrdLink::actor(&fed.urls.site(), "Application"));
+        subject_name = Some(SITE_ACTOR_NAME.to_owned());
+    } else {
+        if let Some(account) = accounts::find_by_username(&fed.db, name).await?
+            && account.status == AccountStatus::Active
+        {
+            links.push(JrdLink::actor(&fed.urls.user(&account.username), "Person"));
+            subject_name = Some(account.username);
+        }
+        if let Some(group) = groups::find_by_name(&fed.db, name).await? {
+            links.push(JrdLink::actor(&fed.urls.group(&group.name), "Group"));
+            subject_name.get_or_insert(group.name);
+        }
+    }
+    let name = subject_name.ok_or(FederationError::NotFound("account or group"))?;
+    Ok(Jrd {
+        subject: format!("acct:{name}@{}", fed.urls.authority()),
+        aliases: links.iter().filter_map(|l| l.href.clone()).collect(),
+        links,
+    })
+}
+
+/// `GET /.well-known/nodeinfo`: the NodeInfo documents and, per FEP-2677,
+/// the instance actor.
+pub fn nodeinfo_links(fed: &Federation) -> NodeInfoLinks {
+    let link = |rel: &str, href: String| JrdLink {
+        rel: rel.to_owned(),
+        kind: None,
+        href: Some(href),
+        properties: None,
+    };
+    NodeInfoLinks {
+        links: vec![
+            link(
+                "http://nodeinfo.diaspora.software/ns/schema/2.0",
+                fed.urls.nodeinfo("2.0").to_string(),
+            ),
+            link(
+                "http://nodeinfo.diaspora.software/ns/schema/2.1",
+                fed.urls.nodeinfo("2.1").to_string(),
+            ),
+            link(
+                "https://www.w3.org/ns/activitystreams#Application",
+                fed.urls.site().to_string(),
+            ),
+        ],
+    }
+}
+
+/// The NodeInfo document in `version` ("2.0" or "2.1").
+pub async fn nodeinfo(fed: &Federation, version: &str) -> Result<NodeInfo, FederationError> {
+    let version: &'static str = match version {
+        "2.0" => "2.0",
+        "2.1" => "2.1",
+        _ => return Err(FederationError::NotFound("NodeInfo version")),
+    };
+    let users = accounts::count(&fed.db, Some(AccountStatus::Active)).await?;
+    let group_count = groups::count(&fed.db).await?;
+    Ok(NodeInfo {
+        version,
+        software: NodeInfoSoftware {
+            name: "hearth",
+            version: env!("CARGO_PKG_VERSION"),
+            repository: None,
+        },
+        protocols: vec!["activitypub"],
+        services: NodeInfoServices {
+            inbound: vec![],
+            outbound: vec![],
+        },
+        open_registrations: fed.settings.open_registrations,
+        usage: NodeInfoUsage {
+            users: NodeInfoUsers { total: users },
+            local_posts: 0,
+        },
+        metadata: json!({
+            "nodeName": fed.settings.instance_name,
+            "nodeDescription": fed.settings.instance_description,
+            "groups": group_count,
+        }),
+    })
+}

@@ -1,0 +1,491 @@
+//! Local groups, their moderators and their members (local and remote).
+
+use chrono::{DateTime, Utc};
+use hearth_domain::{GroupName, JoinPolicy, MembershipState};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::DbError;
+use crate::entity::{group_members, group_moderators, groups, remote_actors, users};
+
+/// A group hosted on this server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub rules: String,
+    pub join_policy: JoinPolicy,
+    pub listed: bool,
+    pub public_key_pem: String,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Group {
+    /// The name used in URLs and handles (lower case).
+    pub fn canonical_name(&self) -> String {
+        self.name.to_ascii_lowercase()
+    }
+}
+
+impl TryFrom<groups::Model> for Group {
+    type Error = DbError;
+
+    fn try_from(row: groups::Model) -> Result<Self, DbError> {
+        Ok(Group {
+            join_policy: row.join_policy.parse().map_err(|e| DbError::Corrupt {
+                table: "groups",
+                detail: format!("group {}: join_policy: {e}", row.id),
+            })?,
+            id: row.id,
+            name: row.name,
+            display_name: row.display_name,
+            description: row.description,
+            rules: row.rules,
+            listed: row.listed,
+            public_key_pem: row.public_key_pem,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct NewGroup {
+    pub name: GroupName,
+    pub display_name: String,
+    pub description: String,
+    pub rules: String,
+    pub join_policy: JoinPolicy,
+    pub listed: bool,
+    pub public_key_pem: String,
+    pub private_key_pem: String,
+    pub created_by: i64,
+}
+
+/// Create a group; its creator becomes its first moderator and member. One
+/// transaction: a group never exists without a moderator.
+pub async fn insert(db: &impl ConnectionTrait, new: NewGroup) -> Result<Group, DbError> {
+    let now = Utc::now();
+    let creator = new.created_by;
+    let row = groups::ActiveModel {
+        name_canonical: Set(new.name.canonical()),
+        name: Set(new.name.as_str().to_owned()),
+        display_name: Set(new.display_name),
+        description: Set(new.description),
+        rules: Set(new.rules),
+        join_policy: Set(new.join_policy.as_str().to_owned()),
+        listed: Set(new.listed),
+        public_key_pem: Set(new.public_key_pem),
+        private_key_pem: Set(new.private_key_pem),
+        created_by: Set(creator),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| DbError::unique_as(e, "name"))?;
+    group_moderators::ActiveModel {
+        group_id: Set(row.id),
+        user_id: Set(creator),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    group_members::ActiveModel {
+        group_id: Set(row.id),
+        user_id: Set(Some(creator)),
+        remote_actor_id: Set(None),
+        state: Set(MembershipState::Joined.as_str().to_owned()),
+        follow_ap_id: Set(None),
+        decided_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Group::try_from(row)
+}
+
+pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<Group>, DbError> {
+    groups::Entity::find()
+        .filter(groups::Column::NameCanonical.eq(name.to_ascii_lowercase()))
+        .one(db)
+        .await?
+        .map(Group::try_from)
+        .transpose()
+}
+
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Group>, DbError> {
+    groups::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(Group::try_from)
+        .transpose()
+}
+
+/// One page of the directory: listed groups in creation order.
+pub async fn list_listed(
+    db: &impl ConnectionTrait,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Group>, DbError> {
+    let mut query = groups::Entity::find()
+        .filter(groups::Column::Listed.eq(true))
+        .order_by_asc(groups::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(groups::Column::Id.gt(after));
+    }
+    query
+        .limit(limit.min(crate::MAX_PAGE))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Group::try_from)
+        .collect()
+}
+
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbError> {
+    Ok(groups::Entity::find().count(db).await?)
+}
+
+pub async fn private_key_pem(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<String>, DbError> {
+    Ok(groups::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|g| g.private_key_pem))
+}
+
+pub async fn is_moderator(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    user_id: i64,
+) -> Result<bool, DbError> {
+    Ok(group_moderators::Entity::find()
+        .filter(group_moderators::Column::GroupId.eq(group_id))
+        .filter(group_moderators::Column::UserId.eq(user_id))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Usernames of the group's moderators, oldest first.
+pub async fn moderator_usernames(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+) -> Result<Vec<String>, DbError> {
+    let mods = group_moderators::Entity::find()
+        .filter(group_moderators::Column::GroupId.eq(group_id))
+        .order_by_asc(group_moderators::Column::Id)
+        .all(db)
+        .await?;
+    let mut names = Vec::with_capacity(mods.len());
+    for m in mods {
+        if let Some(user) = users::Entity::find_by_id(m.user_id).one(db).await? {
+            names.push(user.username);
+        }
+    }
+    Ok(names)
+}
+
+/// Who a membership belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Member {
+    Local(i64),
+    Remote(i64),
+}
+
+/// A membership of a local group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub id: i64,
+    pub group_id: i64,
+    pub member: Member,
+    pub state: MembershipState,
+    /// The id of the remote `Follow` that asked to join (remote members).
+    pub follow_ap_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<group_members::Model> for Membership {
+    type Error = DbError;
+
+    fn try_from(row: group_members::Model) -> Result<Self, DbError> {
+        let corrupt = |detail: String| DbError::Corrupt {
+            table: "group_members",
+            detail,
+        };
+        let member = match (row.user_id, row.remote_actor_id) {
+            (Some(id), None) => Member::Local(id),
+            (None, Some(id)) => Member::Remote(id),
+            _ => {
+                return Err(corrupt(format!(
+                    "membership {}: needs exactly one member",
+                    row.id
+                )));
+            }
+        };
+        Ok(Membership {
+            state: row
+                .state
+                .parse()
+                .map_err(|e| corrupt(format!("membership {}: state: {e}", row.id)))?,
+            id: row.id,
+            group_id: row.group_id,
+            member,
+            follow_ap_id: row.follow_ap_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn member_filter(
+    query: sea_orm::Select<group_members::Entity>,
+    member: Member,
+) -> sea_orm::Select<group_members::Entity> {
+    match member {
+        Member::Local(id) => query.filter(group_members::Column::UserId.eq(id)),
+        Member::Remote(id) => query.filter(group_members::Column::RemoteActorId.eq(id)),
+    }
+}
+
+pub async fn find_membership(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    member: Member,
+) -> Result<Option<Membership>, DbError> {
+    member_filter(
+        group_members::Entity::find().filter(group_members::Column::GroupId.eq(group_id)),
+        member,
+    )
+    .one(db)
+    .await?
+    .map(Membership::try_from)
+    .transpose()
+}
+
+pub async fn find_membership_by_id(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<Membership>, DbError> {
+    group_members::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(Membership::try_from)
+        .transpose()
+}
+
+/// Record a request to join: a new membership in `state`, or an existing one
+/// moved to `state` with the newest Follow id.
+pub async fn request_membership(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    member: Member,
+    state: MembershipState,
+    follow_ap_id: Option<String>,
+) -> Result<Membership, DbError> {
+    let now = Utc::now();
+    if let Some(existing) = find_membership(db, group_id, member).await? {
+        let mut row: group_members::ActiveModel = group_members::Entity::find_by_id(existing.id)
+            .one(db)
+            .await?
+            .ok_or(DbError::NotFound { what: "membership" })?
+            .into();
+        row.state = Set(state.as_str().to_owned());
+        row.follow_ap_id = Set(follow_ap_id);
+        row.updated_at = Set(now);
+        return Membership::try_from(row.update(db).await?);
+    }
+    let (user_id, remote_actor_id) = match member {
+        Member::Local(id) => (Some(id), None),
+        Member::Remote(id) => (None, Some(id)),
+    };
+    let row = group_members::ActiveModel {
+        group_id: Set(group_id),
+        user_id: Set(user_id),
+        remote_actor_id: Set(remote_actor_id),
+        state: Set(state.as_str().to_owned()),
+        follow_ap_id: Set(follow_ap_id),
+        decided_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| DbError::unique_as(e, "membership"))?;
+    Membership::try_from(row)
+}
+
+/// A moderator's decision on a pending request.
+pub async fn decide_membership(
+    db: &impl ConnectionTrait,
+    id: i64,
+    state: MembershipState,
+    decided_by: i64,
+) -> Result<Membership, DbError> {
+    let mut row: group_members::ActiveModel = group_members::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(DbError::NotFound { what: "membership" })?
+        .into();
+    row.state = Set(state.as_str().to_owned());
+    row.decided_by = Set(Some(decided_by));
+    row.updated_at = Set(Utc::now());
+    Membership::try_from(row.update(db).await?)
+}
+
+/// Remove a membership (leaving). Returns whether one existed.
+pub async fn remove_membership(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    member: Member,
+) -> Result<bool, DbError> {
+    let deleted = match member {
+        Member::Local(id) => {
+            group_members::Entity::delete_many()
+                .filter(group_members::Column::GroupId.eq(group_id))
+                .filter(group_members::Column::UserId.eq(id))
+                .exec(db)
+                .await?
+        }
+        Member::Remote(id) => {
+            group_members::Entity::delete_many()
+                .filter(group_members::Column::GroupId.eq(group_id))
+                .filter(group_members::Column::RemoteActorId.eq(id))
+                .exec(db)
+                .await?
+        }
+    };
+    Ok(deleted.rows_affected > 0)
+}
+
+/// How many members a group has (joined only).
+pub async fn joined_count(db: &impl ConnectionTrait, group_id: i64) -> Result<u64, DbError> {
+    Ok(group_members::Entity::find()
+        .filter(group_members::Column::GroupId.eq(group_id))
+        .filter(group_members::Column::State.eq(MembershipState::Joined.as_str()))
+        .count(db)
+        .await?)
+}
+
+/// A membership with who it is, for moderators' lists.
+#[derive(Debug, Clone)]
+pub struct MembershipEntry {
+    pub membership: Membership,
+    /// `ann` for a local member, `ann@other.example` for a remote one.
+    pub handle: String,
+    /// The member's ActivityPub id when remote.
+    pub actor_id: Option<String>,
+    pub display_name: String,
+}
+
+/// One page of a group's memberships in `state`, oldest first.
+pub async fn list_memberships(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    state: MembershipState,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<MembershipEntry>, DbError> {
+    let mut query = group_members::Entity::find()
+        .filter(group_members::Column::GroupId.eq(group_id))
+        .filter(group_members::Column::State.eq(state.as_str()))
+        .order_by_asc(group_members::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(group_members::Column::Id.gt(after));
+    }
+    let rows = query.limit(limit.min(crate::MAX_PAGE)).all(db).await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let membership = Membership::try_from(row)?;
+        let entry = match membership.member {
+            Member::Local(id) => {
+                let user = users::Entity::find_by_id(id).one(db).await?;
+                let (handle, display_name) = user
+                    .map(|u| (u.username, u.display_name))
+                    .unwrap_or_default();
+                MembershipEntry {
+                    membership,
+                    handle,
+                    actor_id: None,
+                    display_name,
+                }
+            }
+            Member::Remote(id) => {
+                let actor = remote_actors::Entity::find_by_id(id).one(db).await?;
+                let (handle, actor_id, display_name) = actor
+                    .map(|a| {
+                        (
+                            format!("{}@{}", a.preferred_username, a.authority),
+                            Some(a.ap_id),
+                            a.name,
+                        )
+                    })
+                    .unwrap_or_default();
+                MembershipEntry {
+                    membership,
+                    handle,
+                    actor_id,
+                    display_name,
+                }
+            }
+        };
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// The local groups a user belongs to or asked to join.
+pub async fn memberships_of_user(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<(Group, Membership)>, DbError> {
+    let rows = group_members::Entity::find()
+        .filter(group_members::Column::UserId.eq(user_id))
+        .order_by_asc(group_members::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let membership = Membership::try_from(row)?;
+        if let Some(group) = find_by_id(db, membership.group_id).await? {
+            out.push((group, membership));
+        }
+    }
+    Ok(out)
+}
+
+/// The local groups a remote actor belongs to or asked to join.
+pub async fn memberships_of_remote(
+    db: &impl ConnectionTrait,
+    remote_actor_id: i64,
+) -> Result<Vec<(Group, Membership)>, DbError> {
+    let rows = group_members::Entity::find()
+        .filter(group_members::Column::RemoteActorId.eq(remote_actor_id))
+        .order_by_asc(group_members::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let membership = Membership::try_from(row)?;
+        if let Some(group) = find_by_id(db, membership.group_id).await? {
+            out.push((group, membership));
+        }
+    }
+    Ok(out)
+}

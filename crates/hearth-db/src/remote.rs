@@ -1,0 +1,289 @@
+//! What this server knows about actors on other servers, and its members'
+//! memberships in groups hosted elsewhere.
+
+use chrono::{DateTime, Utc};
+use hearth_domain::MembershipState;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+use crate::DbError;
+use crate::entity::{remote_actors, remote_memberships};
+
+/// A cached remote actor (person, group, application, service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteActor {
+    pub id: i64,
+    pub ap_id: String,
+    pub kind: String,
+    /// `host` or `host:port`: how Hearth identifies the other server.
+    pub authority: String,
+    pub preferred_username: String,
+    pub name: String,
+    pub summary: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub outbox: Option<String>,
+    pub followers: Option<String>,
+    pub url: Option<String>,
+    pub public_key_id: String,
+    pub public_key_pem: String,
+    pub manually_approves_followers: bool,
+    pub fetched_at: DateTime<Utc>,
+}
+
+impl From<remote_actors::Model> for RemoteActor {
+    fn from(r: remote_actors::Model) -> Self {
+        RemoteActor {
+            id: r.id,
+            ap_id: r.ap_id,
+            kind: r.kind,
+            authority: r.authority,
+            preferred_username: r.preferred_username,
+            name: r.name,
+            summary: r.summary,
+            inbox: r.inbox,
+            shared_inbox: r.shared_inbox,
+            outbox: r.outbox,
+            followers: r.followers,
+            url: r.url,
+            public_key_id: r.public_key_id,
+            public_key_pem: r.public_key_pem,
+            manually_approves_followers: r.manually_approves_followers,
+            fetched_at: r.fetched_at,
+        }
+    }
+}
+
+/// Fields of a freshly fetched actor.
+#[derive(Debug, Clone)]
+pub struct FetchedActor {
+    pub ap_id: String,
+    pub kind: String,
+    pub authority: String,
+    pub preferred_username: String,
+    pub name: String,
+    pub summary: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub outbox: Option<String>,
+    pub followers: Option<String>,
+    pub url: Option<String>,
+    pub public_key_id: String,
+    pub public_key_pem: String,
+    pub manually_approves_followers: bool,
+}
+
+/// Insert or refresh a remote actor by its id.
+pub async fn upsert_actor(
+    db: &impl ConnectionTrait,
+    a: FetchedActor,
+) -> Result<RemoteActor, DbError> {
+    let now = Utc::now();
+    let ap_id = a.ap_id.clone();
+    let row = remote_actors::ActiveModel {
+        ap_id: Set(a.ap_id),
+        kind: Set(a.kind),
+        authority: Set(a.authority),
+        preferred_username: Set(a.preferred_username),
+        name: Set(a.name),
+        summary: Set(a.summary),
+        inbox: Set(a.inbox),
+        shared_inbox: Set(a.shared_inbox),
+        outbox: Set(a.outbox),
+        followers: Set(a.followers),
+        url: Set(a.url),
+        public_key_id: Set(a.public_key_id),
+        public_key_pem: Set(a.public_key_pem),
+        manually_approves_followers: Set(a.manually_approves_followers),
+        fetched_at: Set(now),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    remote_actors::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(remote_actors::Column::ApId)
+                .update_columns([
+                    remote_actors::Column::Kind,
+                    remote_actors::Column::Authority,
+                    remote_actors::Column::PreferredUsername,
+                    remote_actors::Column::Name,
+                    remote_actors::Column::Summary,
+                    remote_actors::Column::Inbox,
+                    remote_actors::Column::SharedInbox,
+                    remote_actors::Column::Outbox,
+                    remote_actors::Column::Followers,
+                    remote_actors::Column::Url,
+                    remote_actors::Column::PublicKeyId,
+                    remote_actors::Column::PublicKeyPem,
+                    remote_actors::Column::ManuallyApprovesFollowers,
+                    remote_actors::Column::FetchedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    find_actor(db, &ap_id).await?.ok_or(DbError::NotFound {
+        what: "remote actor",
+    })
+}
+
+pub async fn find_actor(
+    db: &impl ConnectionTrait,
+    ap_id: &str,
+) -> Result<Option<RemoteActor>, DbError> {
+    Ok(remote_actors::Entity::find()
+        .filter(remote_actors::Column::ApId.eq(ap_id))
+        .one(db)
+        .await?
+        .map(RemoteActor::from))
+}
+
+pub async fn find_actor_by_id(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<RemoteActor>, DbError> {
+    Ok(remote_actors::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(RemoteActor::from))
+}
+
+/// A local member's membership of a group on another server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteMembership {
+    pub id: i64,
+    pub user_id: i64,
+    pub group_actor_id: i64,
+    pub state: MembershipState,
+    pub follow_ap_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<remote_memberships::Model> for RemoteMembership {
+    type Error = DbError;
+
+    fn try_from(r: remote_memberships::Model) -> Result<Self, DbError> {
+        Ok(RemoteMembership {
+            state: r.state.parse().map_err(|e| DbError::Corrupt {
+                table: "remote_memberships",
+                detail: format!("membership {}: state: {e}", r.id),
+            })?,
+            id: r.id,
+            user_id: r.user_id,
+            group_actor_id: r.group_actor_id,
+            follow_ap_id: r.follow_ap_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+pub async fn find_membership(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    group_actor_id: i64,
+) -> Result<Option<RemoteMembership>, DbError> {
+    remote_memberships::Entity::find()
+        .filter(remote_memberships::Column::UserId.eq(user_id))
+        .filter(remote_memberships::Column::GroupActorId.eq(group_actor_id))
+        .one(db)
+        .await?
+        .map(RemoteMembership::try_from)
+        .transpose()
+}
+
+pub async fn find_membership_by_follow(
+    db: &impl ConnectionTrait,
+    follow_ap_id: &str,
+) -> Result<Option<RemoteMembership>, DbError> {
+    remote_memberships::Entity::find()
+        .filter(remote_memberships::Column::FollowApId.eq(follow_ap_id))
+        .one(db)
+        .await?
+        .map(RemoteMembership::try_from)
+        .transpose()
+}
+
+/// Start (or restart) a request to join a remote group with a new Follow.
+pub async fn request_membership(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    group_actor_id: i64,
+    follow_ap_id: String,
+) -> Result<RemoteMembership, DbError> {
+    let now = Utc::now();
+    remote_memberships::Entity::delete_many()
+        .filter(remote_memberships::Column::UserId.eq(user_id))
+        .filter(remote_memberships::Column::GroupActorId.eq(group_actor_id))
+        .exec(db)
+        .await?;
+    let row = remote_memberships::ActiveModel {
+        user_id: Set(user_id),
+        group_actor_id: Set(group_actor_id),
+        state: Set(MembershipState::Pending.as_str().to_owned()),
+        follow_ap_id: Set(follow_ap_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| DbError::unique_as(e, "membership"))?;
+    RemoteMembership::try_from(row)
+}
+
+pub async fn set_membership_state(
+    db: &impl ConnectionTrait,
+    id: i64,
+    state: MembershipState,
+) -> Result<RemoteMembership, DbError> {
+    let mut row: remote_memberships::ActiveModel = remote_memberships::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(DbError::NotFound { what: "membership" })?
+        .into();
+    row.state = Set(state.as_str().to_owned());
+    row.updated_at = Set(Utc::now());
+    RemoteMembership::try_from(row.update(db).await?)
+}
+
+pub async fn remove_membership(db: &impl ConnectionTrait, id: i64) -> Result<(), DbError> {
+    remote_memberships::Entity::delete_by_id(id)
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A user's memberships of remote groups, with the groups.
+pub async fn memberships_of_user(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<(RemoteActor, RemoteMembership)>, DbError> {
+    let rows = remote_memberships::Entity::find()
+        .filter(remote_memberships::Column::UserId.eq(user_id))
+        .order_by_asc(remote_memberships::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let membership = RemoteMembership::try_from(row)?;
+        if let Some(actor) = find_actor_by_id(db, membership.group_actor_id).await? {
+            out.push((actor, membership));
+        }
+    }
+    Ok(out)
+}
+
+pub async fn find_membership_by_id(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<RemoteMembership>, DbError> {
+    remote_memberships::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(RemoteMembership::try_from)
+        .transpose()
+}
