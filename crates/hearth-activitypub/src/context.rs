@@ -99,6 +99,10 @@ pub async fn configure(
         .debug(settings.test_mode)
         .allow_http_urls(settings.test_mode)
         .request_timeout(settings.request_timeout)
+        // Mastodon-style signatures: Host and Date are set and signed along
+        // with (request-target) (and Digest on POST). Mastodon, and Hearth's
+        // own verifier, refuse signatures that leave Host out.
+        .http_signature_compat(true)
         .http_fetch_limit(50)
         .signed_fetch_actor(&site)
         .build()

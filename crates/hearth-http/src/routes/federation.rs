@@ -160,14 +160,12 @@ async fn nodeinfo(State(state): State<ApiState>, Path(version): Path<String>) ->
     }
 }
 
-async fn site_actor(
-    State(state): State<ApiState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
-        return r;
-    }
+/// The instance actor is served without checking signatures (FEP-d556,
+/// as Mastodon does): verifying a signed fetch means fetching the signer's
+/// key, which the signer's server fetches signed by its instance actor; if
+/// this document needed a verified signature too, two servers would wait on
+/// each other forever.
+async fn site_actor(State(state): State<ApiState>) -> Response {
     match hearth_db::federation::site_keys(&state.app.db).await {
         Ok(Some(keys)) => activity_json(&site_json(state.app.fed(), &keys.public_key_pem)),
         Ok(None) => federation_problem(FederationError::NotFound("instance actor")),
