@@ -173,6 +173,16 @@ pub async fn receive(data: &Data, req: InboundRequest<'_>) -> Result<Received, I
             envelope.actor
         )));
     }
+    // A keyId of the form `actor#fragment` names its owner: refuse a key of
+    // another actor before fetching anything.
+    if signature.key_id.contains('#')
+        && signatures::key_id_without_fragment(&signature.key_id).as_ref() != Some(&envelope.actor)
+    {
+        return Err(InboxError::KeyOwnerMismatch {
+            key_id: signature.key_id.clone(),
+            actor: envelope.actor.to_string(),
+        });
+    }
     if hearth_db::federation::inbound_seen(&fed.db, envelope.id.as_str()).await? {
         return Ok(Received::Duplicate);
     }
@@ -253,6 +263,7 @@ async fn verified_actor(
     actor_id: &Url,
 ) -> Result<RemoteActorObject, InboxError> {
     let object_id: ObjectId<RemoteActorObject> = actor_id.clone().into();
+    let started = Utc::now();
     let actor = object_id
         .dereference(data)
         .await
@@ -269,9 +280,9 @@ async fn verified_actor(
     match check(&actor) {
         Ok(()) => Ok(actor),
         Err(first) => {
-            // A cached copy may predate a key rotation: fetch it again once.
-            let fresh_enough = Utc::now() - actor.actor.fetched_at < chrono::Duration::seconds(10);
-            if fresh_enough {
+            // A cached copy may predate a key rotation: fetch it again, once.
+            // A copy fetched during this very request is already current.
+            if actor.actor.fetched_at >= started {
                 return Err(first);
             }
             let refreshed = object_id.dereference_forced(data).await.map_err(|e| {

@@ -44,6 +44,16 @@ impl From<activitypub_federation::error::Error> for FederationError {
         match err {
             E::NotFound => FederationError::NotFound("object"),
             E::ObjectDeleted(url) => FederationError::Refused(format!("{url} was deleted")),
+            // The SSRF guard and URL checks: the address is not acceptable.
+            E::UrlVerificationError(why) => {
+                FederationError::Refused(format!("address refused: {why}"))
+            }
+            E::ResolveInternalIpError(host, ip) => FederationError::Refused(format!(
+                "{host} resolves to the private or local address {ip}, which is refused"
+            )),
+            E::DomainResolveError(host) => {
+                FederationError::Refused(format!("{host} cannot be resolved"))
+            }
             E::Reqwest(e) => FederationError::Unreachable(e.to_string()),
             E::ReqwestMiddleware(e) => FederationError::Unreachable(e.to_string()),
             other => FederationError::Library(other.to_string()),

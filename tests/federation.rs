@@ -1,0 +1,906 @@
+//! Federation between real Hearth instances on loopback: discovery, actor
+//! documents, joining groups across servers, and the inbox refusing what it
+//! cannot verify. Each behaviour polls until the other side has caught up.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use reqwest::StatusCode;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::{Backend, Instance, Options, wait_until};
+
+const PW: &str = "a long enough passphrase";
+
+fn open() -> Options {
+    Options::default().registration("open")
+}
+
+async fn member(instance: &Instance, name: &str) -> String {
+    instance.register(name, PW).await;
+    instance.login(name, PW).await
+}
+
+async fn create_group(instance: &Instance, token: &str, name: &str, policy: &str) -> Value {
+    let created = instance
+        .post(
+            "/api/v1/groups",
+            Some(token),
+            json!({"name": name, "title": format!("{name} group"), "description": "We talk.\n\nKindly.", "join_policy": policy}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    created.body
+}
+
+/// The caller's membership of the group with `url`, as its own server sees it.
+async fn membership_state(
+    instance: &Instance,
+    token: &str,
+    group_url: &str,
+) -> Option<(String, String)> {
+    let list = instance.get("/api/v1/memberships", Some(token)).await;
+    list.body["items"].as_array()?.iter().find_map(|m| {
+        (m["group"]["url"] == group_url).then(|| {
+            (
+                m["id"].as_str().unwrap_or_default().to_owned(),
+                m["state"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+    })
+}
+
+async fn wait_for_state(instance: &Instance, token: &str, group_url: &str, state: &str) -> String {
+    wait_until(
+        &format!("membership of {group_url} to be {state}"),
+        || async {
+            membership_state(instance, token, group_url)
+                .await
+                .filter(|(_, s)| s == state)
+                .map(|(id, _)| id)
+        },
+    )
+    .await
+}
+
+async fn members(instance: &Instance, group: &str) -> u64 {
+    instance
+        .get(&format!("/api/v1/groups/{group}"), None)
+        .await
+        .body["members"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn members_on_other_servers_join_wait_for_approval_and_leave() {
+    each_backend!(|backend| async {
+        let a = Instance::start(&backend, open()).await;
+        let b = Instance::start(&Backend::Sqlite, open()).await;
+        let c = Instance::start(&Backend::Sqlite, open()).await;
+        let ann = member(&a, "ann").await;
+        let bob = member(&b, "bob").await;
+        let carol = member(&c, "carol").await;
+        let dave = member(&c, "dave").await;
+        let open_group = create_group(&a, &ann, "peers", "open").await;
+        let closed_group = create_group(&a, &ann, "circle", "approval").await;
+        let peers_url = open_group["url"].as_str().unwrap().to_owned();
+        let circle_url = closed_group["url"].as_str().unwrap().to_owned();
+
+        // B joins the open group by handle: pending until A's Accept arrives.
+        let joined = b
+            .post(
+                "/api/v1/memberships",
+                Some(&bob),
+                json!({"target": format!("@peers@localhost:{}", a.port)}),
+            )
+            .await;
+        assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+        assert_eq!(joined.body["group"]["url"], peers_url);
+        let bob_membership = wait_for_state(&b, &bob, &peers_url, "joined").await;
+        wait_until("A to count bob", || async {
+            (members(&a, "peers").await == 2).then_some(())
+        })
+        .await;
+
+        // C asks to join the approval group by link; a moderator on A approves.
+        let asked = c
+            .post(
+                "/api/v1/memberships",
+                Some(&carol),
+                json!({"target": circle_url}),
+            )
+            .await;
+        assert_eq!(asked.body["state"], "pending", "{}", asked.text);
+        let request = wait_until("carol's request on A", || async {
+            let list = a.get("/api/v1/groups/circle/requests", Some(&ann)).await;
+            list.body["items"].as_array().and_then(|items| {
+                items
+                    .iter()
+                    .find(|r| r["handle"] == format!("carol@localhost:{}", c.port))
+                    .cloned()
+            })
+        })
+        .await;
+        assert_eq!(request["remote"], true);
+        // Only moderators see the queue.
+        b.get("/api/v1/memberships", Some(&bob)).await;
+        let outsider = member(&a, "zed").await;
+        a.get("/api/v1/groups/circle/requests", Some(&outsider))
+            .await
+            .assert_problem(403, "forbidden");
+        assert_eq!(
+            membership_state(&c, &carol, &circle_url).await.unwrap().1,
+            "pending"
+        );
+        let approved = a
+            .post(
+                &format!(
+                    "/api/v1/groups/circle/requests/{}/approve",
+                    request["id"].as_str().unwrap()
+                ),
+                Some(&ann),
+                json!({}),
+            )
+            .await;
+        assert_eq!(approved.body["state"], "joined", "{}", approved.text);
+        wait_for_state(&c, &carol, &circle_url, "joined").await;
+
+        // Another member of C is declined.
+        c.post(
+            "/api/v1/memberships",
+            Some(&dave),
+            json!({"target": format!("circle@localhost:{}", a.port)}),
+        )
+        .await;
+        let request = wait_until("dave's request on A", || async {
+            let list = a.get("/api/v1/groups/circle/requests", Some(&ann)).await;
+            list.body["items"]
+                .as_array()
+                .and_then(|items| items.first().cloned())
+        })
+        .await;
+        a.post(
+            &format!(
+                "/api/v1/groups/circle/requests/{}/decline",
+                request["id"].as_str().unwrap()
+            ),
+            Some(&ann),
+            json!({}),
+        )
+        .await;
+        wait_for_state(&c, &dave, &circle_url, "declined").await;
+        assert_eq!(members(&a, "circle").await, 2);
+
+        // Leaving removes the membership on A.
+        let left = b
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/memberships/{bob_membership}"),
+                Some(&bob),
+                None,
+            )
+            .await;
+        assert_eq!(left.status, StatusCode::NO_CONTENT, "{}", left.text);
+        wait_until("A to drop bob", || async {
+            (members(&a, "peers").await == 1).then_some(())
+        })
+        .await;
+        assert!(membership_state(&b, &bob, &peers_url).await.is_none());
+    });
+}
+
+#[tokio::test]
+async fn actor_and_webfinger_documents_meet_mastodons_requirements() {
+    let req: Value =
+        serde_json::from_str(include_str!("fixtures/mastodon/actor-requirements.json")).unwrap();
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    let ann = member(&a, "ann").await;
+    create_group(&a, &ann, "peers", "approval").await;
+    let client = reqwest::Client::new();
+    let domain = format!("localhost:{}", a.port);
+
+    for (handle, expected_type) in [
+        ("ann", "Person"),
+        ("peers", "Group"),
+        ("instance", "Application"),
+    ] {
+        let wf = a
+            .get(
+                &format!("/.well-known/webfinger?resource=acct:{handle}@{domain}"),
+                None,
+            )
+            .await;
+        assert_eq!(wf.status, StatusCode::OK, "{}", wf.text);
+        assert_eq!(
+            wf.header("content-type"),
+            req["webfinger"]["content_type"].as_str()
+        );
+        assert_eq!(wf.body["subject"], format!("acct:{handle}@{domain}"));
+        let link = wf.body["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| {
+                l["rel"] == req["webfinger"]["self_link_rel"]
+                    && l["type"] == req["webfinger"]["self_link_type"]
+            })
+            .expect("self link")
+            .clone();
+        let href = link["href"].as_str().unwrap();
+
+        for accept in req["content_types"].as_array().unwrap() {
+            let resp = client
+                .get(href)
+                .header("accept", accept.as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert_eq!(resp.headers()["content-type"], "application/activity+json");
+            let actor: Value = resp.json().await.unwrap();
+            assert_eq!(actor["id"], href);
+            assert_eq!(actor["type"], expected_type);
+            assert!(
+                req["actor_types"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&actor["type"])
+            );
+            for field in req["required_strings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(req["recommended_strings"].as_array().unwrap())
+            {
+                if expected_type == "Application" && (field == "followers" || field == "published")
+                {
+                    continue;
+                }
+                assert!(
+                    actor[field.as_str().unwrap()].is_string(),
+                    "{expected_type} lacks {field}: {actor}"
+                );
+            }
+            for field in req["required_public_key"].as_array().unwrap() {
+                assert!(
+                    actor["publicKey"][field.as_str().unwrap()].is_string(),
+                    "publicKey.{field}"
+                );
+            }
+            assert_eq!(actor["publicKey"]["owner"], href);
+            assert!(
+                actor["publicKey"]["publicKeyPem"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(req["public_key_pem_prefix"].as_str().unwrap())
+            );
+            for ctx in req["context_must_include"].as_array().unwrap() {
+                assert!(
+                    actor["@context"].as_array().unwrap().contains(ctx),
+                    "@context lacks {ctx}"
+                );
+            }
+            for field in req["booleans"].as_array().unwrap() {
+                assert!(actor[field.as_str().unwrap()].is_boolean(), "{field}");
+            }
+            assert_eq!(actor["indexable"], false, "not indexable by default");
+            assert!(actor["endpoints"]["sharedInbox"].is_string());
+            // preferredUsername@domain WebFingers back to the same actor.
+            let back = a
+                .get(
+                    &format!(
+                        "/.well-known/webfinger?resource=acct:{}@{domain}",
+                        actor["preferredUsername"].as_str().unwrap()
+                    ),
+                    None,
+                )
+                .await;
+            assert!(
+                back.body["links"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l["href"] == href)
+            );
+        }
+    }
+
+    // A group's followers collection shows a count, never the members.
+    let followers = client
+        .get(a.url("/g/peers/followers"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(followers["totalItems"], 1);
+    assert!(followers.get("orderedItems").is_none() && followers.get("first").is_none());
+    let group: Value = client
+        .get(a.url("/g/peers"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(group["manuallyApprovesFollowers"], true);
+    let mods: Value = client
+        .get(group["attributedTo"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mods["orderedItems"][0],
+        a.url("/u/ann").replace("127.0.0.1", "localhost")
+    );
+    // Email never appears in a Person document.
+    a.request(
+        reqwest::Method::PATCH,
+        "/api/v1/me",
+        Some(&ann),
+        Some(json!({"email": "ann@example.org"})),
+    )
+    .await;
+    let person = client
+        .get(a.url("/u/ann"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!person.contains("ann@example.org"));
+}
+
+#[tokio::test]
+async fn webfinger_lists_the_group_last_when_a_member_shares_its_name() {
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    let token = member(&a, "support").await;
+    create_group(&a, &token, "support", "open").await;
+    let wf = a
+        .get(
+            &format!(
+                "/.well-known/webfinger?resource=acct:support@localhost:{}",
+                a.port
+            ),
+            None,
+        )
+        .await;
+    let links: Vec<&Value> = wf.body["links"].as_array().unwrap().iter().collect();
+    assert_eq!(links.len(), 2);
+    assert!(links[0]["href"].as_str().unwrap().ends_with("/u/support"));
+    assert!(links[1]["href"].as_str().unwrap().ends_with("/g/support"));
+    a.get(
+        &format!(
+            "/.well-known/webfinger?resource=acct:nobody@localhost:{}",
+            a.port
+        ),
+        None,
+    )
+    .await
+    .assert_problem(404, "not-found");
+    a.get(
+        "/.well-known/webfinger?resource=acct:support@elsewhere.example",
+        None,
+    )
+    .await
+    .assert_problem(404, "not-found");
+    a.get("/.well-known/webfinger", None)
+        .await
+        .assert_problem(400, "invalid-query");
+}
+
+#[tokio::test]
+async fn nodeinfo_names_the_software_and_the_instance_actor() {
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    member(&a, "ann").await;
+    let links = a.get("/.well-known/nodeinfo", None).await;
+    let rels: Vec<&str> = links.body["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    assert!(rels.contains(&"http://nodeinfo.diaspora.software/ns/schema/2.0"));
+    assert!(rels.contains(&"http://nodeinfo.diaspora.software/ns/schema/2.1"));
+    let actor_link = links.body["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "https://www.w3.org/ns/activitystreams#Application")
+        .unwrap();
+    assert!(actor_link["href"].as_str().unwrap().ends_with("/actor"));
+    for version in ["2.0", "2.1"] {
+        let doc = a.get(&format!("/nodeinfo/{version}"), None).await;
+        assert_eq!(doc.body["version"], version);
+        assert_eq!(doc.body["software"]["name"], "hearth");
+        assert_eq!(doc.body["protocols"][0], "activitypub");
+        assert_eq!(doc.body["openRegistrations"], true);
+        assert_eq!(doc.body["usage"]["users"]["total"], 1);
+    }
+}
+
+// ---- the inbox refuses what it cannot verify ----
+
+/// A member's private key, read from their server's database: the test
+/// signs as that real, fetchable actor.
+async fn private_key(instance: &Instance, username: &str) -> RsaPrivateKey {
+    let db = instance.db().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT private_key_pem FROM users WHERE username = '{username}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let pem: String = row.try_get("", "private_key_pem").unwrap();
+    RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
+}
+
+/// Headers of a draft-cavage signed POST, Mastodon style.
+fn signed_post(
+    url: &str,
+    body: &[u8],
+    key_id: &str,
+    key: &RsaPrivateKey,
+    date: std::time::SystemTime,
+) -> reqwest::header::HeaderMap {
+    let url = url::Url::parse(url).unwrap();
+    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let date = httpdate::fmt_http_date(date);
+    let digest = format!("SHA-256={}", B64.encode(Sha256::digest(body)));
+    let signing = format!(
+        "(request-target): post {}\nhost: {host}\ndate: {date}\ndigest: {digest}",
+        url.path()
+    );
+    let signature = key
+        .sign(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signing.as_bytes()),
+        )
+        .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("host", host.parse().unwrap());
+    headers.insert("date", date.parse().unwrap());
+    headers.insert("digest", digest.parse().unwrap());
+    headers.insert("content-type", "application/activity+json".parse().unwrap());
+    headers.insert(
+        "signature",
+        format!(
+            "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"{}\"",
+            B64.encode(signature)
+        )
+        .parse()
+        .unwrap(),
+    );
+    headers
+}
+
+async fn post_signed(
+    url: &str,
+    body: &Value,
+    headers: reqwest::header::HeaderMap,
+) -> (StatusCode, Value) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .headers(headers)
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Row counts of the tables an inbound activity could change.
+async fn state_of(instance: &Instance) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in [
+        "inbound_activities",
+        "group_members",
+        "remote_actors",
+        "outbound_activities",
+        "deliveries",
+    ] {
+        counts.push(instance.count(table).await);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn inbox_refuses_what_it_cannot_verify_and_stores_nothing() {
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    let b = Instance::start(&Backend::Sqlite, open()).await;
+    let ann = member(&a, "ann").await;
+    member(&b, "bob").await;
+    member(&b, "carol").await;
+    create_group(&a, &ann, "peers", "open").await;
+    let inbox = format!("http://localhost:{}/g/peers/inbox", a.port);
+    let group = format!("http://localhost:{}/g/peers", a.port);
+    let bob_id = format!("http://localhost:{}/u/bob", b.port);
+    let bob_key = private_key(&b, "bob").await;
+    let carol_key = private_key(&b, "carol").await;
+    let follow = |n: u32| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{bob_id}/follows/{n}"),
+            "type": "Follow",
+            "actor": bob_id,
+            "object": group,
+        })
+    };
+    let now = std::time::SystemTime::now();
+    let key_id = format!("{bob_id}#main-key");
+    let before = state_of(&a).await;
+
+    // Unsigned.
+    let body = follow(1);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("content-type", "application/activity+json".parse().unwrap());
+    let (status, problem) = post_signed(&inbox, &body, headers).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("urn:hearth:problem:invalid-signature")
+        )
+    );
+
+    // Signed with another actor's key (carol's), claiming to be bob.
+    let carol_key_id = format!("http://localhost:{}/u/carol#main-key", b.port);
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&body).unwrap(),
+        &carol_key_id,
+        &carol_key,
+        now,
+    );
+    let (status, problem) = post_signed(&inbox, &body, headers).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("urn:hearth:problem:key-owner-mismatch")
+        ),
+        "{problem}"
+    );
+
+    // A Date from two hours ago, and one from two hours ahead.
+    for offset in [-7200i64, 7200] {
+        let date = if offset < 0 {
+            now - std::time::Duration::from_secs(7200)
+        } else {
+            now + std::time::Duration::from_secs(7200)
+        };
+        let headers = signed_post(
+            &inbox,
+            &serde_json::to_vec(&body).unwrap(),
+            &key_id,
+            &bob_key,
+            date,
+        );
+        let (status, problem) = post_signed(&inbox, &body, headers).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "offset {offset}: {problem}"
+        );
+    }
+
+    // A body over the limit.
+    let mut big = follow(2);
+    big["padding"] = json!("x".repeat(300 * 1024));
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&big).unwrap(),
+        &key_id,
+        &bob_key,
+        now,
+    );
+    let (status, problem) = post_signed(&inbox, &big, headers).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("urn:hearth:problem:body-too-large")
+        )
+    );
+
+    // Nothing above even fetched an actor.
+    assert_eq!(state_of(&a).await, before);
+
+    // Signed, then the signature bytes tampered with: the key has to be
+    // fetched to find out.
+    let mut headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&body).unwrap(),
+        &key_id,
+        &bob_key,
+        now,
+    );
+    let sig = headers["signature"].to_str().unwrap().to_owned();
+    let tampered = sig.replacen("signature=\"", "signature=\"AAAA", 1);
+    headers.insert("signature", tampered.parse().unwrap());
+    let (status, problem) = post_signed(&inbox, &body, headers).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+
+    // Correctly signed, but undoing an activity on another origin.
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob_id}/undo/1"),
+        "type": "Undo",
+        "actor": bob_id,
+        "object": {"id": "http://elsewhere.example/follows/9", "type": "Follow", "actor": bob_id, "object": group},
+    });
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&undo).unwrap(),
+        &key_id,
+        &bob_key,
+        now,
+    );
+    let (status, problem) = post_signed(&inbox, &undo, headers).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("urn:hearth:problem:origin-mismatch")
+        ),
+        "{problem}"
+    );
+
+    // An activity whose own id is on another origin than its actor.
+    let mut foreign = follow(3);
+    foreign["id"] = json!("http://elsewhere.example/follows/3");
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&foreign).unwrap(),
+        &key_id,
+        &bob_key,
+        now,
+    );
+    let (status, _) = post_signed(&inbox, &foreign, headers).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Only the verified actor may have been cached; nothing else changed.
+    let after = state_of(&a).await;
+    assert_eq!(
+        (after[0], after[1], after[3], after[4]),
+        (before[0], before[1], before[3], before[4]),
+        "inbound, memberships, outbound and deliveries unchanged"
+    );
+
+    // The same request, correct in every way, is accepted: the checks above
+    // refused for their reason, not because the harness signs wrongly.
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&body).unwrap(),
+        &key_id,
+        &bob_key,
+        now,
+    );
+    let (status, problem) = post_signed(&inbox, &body, headers).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{problem}");
+    assert_eq!(members(&a, "peers").await, 2);
+}
+
+#[tokio::test]
+async fn a_duplicate_activity_is_acknowledged_and_applied_once() {
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    let b = Instance::start(&Backend::Sqlite, open()).await;
+    let ann = member(&a, "ann").await;
+    member(&b, "bob").await;
+    create_group(&a, &ann, "peers", "open").await;
+    let inbox = format!("http://localhost:{}/inbox", a.port);
+    let bob_id = format!("http://localhost:{}/u/bob", b.port);
+    let key = private_key(&b, "bob").await;
+    let follow = json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", {"extra": "https://example.org/ns#extra"}],
+        "id": format!("{bob_id}/follows/dup"),
+        "type": "Follow",
+        "actor": {"id": bob_id, "type": "Person"},
+        "object": {"id": format!("http://localhost:{}/g/peers", a.port), "type": "Group"},
+    });
+    let bytes = serde_json::to_vec(&follow).unwrap();
+    let sends = (0..3).map(|_| {
+        let headers = signed_post(
+            &inbox,
+            &bytes,
+            &format!("{bob_id}#main-key"),
+            &key,
+            std::time::SystemTime::now(),
+        );
+        post_signed(&inbox, &follow, headers)
+    });
+    for (status, body) in futures::future::join_all(sends).await {
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(a.count("inbound_activities").await, 1);
+    assert_eq!(members(&a, "peers").await, 2);
+    assert_eq!(a.count("outbound_activities").await, 1, "one Accept");
+    // The Accept reaches B, whose inbox ignores an Accept of a Follow it did not send.
+    let db = a.db().await;
+    wait_until("the Accept to be delivered", || async {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT state, last_status FROM deliveries",
+            ))
+            .await
+            .unwrap()?;
+        let state: String = row.try_get("", "state").unwrap();
+        (state == "delivered").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signed_fetches_are_verified_and_unsigned_public_ones_allowed() {
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    let b = Instance::start(&Backend::Sqlite, open()).await;
+    let ann = member(&a, "ann").await;
+    member(&b, "bob").await;
+    create_group(&a, &ann, "peers", "open").await;
+    let url = url::Url::parse(&format!("http://localhost:{}/g/peers", a.port)).unwrap();
+    let key = private_key(&b, "bob").await;
+    let key_id = format!("http://localhost:{}/u/bob#main-key", b.port);
+    let host = format!("localhost:{}", a.port);
+    let sign = |tamper: bool| {
+        let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+        let signing = format!(
+            "(request-target): get {}\nhost: {host}\ndate: {date}",
+            url.path()
+        );
+        let mut signature = key
+            .sign(
+                Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(signing.as_bytes()),
+            )
+            .unwrap();
+        if tamper {
+            signature[0] ^= 0xff;
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("date", date.parse().unwrap());
+        headers.insert("accept", "application/activity+json".parse().unwrap());
+        headers.insert(
+            "signature",
+            format!("keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date\",signature=\"{}\"", B64.encode(signature))
+                .parse()
+                .unwrap(),
+        );
+        headers
+    };
+    let client = reqwest::Client::new();
+    let ok = client
+        .get(url.as_str())
+        .headers(sign(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let bad = client
+        .get(url.as_str())
+        .headers(sign(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    let unsigned = client.get(url.as_str()).send().await.unwrap();
+    assert_eq!(unsigned.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_rotated_remote_key_is_refetched_once_and_then_verifies() {
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    let b = Instance::start(&Backend::Sqlite, open()).await;
+    let ann = member(&a, "ann").await;
+    member(&b, "bob").await;
+    create_group(&a, &ann, "peers", "open").await;
+    let inbox = format!("http://localhost:{}/g/peers/inbox", a.port);
+    let group = format!("http://localhost:{}/g/peers", a.port);
+    let bob_id = format!("http://localhost:{}/u/bob", b.port);
+    let key_id = format!("{bob_id}#main-key");
+    let follow = json!({"id": format!("{bob_id}/follows/r1"), "type": "Follow", "actor": bob_id, "object": group});
+    let old_key = private_key(&b, "bob").await;
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&follow).unwrap(),
+        &key_id,
+        &old_key,
+        std::time::SystemTime::now(),
+    );
+    assert_eq!(
+        post_signed(&inbox, &follow, headers).await.0,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(members(&a, "peers").await, 2);
+
+    // Bob's server rotates his key; A still has the old one cached.
+    let new_key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let private_pem = new_key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    let public_pem = new_key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let db = b.db().await;
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE users SET public_key_pem = $1, private_key_pem = $2 WHERE username = 'bob'",
+        [public_pem.into(), private_pem.into()],
+    ))
+    .await
+    .unwrap();
+
+    let undo = json!({"id": format!("{bob_id}/undo/r1"), "type": "Undo", "actor": bob_id, "object": follow});
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&undo).unwrap(),
+        &key_id,
+        &new_key,
+        std::time::SystemTime::now(),
+    );
+    let (status, problem) = post_signed(&inbox, &undo, headers).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{problem}");
+    assert_eq!(
+        members(&a, "peers").await,
+        1,
+        "the Undo was applied after the refetch"
+    );
+
+    // The old key no longer works.
+    let stale = json!({"id": format!("{bob_id}/follows/r2"), "type": "Follow", "actor": bob_id, "object": group});
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(&stale).unwrap(),
+        &key_id,
+        &old_key,
+        std::time::SystemTime::now(),
+    );
+    assert_eq!(
+        post_signed(&inbox, &stale, headers).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn outside_test_mode_local_and_private_addresses_are_refused() {
+    let a = Instance::start(&Backend::Sqlite, open().set("HEARTH_TEST_MODE", "false")).await;
+    let ann = member(&a, "ann").await;
+    for target in [
+        "https://localhost/g/peers",
+        "https://127.0.0.1/g/peers",
+        "@peers@localhost",
+        "@peers@10.0.0.1",
+    ] {
+        let answer = a
+            .post("/api/v1/memberships", Some(&ann), json!({"target": target}))
+            .await;
+        answer.assert_problem(422, "validation-failed");
+        assert_eq!(answer.body["field"], "target", "{target}: {}", answer.text);
+    }
+    let answer = a
+        .post(
+            "/api/v1/memberships",
+            Some(&ann),
+            json!({"target": "@peers@localhost:8080"}),
+        )
+        .await;
+    answer.assert_problem(422, "validation-failed");
+    assert_eq!(a.count("remote_actors").await, 0);
+    assert_eq!(a.count("outbound_activities").await, 0);
+}
