@@ -447,3 +447,79 @@ fn fetched_actor(json: ActorJson) -> Result<FetchedActor, FederationError> {
         manually_approves_followers: json.manually_approves_followers.unwrap_or(false),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(fixture: &str) -> ActorJson {
+        serde_json::from_str(fixture).unwrap()
+    }
+
+    #[test]
+    fn mastodon_person_fixture_is_accepted_and_cached_whole() {
+        let urls = Urls::new("hearth.example", false).unwrap();
+        let json = parse(include_str!("../../../tests/fixtures/mastodon/person.json"));
+        let served_from = Url::parse("https://mastodon.example/users/rosa").unwrap();
+        verify_actor_document(&json, &served_from, &urls).unwrap();
+        let fetched = fetched_actor(json).unwrap();
+        assert_eq!(fetched.authority, "mastodon.example");
+        assert_eq!(
+            fetched.shared_inbox.as_deref(),
+            Some("https://mastodon.example/inbox")
+        );
+        assert_eq!(
+            fetched.url.as_deref(),
+            Some("https://mastodon.example/@rosa")
+        );
+        assert_eq!(
+            fetched.public_key_id,
+            "https://mastodon.example/users/rosa#main-key"
+        );
+    }
+
+    #[test]
+    fn lemmy_group_fixture_is_accepted_as_a_group() {
+        let urls = Urls::new("hearth.example", false).unwrap();
+        let json = parse(include_str!("../../../tests/fixtures/lemmy/group.json"));
+        let served_from = Url::parse("https://lemmy.example/c/longcovid").unwrap();
+        verify_actor_document(&json, &served_from, &urls).unwrap();
+        let fetched = fetched_actor(json).unwrap();
+        assert_eq!(fetched.kind, "Group");
+        assert_eq!(fetched.preferred_username, "longcovid");
+    }
+
+    #[test]
+    fn actor_documents_that_cannot_be_trusted_are_refused() {
+        let urls = Urls::new("hearth.example", false).unwrap();
+        let good = include_str!("../../../tests/fixtures/mastodon/person.json");
+        let from = Url::parse("https://mastodon.example/users/rosa").unwrap();
+        let mut other_owner: serde_json::Value = serde_json::from_str(good).unwrap();
+        other_owner["publicKey"]["owner"] = "https://mastodon.example/users/eve".into();
+        let mut ip_inbox: serde_json::Value = serde_json::from_str(good).unwrap();
+        ip_inbox["inbox"] = "https://10.0.0.5/inbox".into();
+        let mut not_actor: serde_json::Value = serde_json::from_str(good).unwrap();
+        not_actor["type"] = "Note".into();
+        let mut no_key: serde_json::Value = serde_json::from_str(good).unwrap();
+        no_key.as_object_mut().unwrap().remove("publicKey");
+        for bad in [other_owner, ip_inbox, not_actor, no_key] {
+            let json: ActorJson = serde_json::from_value(bad).unwrap();
+            assert!(verify_actor_document(&json, &from, &urls).is_err());
+        }
+        // Served from another origin (same host, other port).
+        let json = parse(good);
+        let elsewhere = Url::parse("https://mastodon.example:8443/users/rosa").unwrap();
+        assert!(verify_actor_document(&json, &elsewhere, &urls).is_err());
+        // Claiming to be one of ours.
+        let ours = Urls::new("mastodon.example", false).unwrap();
+        assert!(verify_actor_document(&json, &from, &ours).is_err());
+    }
+
+    #[test]
+    fn summaries_are_escaped_paragraphs() {
+        assert_eq!(
+            text_to_html("a <b>\n\nc & d"),
+            "<p>a &lt;b&gt;</p><p>c &amp; d</p>"
+        );
+    }
+}
