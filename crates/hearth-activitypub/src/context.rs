@@ -151,6 +151,7 @@ pub enum LocalRef {
     Group(String),
     Site,
     Activity(String),
+    Post(String),
 }
 
 impl Urls {
@@ -230,6 +231,15 @@ impl Urls {
         self.at(&format!("/activities/{}", uuid::Uuid::new_v4()))
     }
 
+    pub fn post(&self, id: &str) -> Url {
+        self.at(&format!("/p/{id}"))
+    }
+
+    /// A new post's id.
+    pub fn new_post(&self) -> Url {
+        self.at(&format!("/p/{}", uuid::Uuid::new_v4()))
+    }
+
     pub fn nodeinfo(&self, version: &str) -> Url {
         self.at(&format!("/nodeinfo/{version}"))
     }
@@ -250,6 +260,7 @@ impl Urls {
             ["g", name] => Some(LocalRef::Group((*name).to_owned())),
             ["actor"] => Some(LocalRef::Site),
             ["activities", id] => Some(LocalRef::Activity((*id).to_owned())),
+            ["p", id] => Some(LocalRef::Post((*id).to_owned())),
             _ => None,
         }
     }

@@ -135,12 +135,19 @@ pub struct InboundRequest<'a> {
 }
 
 /// The envelope every activity has.
-struct Envelope {
-    id: Url,
-    kind: String,
-    actor: Url,
-    object: Value,
-    raw: Value,
+pub(crate) struct Envelope {
+    pub(crate) id: Url,
+    pub(crate) kind: String,
+    pub(crate) actor: Url,
+    pub(crate) object: Value,
+    pub(crate) raw: Value,
+}
+
+impl Envelope {
+    /// The id of the object (a URL, or an embedded object's `id`).
+    pub(crate) fn object_id(&self) -> Option<Url> {
+        id_of(&self.object)
+    }
 }
 
 /// Deepest JSON nesting accepted from another server.
@@ -302,6 +309,11 @@ async fn apply(
     actor: RemoteActorObject,
 ) -> Result<Received, InboxError> {
     let fed = data.app_data();
+    // Network work first: no transaction may wait on another server.
+    let prepared = match envelope.kind.as_str() {
+        "Announce" => Some(crate::posts::prepare_announce(data, &envelope, &actor).await?),
+        _ => None,
+    };
     let txn = begin_write(&fed.db).await?;
     if !hearth_db::federation::record_inbound(
         &txn,
@@ -316,8 +328,26 @@ async fn apply(
     }
     let outcome = match envelope.kind.as_str() {
         "Follow" => on_follow(data, &txn, &envelope, &actor).await,
-        "Undo" => on_undo(data, &txn, &envelope, &actor).await,
+        "Undo" => match type_of(&envelope.object) {
+            Some("Like" | "EmojiReact" | "Dislike") => {
+                crate::posts::from_member(data, &txn, &envelope, &actor).await
+            }
+            Some("Follow") => on_undo(data, &txn, &envelope, &actor).await,
+            _ => match on_undo(data, &txn, &envelope, &actor).await? {
+                Received::Ignored(_) => {
+                    crate::posts::from_member(data, &txn, &envelope, &actor).await
+                }
+                done => Ok(done),
+            },
+        },
         "Accept" | "Reject" => on_answer(data, &txn, &envelope, &actor).await,
+        "Announce" => match prepared {
+            Some(prepared) => crate::posts::from_group(&txn, fed, &actor, prepared).await,
+            None => Ok(Received::Ignored("nothing prepared".into())),
+        },
+        "Create" | "Update" | "Delete" | "Like" | "EmojiReact" | "Dislike" => {
+            crate::posts::from_member(data, &txn, &envelope, &actor).await
+        }
         other => Ok(Received::Ignored(format!(
             "{other} activities are not used by Hearth yet"
         ))),

@@ -287,3 +287,32 @@ pub async fn find_membership_by_id(
         .map(RemoteMembership::try_from)
         .transpose()
 }
+
+/// Whether any local account is a joined member of the remote group.
+pub async fn has_local_members(
+    db: &impl ConnectionTrait,
+    group_actor_id: i64,
+) -> Result<bool, DbError> {
+    Ok(remote_memberships::Entity::find()
+        .filter(remote_memberships::Column::GroupActorId.eq(group_actor_id))
+        .filter(remote_memberships::Column::State.eq(MembershipState::Joined.as_str()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// A cached actor by handle (`name`, `authority`), ignoring case.
+pub async fn find_actor_by_handle(
+    db: &impl ConnectionTrait,
+    name: &str,
+    authority: &str,
+) -> Result<Option<RemoteActor>, DbError> {
+    let rows = remote_actors::Entity::find()
+        .filter(remote_actors::Column::Authority.eq(authority.to_ascii_lowercase()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .find(|a| a.preferred_username.eq_ignore_ascii_case(name))
+        .map(RemoteActor::from))
+}

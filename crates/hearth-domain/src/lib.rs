@@ -10,6 +10,8 @@ pub mod account;
 pub mod error;
 pub mod group;
 pub mod password;
+pub mod post;
+pub mod text;
 pub mod token;
 
 pub use account::{AccountStatus, Bio, DisplayName, Email, RegistrationMode, Role, Username};

@@ -35,6 +35,18 @@ impl PageQuery {
         let after = self.cursor.as_deref().map(decode).transpose()?;
         Ok((after, limit))
     }
+
+    /// Like [`position`](Self::position), for lists ordered by a time and
+    /// an id (the cursor carries both).
+    pub fn pair_position(&self) -> Result<(Option<(i64, i64)>, u64), Problem> {
+        let (_, limit) = PageQuery {
+            cursor: None,
+            limit: self.limit,
+        }
+        .position()?;
+        let after = self.cursor.as_deref().map(decode_pair).transpose()?;
+        Ok((after, limit))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -72,6 +84,32 @@ impl<T> Page<T> {
             next_cursor: next_after.map(encode),
         }
     }
+}
+
+impl<T> Page<T> {
+    /// A page of a list ordered by (time, id).
+    pub fn from_pair(items: Vec<T>, next_after: Option<(i64, i64)>) -> Self {
+        Page {
+            items,
+            next_cursor: next_after.map(|(t, id)| URL_SAFE_NO_PAD.encode(format!("at:{t}:{id}"))),
+        }
+    }
+}
+
+fn decode_pair(cursor: &str) -> Result<(i64, i64), Problem> {
+    let bad = || {
+        Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "Invalid cursor")
+            .field("cursor")
+            .detail("Use the `next_cursor` value from the previous page unchanged.")
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let rest = text.strip_prefix("at:").ok_or_else(bad)?;
+    let (t, id) = rest.split_once(':').ok_or_else(bad)?;
+    Ok((
+        t.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
 }
 
 fn encode(id: i64) -> String {

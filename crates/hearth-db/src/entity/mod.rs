@@ -7,6 +7,8 @@ pub mod group_moderators;
 pub mod groups;
 pub mod inbound_activities;
 pub mod outbound_activities;
+pub mod posts;
+pub mod reactions;
 pub mod remote_actors;
 pub mod remote_memberships;
 pub mod site_actor;

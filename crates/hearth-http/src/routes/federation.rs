@@ -42,6 +42,8 @@ pub fn router(state: &ApiState) -> Router<ApiState> {
         .route("/g/{name}/outbox", get(group_outbox))
         .route("/g/{name}/followers", get(group_followers))
         .route("/g/{name}/moderators", get(group_moderators))
+        .route("/p/{id}", get(post_object))
+        .route("/p/{id}/replies", get(post_replies))
         .merge(inboxes)
 }
 
@@ -360,4 +362,49 @@ async fn site_inbox(
 ) -> Response {
     let target = InboxTarget::Actor(state.app.fed().urls.site());
     receive(&state, target, &uri, &headers, &body).await
+}
+
+async fn serve_post(
+    state: &ApiState,
+    id: &str,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    replies: bool,
+) -> Response {
+    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let signer = match inbox::verify_fetch(&state.app.data(), path, headers).await {
+        Ok(signer) => signer,
+        Err(err) => return inbox_problem(&err),
+    };
+    let ap_id = state.app.fed().urls.post(id).to_string();
+    match hearth_activitypub::posts::serve(state.app.fed(), &ap_id, signer.as_ref(), replies).await
+    {
+        Ok(hearth_activitypub::posts::Served::Object(doc)) => activity_json(&doc),
+        Ok(hearth_activitypub::posts::Served::Gone(doc)) => {
+            let mut response = activity_json(&doc);
+            *response.status_mut() = StatusCode::GONE;
+            response
+        }
+        Err(err) => federation_problem(err),
+    }
+}
+
+/// A post's `Page`/`Note` (or `Tombstone` with 410). Members-only posts
+/// need a fetch signed by a server where a member of the group lives.
+async fn post_object(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    serve_post(&state, &id, &uri, &headers, false).await
+}
+
+async fn post_replies(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    serve_post(&state, &id, &uri, &headers, true).await
 }

@@ -130,7 +130,7 @@ async fn group_view(
 
 /// A session when a valid token is sent, none when no token is sent; a bad
 /// token is still an error.
-pub struct MaybeAuthenticated(Option<hearth_app::Session>);
+pub struct MaybeAuthenticated(pub Option<hearth_app::Session>);
 
 impl FromRequestParts<ApiState> for MaybeAuthenticated {
     type Rejection = ApiError;

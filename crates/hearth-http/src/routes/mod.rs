@@ -4,8 +4,9 @@
 mod admin;
 mod auth;
 mod federation;
-mod groups;
+pub(crate) mod groups;
 mod me;
+mod posts;
 mod system;
 
 pub use federation::router as federation;
@@ -54,4 +55,15 @@ pub fn api(state: &ApiState) -> Router<ApiState> {
             axum::routing::delete(groups::leave_membership),
         )
         .route("/resolve", get(groups::resolve))
+        .route("/posts", get(posts::timeline).post(posts::create))
+        .route(
+            "/posts/{id}",
+            get(posts::show).patch(posts::edit).delete(posts::delete),
+        )
+        .route("/posts/{id}/replies", post(posts::reply))
+        .route(
+            "/posts/{id}/reactions/{reaction}",
+            post(posts::react).delete(posts::unreact),
+        )
+        .route("/me/posts", get(posts::mine))
 }

@@ -1,0 +1,38 @@
+//! The `posts` table: threads and replies, here and from other servers.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "posts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub ap_id: String,
+    pub group_ap_id: String,
+    pub group_id: Option<i64>,
+    pub author_ap_id: String,
+    pub author_user_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub root_id: Option<i64>,
+    pub in_reply_to_ap_id: Option<String>,
+    pub kind: String,
+    pub title: String,
+    pub source: String,
+    pub content_html: String,
+    pub content_warning: Option<String>,
+    pub support_kind: Option<String>,
+    pub visibility: String,
+    pub url: Option<String>,
+    pub local: bool,
+    pub published_at: DateTimeUtc,
+    pub updated_at: Option<DateTimeUtc>,
+    pub deleted_at: Option<DateTimeUtc>,
+    pub last_activity_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

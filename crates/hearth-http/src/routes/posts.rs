@@ -1,0 +1,400 @@
+//! Posts over the API: write, edit, delete, react, and read timelines and
+//! threads.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use hearth_app::posts::{Author, PostGroup, PostInput, TimelineQuery};
+use hearth_db::posts::{Order, Post, PostKind};
+use hearth_domain::post::{Reaction, SupportKind};
+use serde::{Deserialize, Serialize};
+
+use crate::ApiState;
+use crate::auth::Authenticated;
+use crate::json::Json;
+use crate::pagination::{Page, PageQuery};
+use crate::problem::{ApiError, Problem};
+use crate::routes::groups::MaybeAuthenticated;
+use crate::views::timestamp;
+
+#[derive(Serialize)]
+pub struct AuthorView {
+    handle: String,
+    display_name: String,
+    url: String,
+    local: bool,
+}
+
+#[derive(Serialize)]
+pub struct ReactionCount {
+    reaction: &'static str,
+    count: u64,
+}
+
+#[derive(Serialize)]
+pub struct PostView {
+    id: String,
+    url: String,
+    kind: &'static str,
+    group: String,
+    author: AuthorView,
+    title: String,
+    body_html: String,
+    /// The Markdown as written (own posts, for editing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+    content_warning: Option<String>,
+    support_kind: Option<&'static str>,
+    visibility: &'static str,
+    reactions: Vec<ReactionCount>,
+    my_reactions: Vec<&'static str>,
+    in_reply_to: Option<String>,
+    /// The server the post was written on.
+    server: String,
+    deleted: bool,
+    published_at: String,
+    updated_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replies: Option<Vec<PostView>>,
+}
+
+struct Context<'a> {
+    authors: HashMap<String, Author>,
+    reactions: HashMap<i64, hearth_db::posts::ReactionSummary>,
+    viewer: Option<&'a hearth_app::Session>,
+    group: String,
+}
+
+fn view(post: &Post, ctx: &Context<'_>) -> PostView {
+    let author = ctx.authors.get(&post.author_ap_id);
+    let summary = ctx.reactions.get(&post.id).cloned().unwrap_or_default();
+    let (counts, mine) = (summary.counts, summary.mine);
+    let own = ctx
+        .viewer
+        .is_some_and(|s| post.author_user_id == Some(s.account.id));
+    PostView {
+        id: post.id.to_string(),
+        url: post.ap_id.clone(),
+        kind: post.kind.as_str(),
+        group: ctx.group.clone(),
+        author: AuthorView {
+            handle: author.map(|a| a.handle.clone()).unwrap_or_default(),
+            display_name: author.map(|a| a.display_name.clone()).unwrap_or_default(),
+            url: post.author_ap_id.clone(),
+            local: author.is_some_and(|a| a.local),
+        },
+        title: post.title.clone(),
+        body_html: post.content_html.clone(),
+        source: own.then(|| post.source.clone()),
+        content_warning: post.content_warning.clone(),
+        support_kind: post.support_kind.map(SupportKind::as_str),
+        visibility: post.visibility.as_str(),
+        reactions: counts
+            .into_iter()
+            .map(|(r, n)| ReactionCount {
+                reaction: r.as_str(),
+                count: n,
+            })
+            .collect(),
+        my_reactions: mine.into_iter().map(Reaction::as_str).collect(),
+        in_reply_to: post.in_reply_to_ap_id.clone(),
+        server: url::Url::parse(&post.ap_id)
+            .ok()
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_owned(),
+                })
+            })
+            .unwrap_or_default(),
+        deleted: post.is_deleted(),
+        published_at: timestamp(post.published_at),
+        updated_at: post.updated_at.map(timestamp),
+        replies: None,
+    }
+}
+
+async fn context<'a>(
+    state: &ApiState,
+    viewer: Option<&'a hearth_app::Session>,
+    group: &PostGroup,
+    posts: &[Post],
+) -> Result<Context<'a>, ApiError> {
+    Ok(Context {
+        authors: state.app.authors(posts).await?,
+        reactions: state.app.reactions(viewer, posts).await?,
+        viewer,
+        group: group.handle(&state.app),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CreateBody {
+    group: String,
+    title: Option<String>,
+    body: Option<String>,
+    support_kind: Option<String>,
+    content_warning: Option<String>,
+    visibility: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Json(body): Json<CreateBody>,
+) -> Result<(StatusCode, Json<PostView>), ApiError> {
+    let group = state.app.find_group(&body.group).await?;
+    let post = state
+        .app
+        .create_thread(
+            &session,
+            &group,
+            PostInput {
+                title: body.title,
+                body: body.body,
+                support_kind: body.support_kind,
+                content_warning: body.content_warning,
+                visibility: body.visibility,
+            },
+        )
+        .await?;
+    let ctx = context(&state, Some(&session), &group, std::slice::from_ref(&post)).await?;
+    Ok((StatusCode::CREATED, Json(view(&post, &ctx))))
+}
+
+#[derive(Deserialize)]
+pub struct ReplyBody {
+    body: Option<String>,
+    content_warning: Option<String>,
+}
+
+fn post_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::from(
+            Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail("No such post."),
+        )
+    })
+}
+
+pub async fn reply(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<ReplyBody>,
+) -> Result<(StatusCode, Json<PostView>), ApiError> {
+    let post = state
+        .app
+        .create_reply(
+            &session,
+            post_id(&id)?,
+            PostInput {
+                body: body.body,
+                content_warning: body.content_warning,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let group = state.app.find_group(&post.group_ap_id).await?;
+    let ctx = context(&state, Some(&session), &group, std::slice::from_ref(&post)).await?;
+    Ok((StatusCode::CREATED, Json(view(&post, &ctx))))
+}
+
+#[derive(Deserialize)]
+pub struct EditBody {
+    title: Option<String>,
+    body: Option<String>,
+    support_kind: Option<String>,
+    content_warning: Option<String>,
+}
+
+pub async fn edit(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<EditBody>,
+) -> Result<Json<PostView>, ApiError> {
+    let post = state
+        .app
+        .edit_post(
+            &session,
+            post_id(&id)?,
+            PostInput {
+                title: body.title,
+                body: body.body,
+                support_kind: body.support_kind,
+                content_warning: body.content_warning,
+                visibility: None,
+            },
+        )
+        .await?;
+    let group = state.app.find_group(&post.group_ap_id).await?;
+    let ctx = context(&state, Some(&session), &group, std::slice::from_ref(&post)).await?;
+    Ok(Json(view(&post, &ctx)))
+}
+
+pub async fn delete(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.app.delete_post(&session, post_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn reaction(raw: &str) -> Result<Reaction, ApiError> {
+    raw.parse::<Reaction>().map_err(|e| {
+        ApiError::from(
+            Problem::new(StatusCode::NOT_FOUND, "not-found", "No such reaction")
+                .field("reaction")
+                .detail(e.to_string()),
+        )
+    })
+}
+
+pub async fn react(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path((id, kind)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .react(&session, post_id(&id)?, reaction(&kind)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn unreact(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path((id, kind)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .unreact(&session, post_id(&id)?, reaction(&kind)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A thread with its replies nested under the posts they answer.
+pub async fn show(
+    State(state): State<ApiState>,
+    MaybeAuthenticated(session): MaybeAuthenticated,
+    Path(id): Path<String>,
+) -> Result<Json<PostView>, ApiError> {
+    let (group, posts) = state.app.thread(session.as_ref(), post_id(&id)?).await?;
+    let ctx = context(&state, session.as_ref(), &group, &posts).await?;
+    let root = posts
+        .iter()
+        .find(|p| p.kind == PostKind::Thread || p.root_id.is_none())
+        .ok_or_else(|| {
+            ApiError::from(
+                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
+                    .detail("No such post."),
+            )
+        })?;
+    Ok(Json(nest(root, &posts, &ctx)))
+}
+
+fn nest(post: &Post, all: &[Post], ctx: &Context<'_>) -> PostView {
+    let mut v = view(post, ctx);
+    v.replies = Some(
+        all.iter()
+            .filter(|p| p.parent_id == Some(post.id))
+            .map(|child| nest(child, all, ctx))
+            .collect(),
+    );
+    v
+}
+
+#[derive(Deserialize)]
+pub struct TimelineParams {
+    group: String,
+    order: Option<String>,
+    support_kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
+pub async fn timeline(
+    State(state): State<ApiState>,
+    MaybeAuthenticated(session): MaybeAuthenticated,
+    Query(q): Query<TimelineParams>,
+) -> Result<Json<Page<PostView>>, ApiError> {
+    let bad = |field: &'static str, detail: String| {
+        ApiError::from(
+            Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "Invalid query")
+                .field(field)
+                .detail(detail),
+        )
+    };
+    let order = match q.order.as_deref() {
+        None | Some("newest") => Order::Newest,
+        Some("active") => Order::Active,
+        Some(other) => {
+            return Err(bad(
+                "order",
+                format!("unknown order '{other}', expected newest or active"),
+            ));
+        }
+    };
+    let support_kind = q
+        .support_kind
+        .as_deref()
+        .map(str::parse::<SupportKind>)
+        .transpose()
+        .map_err(|e| bad("support_kind", e.to_string()))?;
+    let (after, limit) = PageQuery {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .pair_position()?;
+    let group = state.app.find_group(&q.group).await?;
+    let posts = state
+        .app
+        .timeline(
+            session.as_ref(),
+            &group,
+            TimelineQuery {
+                order,
+                support_kind,
+                after,
+                limit,
+            },
+        )
+        .await?;
+    let ctx = context(&state, session.as_ref(), &group, &posts).await?;
+    let next = (posts.len() as u64 == limit)
+        .then(|| posts.last())
+        .flatten()
+        .map(|p| {
+            let at = match order {
+                Order::Newest => p.published_at,
+                Order::Active => p.last_activity_at,
+            };
+            (at.timestamp_micros(), p.id)
+        });
+    Ok(Json(Page::from_pair(
+        posts.iter().map(|p| view(p, &ctx)).collect(),
+        next,
+    )))
+}
+
+pub async fn mine(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<PostView>>, ApiError> {
+    let (before, limit) = q.position()?;
+    let posts = state.app.my_posts(&session, before, limit).await?;
+    let mut items = Vec::with_capacity(posts.len());
+    for post in &posts {
+        let group = state.app.find_group(&post.group_ap_id).await?;
+        let ctx = context(&state, Some(&session), &group, std::slice::from_ref(post)).await?;
+        items.push(view(post, &ctx));
+    }
+    let next = (posts.len() as u64 == limit)
+        .then(|| posts.last().map(|p| p.id))
+        .flatten();
+    Ok(Json(Page::from_parts(items, next)))
+}

@@ -1,0 +1,379 @@
+//! Support posts across three servers: a thread written on C in a group on
+//! A reaches A and B; replies thread everywhere; edits, deletes and
+//! reactions propagate. Every step polls until the other servers caught up.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{Backend, Instance, Options, wait_until};
+
+const PW: &str = "a long enough passphrase";
+
+async fn member(instance: &Instance, name: &str) -> String {
+    instance.register(name, PW).await;
+    instance.login(name, PW).await
+}
+
+async fn join(instance: &Instance, token: &str, target: &str) {
+    let joined = instance
+        .post(
+            "/api/v1/memberships",
+            Some(token),
+            json!({"target": target}),
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+    let url = joined.body["group"]["url"].as_str().unwrap().to_owned();
+    wait_until("membership to be joined", || async {
+        let list = instance.get("/api/v1/memberships", Some(token)).await;
+        list.body["items"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find(|m| m["group"]["url"] == url && m["state"] == "joined")
+                .map(|_| ())
+        })
+    })
+    .await;
+}
+
+/// The thread with `url` in `group`'s timeline as `instance` shows it.
+async fn thread_on(instance: &Instance, token: &str, group: &str, url: &str) -> Option<Value> {
+    let list = instance
+        .get(
+            &format!("/api/v1/posts?group={}", urlencode(group)),
+            Some(token),
+        )
+        .await;
+    let found = list.body["items"]
+        .as_array()?
+        .iter()
+        .find(|p| p["url"] == url)?
+        .clone();
+    let id = found["id"].as_str()?;
+    Some(
+        instance
+            .get(&format!("/api/v1/posts/{id}"), Some(token))
+            .await
+            .body,
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits_reactions_and_deletes()
+ {
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let c = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let ann = member(&a, "ann").await;
+    let bob = member(&b, "bob").await;
+    let carol = member(&c, "carol").await;
+    let created = a
+        .post(
+            "/api/v1/groups",
+            Some(&ann),
+            json!({"name": "peers", "title": "Long COVID peers", "join_policy": "open"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let handle = format!("@peers@localhost:{}", a.port);
+    join(&b, &bob, &handle).await;
+    join(&c, &carol, &handle).await;
+
+    // Carol on C writes a thread in the group on A.
+    let written = c
+        .post(
+            "/api/v1/posts",
+            Some(&carol),
+            json!({
+                "group": handle,
+                "title": "Pacing on bad days",
+                "body": "How do you **pace** yourselves? <script>alert(1)</script>",
+                "support_kind": "my-situation",
+                "content_warning": "fatigue",
+            }),
+        )
+        .await;
+    assert_eq!(written.status, StatusCode::CREATED, "{}", written.text);
+    let url = written.body["url"].as_str().unwrap().to_owned();
+    assert!(
+        written.body["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>pace</strong>")
+    );
+    assert!(
+        !written.body["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("<script")
+    );
+
+    for (name, instance, token) in [("A", &a, &ann), ("B", &b, &bob)] {
+        let thread = wait_until(&format!("the thread on {name}"), || {
+            thread_on(instance, token, &handle, &url)
+        })
+        .await;
+        assert_eq!(thread["title"], "Pacing on bad days", "{name}");
+        assert_eq!(thread["support_kind"], "my-situation", "{name}");
+        assert_eq!(thread["content_warning"], "fatigue", "{name}");
+        assert_eq!(
+            thread["author"]["handle"],
+            format!("carol@localhost:{}", c.port),
+            "{name}"
+        );
+        assert_eq!(thread["visibility"], "members", "{name}");
+        assert!(
+            thread["body_html"]
+                .as_str()
+                .unwrap()
+                .contains("<strong>pace</strong>"),
+            "{name}"
+        );
+        assert!(
+            !thread["body_html"].as_str().unwrap().contains("<script"),
+            "{name}"
+        );
+    }
+
+    // Bob on B replies; the reply threads under it on A and C.
+    let thread_on_b = thread_on(&b, &bob, &handle, &url).await.unwrap();
+    let reply = b
+        .post(
+            &format!(
+                "/api/v1/posts/{}/replies",
+                thread_on_b["id"].as_str().unwrap()
+            ),
+            Some(&bob),
+            json!({"body": "Short walks, then rest."}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let reply_url = reply.body["url"].as_str().unwrap().to_owned();
+    for (name, instance, token) in [("A", &a, &ann), ("C", &c, &carol)] {
+        wait_until(&format!("the reply on {name}"), || async {
+            let thread = thread_on(instance, token, &handle, &url).await?;
+            thread["replies"]
+                .as_array()?
+                .iter()
+                .find(|r| r["url"] == reply_url)
+                .map(|_| ())
+        })
+        .await;
+    }
+
+    // Ann on A reacts with a hug; it counts once everywhere, even when sent twice.
+    let on_a = thread_on(&a, &ann, &handle, &url).await.unwrap();
+    let id_a = on_a["id"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        let r = a
+            .request(
+                Method::POST,
+                &format!("/api/v1/posts/{id_a}/reactions/hug"),
+                Some(&ann),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    for (name, instance, token) in [("A", &a, &ann), ("B", &b, &bob), ("C", &c, &carol)] {
+        wait_until(&format!("the hug on {name}"), || async {
+            let thread = thread_on(instance, token, &handle, &url).await?;
+            (thread["reactions"] == json!([{"reaction": "hug", "count": 1}])).then_some(())
+        })
+        .await;
+    }
+
+    // Carol edits her thread; the edit reaches A and B.
+    let on_c = thread_on(&c, &carol, &handle, &url).await.unwrap();
+    let id_c = on_c["id"].as_str().unwrap().to_owned();
+    let edited = c
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/posts/{id_c}"),
+            Some(&carol),
+            Some(json!({"title": "Pacing on bad days (edited)"})),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
+    for (name, instance, token) in [("A", &a, &ann), ("B", &b, &bob)] {
+        wait_until(&format!("the edit on {name}"), || async {
+            let thread = thread_on(instance, token, &handle, &url).await?;
+            (thread["title"] == "Pacing on bad days (edited)").then_some(())
+        })
+        .await;
+    }
+
+    // Only the author may edit.
+    a.request(
+        Method::PATCH,
+        &format!("/api/v1/posts/{id_a}"),
+        Some(&ann),
+        Some(json!({"title": "mine now"})),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+
+    // Carol deletes it; it disappears from every timeline.
+    let deleted = c
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/posts/{id_c}"),
+            Some(&carol),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    for (name, instance, token) in [("A", &a, &ann), ("B", &b, &bob), ("C", &c, &carol)] {
+        wait_until(&format!("the delete on {name}"), || async {
+            thread_on(instance, token, &handle, &url)
+                .await
+                .is_none()
+                .then_some(())
+        })
+        .await;
+    }
+    // Its words are gone from every database, and its URL answers 410.
+    for instance in [&a, &b, &c] {
+        let db = instance.db().await;
+        let row = sea_orm::ConnectionTrait::query_one_raw(
+            &db,
+            sea_orm::Statement::from_sql_and_values(
+                sea_orm::ConnectionTrait::get_database_backend(&db),
+                "SELECT title, content_html FROM posts WHERE ap_id = $1",
+                [url.clone().into()],
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let title: String = row.try_get("", "title").unwrap();
+        assert!(title.is_empty());
+    }
+    let gone = reqwest::get(&url).await.unwrap();
+    assert_eq!(gone.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused() {
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let ann = member(&a, "ann").await;
+    let zed = member(&a, "zed").await;
+    a.post(
+        "/api/v1/groups",
+        Some(&ann),
+        json!({"name": "circle", "title": "MS circle", "join_policy": "approval"}),
+    )
+    .await;
+    let handle = format!("circle@localhost:{}", a.port);
+
+    let private = a
+        .post("/api/v1/posts", Some(&ann), json!({"group": "circle", "title": "Relapse", "body": "Rough week.", "support_kind": "emotional"}))
+        .await;
+    assert_eq!(private.status, StatusCode::CREATED, "{}", private.text);
+    let public = a
+        .post(
+            "/api/v1/posts",
+            Some(&ann),
+            json!({"group": "circle", "title": "Clinic list", "body": "See the list.", "support_kind": "resource", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(public.status, StatusCode::CREATED);
+
+    // The public and non-members see only the public post.
+    for token in [None, Some(zed.as_str())] {
+        let list = a
+            .get(
+                &format!("/api/v1/posts?group={}", urlencode(&handle)),
+                token,
+            )
+            .await;
+        let titles: Vec<&str> = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(titles, ["Clinic list"]);
+        a.get(
+            &format!("/api/v1/posts/{}", private.body["id"].as_str().unwrap()),
+            token,
+        )
+        .await
+        .assert_problem(404, "not-found");
+    }
+    // An unsigned fetch of the members-only post's URL gets nothing.
+    let fetched = reqwest::get(private.body["url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), StatusCode::NOT_FOUND);
+    let fetched = reqwest::get(public.body["url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    let page: Value = fetched.json().await.unwrap();
+    assert_eq!(page["type"], "Page");
+    assert!(
+        page["to"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("https://www.w3.org/ns/activitystreams#Public"))
+    );
+    assert_eq!(page["supportKind"], "resource");
+    assert!(
+        page["tag"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["type"] == "Hashtag" && t["name"] == "#resource")
+    );
+    assert!(
+        page["tag"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["type"] == "Mention")
+    );
+    assert!(page["summary"].as_str().unwrap().contains("See the list"));
+
+    // Members filter by kind, newest first.
+    let list = a
+        .get(
+            "/api/v1/posts?group=circle&support_kind=emotional",
+            Some(&ann),
+        )
+        .await;
+    let titles: Vec<&str> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Relapse"]);
+
+    // Non-members cannot post; bad input is named.
+    a.post(
+        "/api/v1/posts",
+        Some(&zed),
+        json!({"group": "circle", "title": "Hi", "body": "x", "support_kind": "emotional"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let bad = a.post("/api/v1/posts", Some(&ann), json!({"group": "circle", "title": "", "body": "x".repeat(20_001), "support_kind": "gossip"})).await;
+    bad.assert_problem(422, "validation-failed");
+    let fields: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["title", "body", "support_kind"]);
+    let mine = a.get("/api/v1/me/posts", Some(&ann)).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 2);
+}
