@@ -377,3 +377,62 @@ async fn members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused(
     let mine = a.get("/api/v1/me/posts", Some(&ann)).await;
     assert_eq!(mine.body["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_server_whose_member_joins_fills_in_the_groups_recent_threads() {
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let ann = member(&a, "ann").await;
+    let bob = member(&b, "bob").await;
+    a.post(
+        "/api/v1/groups",
+        Some(&ann),
+        json!({"name": "peers", "title": "Peers", "join_policy": "open"}),
+    )
+    .await;
+    for (title, visibility) in [
+        ("Members only thread", "members"),
+        ("Public thread", "public"),
+    ] {
+        let written = a
+            .post(
+                "/api/v1/posts",
+                Some(&ann),
+                json!({"group": "peers", "title": title, "body": "Hello.", "support_kind": "experience", "visibility": visibility}),
+            )
+            .await;
+        assert_eq!(written.status, StatusCode::CREATED, "{}", written.text);
+    }
+    // Before anyone from B joins, the outbox shows strangers only the public thread.
+    let outbox: Value = reqwest::get(a.url("/g/peers/outbox").replace("127.0.0.1", "localhost"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbox["totalItems"], 1);
+    assert_eq!(outbox["orderedItems"][0]["type"], "Announce");
+    assert_eq!(
+        outbox["orderedItems"][0]["object"]["object"]["name"],
+        "Public thread"
+    );
+
+    let handle = format!("@peers@localhost:{}", a.port);
+    join(&b, &bob, &handle).await;
+    let titles = wait_until("B to fill in the group's threads", || async {
+        let list = b
+            .get(
+                &format!("/api/v1/posts?group={}", urlencode(&handle)),
+                Some(&bob),
+            )
+            .await;
+        let titles: Vec<String> = list.body["items"]
+            .as_array()?
+            .iter()
+            .map(|p| p["title"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        (titles.len() == 2).then_some(titles)
+    })
+    .await;
+    assert_eq!(titles, ["Public thread", "Members only thread"]);
+}

@@ -227,6 +227,10 @@ impl Urls {
         self.at("/inbox")
     }
 
+    pub fn activity(&self, id: &str) -> Url {
+        self.at(&format!("/activities/{id}"))
+    }
+
     pub fn new_activity(&self) -> Url {
         self.at(&format!("/activities/{}", uuid::Uuid::new_v4()))
     }

@@ -200,6 +200,17 @@ pub async fn receive(data: &Data, req: InboundRequest<'_>) -> Result<Received, I
     apply(data, envelope, actor).await
 }
 
+/// The envelope of an activity already parsed as JSON (outbox items).
+pub(crate) fn envelope_of(raw: &Value) -> Option<Envelope> {
+    Some(Envelope {
+        id: raw.get("id").and_then(id_of)?,
+        actor: raw.get("actor").and_then(id_of)?,
+        kind: type_of(raw)?.to_owned(),
+        object: raw.get("object").cloned().unwrap_or(Value::Null),
+        raw: raw.clone(),
+    })
+}
+
 fn parse(body: &[u8]) -> Result<Envelope, InboxError> {
     let raw: Value =
         serde_json::from_slice(body).map_err(|e| InboxError::Malformed(e.to_string()))?;
@@ -356,6 +367,17 @@ async fn apply(
         Ok(received) => {
             txn.commit().await?;
             fed.outbox_ready.notify_one();
+            if envelope.kind == "Accept" && received == Received::Applied {
+                // A member here was let into a group elsewhere: fill in its
+                // recent threads, outside this request.
+                let data = data.reset_request_count();
+                let group = actor.url().to_string();
+                tokio::spawn(async move {
+                    if let Err(err) = crate::posts::backfill(&data, &group).await {
+                        tracing::info!(group, error = %err, "backfill failed");
+                    }
+                });
+            }
             tracing::info!(outcome = ?received, "activity received");
             Ok(received)
         }

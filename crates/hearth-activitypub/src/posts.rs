@@ -867,3 +867,141 @@ pub async fn serve(
         Served::Object(doc)
     })
 }
+
+/// Serve an activity this server sent (`/activities/{uuid}`): public ones
+/// to anyone, others only to the servers they were delivered to.
+pub async fn serve_activity(
+    fed: &Federation,
+    ap_id: &str,
+    signer: Option<&Url>,
+) -> Result<Value, FederationError> {
+    let (body, authorities) = hearth_db::federation::outbound_by_ap_id(&fed.db, ap_id)
+        .await?
+        .ok_or(FederationError::NotFound("activity"))?;
+    let mut doc: Value =
+        serde_json::from_str(&body).map_err(|e| FederationError::Internal(e.to_string()))?;
+    let public = ["to", "cc"]
+        .iter()
+        .flat_map(|k| doc[*k].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .any(|v| protocol::is_public(&v));
+    let signer_authority = signer.and_then(protocol::authority);
+    let delivered_to_signer =
+        signer_authority.is_some_and(|a| authorities.iter().any(|d| d.eq_ignore_ascii_case(&a)));
+    if !public && !delivered_to_signer {
+        return Err(FederationError::NotFound("activity"));
+    }
+    if doc.get("@context").is_none() {
+        doc["@context"] = post_context();
+    }
+    Ok(doc)
+}
+
+/// A group's outbox: its most recent threads, each as the `Announce` of
+/// its `Create` (as Lemmy's outboxes look), so a server whose member just
+/// joined can fill the group's page. Members-only threads are listed only
+/// for servers where a member lives.
+pub async fn group_outbox(
+    fed: &Federation,
+    group: &Group,
+    signer: Option<&Url>,
+) -> Result<Value, FederationError> {
+    let member_server = match signer.and_then(protocol::authority) {
+        Some(authority) => groups::has_member_on(&fed.db, group.id, &authority).await?,
+        None => false,
+    };
+    let visible: &[Visibility] = if member_server {
+        &[Visibility::Members, Visibility::Public]
+    } else {
+        &[Visibility::Public]
+    };
+    let group_url = fed.urls.group(&group.name);
+    let handle = group_handle(fed, group);
+    let threads = posts::threads(
+        &fed.db,
+        group_url.as_str(),
+        visible,
+        None,
+        posts::Order::Newest,
+        None,
+        20,
+    )
+    .await?;
+    let items: Vec<Value> = threads
+        .iter()
+        .map(|post| {
+            let mut create = create_activity(&fed.urls, post, &handle);
+            create["id"] = json!(format!("{}#create", post.ap_id));
+            if let Some(map) = create.as_object_mut() {
+                map.remove("@context");
+            }
+            json!({
+                "id": format!("{}#announce", post.ap_id),
+                "type": "Announce",
+                "actor": group_url,
+                "object": create,
+                "audience": group_url,
+                "to": create["to"].clone(),
+                "cc": create["cc"].clone(),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "@context": post_context(),
+        "id": fed.urls.group_outbox(&group.name),
+        "type": "OrderedCollection",
+        "totalItems": items.len(),
+        "orderedItems": items,
+    }))
+}
+
+/// Fill in a group on another server that a member here just joined: read
+/// its outbox (signed, so members-only threads are included) and store the
+/// threads it announces, checked as any `Announce` is.
+pub async fn backfill(data: &Data, group_ap_id: &str) -> Result<usize, FederationError> {
+    let fed = data.app_data();
+    let Some(group) = remote::find_actor(&fed.db, group_ap_id).await? else {
+        return Ok(0);
+    };
+    let Some(outbox) = group.outbox.as_deref().and_then(|o| Url::parse(o).ok()) else {
+        return Ok(0);
+    };
+    let group = RemoteActorObject::new(group)?;
+    let collection = fetch_object_http::<Federation, Value>(&outbox, data)
+        .await?
+        .object;
+    let items = collection["orderedItems"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut stored = 0;
+    for item in items.iter().take(20) {
+        let Some(envelope) = crate::inbox::envelope_of(item) else {
+            continue;
+        };
+        if envelope.actor != *group.url() || envelope.kind != "Announce" {
+            continue;
+        }
+        let prepared = match prepare_announce(data, &envelope, &group).await {
+            Ok(p) => p,
+            Err(err) => {
+                tracing::info!(item = %envelope.id, error = %err, "skipping an outbox item");
+                continue;
+            }
+        };
+        let txn = hearth_db::begin_write(&fed.db).await?;
+        match from_group(&txn, fed, &group, prepared).await {
+            Ok(Received::Applied) => {
+                txn.commit().await?;
+                stored += 1;
+            }
+            Ok(_) => txn.commit().await?,
+            Err(err) => {
+                txn.rollback().await?;
+                tracing::info!(item = %envelope.id, error = %err, "skipping an outbox item");
+            }
+        }
+    }
+    tracing::info!(group = %group.url(), stored, "backfilled from the group's outbox");
+    Ok(stored)
+}

@@ -325,3 +325,25 @@ pub async fn delivery_states(
         })
         .collect()
 }
+
+/// A stored outbound activity, by id, with the servers it was sent to.
+pub async fn outbound_by_ap_id(
+    db: &impl ConnectionTrait,
+    ap_id: &str,
+) -> Result<Option<(String, Vec<String>)>, DbError> {
+    let Some(activity) = outbound_activities::Entity::find()
+        .filter(outbound_activities::Column::ApId.eq(ap_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let authorities = deliveries::Entity::find()
+        .filter(deliveries::Column::ActivityId.eq(activity.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.authority)
+        .collect();
+    Ok(Some((activity.body, authorities)))
+}

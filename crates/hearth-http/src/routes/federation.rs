@@ -43,6 +43,7 @@ pub fn router(state: &ApiState) -> Router<ApiState> {
         .route("/g/{name}/followers", get(group_followers))
         .route("/g/{name}/moderators", get(group_moderators))
         .route("/p/{id}", get(post_object))
+        .route("/activities/{id}", get(activity_object))
         .route("/p/{id}/replies", get(post_replies))
         .merge(inboxes)
 }
@@ -255,14 +256,26 @@ async fn group_moderators(State(state): State<ApiState>, Path(name): Path<String
     }
 }
 
-/// Outboxes are empty until posts land (they list public activity only).
-async fn group_outbox(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
-    match local_group(&state, &name).await {
-        Ok(g) => activity_json(&CollectionJson::with_items(
-            state.app.fed().urls.group_outbox(&g.name),
-            Vec::new(),
-        )),
-        Err(r) => r,
+/// The group's recent threads; members-only ones only for signed fetches
+/// from servers where a member lives.
+async fn group_outbox(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let signer = match inbox::verify_fetch(&state.app.data(), path, &headers).await {
+        Ok(signer) => signer,
+        Err(err) => return inbox_problem(&err),
+    };
+    let g = match local_group(&state, &name).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    match hearth_activitypub::posts::group_outbox(state.app.fed(), &g, signer.as_ref()).await {
+        Ok(doc) => activity_json(&doc),
+        Err(err) => federation_problem(err),
     }
 }
 
@@ -407,4 +420,24 @@ async fn post_replies(
     headers: HeaderMap,
 ) -> Response {
     serve_post(&state, &id, &uri, &headers, true).await
+}
+
+/// An activity this server sent, for servers that fetch it by id.
+async fn activity_object(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let signer = match inbox::verify_fetch(&state.app.data(), path, &headers).await {
+        Ok(signer) => signer,
+        Err(err) => return inbox_problem(&err),
+    };
+    let ap_id = state.app.fed().urls.activity(&id).to_string();
+    match hearth_activitypub::posts::serve_activity(state.app.fed(), &ap_id, signer.as_ref()).await
+    {
+        Ok(doc) => activity_json(&doc),
+        Err(err) => federation_problem(err),
+    }
 }
