@@ -9,12 +9,11 @@ mod support;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::StatusCode;
-use rsa::pkcs8::DecodePrivateKey;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Backend, Instance, Options, wait_until};
+use support::{Backend, Instance, Options, post_signed, private_key, signed_post, wait_until};
 
 const PW: &str = "a long enough passphrase";
 
@@ -432,78 +431,6 @@ async fn nodeinfo_names_the_software_and_the_instance_actor() {
 }
 
 // ---- the inbox refuses what it cannot verify ----
-
-/// A member's private key, read from their server's database: the test
-/// signs as that real, fetchable actor.
-async fn private_key(instance: &Instance, username: &str) -> RsaPrivateKey {
-    let db = instance.db().await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT private_key_pem FROM users WHERE username = '{username}'"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let pem: String = row.try_get("", "private_key_pem").unwrap();
-    RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
-}
-
-/// Headers of a draft-cavage signed POST, Mastodon style.
-fn signed_post(
-    url: &str,
-    body: &[u8],
-    key_id: &str,
-    key: &RsaPrivateKey,
-    date: std::time::SystemTime,
-) -> reqwest::header::HeaderMap {
-    let url = url::Url::parse(url).unwrap();
-    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
-    let date = httpdate::fmt_http_date(date);
-    let digest = format!("SHA-256={}", B64.encode(Sha256::digest(body)));
-    let signing = format!(
-        "(request-target): post {}\nhost: {host}\ndate: {date}\ndigest: {digest}",
-        url.path()
-    );
-    let signature = key
-        .sign(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(signing.as_bytes()),
-        )
-        .unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("host", host.parse().unwrap());
-    headers.insert("date", date.parse().unwrap());
-    headers.insert("digest", digest.parse().unwrap());
-    headers.insert("content-type", "application/activity+json".parse().unwrap());
-    headers.insert(
-        "signature",
-        format!(
-            "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"{}\"",
-            B64.encode(signature)
-        )
-        .parse()
-        .unwrap(),
-    );
-    headers
-}
-
-async fn post_signed(
-    url: &str,
-    body: &Value,
-    headers: reqwest::header::HeaderMap,
-) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .headers(headers)
-        .body(serde_json::to_vec(body).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 /// Row counts of the tables an inbound activity could change.
 async fn state_of(instance: &Instance) -> Vec<i64> {

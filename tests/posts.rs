@@ -8,7 +8,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Instance, Options, wait_until};
+use support::{Backend, Instance, Options, post_signed, private_key, signed_post, wait_until};
 
 const PW: &str = "a long enough passphrase";
 
@@ -435,4 +435,188 @@ async fn a_server_whose_member_joins_fills_in_the_groups_recent_threads() {
     })
     .await;
     assert_eq!(titles, ["Public thread", "Members only thread"]);
+}
+
+/// Play bob@B, a real actor whose key the test reads from B's database,
+/// sending `activity` to A's shared inbox.
+async fn send_as(b: &Instance, a: &Instance, username: &str, activity: &Value) -> StatusCode {
+    let inbox = format!("http://localhost:{}/inbox", a.port);
+    let key = private_key(b, username).await;
+    let key_id = format!("http://localhost:{}/u/{username}#main-key", b.port);
+    let headers = signed_post(
+        &inbox,
+        &serde_json::to_vec(activity).unwrap(),
+        &key_id,
+        &key,
+        std::time::SystemTime::now(),
+    );
+    post_signed(&inbox, activity, headers).await.0
+}
+
+#[tokio::test]
+async fn hostile_html_from_another_server_is_neutralised_everywhere() {
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let ann = member(&a, "ann").await;
+    let bob = member(&b, "bob").await;
+    a.post(
+        "/api/v1/groups",
+        Some(&ann),
+        json!({"name": "peers", "title": "Peers", "join_policy": "open"}),
+    )
+    .await;
+    let group = format!("http://localhost:{}/g/peers", a.port);
+    join(&b, &bob, &format!("@peers@localhost:{}", a.port)).await;
+
+    let payloads = include_str!("../crates/hearth-domain/tests/xss_payloads.txt");
+    let hostile: String = payloads
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n<p>between</p>\n");
+    let bob_id = format!("http://localhost:{}/u/bob", b.port);
+    let page_id = format!("{bob_id}/pages/1");
+    let create = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob_id}/create/1"),
+        "type": "Create",
+        "actor": bob_id,
+        "object": {
+            "id": page_id,
+            "type": "Page",
+            "attributedTo": bob_id,
+            "audience": group,
+            "to": [group],
+            "name": "<b>Title</b><script>alert(1)</script>",
+            "content": hostile,
+            "mediaType": "text/html",
+        },
+    });
+    assert_eq!(send_as(&b, &a, "bob", &create).await, StatusCode::ACCEPTED);
+
+    let bad = [
+        "<script",
+        "javascript:",
+        "vbscript:",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<svg",
+        "<math",
+        "<style",
+        "<img",
+        "<form",
+        "<base",
+        "<meta",
+        "<link",
+        "style=",
+        "srcdoc",
+        " onerror",
+        " onload",
+        " onclick",
+        " onmouseover",
+        " onfocus",
+        " ontoggle",
+    ];
+    let handle = format!("@peers@localhost:{}", a.port);
+    for (name, instance, token) in [("A", &a, &ann), ("B", &b, &bob)] {
+        let thread = wait_until(&format!("the post on {name}"), || {
+            thread_on(instance, token, &handle, &page_id)
+        })
+        .await;
+        let html = thread["body_html"].as_str().unwrap().to_ascii_lowercase();
+        assert!(html.contains("between"), "{name}: content kept");
+        for pattern in bad {
+            assert!(
+                !html.contains(pattern),
+                "{name}: `{pattern}` survived in {html}"
+            );
+        }
+        assert_eq!(
+            thread["title"], "Title",
+            "{name}: tags stripped from the title"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_public_post_from_a_non_member_is_rejected_unless_the_group_welcomes_outside_posts() {
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let ann = member(&a, "ann").await;
+    member(&b, "rosa").await;
+    a.post(
+        "/api/v1/groups",
+        Some(&ann),
+        json!({"name": "closed", "title": "Members only", "join_policy": "open"}),
+    )
+    .await;
+    a.post(
+        "/api/v1/groups",
+        Some(&ann),
+        json!({"name": "welcoming", "title": "Open door", "join_policy": "open", "allow_outside_posts": true}),
+    )
+    .await;
+    let rosa = format!("http://localhost:{}/u/rosa", b.port);
+    // A Mastodon-style public Note that mentions the group.
+    let note = |group: &str, n: u32| {
+        let group_url = format!("http://localhost:{}/g/{group}", a.port);
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{rosa}/statuses/{n}/activity"),
+            "type": "Create",
+            "actor": rosa,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [group_url],
+            "object": {
+                "id": format!("{rosa}/statuses/{n}"),
+                "type": "Note",
+                "attributedTo": rosa,
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "cc": [group_url],
+                "content": format!("<p><span class=\"h-card\"><a href=\"{group_url}\" class=\"u-url mention\">@<span>{group}</span></a></span> Does anyone else get brain fog after infusions?</p>"),
+                "tag": [{"type": "Mention", "href": group_url, "name": format!("@{group}@localhost:{}", a.port)}],
+            },
+        })
+    };
+
+    assert_eq!(
+        send_as(&b, &a, "rosa", &note("closed", 1)).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        send_as(&b, &a, "rosa", &note("welcoming", 2)).await,
+        StatusCode::ACCEPTED
+    );
+
+    // The closed group stored nothing and answered with Reject.
+    let closed = a.get("/api/v1/posts?group=closed", Some(&ann)).await;
+    assert_eq!(closed.body["items"].as_array().unwrap().len(), 0);
+    let db = a.db().await;
+    let rejects = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::ConnectionTrait::get_database_backend(&db),
+            "SELECT COUNT(*) AS n FROM outbound_activities WHERE kind = 'Reject'",
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(rejects.try_get::<i64>("", "n").unwrap(), 1);
+
+    // The welcoming group took it as a new thread, titled from its words.
+    let welcoming = a.get("/api/v1/posts?group=welcoming", Some(&ann)).await;
+    let items = welcoming.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", welcoming.text);
+    assert!(
+        items[0]["title"].as_str().unwrap().contains("brain fog"),
+        "{}",
+        items[0]
+    );
+    assert_eq!(items[0]["visibility"], "public");
+    assert_eq!(
+        items[0]["author"]["handle"],
+        format!("rosa@localhost:{}", b.port)
+    );
 }

@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts;
 mod m20261122_000002_federation;
 mod m20261122_000003_posts;
+mod m20261122_000004_outside_posts;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts::Migration),
             Box::new(m20261122_000002_federation::Migration),
             Box::new(m20261122_000003_posts::Migration),
+            Box::new(m20261122_000004_outside_posts::Migration),
         ]
     }
 }

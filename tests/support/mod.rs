@@ -15,10 +15,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// How long any wait in the rig may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
@@ -550,4 +555,78 @@ where
         assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+// ---- signing as a real actor, for tests that play another server ----
+
+/// A member's private key, read from their server's database: the test
+/// signs as that real, fetchable actor.
+pub async fn private_key(instance: &Instance, username: &str) -> RsaPrivateKey {
+    let db = instance.db().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT private_key_pem FROM users WHERE username = '{username}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let pem: String = row.try_get("", "private_key_pem").unwrap();
+    RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
+}
+
+/// Headers of a draft-cavage signed POST, Mastodon style.
+pub fn signed_post(
+    url: &str,
+    body: &[u8],
+    key_id: &str,
+    key: &RsaPrivateKey,
+    date: std::time::SystemTime,
+) -> reqwest::header::HeaderMap {
+    let url = url::Url::parse(url).unwrap();
+    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let date = httpdate::fmt_http_date(date);
+    let digest = format!("SHA-256={}", B64.encode(Sha256::digest(body)));
+    let signing = format!(
+        "(request-target): post {}\nhost: {host}\ndate: {date}\ndigest: {digest}",
+        url.path()
+    );
+    let signature = key
+        .sign(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signing.as_bytes()),
+        )
+        .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("host", host.parse().unwrap());
+    headers.insert("date", date.parse().unwrap());
+    headers.insert("digest", digest.parse().unwrap());
+    headers.insert("content-type", "application/activity+json".parse().unwrap());
+    headers.insert(
+        "signature",
+        format!(
+            "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"{}\"",
+            B64.encode(signature)
+        )
+        .parse()
+        .unwrap(),
+    );
+    headers
+}
+
+pub async fn post_signed(
+    url: &str,
+    body: &Value,
+    headers: reqwest::header::HeaderMap,
+) -> (StatusCode, Value) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .headers(headers)
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
 }

@@ -400,7 +400,39 @@ pub(crate) async fn from_member(
             let Some(GroupRef::Local(group)) = group_of(txn, fed, &obj).await? else {
                 return Ok(Received::Ignored("not addressed to a group here".into()));
             };
-            require_member(txn, &group, actor).await?;
+            if !is_member(txn, &group, actor).await? {
+                // Someone who is not a member (typically a Mastodon user
+                // mentioning the group) may start or join a public
+                // conversation if the group allows it; otherwise the post
+                // is answered with Reject so their server can tell them.
+                let outside_ok =
+                    envelope.kind == "Create" && group.allow_outside_posts && obj.public;
+                if !outside_ok {
+                    if envelope.kind != "Create" {
+                        return Err(not_a_member(&group, actor));
+                    }
+                    let group_url = fed.urls.group(&group.name);
+                    let reject = outbound::answer_follow(
+                        &fed.urls,
+                        "Reject",
+                        &group_url,
+                        &envelope.raw,
+                        actor.url(),
+                    );
+                    outbound::enqueue(
+                        txn,
+                        &fed.urls,
+                        &reject,
+                        std::slice::from_ref(&actor.actor.inbox),
+                    )
+                    .await?;
+                    return Ok(Received::Ignored(format!(
+                        "{} is not a member of {}; answered with Reject",
+                        actor.url(),
+                        group.name
+                    )));
+                }
+            }
             if envelope.kind == "Create" {
                 let Some(post) = store(txn, fed, &obj, &GroupRef::Local(group.clone())).await?
                 else {
@@ -489,18 +521,26 @@ pub(crate) async fn from_member(
     }
 }
 
+async fn is_member(
+    txn: &DatabaseTransaction,
+    group: &Group,
+    actor: &RemoteActorObject,
+) -> Result<bool, InboxError> {
+    let membership = groups::find_membership(txn, group.id, Member::Remote(actor.actor.id)).await?;
+    Ok(membership.map(|m| m.state) == Some(MembershipState::Joined))
+}
+
+fn not_a_member(group: &Group, actor: &RemoteActorObject) -> InboxError {
+    InboxError::Refused(format!("{} is not a member of {}", actor.url(), group.name))
+}
+
 async fn require_member(
     txn: &DatabaseTransaction,
     group: &Group,
     actor: &RemoteActorObject,
 ) -> Result<(), InboxError> {
-    let membership = groups::find_membership(txn, group.id, Member::Remote(actor.actor.id)).await?;
-    if membership.map(|m| m.state) != Some(MembershipState::Joined) {
-        return Err(InboxError::Refused(format!(
-            "{} is not a member of {}",
-            actor.url(),
-            group.name
-        )));
+    if !is_member(txn, group, actor).await? {
+        return Err(not_a_member(group, actor));
     }
     Ok(())
 }

@@ -29,6 +29,8 @@ pub struct NewGroupInput {
     pub join_policy: Option<String>,
     /// Shown in the directory (default true).
     pub listed: Option<bool>,
+    /// Accept public posts from non-members (default false).
+    pub allow_outside_posts: Option<bool>,
 }
 
 /// A group with the numbers a directory shows.
@@ -113,6 +115,7 @@ impl App {
                 rules,
                 join_policy,
                 listed: input.listed.unwrap_or(true),
+                allow_outside_posts: input.allow_outside_posts.unwrap_or(false),
                 public_key_pem: keys.public_pem,
                 private_key_pem: keys.private_pem,
                 created_by: session.account.id,

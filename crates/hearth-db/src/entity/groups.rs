@@ -15,6 +15,7 @@ pub struct Model {
     pub rules: String,
     pub join_policy: String,
     pub listed: bool,
+    pub allow_outside_posts: bool,
     pub public_key_pem: String,
     pub private_key_pem: String,
     pub created_by: i64,

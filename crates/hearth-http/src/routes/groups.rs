@@ -28,6 +28,7 @@ pub struct GroupView {
     rules: String,
     join_policy: &'static str,
     listed: bool,
+    allow_outside_posts: bool,
     members: u64,
     moderators: Vec<String>,
     created_at: String,
@@ -121,6 +122,7 @@ async fn group_view(
         rules: g.rules.clone(),
         join_policy: g.join_policy.as_str(),
         listed: g.listed,
+        allow_outside_posts: g.allow_outside_posts,
         members: summary.members,
         moderators,
         created_at: timestamp(g.created_at),
@@ -155,6 +157,7 @@ pub struct CreateBody {
     rules: Option<String>,
     join_policy: Option<String>,
     listed: Option<bool>,
+    allow_outside_posts: Option<bool>,
 }
 
 pub async fn create(
@@ -173,6 +176,7 @@ pub async fn create(
                 rules: body.rules,
                 join_policy: body.join_policy,
                 listed: body.listed,
+                allow_outside_posts: body.allow_outside_posts,
             },
         )
         .await?;
