@@ -8,7 +8,9 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Instance, Options, post_signed, private_key, signed_post, wait_until};
+use support::{
+    Backend, Instance, Options, post_signed, private_key, signed_get, signed_post, wait_until,
+};
 
 const PW: &str = "a long enough passphrase";
 
@@ -435,6 +437,38 @@ async fn a_server_whose_member_joins_fills_in_the_groups_recent_threads() {
     })
     .await;
     assert_eq!(titles, ["Public thread", "Members only thread"]);
+
+    // The author's Create, which the group relayed inside its Announce, can
+    // be fetched by its id by a member's server, and by nobody else.
+    let db = a.db().await;
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::ConnectionTrait::get_database_backend(&db),
+            "SELECT ap_id FROM outbound_activities WHERE kind = 'Create' ORDER BY id LIMIT 1",
+        ),
+    )
+    .await
+    .unwrap()
+    .expect("the members-only thread's Create is kept");
+    let create_id: String = row.try_get("", "ap_id").unwrap();
+    let key = private_key(&b, "bob").await;
+    let key_id = format!("http://localhost:{}/u/bob#main-key", b.port);
+    let client = reqwest::Client::new();
+    let signed = client
+        .get(&create_id)
+        .headers(signed_get(&create_id, &key_id, &key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::OK);
+    let create: Value = signed.json().await.unwrap();
+    assert_eq!(
+        (create["type"].as_str(), create["object"]["name"].as_str()),
+        (Some("Create"), Some("Members only thread"))
+    );
+    let unsigned = client.get(&create_id).send().await.unwrap();
+    assert_eq!(unsigned.status(), StatusCode::NOT_FOUND);
 }
 
 /// Play bob@B, a real actor whose key the test reads from B's database,

@@ -630,3 +630,34 @@ pub async fn post_signed(
     let body = resp.json::<Value>().await.unwrap_or(Value::Null);
     (status, body)
 }
+
+/// Headers of a draft-cavage signed GET, Mastodon style.
+pub fn signed_get(url: &str, key_id: &str, key: &RsaPrivateKey) -> reqwest::header::HeaderMap {
+    let url = url::Url::parse(url).unwrap();
+    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let signing = format!(
+        "(request-target): get {}\nhost: {host}\ndate: {date}",
+        url.path()
+    );
+    let signature = key
+        .sign(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signing.as_bytes()),
+        )
+        .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("host", host.parse().unwrap());
+    headers.insert("date", date.parse().unwrap());
+    headers.insert("accept", "application/activity+json".parse().unwrap());
+    headers.insert(
+        "signature",
+        format!(
+            "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date\",signature=\"{}\"",
+            B64.encode(signature)
+        )
+        .parse()
+        .unwrap(),
+    );
+    headers
+}

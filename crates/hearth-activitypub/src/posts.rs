@@ -184,6 +184,13 @@ pub async fn distribute(
     inner: &Value,
     new_thread: Option<&Post>,
 ) -> Result<(), FederationError> {
+    // A member's own activity, written here, is kept so it can be fetched
+    // by its id (some software re-fetches what an Announce embeds).
+    if let Some(actor) = inner["actor"].as_str().and_then(|a| Url::parse(a).ok())
+        && fed.urls.is_local(&actor)
+    {
+        outbound::enqueue(db, &fed.urls, inner, &[]).await?;
+    }
     let inboxes = groups::remote_member_inboxes(db, group.id).await?;
     if inboxes.is_empty() {
         return Ok(());
@@ -926,9 +933,25 @@ pub async fn serve_activity(
         .filter_map(|v| v.as_str().map(str::to_owned))
         .any(|v| protocol::is_public(&v));
     let signer_authority = signer.and_then(protocol::authority);
-    let delivered_to_signer =
-        signer_authority.is_some_and(|a| authorities.iter().any(|d| d.eq_ignore_ascii_case(&a)));
-    if !public && !delivered_to_signer {
+    let delivered_to_signer = signer_authority
+        .as_ref()
+        .is_some_and(|a| authorities.iter().any(|d| d.eq_ignore_ascii_case(a)));
+    // An activity a group here relayed inside an Announce: readable by the
+    // servers where the group's members live.
+    let audience = doc["audience"].as_str().and_then(|a| Url::parse(a).ok());
+    let member_server = match (
+        &signer_authority,
+        audience.and_then(|a| fed.urls.parse_local(&a)),
+    ) {
+        (Some(authority), Some(LocalRef::Group(name))) => {
+            match groups::find_by_name(&fed.db, &name).await? {
+                Some(group) => groups::has_member_on(&fed.db, group.id, authority).await?,
+                None => false,
+            }
+        }
+        _ => false,
+    };
+    if !public && !delivered_to_signer && !member_server {
         return Err(FederationError::NotFound("activity"));
     }
     if doc.get("@context").is_none() {
