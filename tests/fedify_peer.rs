@@ -1,7 +1,10 @@
 //! Interoperability with an ActivityPub implementation this project did not
 //! write: a Fedify (1.5.x, Node) peer resolves a Hearth group by WebFinger,
 //! follows it with a signed `Follow`, and receives the group's signed
-//! `Accept`, which Fedify verifies before it reports it.
+//! `Accept`, which Fedify verifies before it reports it. As a member, it
+//! receives the group's `Announce`s of a new thread (FEP-1b12), replies with
+//! a `Create` of a `Note`, and the reply reaches every Hearth server of the
+//! group and comes back to the peer announced.
 //!
 //! The peer is `tests/peers/fedify/peer.mjs`; its dependencies must be
 //! installed first with `npm ci --prefix tests/peers/fedify` (see
@@ -45,11 +48,12 @@ struct FedifyPeer {
 
 impl FedifyPeer {
     /// Start the peer and wait until it listens; it then looks up `group`
-    /// and follows it on its own.
-    async fn start(group: &str) -> FedifyPeer {
+    /// and follows it on its own, then plays `scenario` (`follow` ends at
+    /// the Accept; `reply`: see `tests/peers/fedify/peer.mjs`).
+    async fn start(group: &str, scenario: &str) -> FedifyPeer {
         require_installed();
         for attempt in 0..3 {
-            let mut peer = FedifyPeer::spawn(group);
+            let mut peer = FedifyPeer::spawn(group, scenario);
             let first = peer.next_any().await;
             match first["event"].as_str() {
                 Some("listening") => return peer,
@@ -67,7 +71,7 @@ impl FedifyPeer {
         unreachable!()
     }
 
-    fn spawn(group: &str) -> FedifyPeer {
+    fn spawn(group: &str, scenario: &str) -> FedifyPeer {
         let port = free_port();
         let dir = tempfile::Builder::new()
             .prefix("hearth-fedify-peer-")
@@ -79,9 +83,11 @@ impl FedifyPeer {
             .arg(PEER_SCRIPT)
             .args(["--port", &port.to_string()])
             .args(["--group", group])
+            .args(["--scenario", scenario])
             .args(["--timeout-ms", &support::DEADLINE.as_millis().to_string()])
             .current_dir(PEER_DIR)
-            .stdin(Stdio::null())
+            // The `reply` scenario serves on until its stdin closes.
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -142,9 +148,33 @@ impl FedifyPeer {
         event
     }
 
+    /// The next event other than `announced`, which must be `name`; the
+    /// `announced` events read on the way are added to `announced`.
+    async fn next_after_announced(&mut self, name: &str, announced: &mut Vec<Value>) -> Value {
+        loop {
+            let event = self.next_any().await;
+            if event["event"] == "announced" {
+                announced.push(event);
+                continue;
+            }
+            assert_eq!(
+                event["event"], name,
+                "expected the peer's `{name}` event, got {event}; events so far: {:?}",
+                self.seen
+            );
+            return event;
+        }
+    }
+
     /// Whether the peer has printed anything not yet read.
     fn has_pending_event(&mut self) -> Option<Value> {
         self.events.try_recv().ok()
+    }
+
+    /// Close the peer's stdin: in the `reply` scenario, the signal to exit
+    /// once done.
+    fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
     }
 
     /// Wait for the peer to exit on its own; returns whether it succeeded.
@@ -169,6 +199,10 @@ impl FedifyPeer {
     fn actor_id(&self) -> String {
         format!("http://localhost:{}/users/peer", self.port)
     }
+
+    fn origin(&self) -> String {
+        format!("http://localhost:{}/", self.port)
+    }
 }
 
 impl Drop for FedifyPeer {
@@ -185,14 +219,19 @@ impl Drop for FedifyPeer {
     }
 }
 
-/// Prints the whole Hearth log when a test fails (the instance itself only
-/// prints its last lines).
-struct HearthLogOnFailure<'a>(&'a Instance);
+/// Prints the whole log of the Hearth instance named `.0` when a test
+/// fails (the instance itself only prints its last lines).
+struct HearthLogOnFailure<'a>(&'a str, &'a Instance);
 
 impl Drop for HearthLogOnFailure<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("=== Hearth log ===\n{}", self.0.logs());
+            eprintln!(
+                "=== Hearth {} log (port {}) ===\n{}",
+                self.0,
+                self.1.port,
+                self.1.logs()
+            );
         }
     }
 }
@@ -261,8 +300,16 @@ async fn assert_resolved_and_followed(peer: &mut FedifyPeer, hearth: &Instance) 
 }
 
 /// Reads the peer's `accepted` event and checks it names the group and the
-/// Follow, and that Fedify verified the group's signature.
+/// Follow, and that Fedify verified the group's signature; then the peer
+/// exits.
 async fn assert_accepted(peer: &mut FedifyPeer, hearth: &Instance, follow_id: &str) {
+    check_accepted(peer, hearth, follow_id).await;
+    assert!(peer.wait_exit().await, "the peer exits 0 after the Accept");
+}
+
+/// Reads the peer's `accepted` event and checks it names the group and the
+/// Follow, and that Fedify verified the group's signature.
+async fn check_accepted(peer: &mut FedifyPeer, hearth: &Instance, follow_id: &str) {
     let group = group_id(hearth);
     let accepted = peer.next("accepted").await;
     assert_eq!(accepted["actor"], group.as_str(), "{accepted}");
@@ -279,15 +326,15 @@ async fn assert_accepted(peer: &mut FedifyPeer, hearth: &Instance, follow_id: &s
             .is_some_and(|id| id.starts_with(&format!("http://localhost:{}/", hearth.port))),
         "the Accept has an id on Hearth: {accepted}"
     );
-    assert!(peer.wait_exit().await, "the peer exits 0 after the Accept");
 }
 
 #[tokio::test]
 async fn fedify_peer_follows_an_open_group_and_verifies_the_accept() {
     let (hearth, _token) = hearth_with_group("open").await;
-    let _log = HearthLogOnFailure(&hearth);
+    let _log = HearthLogOnFailure("A", &hearth);
 
-    let mut peer = FedifyPeer::start(&format!("acct:peers@localhost:{}", hearth.port)).await;
+    let mut peer =
+        FedifyPeer::start(&format!("acct:peers@localhost:{}", hearth.port), "follow").await;
     let follow_id = assert_resolved_and_followed(&mut peer, &hearth).await;
     assert_accepted(&mut peer, &hearth, &follow_id).await;
 
@@ -300,9 +347,10 @@ async fn fedify_peer_follows_an_open_group_and_verifies_the_accept() {
 #[tokio::test]
 async fn fedify_peer_follow_of_an_approval_group_waits_for_the_moderator_then_is_accepted() {
     let (hearth, token) = hearth_with_group("approval").await;
-    let _log = HearthLogOnFailure(&hearth);
+    let _log = HearthLogOnFailure("A", &hearth);
 
-    let mut peer = FedifyPeer::start(&format!("acct:peers@localhost:{}", hearth.port)).await;
+    let mut peer =
+        FedifyPeer::start(&format!("acct:peers@localhost:{}", hearth.port), "follow").await;
     let follow_id = assert_resolved_and_followed(&mut peer, &hearth).await;
 
     let handle = format!("peer@localhost:{}", peer.port);
@@ -343,4 +391,189 @@ async fn fedify_peer_follow_of_an_approval_group_waits_for_the_moderator_then_is
         (members(&hearth).await == 2).then_some(())
     })
     .await;
+}
+
+/// The thread `url` of `group` (a handle or a local name) as a member on
+/// `instance` sees it, with nested replies.
+async fn thread_on(instance: &Instance, token: &str, group: &str, url: &str) -> Option<Value> {
+    let group: String = url::form_urlencoded::byte_serialize(group.as_bytes()).collect();
+    let list = instance
+        .get(&format!("/api/v1/posts?group={group}"), Some(token))
+        .await;
+    let id = list.body["items"]
+        .as_array()?
+        .iter()
+        .find(|p| p["url"] == url)?["id"]
+        .as_str()?
+        .to_owned();
+    let thread = instance
+        .get(&format!("/api/v1/posts/{id}"), Some(token))
+        .await;
+    (thread.status == StatusCode::OK).then_some(thread.body)
+}
+
+/// Join `target` from `instance` through the API and wait until joined.
+async fn join(instance: &Instance, token: &str, target: &str) {
+    let joined = instance
+        .post(
+            "/api/v1/memberships",
+            Some(token),
+            json!({"target": target}),
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+    let url = joined.body["group"]["url"].as_str().unwrap().to_owned();
+    support::wait_until("the membership to be joined", || async {
+        let list = instance.get("/api/v1/memberships", Some(token)).await;
+        list.body["items"].as_array().and_then(|items| {
+            items
+                .iter()
+                .find(|m| m["group"]["url"] == url.as_str() && m["state"] == "joined")
+                .map(|_| ())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn fedify_peer_receives_announced_threads_and_its_reply_reaches_every_hearth_server() {
+    require_installed();
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_a = HearthLogOnFailure("A", &a);
+    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_b = HearthLogOnFailure("B", &b);
+    a.register("ann", PW).await;
+    let ann = a.login("ann", PW).await;
+    b.register("bob", PW).await;
+    let bob = b.login("bob", PW).await;
+    let created = a
+        .post(
+            "/api/v1/groups",
+            Some(&ann),
+            json!({"name": "peers", "title": "Type 1 Peers", "join_policy": "open"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let handle = format!("@peers@localhost:{}", a.port);
+    let group = group_id(&a);
+    join(&b, &bob, &handle).await;
+
+    // The peer joins too.
+    let mut peer = FedifyPeer::start(&format!("acct:peers@localhost:{}", a.port), "reply").await;
+    let follow_id = assert_resolved_and_followed(&mut peer, &a).await;
+    check_accepted(&mut peer, &a, &follow_id).await;
+    support::wait_until("ann, bob and the peer to be members", || async {
+        (members(&a).await == 3).then_some(())
+    })
+    .await;
+
+    // Ann writes a (members-only) thread on A, the group's server.
+    let title = "Pacing on bad days";
+    let written = a
+        .post(
+            "/api/v1/posts",
+            Some(&ann),
+            json!({
+                "group": "peers",
+                "title": title,
+                "body": "How do you **pace** yourselves?",
+                "support_kind": "my-situation",
+            }),
+        )
+        .await;
+    assert_eq!(written.status, StatusCode::CREATED, "{}", written.text);
+    let url = written.body["url"].as_str().unwrap().to_owned();
+    let ann_id = written.body["author"]["url"].as_str().unwrap().to_owned();
+
+    // The group announces it to the peer, which replies.
+    let mut announced = Vec::new();
+    let sent = peer
+        .next_after_announced("sent-reply", &mut announced)
+        .await;
+    assert!(
+        !announced.is_empty(),
+        "the peer replies once the thread is announced"
+    );
+    let reply_id = sent["id"].as_str().expect("a reply id").to_owned();
+    assert!(
+        reply_id.starts_with(&peer.origin()),
+        "the reply's id is under the peer's origin: {sent}"
+    );
+    assert_eq!(sent["inReplyTo"], url.as_str(), "{sent}");
+
+    // The reply reaches A (the group's server) and B (another member's).
+    let peer_handle = format!("peer@localhost:{}", peer.port);
+    for (name, instance, token) in [("A", &a, &ann), ("B", &b, &bob)] {
+        let (thread, reply) = support::wait_until(&format!("the reply on {name}"), || async {
+            let thread = thread_on(instance, token, &handle, &url).await?;
+            let reply = thread["replies"]
+                .as_array()?
+                .iter()
+                .find(|r| r["url"] == reply_id.as_str())?
+                .clone();
+            Some((thread, reply))
+        })
+        .await;
+        assert_eq!(thread["title"], title, "{name}: {thread}");
+        assert_eq!(
+            reply["author"]["handle"],
+            peer_handle.as_str(),
+            "{name}: {reply}"
+        );
+        assert_eq!(reply["author"]["url"], peer.actor_id(), "{name}: {reply}");
+        assert!(
+            reply["body_html"]
+                .as_str()
+                .is_some_and(|html| html.contains("pacing helps")),
+            "{name}: {reply}"
+        );
+    }
+
+    // The group announces the reply to every member server, the peer's too.
+    let back = peer
+        .next_after_announced("reply-announced", &mut announced)
+        .await;
+    assert_eq!(back["id"], reply_id.as_str(), "{back}");
+    assert_eq!(
+        back["via"], "create",
+        "the author's Create, announced: {back}"
+    );
+    assert_eq!(back["actor"], peer.actor_id(), "{back}");
+    assert_eq!(back["inReplyTo"], url.as_str(), "{back}");
+    assert_eq!(back["signatureVerified"], true, "{back}");
+    assert_eq!(back["keyId"], format!("{group}#main-key"), "{back}");
+    peer.close_stdin();
+    assert!(
+        peer.wait_exit().await,
+        "the peer exits 0 after its reply came back"
+    );
+
+    // Both ways Hearth announces a new thread reached the peer and were
+    // usable by Fedify: the author's Create embedded, and the bare Page
+    // (fetched by the peer with a signed request, as a member's server).
+    for event in &announced {
+        assert_eq!(event["page"], url.as_str(), "{event}");
+        assert_eq!(event["name"], title, "{event}");
+        assert_eq!(event["signatureVerified"], true, "{event}");
+        assert_eq!(event["keyId"], format!("{group}#main-key"), "{event}");
+        assert_eq!(event["attributedTo"], ann_id.as_str(), "{event}");
+        assert_eq!(event["audience"], group.as_str(), "{event}");
+        assert!(
+            event["content"]
+                .as_str()
+                .is_some_and(|html| html.contains("<strong>pace</strong>")),
+            "{event}"
+        );
+    }
+    let via: Vec<&str> = announced.iter().filter_map(|e| e["via"].as_str()).collect();
+    assert!(
+        via.contains(&"create"),
+        "the Announce of ann's Create: {announced:?}"
+    );
+    assert!(
+        via.contains(&"bare"),
+        "the bare Announce of the Page: {announced:?}"
+    );
+    let create = announced.iter().find(|e| e["via"] == "create").unwrap();
+    assert_eq!(create["actor"], ann_id.as_str(), "{create}");
 }
