@@ -99,6 +99,7 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
                 "body": "How do you **pace** yourselves? <script>alert(1)</script>",
                 "support_kind": "my-situation",
                 "content_warning": "fatigue",
+                "link": "https://example.org/pacing-guide",
             }),
         )
         .await;
@@ -131,6 +132,7 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
             "{name}"
         );
         assert_eq!(thread["visibility"], "members", "{name}");
+        assert_eq!(thread["link"], "https://example.org/pacing-guide", "{name}");
         assert!(
             thread["body_html"]
                 .as_str()
@@ -283,7 +285,7 @@ async fn members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused(
         .post(
             "/api/v1/posts",
             Some(&ann),
-            json!({"group": "circle", "title": "Clinic list", "body": "See the list.", "support_kind": "resource", "visibility": "public"}),
+            json!({"group": "circle", "title": "Clinic list", "body": "See the list.", "support_kind": "resource", "visibility": "public", "link": "https://nhs.example/clinics"}),
         )
         .await;
     assert_eq!(public.status, StatusCode::CREATED);
@@ -343,6 +345,10 @@ async fn members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused(
             .any(|t| t["type"] == "Mention")
     );
     assert!(page["summary"].as_str().unwrap().contains("See the list"));
+    assert_eq!(
+        page["attachment"][0],
+        json!({"type": "Link", "href": "https://nhs.example/clinics"})
+    );
 
     // Members filter by kind, newest first.
     let list = a

@@ -11,6 +11,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_federation;
 mod m20261122_000003_posts;
 mod m20261122_000004_outside_posts;
+mod m20261122_000005_post_links;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_federation::Migration),
             Box::new(m20261122_000003_posts::Migration),
             Box::new(m20261122_000004_outside_posts::Migration),
+            Box::new(m20261122_000005_post_links::Migration),
         ]
     }
 }

@@ -100,6 +100,10 @@ pub fn post_json(post: &Post, group_handle: &str) -> Value {
     if let Some(reply_to) = &post.in_reply_to_ap_id {
         doc["inReplyTo"] = json!(reply_to);
     }
+    if let Some(link) = &post.link {
+        // Lemmy's link posts carry the link as a Link attachment.
+        doc["attachment"] = json!([{"type": "Link", "href": link}]);
+    }
     match post.kind {
         PostKind::Thread => {
             doc["name"] = json!(post.title);
@@ -315,6 +319,11 @@ fn new_post(
             Visibility::Members
         },
         url: obj.url.as_ref().map(Url::to_string),
+        link: if reply {
+            None
+        } else {
+            obj.link.as_ref().map(Url::to_string)
+        },
         local: false,
         published_at: obj.published.unwrap_or_else(Utc::now),
     }
@@ -591,6 +600,7 @@ async fn apply_update(
             } else {
                 None
             },
+            link: fresh.link,
             updated_at: obj.updated.unwrap_or_else(Utc::now),
         },
     )

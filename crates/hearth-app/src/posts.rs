@@ -16,7 +16,7 @@ use hearth_db::posts::{self, NewPost, Order, Post, PostEdit, PostKind};
 use hearth_db::remote::{self, RemoteActor};
 use hearth_db::tokens::Session;
 use hearth_domain::post::{
-    Reaction, SupportKind, Visibility, parse_body, parse_content_warning, parse_title,
+    Reaction, SupportKind, Visibility, parse_body, parse_content_warning, parse_link, parse_title,
 };
 use hearth_domain::{MembershipState, ValidationError, text};
 
@@ -53,6 +53,8 @@ pub struct PostInput {
     pub support_kind: Option<String>,
     pub content_warning: Option<String>,
     pub visibility: Option<String>,
+    /// One web address (threads only); `Some("")` removes it when editing.
+    pub link: Option<String>,
 }
 
 /// Timeline filters.
@@ -182,8 +184,11 @@ impl App {
         let visibility = parse_visibility(input.visibility.as_deref(), group)
             .map_err(|e| errors.push(e))
             .ok();
-        let (Some(title), Some(body), Some(cw), Some(support_kind), Some(visibility)) =
-            (title, body, cw, support_kind, visibility)
+        let link = parse_link(input.link.as_deref().unwrap_or(""))
+            .map_err(|e| errors.push(e))
+            .ok();
+        let (Some(title), Some(body), Some(cw), Some(support_kind), Some(visibility), Some(link)) =
+            (title, body, cw, support_kind, visibility, link)
         else {
             return Err(AppError::Invalid(errors));
         };
@@ -198,6 +203,7 @@ impl App {
             cw,
             Some(support_kind),
             visibility,
+            link,
         )
         .await
     }
@@ -235,6 +241,7 @@ impl App {
             cw,
             None,
             visibility,
+            None,
         )
         .await
     }
@@ -251,6 +258,7 @@ impl App {
         content_warning: Option<String>,
         support_kind: Option<SupportKind>,
         visibility: Visibility,
+        link: Option<String>,
     ) -> Result<Post, AppError> {
         let urls = &self.fed().urls;
         let ap_id = urls.new_post().to_string();
@@ -278,6 +286,7 @@ impl App {
                 support_kind,
                 visibility,
                 url: Some(ap_id),
+                link,
                 local: true,
                 published_at: Utc::now(),
             },
@@ -393,8 +402,12 @@ impl App {
                 .ok(),
             _ => Some(post.support_kind),
         };
-        let (Some(title), Some(body), Some(cw), Some(support_kind)) =
-            (title, body, cw, support_kind)
+        let link = match (post.kind, input.link.as_deref()) {
+            (PostKind::Thread, Some(raw)) => parse_link(raw).map_err(|e| errors.push(e)).ok(),
+            _ => Some(post.link.clone()),
+        };
+        let (Some(title), Some(body), Some(cw), Some(support_kind), Some(link)) =
+            (title, body, cw, support_kind, link)
         else {
             return Err(AppError::Invalid(errors));
         };
@@ -408,6 +421,7 @@ impl App {
                 source: body,
                 content_warning: cw,
                 support_kind,
+                link,
                 updated_at: Utc::now(),
             },
         )

@@ -50,6 +50,8 @@ pub struct Post {
     pub support_kind: Option<SupportKind>,
     pub visibility: Visibility,
     pub url: Option<String>,
+    /// The one link a thread may carry.
+    pub link: Option<String>,
     pub local: bool,
     pub published_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -107,6 +109,7 @@ impl TryFrom<posts::Model> for Post {
             content_html: r.content_html,
             content_warning: r.content_warning,
             url: r.url,
+            link: r.link,
             local: r.local,
             published_at: r.published_at,
             updated_at: r.updated_at,
@@ -135,6 +138,7 @@ pub struct NewPost {
     pub support_kind: Option<SupportKind>,
     pub visibility: Visibility,
     pub url: Option<String>,
+    pub link: Option<String>,
     pub local: bool,
     pub published_at: DateTime<Utc>,
 }
@@ -164,6 +168,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<Post, DbE
         support_kind: Set(new.support_kind.map(|k| k.as_str().to_owned())),
         visibility: Set(new.visibility.as_str().to_owned()),
         url: Set(new.url),
+        link: Set(new.link),
         local: Set(new.local),
         published_at: Set(new.published_at),
         updated_at: Set(None),
@@ -213,6 +218,7 @@ pub struct PostEdit {
     pub content_html: String,
     pub content_warning: Option<String>,
     pub support_kind: Option<SupportKind>,
+    pub link: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -227,6 +233,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, edit: PostEdit) -> Resul
     row.content_html = Set(edit.content_html);
     row.content_warning = Set(edit.content_warning);
     row.support_kind = Set(edit.support_kind.map(|k| k.as_str().to_owned()));
+    row.link = Set(edit.link);
     row.updated_at = Set(Some(edit.updated_at));
     Post::try_from(row.update(db).await?)
 }
@@ -243,6 +250,7 @@ pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64) -> Result<Post, Db
     row.source = Set(String::new());
     row.content_html = Set(String::new());
     row.content_warning = Set(None);
+    row.link = Set(None);
     row.deleted_at = Set(Some(Utc::now()));
     reactions::Entity::delete_many()
         .filter(reactions::Column::PostId.eq(id))

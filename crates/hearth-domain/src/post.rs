@@ -204,6 +204,29 @@ pub fn parse_content_warning(raw: &str) -> Result<Option<String>, ValidationErro
     Ok((!text.is_empty()).then_some(text))
 }
 
+/// An optional link (an article, a service, an event): a web address.
+pub fn parse_link(raw: &str) -> Result<Option<String>, ValidationError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || {
+        ValidationError::new(
+            "link",
+            "invalid",
+            "Enter a web address that starts with https:// or http://, or leave it empty",
+        )
+    };
+    if text.len() > 2048 {
+        return Err(invalid());
+    }
+    let url = url::Url::parse(text).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid());
+    }
+    Ok(Some(url.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +271,13 @@ mod tests {
             Some("self-harm")
         );
         assert!(!Visibility::Local.federates() && Visibility::Members.federates());
+        assert_eq!(parse_link(" ").unwrap(), None);
+        assert_eq!(
+            parse_link("https://nhs.uk/ms").unwrap().as_deref(),
+            Some("https://nhs.uk/ms")
+        );
+        for bad in ["javascript:alert(1)", "nhs.uk", "ftp://x.org/f", "https://"] {
+            assert_eq!(parse_link(bad).unwrap_err().field, "link", "{bad}");
+        }
     }
 }

@@ -24,6 +24,7 @@ pub struct Model {
     pub support_kind: Option<String>,
     pub visibility: String,
     pub url: Option<String>,
+    pub link: Option<String>,
     pub local: bool,
     pub published_at: DateTimeUtc,
     pub updated_at: Option<DateTimeUtc>,

@@ -46,6 +46,7 @@ pub struct PostView {
     source: Option<String>,
     content_warning: Option<String>,
     support_kind: Option<&'static str>,
+    link: Option<String>,
     visibility: &'static str,
     reactions: Vec<ReactionCount>,
     my_reactions: Vec<&'static str>,
@@ -89,6 +90,7 @@ fn view(post: &Post, ctx: &Context<'_>) -> PostView {
         source: own.then(|| post.source.clone()),
         content_warning: post.content_warning.clone(),
         support_kind: post.support_kind.map(SupportKind::as_str),
+        link: post.link.clone(),
         visibility: post.visibility.as_str(),
         reactions: counts
             .into_iter()
@@ -137,6 +139,7 @@ pub struct CreateBody {
     support_kind: Option<String>,
     content_warning: Option<String>,
     visibility: Option<String>,
+    link: Option<String>,
 }
 
 pub async fn create(
@@ -156,6 +159,7 @@ pub async fn create(
                 support_kind: body.support_kind,
                 content_warning: body.content_warning,
                 visibility: body.visibility,
+                link: body.link,
             },
         )
         .await?;
@@ -206,6 +210,7 @@ pub struct EditBody {
     body: Option<String>,
     support_kind: Option<String>,
     content_warning: Option<String>,
+    link: Option<String>,
 }
 
 pub async fn edit(
@@ -225,6 +230,7 @@ pub async fn edit(
                 support_kind: body.support_kind,
                 content_warning: body.content_warning,
                 visibility: None,
+                link: body.link,
             },
         )
         .await?;
