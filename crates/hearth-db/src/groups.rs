@@ -495,28 +495,37 @@ pub async fn memberships_of_remote(
     Ok(out)
 }
 
-/// Where activities for a group's members on other servers go: the shared
-/// inbox (or inbox) of each joined remote member, each server once.
-pub async fn remote_member_inboxes(
+/// The actors on other servers who are joined members of the group.
+async fn joined_remote_members(
     db: &impl ConnectionTrait,
     group_id: i64,
-) -> Result<Vec<String>, DbError> {
+) -> Result<Vec<remote_actors::Model>, DbError> {
     let rows = group_members::Entity::find()
         .filter(group_members::Column::GroupId.eq(group_id))
         .filter(group_members::Column::State.eq(MembershipState::Joined.as_str()))
         .filter(group_members::Column::RemoteActorId.is_not_null())
         .all(db)
         .await?;
-    let mut inboxes = Vec::new();
-    for row in rows {
-        let Some(actor_id) = row.remote_actor_id else {
-            continue;
-        };
+    let mut actors = Vec::with_capacity(rows.len());
+    for actor_id in rows.into_iter().filter_map(|row| row.remote_actor_id) {
         if let Some(actor) = remote_actors::Entity::find_by_id(actor_id).one(db).await? {
-            let inbox = actor.shared_inbox.unwrap_or(actor.inbox);
-            if !inboxes.contains(&inbox) {
-                inboxes.push(inbox);
-            }
+            actors.push(actor);
+        }
+    }
+    Ok(actors)
+}
+
+/// Where activities for a group's members on other servers go: the shared
+/// inbox (or inbox) of each joined remote member, each server once.
+pub async fn remote_member_inboxes(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+) -> Result<Vec<String>, DbError> {
+    let mut inboxes = Vec::new();
+    for actor in joined_remote_members(db, group_id).await? {
+        let inbox = actor.shared_inbox.unwrap_or(actor.inbox);
+        if !inboxes.contains(&inbox) {
+            inboxes.push(inbox);
         }
     }
     Ok(inboxes)
@@ -529,21 +538,8 @@ pub async fn has_member_on(
     group_id: i64,
     authority: &str,
 ) -> Result<bool, DbError> {
-    let rows = group_members::Entity::find()
-        .filter(group_members::Column::GroupId.eq(group_id))
-        .filter(group_members::Column::State.eq(MembershipState::Joined.as_str()))
-        .filter(group_members::Column::RemoteActorId.is_not_null())
-        .all(db)
-        .await?;
-    for row in rows {
-        let Some(actor_id) = row.remote_actor_id else {
-            continue;
-        };
-        if let Some(actor) = remote_actors::Entity::find_by_id(actor_id).one(db).await?
-            && actor.authority.eq_ignore_ascii_case(authority)
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(joined_remote_members(db, group_id)
+        .await?
+        .iter()
+        .any(|actor| actor.authority.eq_ignore_ascii_case(authority)))
 }
