@@ -97,6 +97,12 @@ fn check(input: Registration) -> Result<Checked, AppError> {
     }
 }
 
+/// Check a sign-up without creating anything (for forms that must show
+/// every problem at once).
+pub fn check_only(input: Registration) -> Result<(), AppError> {
+    check(input).map(|_| ())
+}
+
 impl App {
     /// Self-registration through the API, following the registration mode.
     /// Returns the new account; in approval mode its status is `pending`.

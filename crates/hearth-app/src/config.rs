@@ -61,6 +61,8 @@ pub struct InstanceConfig {
     pub name: String,
     /// Who the server is for.
     pub description: String,
+    /// The server's rules, shown before anyone signs up.
+    pub rules: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

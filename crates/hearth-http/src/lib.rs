@@ -18,6 +18,7 @@ pub mod problem;
 mod rate_limit;
 mod routes;
 mod views;
+mod web;
 
 use std::time::Duration;
 
@@ -80,6 +81,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api/v1", routes::api(&state))
         .merge(routes::federation(&state))
+        .merge(web::router())
         .fallback(|| async { Problem::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async {
             Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)
@@ -109,12 +111,13 @@ async fn problems(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_problem = response
+    // Problem documents and web pages (which show their own errors) pass.
+    let already_described = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(problem::CONTENT_TYPE));
-    if is_problem {
+        .is_some_and(|v| v.starts_with(problem::CONTENT_TYPE) || v.starts_with("text/html"));
+    if already_described {
         return response;
     }
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();

@@ -1,0 +1,152 @@
+//! The frame every page shares, and the pieces forms are built from.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+use super::assets::stylesheet_path;
+use super::forms::CSRF_FIELD;
+
+/// No script at all; styles and images only from this server; forms only
+/// post here; the page cannot be framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What the frame needs to know about who is looking.
+pub struct Viewer<'a> {
+    pub username: Option<&'a str>,
+    pub csrf: &'a str,
+}
+
+pub struct Page<'a> {
+    pub instance: &'a str,
+    pub title: &'a str,
+    pub viewer: Viewer<'a>,
+    pub content: Markup,
+}
+
+pub fn render(page: Page<'_>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (page.title) " – " (page.instance) }
+                link rel="stylesheet" href=(stylesheet_path());
+            }
+            body {
+                a class="skip-link" href="#main" { "Skip to main content" }
+                header class="site" {
+                    div class="bar" {
+                        a class="site-name" href="/" { (page.instance) }
+                        nav aria-label="Main" {
+                            ul {
+                                li { a href="/groups" { "Groups" } }
+                                @if let Some(name) = page.viewer.username {
+                                    li { "Logged in as " strong { (name) } }
+                                    li {
+                                        form method="post" action="/logout" {
+                                            input type="hidden" name=(CSRF_FIELD) value=(page.viewer.csrf);
+                                            button class="link" type="submit" { "Log out" }
+                                        }
+                                    }
+                                } @else {
+                                    li { a href="/login" { "Log in" } }
+                                    li { a href="/signup" { "Sign up" } }
+                                }
+                            }
+                        }
+                    }
+                }
+                main id="main" {
+                    (page.content)
+                }
+                footer class="site" {
+                    div class="bar" {
+                        p { "Your posts stay on this server unless you share them with a group." }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An HTML response with the security headers every page carries.
+pub fn respond(markup: Markup, status: axum::http::StatusCode, set_cookies: &[String]) -> Response {
+    let mut response = (status, markup).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    for cookie in set_cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// One problem with one field, for the summary and the field itself.
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// The GOV.UK-style summary at the top of a form, linking to each field.
+pub fn error_summary(errors: &[FieldError]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" {
+                h2 id="error-summary-title" { "There is a problem" }
+                ul {
+                    @for e in errors {
+                        li { a href=(format!("#{}", e.field)) { (e.message) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A labelled text input with its hint and error, keeping `value`.
+pub fn text_field(
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    hint: Option<&str>,
+    errors: &[FieldError],
+    autocomplete: &str,
+) -> Markup {
+    let error = errors.iter().find(|e| e.field == name);
+    let described: Vec<String> = [
+        hint.map(|_| format!("{name}-hint")),
+        error.map(|_| format!("{name}-error")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    html! {
+        div class=(if error.is_some() { "field has-error" } else { "field" }) {
+            label for=(name) { (label) }
+            @if let Some(h) = hint { p class="hint" id=(format!("{name}-hint")) { (h) } }
+            @if let Some(e) = error {
+                p class="error-message" id=(format!("{name}-error")) {
+                    span class="visually-hidden" { "Error: " } (e.message)
+                }
+            }
+            input type=(kind) id=(name) name=(name) value=(value) autocomplete=(autocomplete)
+                aria-describedby=[(!described.is_empty()).then(|| described.join(" "))]
+                aria-invalid=[error.map(|_| "true")];
+        }
+    }
+}

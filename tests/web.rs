@@ -1,0 +1,265 @@
+//! The web pages, through a real server: sign up with consent, log in and
+//! out with a session cookie, forms that keep what was typed and say what
+//! is wrong, CSRF refusals, and the security headers every page carries.
+//! (Browser-driven tests with an accessibility checker come with the rest
+//! of the pages.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use support::{Backend, Instance, Options};
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the hidden CSRF field in a page.
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn signing_up_needs_consent_keeps_what_was_typed_and_logs_in() {
+    let hearth = Instance::start(
+        &Backend::Sqlite,
+        Options::default()
+            .registration("open")
+            .set("HEARTH_INSTANCE_RULES", "Be gentle with each other."),
+    )
+    .await;
+    let client = browser();
+    let form = client.get(hearth.url("/signup")).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let csp = form.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let csrf_cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Lax"),
+        "{csrf_cookie}"
+    );
+    assert!(
+        !csrf_cookie.contains("Secure"),
+        "test mode sends cookies over http"
+    );
+    let html = form.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(
+        html.contains("Be gentle with each other."),
+        "rules shown before consent"
+    );
+    assert!(html.contains("How we use your information"));
+    assert!(html.contains("<label for=\"username\">Username</label>"));
+    let csrf = csrf_of(&html);
+
+    // No consent and a bad password: every problem at once, input kept.
+    let resp = client
+        .post(hearth.url("/signup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ann_b"),
+            ("password", "short"),
+            ("email", "ann@example.org"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("There is a problem"));
+    assert!(
+        html.contains("href=\"#password\""),
+        "summary links to the field"
+    );
+    assert!(html.contains("href=\"#consent\""));
+    assert!(
+        html.contains("id=\"password-error\""),
+        "message next to the field"
+    );
+    assert!(html.contains("value=\"ann_b\""), "username kept");
+    assert!(html.contains("value=\"ann@example.org\""), "email kept");
+    assert!(
+        !html.contains("value=\"short\""),
+        "passwords are never echoed"
+    );
+    assert_eq!(hearth.count("users").await, 0);
+
+    // A wrong CSRF token: a clear message, input kept, nothing written.
+    let resp = client
+        .post(hearth.url("/signup"))
+        .form(&[
+            ("csrf", "forged"),
+            ("username", "ann_b"),
+            ("password", "long enough pass"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("This form had expired"));
+    assert!(html.contains("value=\"ann_b\""));
+    assert_eq!(hearth.count("users").await, 0);
+
+    // All good: the account exists and the browser is logged in.
+    let resp = client
+        .post(hearth.url("/signup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ann_b"),
+            ("password", "long enough pass"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let session_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(session_cookie.starts_with("hearth_session=") && session_cookie.contains("HttpOnly"));
+    let home = client
+        .get(hearth.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("Logged in as <strong>ann_b</strong>"),
+        "{home}"
+    );
+    assert!(home.contains("You have not joined a group yet."));
+}
+
+#[tokio::test]
+async fn logging_in_and_out_with_a_session_cookie() {
+    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    hearth.register("bob", "a long enough passphrase").await;
+    let client = browser();
+    let html = client
+        .get(hearth.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+
+    let wrong = client
+        .post(hearth.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "bob"),
+            ("password", "not it at all"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = wrong.text().await.unwrap();
+    assert!(html.contains("The username or password is not right"));
+    assert!(html.contains("value=\"bob\""));
+
+    let ok = client
+        .post(hearth.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "bob"),
+            ("password", "a long enough passphrase"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let home = client
+        .get(hearth.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Logged in as <strong>bob</strong>"));
+
+    // Log out: the token is revoked, the cookie cleared.
+    let tokens_before = hearth.count("access_tokens").await;
+    let out = client
+        .post(hearth.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(hearth.count("access_tokens").await, tokens_before - 1);
+    let home = client
+        .get(hearth.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Welcome"));
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_cache_busted_and_the_directory_lists_groups() {
+    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    hearth.register("ann", "a long enough passphrase").await;
+    let token = hearth.login("ann", "a long enough passphrase").await;
+    hearth
+        .post("/api/v1/groups", Some(&token), serde_json::json!({"name": "ms_circle", "title": "MS circle", "description": "For people living with MS.", "join_policy": "open"}))
+        .await;
+    let client = browser();
+    let html = client
+        .get(hearth.url("/groups"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("MS circle")
+            && html.contains("For people living with MS.")
+            && html.contains("Anyone can join")
+    );
+    let marker = "rel=\"stylesheet\" href=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    let path = html[start..].split('"').next().unwrap();
+    assert!(
+        path.starts_with("/static/hearth.") && path.ends_with(".css"),
+        "{path}"
+    );
+    let css = client.get(hearth.url(path)).send().await.unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let stale = client
+        .get(hearth.url("/static/hearth.000000.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+}
