@@ -263,3 +263,203 @@ async fn the_stylesheet_is_cache_busted_and_the_directory_lists_groups() {
         .unwrap();
     assert_eq!(stale.status(), StatusCode::NOT_FOUND);
 }
+
+/// Sign up through the pages and return the logged-in browser and its CSRF token.
+async fn signed_up(hearth: &Instance, username: &str) -> (reqwest::Client, String) {
+    let client = browser();
+    let html = client
+        .get(hearth.url("/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    let resp = client
+        .post(hearth.url("/signup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", "long enough pass"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    (client, csrf)
+}
+
+#[tokio::test]
+async fn a_member_joins_writes_with_a_content_warning_and_others_reply_and_react() {
+    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    hearth.register("mod", "a long enough passphrase").await;
+    let token = hearth.login("mod", "a long enough passphrase").await;
+    hearth
+        .post("/api/v1/groups", Some(&token), serde_json::json!({"name": "t1", "title": "Type 1 peers", "rules": "No diet shaming.", "join_policy": "open"}))
+        .await;
+    let (ann, csrf) = signed_up(&hearth, "ann").await;
+
+    let page = ann
+        .get(hearth.url("/groups/t1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("No diet shaming.")
+            && page.contains("Need help now?")
+            && page.contains("Join group")
+    );
+    let joined = ann
+        .post(hearth.url("/groups/t1/join"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    let page = ann
+        .get(hearth.url("/groups/t1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Write a post") && page.contains("Leave group"));
+
+    // Bad input: each problem named beside its field, what was typed kept.
+    let compose = ann
+        .get(hearth.url("/groups/t1/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        compose.contains("Members of Type 1 peers will be able to read this"),
+        "who can read it is said"
+    );
+    let bad = ann
+        .post(hearth.url("/groups/t1/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", ""),
+            ("body", "My sugar crashed at night & I was scared"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("Your post needs a title") && html.contains("href=\"#title\""));
+    assert!(html.contains("Choose what kind of post this is"));
+    assert!(
+        html.contains("My sugar crashed at night &amp; I was scared"),
+        "body kept, escaped"
+    );
+    let too_long = ann
+        .post(hearth.url("/groups/t1/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Long"),
+            ("support_kind", "emotional"),
+            ("body", &"x".repeat(20_001)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        too_long
+            .text()
+            .await
+            .unwrap()
+            .contains("at most 20000 characters")
+    );
+
+    let posted = ann
+        .post(hearth.url("/groups/t1/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Night lows <script>alert(1)</script>"),
+            ("support_kind", "emotional"),
+            ("body", "I woke up **shaking**."),
+            ("content_warning", "hypo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+    let location = posted.headers()["location"].to_str().unwrap().to_owned();
+    let thread = ann
+        .get(hearth.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        thread.contains("Night lows &lt;script&gt;"),
+        "titles are escaped"
+    );
+    assert!(
+        thread.contains("<details><summary>Content warning: hypo (open to read)</summary>"),
+        "warning folds the body"
+    );
+    assert!(thread.contains("<strong>shaking</strong>"));
+
+    // Another member replies and gives a hug.
+    let (bob, bob_csrf) = signed_up(&hearth, "bob").await;
+    bob.post(hearth.url("/groups/t1/join"))
+        .form(&[("csrf", bob_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let id = location.trim_start_matches("/posts/");
+    bob.post(hearth.url(&format!("/posts/{id}/reply")))
+        .form(&[("csrf", bob_csrf.as_str()), ("body", "Sending strength.")])
+        .send()
+        .await
+        .unwrap();
+    bob.post(hearth.url(&format!("/posts/{id}/react")))
+        .form(&[("csrf", bob_csrf.as_str()), ("reaction", "hug")])
+        .send()
+        .await
+        .unwrap();
+    let thread = ann
+        .get(hearth.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(thread.contains("Sending strength."));
+    let api = hearth
+        .get(&format!("/api/v1/posts/{id}"), Some(&token))
+        .await;
+    assert_eq!(
+        api.body["reactions"],
+        serde_json::json!([{"reaction": "hug", "count": 1}])
+    );
+
+    // Someone not logged in sees neither the members-only post nor its thread.
+    let stranger = browser();
+    let page = stranger
+        .get(hearth.url("/groups/t1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Night lows"));
+    let hidden = stranger.get(hearth.url(&location)).send().await.unwrap();
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+}

@@ -8,6 +8,7 @@
 
 mod assets;
 mod forms;
+mod groups;
 mod layout;
 mod pages;
 
@@ -23,5 +24,17 @@ pub fn router() -> Router<ApiState> {
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/logout", axum::routing::post(pages::logout))
         .route("/groups", get(pages::directory))
+        .route("/groups/{name}", get(groups::group_page))
+        .route("/groups/{name}/join", axum::routing::post(groups::join))
+        .route("/groups/{name}/leave", axum::routing::post(groups::leave))
+        .route(
+            "/groups/{name}/new",
+            get(groups::new_post_form).post(groups::new_post),
+        )
+        .route("/posts/{id}", get(groups::thread_page))
+        .route("/posts/{id}/reply", axum::routing::post(groups::reply))
+        .route("/posts/{id}/react", axum::routing::post(groups::react))
+        .route("/posts/{id}/delete", axum::routing::post(groups::delete))
+        .route("/help", get(groups::help))
         .route(assets::STYLESHEET_ROUTE, get(assets::stylesheet))
 }

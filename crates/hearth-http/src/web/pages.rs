@@ -17,12 +17,12 @@ use crate::ApiState;
 
 type FormData = Form<HashMap<String, String>>;
 
-fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+pub(super) fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or("")
 }
 
 /// Render a page for this browser, setting the CSRF cookie if it has none.
-fn page(
+pub(super) fn page(
     state: &ApiState,
     headers: &HeaderMap,
     session: Option<&Session>,
@@ -41,6 +41,15 @@ fn page(
         content: content(&csrf.token),
     });
     respond(markup, status, csrf.set_cookie.as_slice())
+}
+
+/// A plain "see other" redirect.
+pub(super) fn redirect_to(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }
 
 fn redirect(to: &'static str, set_cookies: &[String]) -> Response {
@@ -429,7 +438,7 @@ pub async fn directory(State(state): State<ApiState>, headers: HeaderMap) -> Res
                     ul class="cards" {
                         @for g in &groups {
                             li {
-                                h2 { (g.group.display_name) }
+                                h2 { a href=(format!("/groups/{}", g.group.name)) { (g.group.display_name) } }
                                 p class="hint" { "@" (g.group.name) "@" (domain) }
                                 @if !g.group.description.is_empty() { p { (g.group.description) } }
                                 p {
