@@ -463,3 +463,179 @@ async fn a_member_joins_writes_with_a_content_warning_and_others_reply_and_react
     let hidden = stranger.get(hearth.url(&location)).send().await.unwrap();
     assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn starting_a_group_deciding_requests_and_changing_settings() {
+    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let (ann, csrf) = signed_up(&hearth, "ann").await;
+
+    let bad = ann
+        .post(hearth.url("/groups/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "MS circle"),
+            ("name", "ms circle"),
+            ("join_policy", "approval"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("href=\"#name\"") && html.contains("id=\"name-error\""));
+    assert!(html.contains("value=\"MS circle\""), "title kept");
+    let made = ann
+        .post(hearth.url("/groups/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "MS circle"),
+            ("name", "ms_circle"),
+            ("join_policy", "approval"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.headers()["location"], "/groups/ms_circle");
+
+    let (bob, bob_csrf) = signed_up(&hearth, "bob").await;
+    bob.post(hearth.url("/groups/ms_circle/join"))
+        .form(&[("csrf", bob_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let page = bob
+        .get(hearth.url("/groups/ms_circle"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Waiting for a moderator to let you in."));
+    let denied = bob
+        .get(hearth.url("/groups/ms_circle/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+    let requests = ann
+        .get(hearth.url("/groups/ms_circle/requests"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(requests.contains("bob") && requests.contains("Let them in"));
+    let marker = "/groups/ms_circle/requests/";
+    let start = requests.find(marker).unwrap() + marker.len();
+    let id: String = requests[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    ann.post(hearth.url(&format!("/groups/ms_circle/requests/{id}/approve")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let page = bob
+        .get(hearth.url("/groups/ms_circle"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Write a post"));
+
+    // Settings: profile saved; a wrong current password is named beside its field.
+    let saved = bob
+        .post(hearth.url("/settings/profile"))
+        .form(&[
+            ("csrf", bob_csrf.as_str()),
+            ("display_name", "Bob B"),
+            ("bio", "Diagnosed 2021."),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(saved.contains("Your profile is saved.") && saved.contains("value=\"Bob B\""));
+    let wrong = bob
+        .post(hearth.url("/settings/password"))
+        .form(&[
+            ("csrf", bob_csrf.as_str()),
+            ("current_password", "not mine"),
+            ("new_password", "another long one"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = wrong.text().await.unwrap();
+    assert!(
+        html.contains("id=\"current_password-error\"")
+            && html.contains("That is not your current password")
+    );
+}
+
+#[tokio::test]
+async fn joining_a_group_on_another_server_from_the_web() {
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    a.register("ann", "a long enough passphrase").await;
+    let token = a.login("ann", "a long enough passphrase").await;
+    a.post(
+        "/api/v1/groups",
+        Some(&token),
+        serde_json::json!({"name": "peers", "title": "Long COVID peers", "join_policy": "open"}),
+    )
+    .await;
+    let (bob, csrf) = signed_up(&b, "bob").await;
+
+    let empty = bob
+        .post(b.url("/groups/join"))
+        .form(&[("csrf", csrf.as_str()), ("target", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        empty
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter the group's address")
+    );
+
+    let handle = format!("@peers@localhost:{}", a.port);
+    let asked = bob
+        .post(b.url("/groups/join"))
+        .form(&[("csrf", csrf.as_str()), ("target", handle.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::OK);
+    assert!(
+        asked
+            .text()
+            .await
+            .unwrap()
+            .contains("We have asked to join Long COVID peers")
+    );
+    support::wait_until("the membership to show as joined", || async {
+        let home = bob
+            .get(b.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (home.contains("Long COVID peers") && home.contains("Member")).then_some(())
+    })
+    .await;
+}

@@ -44,6 +44,7 @@ pub fn render(page: Page<'_>) -> Markup {
                                 li { a href="/groups" { "Groups" } }
                                 @if let Some(name) = page.viewer.username {
                                     li { "Logged in as " strong { (name) } }
+                                    li { a href="/settings" { "Settings" } }
                                     li {
                                         form method="post" action="/logout" {
                                             input type="hidden" name=(CSRF_FIELD) value=(page.viewer.csrf);

@@ -10,6 +10,7 @@ mod assets;
 mod forms;
 mod groups;
 mod layout;
+mod manage;
 mod pages;
 
 use axum::Router;
@@ -24,7 +25,33 @@ pub fn router() -> Router<ApiState> {
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/logout", axum::routing::post(pages::logout))
         .route("/groups", get(pages::directory))
+        .route(
+            "/groups/new",
+            get(manage::new_group_form).post(manage::new_group),
+        )
+        .route(
+            "/groups/join",
+            get(manage::join_elsewhere_form).post(manage::join_elsewhere),
+        )
         .route("/groups/{name}", get(groups::group_page))
+        .route("/groups/{name}/requests", get(manage::requests))
+        .route(
+            "/groups/{name}/requests/{id}/approve",
+            axum::routing::post(manage::approve),
+        )
+        .route(
+            "/groups/{name}/requests/{id}/decline",
+            axum::routing::post(manage::decline),
+        )
+        .route("/settings", get(manage::settings))
+        .route(
+            "/settings/profile",
+            axum::routing::post(manage::save_profile),
+        )
+        .route(
+            "/settings/password",
+            axum::routing::post(manage::change_password),
+        )
         .route("/groups/{name}/join", axum::routing::post(groups::join))
         .route("/groups/{name}/leave", axum::routing::post(groups::leave))
         .route(

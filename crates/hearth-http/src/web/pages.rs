@@ -126,6 +126,8 @@ pub async fn home(State(state): State<ApiState>, headers: HeaderMap) -> Response
                         }
                     }
                     p { a href="/groups" { "Find a group to join" } }
+            p { a href="/groups/join" { "Join a group on another server" } }
+            p { a href="/groups/new" { "Start a group" } }
                     p class="hint" { "Logged in as " (s.account.username) "." }
                 } @else {
                     h1 { "Welcome" }

@@ -1,0 +1,493 @@
+//! Pages for starting and finding groups, moderators' requests, and the
+//! member's own settings.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use hearth_app::AppError;
+use hearth_app::accounts::ProfileUpdate;
+use hearth_app::groups::{Joined, NewGroupInput};
+use maud::{Markup, html};
+
+use super::forms::{self, CSRF_FIELD};
+use super::layout::{FieldError, error_summary, text_field};
+use super::pages::{field, page, redirect_to};
+use crate::ApiState;
+
+type FormData = Form<HashMap<String, String>>;
+
+fn field_errors(err: AppError, fallback_field: &str) -> Vec<FieldError> {
+    match err {
+        AppError::Invalid(errs) => errs
+            .into_iter()
+            .map(|e| FieldError {
+                field: e.field.to_owned(),
+                message: e.message,
+            })
+            .collect(),
+        AppError::Conflict { field } => vec![FieldError {
+            field: field.to_owned(),
+            message: "That name is already taken. Please choose another.".into(),
+        }],
+        AppError::NotFound { .. } => vec![FieldError {
+            field: fallback_field.to_owned(),
+            message: "We could not find that group. Check the address and try again.".into(),
+        }],
+        AppError::Remote(_) => vec![FieldError {
+            field: fallback_field.to_owned(),
+            message: "The other server did not answer. Please try again later.".into(),
+        }],
+        other => {
+            tracing::error!(error = %other, "web form failed");
+            vec![FieldError {
+                field: fallback_field.to_owned(),
+                message: "Something went wrong on our side. Please try again in a moment.".into(),
+            }]
+        }
+    }
+}
+
+fn expired(field: &str) -> Vec<FieldError> {
+    vec![FieldError {
+        field: field.to_owned(),
+        message: "This form had expired. Please check your answers and send it again.".into(),
+    }]
+}
+
+fn new_group_content(csrf: &str, form: &HashMap<String, String>, errors: &[FieldError]) -> Markup {
+    let policy = if field(form, "join_policy") == "open" {
+        "open"
+    } else {
+        "approval"
+    };
+    html! {
+        (error_summary(errors))
+        h1 { "Start a group" }
+        form method="post" action="/groups/new" novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            (text_field("title", "Group name", "text", field(form, "title"), Some("For example: Type 1 Diabetes Peer Support"), errors, "off"))
+            (text_field("name", "Short address", "text", field(form, "name"), Some("Letters a to z, numbers and underscores. People on other servers find the group as @address@this-server."), errors, "off"))
+            div class="field" {
+                label for="description" { "Who is this group for? (optional)" }
+                textarea id="description" name="description" rows="3" { (field(form, "description")) }
+            }
+            div class="field" {
+                label for="rules" { "Group rules (optional)" }
+                textarea id="rules" name="rules" rows="4" { (field(form, "rules")) }
+            }
+            fieldset class="field" {
+                legend { "Who can join?" }
+                div class="checkbox" {
+                    input type="radio" id="policy-approval" name="join_policy" value="approval" checked[policy == "approval"];
+                    label for="policy-approval" { "A moderator approves each new member" }
+                }
+                div class="checkbox" {
+                    input type="radio" id="policy-open" name="join_policy" value="open" checked[policy == "open"];
+                    label for="policy-open" { "Anyone can join" }
+                }
+            }
+            button type="submit" { "Start the group" }
+        }
+    }
+}
+
+pub async fn new_group_form(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let empty = HashMap::new();
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Start a group",
+        StatusCode::OK,
+        |csrf| new_group_content(csrf, &empty, &[]),
+    )
+}
+
+pub async fn new_group(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Form(form): FormData,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let fail = |errors: Vec<FieldError>| {
+        page(
+            &state,
+            &headers,
+            Some(&session),
+            "Start a group",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            |csrf| new_group_content(csrf, &form, &errors),
+        )
+    };
+    if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        return fail(expired("title"));
+    }
+    let input = NewGroupInput {
+        name: field(&form, "name").trim().to_owned(),
+        title: field(&form, "title").to_owned(),
+        description: Some(field(&form, "description").to_owned()),
+        rules: Some(field(&form, "rules").to_owned()),
+        join_policy: Some(field(&form, "join_policy").to_owned()),
+        listed: Some(true),
+        allow_outside_posts: Some(false),
+    };
+    match state.app.create_group(&session, input).await {
+        Ok(group) => redirect_to(&format!("/groups/{}", group.name)),
+        Err(err) => fail(field_errors(err, "name")),
+    }
+}
+
+fn join_elsewhere_content(
+    csrf: &str,
+    target: &str,
+    errors: &[FieldError],
+    notice: Option<&str>,
+) -> Markup {
+    html! {
+        (error_summary(errors))
+        h1 { "Join a group on another server" }
+        @if let Some(n) = notice { p class="notice" role="status" { (n) } }
+        form method="post" action="/groups/join" novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            (text_field("target", "The group's address", "text", target, Some("For example: @type1@peers.example, or a link to the group."), errors, "off"))
+            button type="submit" { "Join group" }
+        }
+    }
+}
+
+pub async fn join_elsewhere_form(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Join a group on another server",
+        StatusCode::OK,
+        |csrf| join_elsewhere_content(csrf, "", &[], None),
+    )
+}
+
+pub async fn join_elsewhere(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Form(form): FormData,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let target = field(&form, "target").trim().to_owned();
+    let render = |status: StatusCode, errors: Vec<FieldError>, notice: Option<&str>| {
+        page(
+            &state,
+            &headers,
+            Some(&session),
+            "Join a group on another server",
+            status,
+            |csrf| join_elsewhere_content(csrf, &target, &errors, notice),
+        )
+    };
+    if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, expired("target"), None);
+    }
+    if target.is_empty() {
+        return render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![FieldError {
+                field: "target".into(),
+                message: "Enter the group's address".into(),
+            }],
+            None,
+        );
+    }
+    match state.app.join(&session, &target).await {
+        Ok(Joined::Local(group, _)) => redirect_to(&format!("/groups/{}", group.name)),
+        Ok(Joined::Remote(group, _)) => render(
+            StatusCode::OK,
+            Vec::new(),
+            Some(&format!(
+                "We have asked to join {}. It will show on your home page, and says \"Member\" once the group lets you in.",
+                if group.name.is_empty() {
+                    &group.preferred_username
+                } else {
+                    &group.name
+                }
+            )),
+        ),
+        Err(AppError::Invalid(errs)) => render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errs.into_iter()
+                .map(|e| FieldError {
+                    field: "target".into(),
+                    message: if e.code == "not_a_group" {
+                        e.message
+                    } else {
+                        "That address could not be used. Check it and try again.".into()
+                    },
+                })
+                .collect(),
+            None,
+        ),
+        Err(err) => render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            field_errors(err, "target"),
+            None,
+        ),
+    }
+}
+
+pub async fn requests(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let pending = match state.app.pending_requests(&session, &name, None, 100).await {
+        Ok(p) => p,
+        Err(_) => {
+            return page(
+                &state,
+                &headers,
+                Some(&session),
+                "Requests to join",
+                StatusCode::FORBIDDEN,
+                |_| {
+                    html! {
+                        h1 { "Requests to join" }
+                        p { "Only the group's moderators can see this page." }
+                    }
+                },
+            );
+        }
+    };
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Requests to join",
+        StatusCode::OK,
+        |csrf| {
+            html! {
+                h1 { "Requests to join" }
+                @if pending.is_empty() {
+                    p { "Nobody is waiting." }
+                } @else {
+                    ul class="cards" {
+                        @for r in &pending {
+                            li {
+                                strong { (if r.display_name.is_empty() { &r.handle } else { &r.display_name }) }
+                                " (" (r.handle) ")"
+                                @if r.actor_id.is_some() { " · from another server" }
+                                div {
+                                    form method="post" action=(format!("/groups/{name}/requests/{}/approve", r.membership.id)) {
+                                        input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                                        button type="submit" { "Let them in" }
+                                    }
+                                    form method="post" action=(format!("/groups/{name}/requests/{}/decline", r.membership.id)) {
+                                        input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                                        button class="secondary" type="submit" { "Say no" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p { a href=(format!("/groups/{name}")) { "Back to the group" } }
+            }
+        },
+    )
+}
+
+async fn decide(
+    state: ApiState,
+    headers: HeaderMap,
+    name: String,
+    id: String,
+    form: HashMap<String, String>,
+    approve: bool,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    if forms::csrf_ok(&headers, field(&form, CSRF_FIELD))
+        && let Ok(id) = id.parse::<i64>()
+        && let Err(err) = state.app.decide_request(&session, &name, id, approve).await
+    {
+        tracing::info!(error = %err, "decision from the web refused");
+    }
+    redirect_to(&format!("/groups/{name}/requests"))
+}
+
+pub async fn approve(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path((name, id)): Path<(String, String)>,
+    Form(form): FormData,
+) -> Response {
+    decide(state, headers, name, id, form, true).await
+}
+
+pub async fn decline(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path((name, id)): Path<(String, String)>,
+    Form(form): FormData,
+) -> Response {
+    decide(state, headers, name, id, form, false).await
+}
+
+fn settings_content(
+    csrf: &str,
+    form: &HashMap<String, String>,
+    errors: &[FieldError],
+    notice: Option<&str>,
+) -> Markup {
+    html! {
+        (error_summary(errors))
+        h1 { "Your settings" }
+        @if let Some(n) = notice { p class="notice" role="status" { (n) } }
+        h2 { "Profile" }
+        form method="post" action="/settings/profile" novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            (text_field("display_name", "Display name (optional)", "text", field(form, "display_name"), Some("Shown beside your posts. It does not need to be your real name."), errors, "nickname"))
+            div class="field" {
+                label for="bio" { "About you (optional)" }
+                textarea id="bio" name="bio" rows="3" { (field(form, "bio")) }
+            }
+            button type="submit" { "Save profile" }
+        }
+        h2 { "Password" }
+        form method="post" action="/settings/password" novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            (text_field("current_password", "Current password", "password", "", None, errors, "current-password"))
+            (text_field("new_password", "New password", "password", "", Some("At least 8 characters. You will need to log in again."), errors, "new-password"))
+            button type="submit" { "Change password" }
+        }
+    }
+}
+
+pub async fn settings(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let mut current = HashMap::new();
+    current.insert(
+        "display_name".to_owned(),
+        session.account.display_name.clone(),
+    );
+    current.insert("bio".to_owned(), session.account.bio.clone());
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Your settings",
+        StatusCode::OK,
+        |csrf| settings_content(csrf, &current, &[], None),
+    )
+}
+
+pub async fn save_profile(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Form(form): FormData,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let (status, errors, notice) = if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            expired("display_name"),
+            None,
+        )
+    } else {
+        let update = ProfileUpdate {
+            display_name: Some(field(&form, "display_name").to_owned()),
+            bio: Some(field(&form, "bio").to_owned()),
+            email: None,
+        };
+        match state.app.update_profile(&session, update).await {
+            Ok(_) => (StatusCode::OK, Vec::new(), Some("Your profile is saved.")),
+            Err(err) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                field_errors(err, "display_name"),
+                None,
+            ),
+        }
+    };
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Your settings",
+        status,
+        |csrf| settings_content(csrf, &form, &errors, notice),
+    )
+}
+
+pub async fn change_password(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Form(form): FormData,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let mut current = HashMap::new();
+    current.insert(
+        "display_name".to_owned(),
+        session.account.display_name.clone(),
+    );
+    current.insert("bio".to_owned(), session.account.bio.clone());
+    if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        return page(
+            &state,
+            &headers,
+            Some(&session),
+            "Your settings",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            |csrf| settings_content(csrf, &current, &expired("current_password"), None),
+        );
+    }
+    match state
+        .app
+        .change_password(
+            &session,
+            field(&form, "current_password"),
+            field(&form, "new_password"),
+        )
+        .await
+    {
+        Ok(()) => redirect_to("/login"),
+        Err(err) => {
+            let errors: Vec<FieldError> = field_errors(err, "current_password")
+                .into_iter()
+                .map(|mut e| {
+                    if e.field == "password" {
+                        e.field = "new_password".into();
+                    }
+                    e
+                })
+                .collect();
+            page(
+                &state,
+                &headers,
+                Some(&session),
+                "Your settings",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                |csrf| settings_content(csrf, &current, &errors, None),
+            )
+        }
+    }
+}
