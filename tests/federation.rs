@@ -6,14 +6,13 @@
 
 mod support;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::StatusCode;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use rsa::RsaPrivateKey;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use support::{Backend, Instance, Options, post_signed, private_key, signed_post, wait_until};
+use support::{
+    Backend, Instance, Options, post_signed, private_key, signed_get, signed_post, wait_until,
+};
 
 const PW: &str = "a long enough passphrase";
 
@@ -684,31 +683,13 @@ async fn signed_fetches_are_verified_and_unsigned_public_ones_allowed() {
     let url = url::Url::parse(&format!("http://localhost:{}/g/peers", a.port)).unwrap();
     let key = private_key(&b, "bob").await;
     let key_id = format!("http://localhost:{}/u/bob#main-key", b.port);
-    let host = format!("localhost:{}", a.port);
     let sign = |tamper: bool| {
-        let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-        let signing = format!(
-            "(request-target): get {}\nhost: {host}\ndate: {date}",
-            url.path()
-        );
-        let mut signature = key
-            .sign(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(signing.as_bytes()),
-            )
-            .unwrap();
+        let mut headers = signed_get(url.as_str(), &key_id, &key);
         if tamper {
-            signature[0] ^= 0xff;
+            let sig = headers["signature"].to_str().unwrap().to_owned();
+            let tampered = sig.replacen("signature=\"", "signature=\"AAAA", 1);
+            headers.insert("signature", tampered.parse().unwrap());
         }
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("date", date.parse().unwrap());
-        headers.insert("accept", "application/activity+json".parse().unwrap());
-        headers.insert(
-            "signature",
-            format!("keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date\",signature=\"{}\"", B64.encode(signature))
-                .parse()
-                .unwrap(),
-        );
         headers
     };
     let client = reqwest::Client::new();

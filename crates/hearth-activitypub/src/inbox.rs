@@ -528,19 +528,12 @@ async fn find_group_by_follow(
     follow_id: &str,
 ) -> Result<Option<Group>, InboxError> {
     // Memberships of this actor whose Follow id matches.
-    for (group, membership) in memberships_of_remote(txn, actor.actor.id).await? {
+    for (group, membership) in groups::memberships_of_remote(txn, actor.actor.id).await? {
         if membership.follow_ap_id.as_deref() == Some(follow_id) {
             return Ok(Some(group));
         }
     }
     Ok(None)
-}
-
-async fn memberships_of_remote(
-    txn: &DatabaseTransaction,
-    remote_actor_id: i64,
-) -> Result<Vec<(Group, groups::Membership)>, InboxError> {
-    Ok(groups::memberships_of_remote(txn, remote_actor_id).await?)
 }
 
 /// `Accept` / `Reject` of a Follow one of our members sent to a remote group.

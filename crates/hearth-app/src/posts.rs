@@ -543,7 +543,15 @@ impl App {
         id: i64,
     ) -> Result<(PostGroup, Vec<Post>), AppError> {
         let (post, group) = self.readable_post(viewer, id).await?;
-        Ok((group, posts::thread(&self.db, post.thread_id()).await?))
+        // A reply can be narrower than its thread (a members-only answer
+        // from another server under a public thread): filter each post.
+        let visible = self.visible_in(viewer, &group).await?;
+        let posts = posts::thread(&self.db, post.thread_id())
+            .await?
+            .into_iter()
+            .filter(|p| visible.contains(&p.visibility))
+            .collect();
+        Ok((group, posts))
     }
 
     /// The caller's own posts, newest first.

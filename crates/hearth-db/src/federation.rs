@@ -159,17 +159,6 @@ impl DeliveryState {
             DeliveryState::Failed => "failed",
         }
     }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [
-            DeliveryState::Pending,
-            DeliveryState::Sending,
-            DeliveryState::Delivered,
-            DeliveryState::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
-    }
 }
 
 /// A claimed delivery with what to send.
@@ -296,34 +285,6 @@ pub async fn next_due(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>
         .one(db)
         .await?
         .map(|d| d.next_attempt_at))
-}
-
-/// Delivery states of the activity with `ap_id`, per inbox (for tests and
-/// admins).
-pub async fn delivery_states(
-    db: &impl ConnectionTrait,
-    ap_id: &str,
-) -> Result<Vec<(String, DeliveryState, Option<i32>)>, DbError> {
-    let Some(activity) = outbound_activities::Entity::find()
-        .filter(outbound_activities::Column::ApId.eq(ap_id))
-        .one(db)
-        .await?
-    else {
-        return Ok(Vec::new());
-    };
-    deliveries::Entity::find()
-        .filter(deliveries::Column::ActivityId.eq(activity.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| {
-            let state = DeliveryState::parse(&d.state).ok_or_else(|| DbError::Corrupt {
-                table: "deliveries",
-                detail: format!("delivery {}: unknown state '{}'", d.id, d.state),
-            })?;
-            Ok((d.inbox, state, d.last_status))
-        })
-        .collect()
 }
 
 /// A stored outbound activity, by id, with the servers it was sent to.

@@ -87,12 +87,3 @@ pub async fn revoke(db: &DatabaseConnection, token_id: i64) -> Result<(), DbErro
         .await?;
     Ok(())
 }
-
-/// Remove tokens that expired before `now`; returns how many.
-pub async fn purge_expired(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbError> {
-    Ok(access_tokens::Entity::delete_many()
-        .filter(access_tokens::Column::ExpiresAt.lte(now))
-        .exec(db)
-        .await?
-        .rows_affected)
-}
