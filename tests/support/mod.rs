@@ -494,6 +494,17 @@ impl Drop for Instance {
             for line in tail.into_iter().rev() {
                 eprintln!("{line}");
             }
+            // A panic's message sits above its backtrace, often beyond the
+            // tail: show every one with the lines that follow it.
+            let lines: Vec<&str> = logs.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if line.contains("panicked at") {
+                    eprintln!("=== panic in instance {} ===", self.base);
+                    for l in lines.iter().skip(i).take(4) {
+                        eprintln!("{l}");
+                    }
+                }
+            }
         }
         if let Some((server, name)) = self.pg_database.take() {
             // Drop the per-instance database on a thread of its own: Drop
