@@ -6,8 +6,8 @@
 //! a `Create` of a `Note`, and the reply reaches every Hearth server of the
 //! group and comes back to the peer announced.
 //!
-//! The peer is `tests/peers/fedify/peer.mjs`; its dependencies must be
-//! installed first with `npm ci --prefix tests/peers/fedify` (see
+//! The peer is `tests/peers/fedify/peer.mjs`; its pinned dependencies are
+//! installed with `npm ci --prefix tests/peers/fedify` when missing (see
 //! `tests/peers/README.md`). It prints one JSON event per line on stdout,
 //! which these tests read with a deadline.
 
@@ -238,6 +238,7 @@ impl Drop for HearthLogOnFailure<'_> {
 
 /// Fails (never skips) when the peer's npm dependencies are missing.
 fn require_installed() {
+    support::ensure_npm_packages(PEER_DIR, "@fedify/fedify");
     let modules = Path::new(PEER_DIR).join("node_modules");
     assert!(
         modules.join("@fedify/fedify").is_dir(),

@@ -1,8 +1,8 @@
 //! The web pages, through a real server: sign up with consent, log in and
 //! out with a session cookie, forms that keep what was typed and say what
 //! is wrong, CSRF refusals, and the security headers every page carries.
-//! (Browser-driven tests with an accessibility checker come with the rest
-//! of the pages.)
+//! The same journeys in a real browser, with an accessibility checker, are
+//! in `tests/browser.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -140,10 +140,7 @@ async fn signing_up_needs_consent_keeps_what_was_typed_and_logs_in() {
         .text()
         .await
         .unwrap();
-    assert!(
-        home.contains("Logged in as <strong>ann_b</strong>"),
-        "{home}"
-    );
+    assert!(home.contains("href=\"/people/ann_b\""), "{home}");
     assert!(home.contains("You have not joined a group yet."));
 }
 
@@ -196,7 +193,7 @@ async fn logging_in_and_out_with_a_session_cookie() {
         .text()
         .await
         .unwrap();
-    assert!(home.contains("Logged in as <strong>bob</strong>"));
+    assert!(home.contains("href=\"/people/bob\""));
 
     // Log out: the token is revoked, the cookie cleared.
     let tokens_before = hearth.count("access_tokens").await;
@@ -341,8 +338,8 @@ async fn a_member_joins_writes_with_a_content_warning_and_others_reply_and_react
         .await
         .unwrap();
     assert!(
-        compose.contains("Members of Type 1 peers will be able to read this"),
-        "who can read it is said"
+        compose.contains("Members of Type 1 peers (2 members) will be able to read this"),
+        "who can read it is said: {compose}"
     );
     let bad = ann
         .post(hearth.url("/groups/t1/new"))
@@ -447,6 +444,153 @@ async fn a_member_joins_writes_with_a_content_warning_and_others_reply_and_react
     assert_eq!(
         api.body["reactions"],
         serde_json::json!([{"reaction": "hug", "count": 1}])
+    );
+
+    // Ann is told: the header counts two unread, the page says what.
+    let get = |client: &reqwest::Client, path: &str| {
+        let req = client.get(hearth.url(path));
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let home = get(&ann, "/").await;
+    assert!(
+        home.contains(
+            "Notifications <span class=\"badge\">2<span class=\"visually-hidden\"> unread</span>"
+        ),
+        "{home}"
+    );
+    let list = get(&ann, "/notifications").await;
+    assert!(list.contains("replied in"), "{list}");
+    assert!(list.contains("sent you a hug"), "{list}");
+    assert!(list.contains(">New</strong>"), "unread is said in words");
+    let up_to = list
+        .split("name=\"up_to\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let marked = ann
+        .post(hearth.url("/notifications/read"))
+        .form(&[("csrf", csrf.as_str()), ("up_to", up_to.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(marked.status(), StatusCode::SEE_OTHER);
+    let home = get(&ann, "/").await;
+    assert!(!home.contains("class=\"badge\""), "all read");
+
+    // A reply that is too long is refused next to its box, text kept.
+    let long_reply = format!("{} end-of-my-reply", "y".repeat(20_000));
+    let refused = bob
+        .post(hearth.url(&format!("/posts/{id}/reply")))
+        .form(&[("csrf", bob_csrf.as_str()), ("body", long_reply.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains(&format!("id=\"reply-{id}-error\"")), "{html}");
+    assert!(html.contains("end-of-my-reply</textarea>"), "text kept");
+    assert!(
+        html.contains(&format!("href=\"#reply-{id}\"")),
+        "summary links to it"
+    );
+    let empty = bob
+        .post(hearth.url(&format!("/posts/{id}/reply")))
+        .form(&[("csrf", bob_csrf.as_str()), ("body", "  ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        empty
+            .text()
+            .await
+            .unwrap()
+            .contains("Write something before you send it")
+    );
+
+    // Preview shows the Markdown rendered, sends nothing, keeps the form.
+    let before = hearth.count("posts").await;
+    let preview = ann
+        .post(hearth.url("/groups/t1/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "preview"),
+            ("title", "Draft"),
+            ("body", "Some *emphasis* <script>x</script>"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), StatusCode::OK);
+    let html = preview.text().await.unwrap();
+    assert!(html.contains("<em>emphasis</em>") && !html.contains("<script>x"));
+    assert!(html.contains("value=\"Draft\""));
+    assert_eq!(
+        hearth.count("posts").await,
+        before,
+        "a preview sends nothing"
+    );
+
+    // Ann edits her post: the form starts filled in, the change shows.
+    let edit = get(&ann, &format!("/posts/{id}/edit")).await;
+    assert!(edit.contains("I woke up **shaking**.</textarea>"), "{edit}");
+    assert!(
+        get(&bob, &format!("/posts/{id}/edit"))
+            .await
+            .contains("Page not found")
+    );
+    let saved = ann
+        .post(hearth.url(&format!("/posts/{id}/edit")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Night lows"),
+            ("support_kind", "emotional"),
+            ("body", "I woke up **shaking**, now better."),
+            ("content_warning", "hypo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let thread = get(&ann, &location).await;
+    assert!(thread.contains("now better.") && thread.contains(" · edited"));
+
+    // Profiles: Ann sees her members-only post; a stranger does not.
+    let own = get(&ann, "/people/ann").await;
+    assert!(own.contains("Night lows"), "{own}");
+    let strangers_view = get(&browser(), "/people/ann").await;
+    assert!(!strangers_view.contains("Night lows"));
+    assert!(strangers_view.contains("@ann@localhost:"));
+
+    // Only the group's moderator ("mod") may remove Bob's reply; Bob is
+    // told why.
+    let thread = get(&ann, &location).await;
+    assert!(
+        !thread.contains("Moderator: remove this post"),
+        "ann is no moderator"
+    );
+    let api = hearth
+        .get(&format!("/api/v1/posts/{id}"), Some(&token))
+        .await;
+    let reply_id = api.body["replies"][0]["id"].as_str().unwrap().to_owned();
+    let removed = hearth
+        .post(
+            &format!("/api/v1/posts/{reply_id}/remove"),
+            Some(&token),
+            serde_json::json!({"reason": "Off topic, sorry."}),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+    assert!(
+        get(&ann, &location)
+            .await
+            .contains("This post was deleted.")
+    );
+    let bobs = get(&bob, "/notifications").await;
+    assert!(
+        bobs.contains("removed one of your posts. They said: “Off topic, sorry.”"),
+        "{bobs}"
     );
 
     // Someone not logged in sees neither the members-only post nor its thread.
@@ -618,14 +762,9 @@ async fn joining_a_group_on_another_server_from_the_web() {
         .send()
         .await
         .unwrap();
-    assert_eq!(asked.status(), StatusCode::OK);
-    assert!(
-        asked
-            .text()
-            .await
-            .unwrap()
-            .contains("We have asked to join Long COVID peers")
-    );
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let group_page = asked.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(group_page, format!("/groups/peers@localhost:{}", a.port));
     support::wait_until("the membership to show as joined", || async {
         let home = bob
             .get(b.url("/"))
@@ -638,4 +777,85 @@ async fn joining_a_group_on_another_server_from_the_web() {
         (home.contains("Long COVID peers") && home.contains("Member")).then_some(())
     })
     .await;
+
+    // The group's page on B: it says where the group lives, lists the
+    // thread Ann writes on A, and Bob replies from B.
+    let thread = a
+        .post(
+            "/api/v1/posts",
+            Some(&token),
+            serde_json::json!({"group": "peers", "title": "Brain fog at work", "body": "How do you cope?", "support_kind": "emotional", "content_warning": "work stress"}),
+        )
+        .await;
+    assert_eq!(thread.status, StatusCode::CREATED, "{}", thread.text);
+    let page = support::wait_until("the thread on B's group page", || async {
+        let html = bob
+            .get(b.url(&group_page))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        html.contains("Brain fog at work").then_some(html)
+    })
+    .await;
+    assert!(page.contains("This group is on another server"), "{page}");
+    assert!(page.contains("Leave group"));
+    let link = page
+        .split("href=\"/posts/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let thread_page = bob
+        .get(b.url(&format!("/posts/{link}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        thread_page.contains("from another server, localhost:"),
+        "{thread_page}"
+    );
+    assert!(thread_page.contains("Content warning: work stress"));
+    assert!(
+        thread_page.contains(&format!("href=\"{group_page}\"")),
+        "back to the group"
+    );
+    let sent = bob
+        .post(b.url(&format!("/posts/{link}/reply")))
+        .form(&[("csrf", csrf.as_str()), ("body", "Lists and naps.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let thread_id = thread.body["id"].as_str().unwrap().to_owned();
+    support::wait_until("bob's reply on A", || async {
+        let shown = a
+            .get(&format!("/api/v1/posts/{thread_id}"), Some(&token))
+            .await;
+        shown.text.contains("Lists and naps.").then_some(())
+    })
+    .await;
+
+    // A browser asking for the group's ActivityPub id is sent to its page.
+    let html_client = browser();
+    let redirected = html_client
+        .get(a.url("/g/peers"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirected.status(), StatusCode::SEE_OTHER);
+    assert_eq!(redirected.headers()["location"], "/groups/peers");
+    let json = html_client
+        .get(a.url("/g/peers"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::OK);
 }

@@ -12,6 +12,7 @@ mod m20261122_000002_federation;
 mod m20261122_000003_posts;
 mod m20261122_000004_outside_posts;
 mod m20261122_000005_post_links;
+mod m20261122_000006_notifications;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_posts::Migration),
             Box::new(m20261122_000004_outside_posts::Migration),
             Box::new(m20261122_000005_post_links::Migration),
+            Box::new(m20261122_000006_notifications::Migration),
         ]
     }
 }

@@ -672,3 +672,41 @@ pub fn signed_get(url: &str, key_id: &str, key: &RsaPrivateKey) -> reqwest::head
     );
     headers
 }
+
+/// Make sure the npm packages a Node helper under `dir` needs are there:
+/// if `probe` (one of them) is missing, run `npm ci` (the lockfile pins
+/// every version) once per test process, and fail loudly if that fails.
+#[allow(dead_code)]
+pub fn ensure_npm_packages(dir: &str, probe: &str) {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let modules = Path::new(dir).join("node_modules");
+    if modules.join(probe).is_dir() {
+        return;
+    }
+    eprintln!("installing the npm packages of {dir} (npm ci)");
+    let status = Command::new("npm")
+        .args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+            dir,
+        ])
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => panic!(
+            "`npm ci --prefix {dir}` failed ({s}); the tests need Node.js 20+ and the npm registry"
+        ),
+        Err(e) => panic!(
+            "could not run npm ({e}): install Node.js 20+ and npm, then `npm ci --prefix {dir}`"
+        ),
+    }
+    assert!(
+        modules.join(probe).is_dir(),
+        "{} is still missing after npm ci",
+        modules.join(probe).display()
+    );
+}

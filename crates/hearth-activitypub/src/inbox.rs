@@ -570,6 +570,15 @@ async fn on_answer(
         MembershipState::Declined
     };
     remote::set_membership_state(txn, membership.id, state).await?;
+    if membership.state != state {
+        hearth_db::notifications::join_decided(
+            txn,
+            membership.user_id,
+            &actor.actor.ap_id,
+            state == MembershipState::Joined,
+        )
+        .await?;
+    }
     Ok(Received::Applied)
 }
 

@@ -384,7 +384,18 @@ async fn store(
         GroupRef::Remote(_) => None,
     };
     match posts::insert(txn, new_post(obj, group_ap_id, group_id, parent)).await {
-        Ok(post) => Ok(Some(post)),
+        Ok(post) => {
+            let mut mentioned = Vec::new();
+            for url in obj.mentions() {
+                if let Some(LocalRef::User(name)) = fed.urls.parse_local(url)
+                    && let Some(account) = hearth_db::accounts::find_by_username(txn, &name).await?
+                {
+                    mentioned.push(account.id);
+                }
+            }
+            hearth_db::notifications::post_stored(txn, &post, &mentioned).await?;
+            Ok(Some(post))
+        }
         Err(hearth_db::DbError::Conflict { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -510,6 +521,8 @@ pub(crate) async fn from_member(
             )
             .await?
             {
+                hearth_db::notifications::reacted(txn, &post, envelope.actor.as_str(), kind)
+                    .await?;
                 distribute(txn, fed, &group, &envelope.raw, None).await?;
             }
             Ok(Received::Applied)
@@ -732,6 +745,16 @@ pub(crate) async fn from_group(
                     inner.actor, post.ap_id
                 )));
             }
+            if !by_author && !post.is_deleted() {
+                // A moderator of the group (or the group itself) removed it.
+                let reason = inner_value
+                    .get("summary")
+                    .and_then(|v| v.as_str())
+                    .map(|r| hearth_domain::text::excerpt(r, 300))
+                    .unwrap_or_default();
+                hearth_db::notifications::post_removed(txn, &post, inner.actor.as_str(), &reason)
+                    .await?;
+            }
             posts::mark_deleted(txn, post.id).await?;
             Ok(Received::Applied)
         }
@@ -753,7 +776,7 @@ pub(crate) async fn from_group(
                     "a group may only announce its own posts".into(),
                 ));
             }
-            posts::add_reaction(
+            if posts::add_reaction(
                 txn,
                 post.id,
                 kind,
@@ -761,7 +784,10 @@ pub(crate) async fn from_group(
                 None,
                 inner.id.as_str(),
             )
-            .await?;
+            .await?
+            {
+                hearth_db::notifications::reacted(txn, &post, inner.actor.as_str(), kind).await?;
+            }
             Ok(Received::Applied)
         }
         "Undo" => {

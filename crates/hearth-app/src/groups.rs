@@ -379,6 +379,10 @@ impl App {
         let txn = begin_write(&self.db).await?;
         let decided =
             groups::decide_membership(&txn, membership.id, state, session.account.id).await?;
+        if let Member::Local(user_id) = membership.member {
+            let group_ap_id = urls.group(&group.name).to_string();
+            hearth_db::notifications::join_decided(&txn, user_id, &group_ap_id, approve).await?;
+        }
         if let Member::Remote(actor_id) = membership.member {
             let actor = remote::find_actor_by_id(&txn, actor_id)
                 .await?
@@ -443,6 +447,123 @@ impl App {
                     .ok_or(AppError::NotFound { what: "group" })?;
                 self.leave_remote(session, &group.ap_id).await
             }
+        }
+    }
+}
+
+/// A group as a page shows it, wherever it is hosted, with where the
+/// viewer stands.
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    pub group: crate::posts::PostGroup,
+    pub title: String,
+    /// `name@server`.
+    pub handle: String,
+    /// The path segment of the group's page here: its name, or its handle
+    /// when it is elsewhere.
+    pub slug: String,
+    /// Plain text.
+    pub description: String,
+    /// Plain text; empty for groups elsewhere (their rules are on their
+    /// own server).
+    pub rules: String,
+    /// Known only for groups here.
+    pub members: Option<u64>,
+    pub needs_approval: bool,
+    /// `None` for a group here; the other server's host otherwise.
+    pub elsewhere: Option<String>,
+    pub membership: Option<MembershipState>,
+    pub moderator: bool,
+}
+
+impl App {
+    /// The group at `/groups/{slug}`: a local name, or `name@server` of a
+    /// group elsewhere that this server already knows.
+    pub async fn group_view(
+        &self,
+        viewer: Option<&Session>,
+        slug: &str,
+    ) -> Result<GroupView, AppError> {
+        use crate::posts::PostGroup;
+        let group = self.find_group(slug).await?;
+        Ok(match group {
+            PostGroup::Local(g) => {
+                let members = groups::joined_count(&self.db, g.id).await?;
+                let (membership, moderator) = match viewer {
+                    Some(s) => (
+                        groups::find_membership(&self.db, g.id, Member::Local(s.account.id))
+                            .await?
+                            .map(|m| m.state),
+                        groups::is_moderator(&self.db, g.id, s.account.id).await?,
+                    ),
+                    None => (None, false),
+                };
+                GroupView {
+                    title: g.display_name.clone(),
+                    handle: format!("{}@{}", g.name, self.config.domain),
+                    slug: g.name.clone(),
+                    description: g.description.clone(),
+                    rules: g.rules.clone(),
+                    members: Some(members),
+                    needs_approval: g.join_policy == JoinPolicy::Approval,
+                    elsewhere: None,
+                    membership,
+                    moderator,
+                    group: PostGroup::Local(g),
+                }
+            }
+            PostGroup::Remote(a) => {
+                let membership = match viewer {
+                    Some(s) => remote::find_membership(&self.db, s.account.id, a.id)
+                        .await?
+                        .map(|m| m.state),
+                    None => None,
+                };
+                let handle = format!("{}@{}", a.preferred_username, a.authority);
+                GroupView {
+                    title: if a.name.trim().is_empty() {
+                        a.preferred_username.clone()
+                    } else {
+                        a.name.clone()
+                    },
+                    slug: handle.clone(),
+                    handle,
+                    description: hearth_domain::text::html_to_plain(&a.summary),
+                    rules: String::new(),
+                    members: None,
+                    needs_approval: a.manually_approves_followers,
+                    elsewhere: Some(a.authority.clone()),
+                    membership,
+                    moderator: false,
+                    group: PostGroup::Remote(a),
+                }
+            }
+        })
+    }
+
+    /// Join the group a page shows, here or elsewhere.
+    pub async fn join_group(
+        &self,
+        session: &Session,
+        group: &crate::posts::PostGroup,
+    ) -> Result<MembershipState, AppError> {
+        use crate::posts::PostGroup;
+        Ok(match group {
+            PostGroup::Local(g) => self.join_local(session, &g.name).await?.1.state,
+            PostGroup::Remote(a) => self.join_remote(session, &a.ap_id).await?.1.state,
+        })
+    }
+
+    /// Leave the group a page shows, here or elsewhere.
+    pub async fn leave_group(
+        &self,
+        session: &Session,
+        group: &crate::posts::PostGroup,
+    ) -> Result<(), AppError> {
+        use crate::posts::PostGroup;
+        match group {
+            PostGroup::Local(g) => self.leave_local(session, &g.name).await,
+            PostGroup::Remote(a) => self.leave_remote(session, &a.ap_id).await,
         }
     }
 }

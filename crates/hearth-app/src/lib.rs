@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod config;
 mod error;
 pub mod groups;
+pub mod notifications;
 pub mod posts;
 
 use std::sync::Arc;

@@ -292,6 +292,13 @@ impl App {
             },
         )
         .await?;
+        let mut mentioned = Vec::new();
+        for name in hearth_domain::notification::local_mentions(&post.source, &self.config.domain) {
+            if let Some(account) = hearth_db::accounts::find_by_username(&txn, &name).await? {
+                mentioned.push(account.id);
+            }
+        }
+        hearth_db::notifications::post_stored(&txn, &post, &mentioned).await?;
         if visibility.federates() {
             let create = wire::create_activity(urls, &post, &group.handle(self));
             self.federate(
@@ -451,6 +458,64 @@ impl App {
         Ok(())
     }
 
+    /// Moderators: remove a post from a group here, with a reason for its
+    /// author. Its words are erased here at once; every member server is
+    /// sent a `Delete` by the moderator (carrying the reason as `summary`),
+    /// announced by the group; the author is notified, here or, through
+    /// their server, elsewhere.
+    pub async fn remove_post(
+        &self,
+        session: &Session,
+        id: i64,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let reason = reason.trim();
+        if reason.chars().count() > 500 {
+            return Err(AppError::invalid(ValidationError::new(
+                "reason",
+                "too_long",
+                "Keep the reason under 500 characters",
+            )));
+        }
+        let (post, group) = self.readable_post(Some(session), id).await?;
+        let PostGroup::Local(local) = &group else {
+            return Err(AppError::Forbidden(
+                "Only the group's moderators can remove posts.",
+            ));
+        };
+        if !groups::is_moderator(&self.db, local.id, session.account.id).await? {
+            return Err(AppError::Forbidden(
+                "Only the group's moderators can remove posts.",
+            ));
+        }
+        if post.is_deleted() {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        let moderator = self.fed().urls.user(&session.account.username).to_string();
+        let txn = begin_write(&self.db).await?;
+        hearth_db::notifications::post_removed(&txn, &post, &moderator, reason).await?;
+        let deleted = posts::mark_deleted(&txn, post.id).await?;
+        if deleted.visibility.federates() {
+            let mut delete = wire::delete_activity(&self.fed().urls, &deleted, &moderator);
+            if !reason.is_empty() {
+                delete["summary"] = serde_json::json!(reason);
+            }
+            self.federate(&txn, &group, &delete, None).await?;
+        }
+        txn.commit().await?;
+        self.fed().outbox_ready.notify_one();
+        tracing::info!(post = %post.ap_id, moderator = session.account.id, "post removed by a moderator");
+        Ok(())
+    }
+
+    /// Whether the viewer moderates the group (here) a post is in.
+    pub async fn moderates(&self, session: &Session, group: &PostGroup) -> Result<bool, AppError> {
+        Ok(match group {
+            PostGroup::Local(g) => groups::is_moderator(&self.db, g.id, session.account.id).await?,
+            PostGroup::Remote(_) => false,
+        })
+    }
+
     /// Give a support reaction (once per kind).
     pub async fn react(
         &self,
@@ -477,6 +542,9 @@ impl App {
             &like_id,
         )
         .await?;
+        if added {
+            hearth_db::notifications::reacted(&txn, &post, &actor, reaction).await?;
+        }
         if added && post.visibility.federates() {
             self.federate(&txn, &group, &like, None).await?;
         }
@@ -552,6 +620,96 @@ impl App {
             .filter(|p| visible.contains(&p.visibility))
             .collect();
         Ok((group, posts))
+    }
+
+    /// The newest threads across the groups the caller has joined, with
+    /// each one's group title.
+    pub async fn latest_in_my_groups(
+        &self,
+        session: &Session,
+        limit: u64,
+    ) -> Result<Vec<(String, Post)>, AppError> {
+        let mut out = Vec::new();
+        for m in self.my_memberships(session).await? {
+            let (group, title) = match m {
+                crate::groups::MyMembership::Local { group, membership }
+                    if membership.state == MembershipState::Joined =>
+                {
+                    let title = group.display_name.clone();
+                    (PostGroup::Local(group), title)
+                }
+                crate::groups::MyMembership::Remote { group, membership }
+                    if membership.state == MembershipState::Joined =>
+                {
+                    let title = if group.name.is_empty() {
+                        group.preferred_username.clone()
+                    } else {
+                        group.name.clone()
+                    };
+                    (PostGroup::Remote(group), title)
+                }
+                _ => continue,
+            };
+            let threads = self
+                .timeline(
+                    Some(session),
+                    &group,
+                    TimelineQuery {
+                        order: Order::Newest,
+                        support_kind: None,
+                        after: None,
+                        limit,
+                    },
+                )
+                .await?;
+            out.extend(threads.into_iter().map(|p| (title.clone(), p)));
+        }
+        out.sort_by_key(|(_, p)| std::cmp::Reverse(p.published_at));
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+
+    /// A local member's public profile: their account and the posts of
+    /// theirs the viewer may read (all of them for the author), newest
+    /// first, each with its group's title.
+    pub async fn profile(
+        &self,
+        viewer: Option<&Session>,
+        username: &str,
+        limit: u64,
+    ) -> Result<(hearth_db::accounts::Account, Vec<(String, Post)>), AppError> {
+        let account = hearth_db::accounts::find_by_username(&self.db, username)
+            .await?
+            .filter(|a| a.status == hearth_domain::AccountStatus::Active)
+            .ok_or(AppError::NotFound { what: "account" })?;
+        let author = self.fed().urls.user(&account.username).to_string();
+        let own = viewer.is_some_and(|s| s.account.id == account.id);
+        let mut groups: std::collections::HashMap<String, Option<(String, Vec<Visibility>)>> =
+            std::collections::HashMap::new();
+        let mut out = Vec::new();
+        for post in posts::by_author(&self.db, &author, None, limit).await? {
+            if !groups.contains_key(&post.group_ap_id) {
+                let seen = match self.find_group(&post.group_ap_id).await {
+                    Ok(group) => {
+                        let title = match &group {
+                            PostGroup::Local(g) => g.display_name.clone(),
+                            PostGroup::Remote(a) if !a.name.is_empty() => a.name.clone(),
+                            PostGroup::Remote(a) => a.preferred_username.clone(),
+                        };
+                        Some((title, self.visible_in(viewer, &group).await?))
+                    }
+                    Err(AppError::NotFound { .. }) => None,
+                    Err(e) => return Err(e),
+                };
+                groups.insert(post.group_ap_id.clone(), seen);
+            }
+            if let Some(Some((title, visible))) = groups.get(&post.group_ap_id)
+                && (own || visible.contains(&post.visibility))
+            {
+                out.push((title.clone(), post));
+            }
+        }
+        Ok((account, out))
     }
 
     /// The caller's own posts, newest first.

@@ -110,7 +110,7 @@ pub struct Credentials {
 
 /// Look up an account by username, ignoring case.
 pub async fn find_credentials(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     username: &str,
 ) -> Result<Option<Credentials>, DbError> {
     let row = users::Entity::find()
@@ -129,13 +129,13 @@ pub async fn find_credentials(
 
 /// Look up an account by username, ignoring case.
 pub async fn find_by_username(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     username: &str,
 ) -> Result<Option<Account>, DbError> {
     Ok(find_credentials(db, username).await?.map(|c| c.account))
 }
 
-pub async fn find_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<Account>, DbError> {
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Account>, DbError> {
     users::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -17,6 +17,7 @@ mod entity;
 mod error;
 pub mod federation;
 pub mod groups;
+pub mod notifications;
 pub mod posts;
 pub mod remote;
 pub mod tokens;

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod error;
 pub mod group;
+pub mod notification;
 pub mod password;
 pub mod post;
 pub mod text;

@@ -195,12 +195,38 @@ async fn local_group(state: &ApiState, name: &str) -> Result<hearth_db::groups::
     }
 }
 
+/// Whether a request for an actor or object comes from a browser rather
+/// than a server: it asks for HTML and not for ActivityPub JSON. Browsers
+/// are sent to the page that shows the same thing (as Mastodon does).
+fn wants_html(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("text/html")
+        && !accept.contains("application/activity+json")
+        && !accept.contains("application/ld+json")
+}
+
+fn see_page(path: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(path) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, value);
+    }
+    response
+}
+
 async fn person(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
+    if wants_html(&headers) {
+        return see_page(&format!("/people/{name}"));
+    }
     if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
         return r;
     }
@@ -216,6 +242,9 @@ async fn group(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
+    if wants_html(&headers) {
+        return see_page(&format!("/groups/{name}"));
+    }
     if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
         return r;
     }
@@ -410,6 +439,12 @@ async fn post_object(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
+    if wants_html(&headers) {
+        let ap_id = state.app.fed().urls.post(&id).to_string();
+        if let Ok(Some(post)) = hearth_db::posts::find_by_ap_id(&state.app.db, &ap_id).await {
+            return see_page(&format!("/posts/{}#post-{}", post.thread_id(), post.id));
+        }
+    }
     serve_post(&state, &id, &uri, &headers, false).await
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod federation;
 pub(crate) mod groups;
 mod me;
+mod notifications;
 mod posts;
 mod system;
 
@@ -66,4 +67,8 @@ pub fn api(state: &ApiState) -> Router<ApiState> {
             post(posts::react).delete(posts::unreact),
         )
         .route("/me/posts", get(posts::mine))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/unread", get(notifications::unread))
+        .route("/notifications/read", post(notifications::mark_read))
+        .route("/posts/{id}/remove", post(posts::remove))
 }

@@ -248,6 +248,27 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(serde::Deserialize)]
+pub struct RemoveBody {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Moderators: remove a post from their group, with a reason the author
+/// is shown.
+pub async fn remove(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<RemoveBody>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .remove_post(&session, post_id(&id)?, &body.reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 fn reaction(raw: &str) -> Result<Reaction, ApiError> {
     raw.parse::<Reaction>().map_err(|e| {
         ApiError::from(

@@ -27,10 +27,27 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// A logged-in browser: its session, and what the page header shows.
+pub struct WebSession {
+    pub session: Session,
+    /// Unread notifications, for the count in the header.
+    pub unread: u64,
+}
+
+impl std::ops::Deref for WebSession {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
 /// The session of a browser, if its cookie holds a valid token.
-pub async fn session(app: &App, headers: &HeaderMap) -> Option<Session> {
+pub async fn session(app: &App, headers: &HeaderMap) -> Option<WebSession> {
     let token = cookie(headers, SESSION_COOKIE)?;
-    app.authenticate(token).await.ok()
+    let session = app.authenticate(token).await.ok()?;
+    let unread = app.unread_notifications(&session).await.unwrap_or(0);
+    Some(WebSession { session, unread })
 }
 
 /// A `Set-Cookie` value.

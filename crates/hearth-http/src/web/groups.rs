@@ -7,21 +7,22 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use hearth_app::AppError;
+use hearth_app::groups::GroupView;
 use hearth_app::posts::{PostGroup, PostInput, TimelineQuery};
-use hearth_app::{AppError, Session};
 use hearth_db::posts::{Order, Post, PostKind};
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
-use hearth_domain::{JoinPolicy, MembershipState};
+use hearth_domain::{MembershipState, text};
 use maud::{Markup, PreEscaped, html};
 
-use super::forms::{self, CSRF_FIELD};
+use super::forms::{self, CSRF_FIELD, WebSession};
 use super::layout::{FieldError, error_summary, text_field};
 use super::pages::{field, page, redirect_to};
 use crate::ApiState;
 
 type FormData = Form<HashMap<String, String>>;
 
-fn not_found(state: &ApiState, headers: &HeaderMap, session: Option<&Session>) -> Response {
+fn not_found(state: &ApiState, headers: &HeaderMap, session: Option<&WebSession>) -> Response {
     page(
         state,
         headers,
@@ -53,31 +54,30 @@ pub struct GroupQuery {
     kind: Option<String>,
 }
 
+/// The web address of a group's page here.
+pub(super) fn group_path(view: &GroupView) -> String {
+    format!("/groups/{}", view.slug)
+}
+
 pub async fn group_page(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    Path(slug): Path<String>,
     Query(q): Query<GroupQuery>,
 ) -> Response {
     let session = forms::session(&state.app, &headers).await;
-    let Ok(summary) = state.app.group(&name).await else {
+    let Ok(view) = state.app.group_view(session.as_deref(), &slug).await else {
         return not_found(&state, &headers, session.as_ref());
-    };
-    let group = summary.group.clone();
-    let membership = match &session {
-        Some(s) => state.app.membership_in(s, &group).await.ok().flatten(),
-        None => None,
     };
     let kind = q
         .kind
         .as_deref()
         .and_then(|k| k.parse::<SupportKind>().ok());
-    let post_group = PostGroup::Local(group.clone());
     let threads = state
         .app
         .timeline(
-            session.as_ref(),
-            &post_group,
+            session.as_deref(),
+            &view.group,
             TimelineQuery {
                 order: Order::Active,
                 support_kind: kind,
@@ -88,50 +88,70 @@ pub async fn group_page(
         .await
         .unwrap_or_default();
     let authors = state.app.authors(&threads).await.unwrap_or_default();
-    let joined = membership
-        .as_ref()
-        .is_some_and(|m| m.state == MembershipState::Joined);
+    let joined = view.membership == Some(MembershipState::Joined);
+    let path = group_path(&view);
     page(
         &state,
         &headers,
         session.as_ref(),
-        &group.display_name,
+        &view.title,
         StatusCode::OK,
         |csrf| {
             html! {
-                h1 { (group.display_name) }
-                p class="hint" { (summary.members) @if summary.members == 1 { " member" } @else { " members" } }
-                @if !group.description.is_empty() { p { (group.description) } }
-                (need_help())
-                @if !group.rules.is_empty() {
-                    h2 { "Group rules" }
-                    div class="rules" { (group.rules) }
+                h1 { (view.title) }
+                p class="hint" {
+                    @if let Some(n) = view.members { (n) @if n == 1 { " member" } @else { " members" } " · " }
+                    "@" (view.handle)
                 }
-                @match (&session, membership.as_ref().map(|m| m.state)) {
+                @if let Some(host) = &view.elsewhere {
+                    p class="notice" { "This group is on another server, " strong { (host) } ". Its moderators and rules are there. What you post in it is sent to that server." }
+                }
+                @if !view.description.is_empty() { p class="prewrap" { (view.description) } }
+                (need_help())
+                @if !view.rules.is_empty() {
+                    h2 { "Group rules" }
+                    div class="rules prewrap" { (view.rules) }
+                }
+                @match (&session, view.membership) {
                     (None, _) => { p { a href="/login" { "Log in" } " to join this group." } }
                     (Some(_), Some(MembershipState::Joined)) => {
-                        p { a class="button" href=(format!("/groups/{}/new", group.name)) { "Write a post" } }
-                        form method="post" action=(format!("/groups/{}/leave", group.name)) {
+                        p { a class="button" href=(format!("{path}/new")) { "Write a post" } }
+                        @if view.moderator {
+                            p { a href=(format!("{path}/requests")) { "Requests to join" } }
+                        }
+                        form method="post" action=(format!("{path}/leave")) {
                             input type="hidden" name=(CSRF_FIELD) value=(csrf);
                             button class="secondary" type="submit" { "Leave group" }
                         }
                     }
-                    (Some(_), Some(MembershipState::Pending)) => { p class="notice" role="status" { "Waiting for a moderator to let you in." } }
-                    (Some(_), _) => {
-                        form method="post" action=(format!("/groups/{}/join", group.name)) {
+                    (Some(_), Some(MembershipState::Pending)) => {
+                        p class="notice" role="status" {
+                            @if view.elsewhere.is_some() { "You asked to join. Waiting for the group to let you in." }
+                            @else { "Waiting for a moderator to let you in." }
+                        }
+                        form method="post" action=(format!("{path}/leave")) {
+                            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                            button class="secondary" type="submit" { "Stop asking to join" }
+                        }
+                    }
+                    (Some(_), state) => {
+                        @if state == Some(MembershipState::Declined) {
+                            p class="notice" { "A moderator did not accept your last request. You can ask again." }
+                        }
+                        form method="post" action=(format!("{path}/join")) {
                             input type="hidden" name=(CSRF_FIELD) value=(csrf);
                             button type="submit" {
-                                @if group.join_policy == JoinPolicy::Open { "Join group" } @else { "Ask to join" }
+                                @if view.needs_approval { "Ask to join" } @else { "Join group" }
                             }
                         }
                     }
                 }
                 h2 { "Posts" }
                 nav aria-label="Filter posts by kind" {
-                    ul {
-                        li { a href=(format!("/groups/{}", group.name)) aria-current=[kind.is_none().then_some("page")] { "All" } }
+                    ul class="filters" {
+                        li { a href=(path) aria-current=[kind.is_none().then_some("page")] { "All" } }
                         @for k in SupportKind::ALL {
-                            li { a href=(format!("/groups/{}?kind={}", group.name, k.as_str())) aria-current=[(kind == Some(*k)).then_some("page")] { (kind_label(*k)) } }
+                            li { a href=(format!("{path}?kind={}", k.as_str())) aria-current=[(kind == Some(*k)).then_some("page")] { (kind_label(*k)) } }
                         }
                     }
                 }
@@ -146,6 +166,7 @@ pub async fn group_page(
                                 span class="hint" {
                                     (t.support_kind.map(kind_label).unwrap_or("Post")) " · by "
                                     (authors.get(&t.author_ap_id).map(|a| a.handle.as_str()).unwrap_or(""))
+                                    @if t.content_warning.is_some() { " · has a content warning" }
                                 }
                             }
                         }
@@ -169,114 +190,205 @@ fn kind_label(kind: SupportKind) -> &'static str {
 async fn membership_action(
     state: ApiState,
     headers: HeaderMap,
-    name: String,
+    slug: String,
     form: HashMap<String, String>,
     join: bool,
 ) -> Response {
     let Some(session) = forms::session(&state.app, &headers).await else {
         return redirect_to("/login");
     };
+    let Ok(view) = state.app.group_view(Some(&*session), &slug).await else {
+        return not_found(&state, &headers, Some(&session));
+    };
+    let path = group_path(&view);
     if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
-        return redirect_to(&format!("/groups/{name}"));
+        return redirect_to(&path);
     }
     let result = if join {
-        state.app.join_local(&session, &name).await.map(|_| ())
+        state
+            .app
+            .join_group(&session, &view.group)
+            .await
+            .map(|_| ())
     } else {
-        state.app.leave_local(&session, &name).await
+        state.app.leave_group(&session, &view.group).await
     };
     if let Err(err) = result {
         tracing::info!(error = %err, "membership change from the web failed");
     }
-    redirect_to(&format!("/groups/{name}"))
+    redirect_to(&path)
 }
 
 pub async fn join(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    Path(slug): Path<String>,
     Form(form): FormData,
 ) -> Response {
-    membership_action(state, headers, name, form, true).await
+    membership_action(state, headers, slug, form, true).await
 }
 
 pub async fn leave(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    Path(slug): Path<String>,
     Form(form): FormData,
 ) -> Response {
-    membership_action(state, headers, name, form, false).await
+    membership_action(state, headers, slug, form, false).await
+}
+
+/// What the compose and edit forms show under "Preview".
+fn preview(form: &HashMap<String, String>) -> Markup {
+    let body = field(form, "body");
+    html! {
+        section class="preview" aria-labelledby="preview-title" {
+            h2 id="preview-title" { "Preview" }
+            p class="hint" { "This is how your post will look. It has not been sent yet." }
+            div class="card" {
+                @if !field(form, "title").trim().is_empty() { p { strong { (field(form, "title").trim()) } } }
+                @if !field(form, "content_warning").trim().is_empty() {
+                    p class="hint" { "Content warning: " (field(form, "content_warning").trim()) }
+                }
+                @if body.trim().is_empty() {
+                    p class="hint" { "Your post is empty." }
+                } @else {
+                    (PreEscaped(text::markdown_to_html(body)))
+                }
+            }
+        }
+    }
+}
+
+fn body_field(
+    form: &HashMap<String, String>,
+    errors: &[FieldError],
+    label: &str,
+    rows: u32,
+) -> Markup {
+    let body_error = errors.iter().find(|e| e.field == "body");
+    let described = if body_error.is_some() {
+        "body-hint body-error"
+    } else {
+        "body-hint"
+    };
+    html! {
+        div class=(if body_error.is_some() { "field has-error" } else { "field" }) {
+            label for="body" { (label) }
+            p class="hint" id="body-hint" { "You can use **bold**, *italic*, and lists with - at the start of a line. Choose Preview to see how it will look." }
+            @if let Some(e) = body_error { p class="error-message" id="body-error" { span class="visually-hidden" { "Error: " } (e.message) } }
+            textarea id="body" name="body" rows=(rows) aria-describedby=(described) aria-invalid=[body_error.map(|_| "true")] { (field(form, "body")) }
+            button class="secondary" type="submit" name="action" value="preview" { "Preview" }
+        }
+    }
+}
+
+fn kind_field(form: &HashMap<String, String>, errors: &[FieldError]) -> Markup {
+    let chosen_kind = field(form, "support_kind");
+    let kind_error = errors.iter().find(|e| e.field == "support_kind");
+    html! {
+        fieldset class=(if kind_error.is_some() { "field has-error" } else { "field" }) id="support_kind" {
+            legend { "What kind of post is this?" }
+            @if let Some(e) = kind_error { p class="error-message" { span class="visually-hidden" { "Error: " } (e.message) } }
+            @for k in SupportKind::ALL {
+                div class="checkbox" {
+                    input type="radio" id=(format!("kind-{}", k.as_str())) name="support_kind" value=(k.as_str()) checked[chosen_kind == k.as_str()];
+                    label for=(format!("kind-{}", k.as_str())) { strong { (kind_label(*k)) } ": " (k.explain()) }
+                }
+            }
+        }
+    }
 }
 
 fn compose(
-    state: &ApiState,
-    group: &hearth_db::groups::Group,
-    members: u64,
+    view: &GroupView,
     csrf: &str,
     form: &HashMap<String, String>,
     errors: &[FieldError],
+    show_preview: bool,
 ) -> Markup {
-    let chosen_kind = field(form, "support_kind");
     let chosen_visibility = if field(form, "visibility").is_empty() {
         "members"
     } else {
         field(form, "visibility")
     };
-    let kind_error = errors.iter().find(|e| e.field == "support_kind");
-    let body_error = errors.iter().find(|e| e.field == "body");
+    let path = group_path(view);
+    let mut choices = vec![
+        ("members", "Members of this group"),
+        ("public", "Anyone, including people without an account"),
+    ];
+    if view.elsewhere.is_none() {
+        choices.push(("local", "Only members on this server"));
+    }
     html! {
         (error_summary(errors))
-        h1 { "Write a post in " (group.display_name) }
+        h1 { "Write a post in " (view.title) }
         p class="notice" {
-            "Members of " (group.display_name) " will be able to read this ("
-            (members) @if members == 1 { " member" } @else { " members" } "), unless you choose otherwise below."
+            "Members of " (view.title)
+            @if let Some(n) = view.members { " (" (n) @if n == 1 { " member" } @else { " members" } ")" }
+            @if let Some(host) = &view.elsewhere { " (a group on " (host) ")" }
+            " will be able to read this, unless you choose otherwise below."
         }
-        form method="post" action=(format!("/groups/{}/new", group.name)) novalidate {
+        @if show_preview { (preview(form)) }
+        form method="post" action=(format!("{path}/new")) novalidate {
             input type="hidden" name=(CSRF_FIELD) value=(csrf);
             (text_field("title", "Title", "text", field(form, "title"), Some("A few words that say what your post is about."), errors, "off"))
-            fieldset class=(if kind_error.is_some() { "field has-error" } else { "field" }) id="support_kind" {
-                legend { "What kind of post is this?" }
-                @if let Some(e) = kind_error { p class="error-message" { span class="visually-hidden" { "Error: " } (e.message) } }
-                @for k in SupportKind::ALL {
-                    div class="checkbox" {
-                        input type="radio" id=(format!("kind-{}", k.as_str())) name="support_kind" value=(k.as_str()) checked[chosen_kind == k.as_str()];
-                        label for=(format!("kind-{}", k.as_str())) { strong { (kind_label(*k)) } ": " (k.explain()) }
-                    }
-                }
-            }
-            div class=(if body_error.is_some() { "field has-error" } else { "field" }) {
-                label for="body" { "Your post" }
-                p class="hint" id="body-hint" { "You can use **bold**, *italic* and lists with - at the start of a line." }
-                @if let Some(e) = body_error { p class="error-message" id="body-error" { span class="visually-hidden" { "Error: " } (e.message) } }
-                textarea id="body" name="body" rows="8" aria-describedby="body-hint" { (field(form, "body")) }
-            }
+            (kind_field(form, errors))
+            (body_field(form, errors, "Your post", 8))
             (text_field("content_warning", "Content warning (optional)", "text", field(form, "content_warning"), Some("If your post talks about something distressing, say what here. Readers will see this first and choose whether to open the post."), errors, "off"))
             (text_field("link", "Link (optional)", "text", field(form, "link"), Some("A web address for an article, a service or an event."), errors, "url"))
-            fieldset class="field" {
+            fieldset class="field" id="visibility" {
                 legend { "Who can read it?" }
-                @for (value, label) in [("members", "Members of this group"), ("public", "Anyone, including people without an account"), ("local", "Only members on this server")] {
+                @for (value, label) in &choices {
                     div class="checkbox" {
-                        input type="radio" id=(format!("vis-{value}")) name="visibility" value=(value) checked[chosen_visibility == value];
+                        input type="radio" id=(format!("vis-{value}")) name="visibility" value=(value) checked[chosen_visibility == *value];
                         label for=(format!("vis-{value}")) { (label) }
                     }
                 }
             }
-            button type="submit" { "Post to the group" }
+            button type="submit" name="action" value="post" { "Post to the group" }
         }
-        p { a href=(format!("/groups/{}", group.name)) { "Back to the group" } }
-        @let _ = state;
+        p { a href=(path) { "Back to the group" } }
+    }
+}
+
+/// Field errors from the app, in the words the forms use.
+fn field_errors(errs: Vec<hearth_domain::ValidationError>) -> Vec<FieldError> {
+    errs.into_iter()
+        .map(|e| FieldError {
+            field: e.field.to_owned(),
+            message: match (e.field, e.code) {
+                ("title", "required") => "Your post needs a title".to_owned(),
+                ("body", "required") => "Write something before you send it".to_owned(),
+                ("support_kind", "required") => "Choose what kind of post this is".to_owned(),
+                _ => e.message,
+            },
+        })
+        .collect()
+}
+
+fn went_wrong(field: &str) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: "Something went wrong on our side. Nothing was sent. Please try again.".into(),
+    }
+}
+
+fn expired(field: &str) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: "This form had expired. Please check what you wrote and send it again.".into(),
     }
 }
 
 pub async fn new_post_form(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    Path(slug): Path<String>,
 ) -> Response {
     let Some(session) = forms::session(&state.app, &headers).await else {
         return redirect_to("/login");
     };
-    let Ok(summary) = state.app.group(&name).await else {
+    let Ok(view) = state.app.group_view(Some(&*session), &slug).await else {
         return not_found(&state, &headers, Some(&session));
     };
     let empty = HashMap::new();
@@ -286,46 +398,38 @@ pub async fn new_post_form(
         Some(&session),
         "Write a post",
         StatusCode::OK,
-        |csrf| compose(&state, &summary.group, summary.members, csrf, &empty, &[]),
+        |csrf| compose(&view, csrf, &empty, &[], false),
     )
 }
 
 pub async fn new_post(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(name): Path<String>,
+    Path(slug): Path<String>,
     Form(form): FormData,
 ) -> Response {
     let Some(session) = forms::session(&state.app, &headers).await else {
         return redirect_to("/login");
     };
-    let Ok(summary) = state.app.group(&name).await else {
+    let Ok(view) = state.app.group_view(Some(&*session), &slug).await else {
         return not_found(&state, &headers, Some(&session));
     };
-    let fail = |errors: Vec<FieldError>| {
+    let show = |status: StatusCode, errors: Vec<FieldError>, show_preview: bool| {
         page(
             &state,
             &headers,
             Some(&session),
             "Write a post",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            |csrf| {
-                compose(
-                    &state,
-                    &summary.group,
-                    summary.members,
-                    csrf,
-                    &form,
-                    &errors,
-                )
-            },
+            status,
+            |csrf| compose(&view, csrf, &form, &errors, show_preview),
         )
     };
+    if field(&form, "action") == "preview" {
+        return show(StatusCode::OK, Vec::new(), true);
+    }
+    let fail = |errors: Vec<FieldError>| show(StatusCode::UNPROCESSABLE_ENTITY, errors, false);
     if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
-        return fail(vec![FieldError {
-            field: "title".into(),
-            message: "This form had expired. Please check your post and send it again.".into(),
-        }]);
+        return fail(vec![expired("title")]);
     }
     let input = PostInput {
         title: Some(field(&form, "title").to_owned()),
@@ -335,52 +439,47 @@ pub async fn new_post(
         visibility: Some(field(&form, "visibility").to_owned()),
         link: Some(field(&form, "link").to_owned()),
     };
-    match state
-        .app
-        .create_thread(&session, &PostGroup::Local(summary.group.clone()), input)
-        .await
-    {
+    match state.app.create_thread(&session, &view.group, input).await {
         Ok(post) => redirect_to(&format!("/posts/{}", post.id)),
-        Err(AppError::Invalid(errs)) => fail(
-            errs.into_iter()
-                .map(|e| FieldError {
-                    field: e.field.to_owned(),
-                    message: match (e.field, e.code) {
-                        ("title", "required") => "Your post needs a title".to_owned(),
-                        ("support_kind", "required") => {
-                            "Choose what kind of post this is".to_owned()
-                        }
-                        _ => e.message,
-                    },
-                })
-                .collect(),
-        ),
+        Err(AppError::Invalid(errs)) => fail(field_errors(errs)),
         Err(AppError::Forbidden(why)) => fail(vec![FieldError {
             field: "title".into(),
             message: why.to_owned(),
         }]),
         Err(err) => {
             tracing::error!(error = %err, "posting from the web failed");
-            fail(vec![FieldError {
-                field: "title".into(),
-                message:
-                    "Something went wrong on our side. Your post was not sent. Please try again."
-                        .into(),
-            }])
+            fail(vec![went_wrong("title")])
         }
     }
 }
 
-fn render_post(
-    post: &Post,
-    authors: &HashMap<String, hearth_app::posts::Author>,
-    all: &[Post],
-    csrf: &str,
-    viewer: Option<&Session>,
+/// A reply someone tried to send, kept to show again with its problem.
+struct ReplyDraft {
+    parent: i64,
+    body: String,
+    error: String,
+}
+
+/// What every post in a thread page needs.
+struct ThreadCtx<'a> {
+    authors: &'a HashMap<String, hearth_app::posts::Author>,
+    all: &'a [Post],
+    csrf: &'a str,
+    viewer: Option<&'a WebSession>,
     can_write: bool,
-) -> Markup {
-    let author = authors.get(&post.author_ap_id);
-    let own = viewer.is_some_and(|s| post.author_user_id == Some(s.account.id));
+    moderator: bool,
+    draft: Option<&'a ReplyDraft>,
+}
+
+fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
+    let author = cx.authors.get(&post.author_ap_id);
+    let own = cx
+        .viewer
+        .is_some_and(|s| post.author_user_id == Some(s.account.id));
+    let handle = author.map(|a| a.handle.as_str()).unwrap_or("");
+    let from = author
+        .filter(|a| !a.local)
+        .and_then(|a| a.handle.rsplit_once('@').map(|(_, host)| host.to_owned()));
     let body = html! {
         @if post.is_deleted() {
             p class="hint" { "This post was deleted." }
@@ -389,18 +488,26 @@ fn render_post(
             @if let Some(link) = &post.link { p { a href=(link) rel="nofollow noopener noreferrer ugc" { (link) } } }
         }
     };
+    let draft = cx.draft.filter(|d| d.parent == post.id);
+    let reply_id = format!("reply-{}", post.id);
     html! {
         article aria-labelledby=(format!("post-{}", post.id)) {
             @if post.kind == PostKind::Thread {
                 h1 id=(format!("post-{}", post.id)) { (post.title) }
             } @else {
-                h3 id=(format!("post-{}", post.id)) class="visually-hidden" { "Reply by " (author.map(|a| a.handle.as_str()).unwrap_or("")) }
+                h3 id=(format!("post-{}", post.id)) class="visually-hidden" { "Reply by " (handle) }
             }
             p class="hint" {
-                "By " (author.map(|a| a.display_name.as_str()).unwrap_or("")) " (" (author.map(|a| a.handle.as_str()).unwrap_or("")) ")"
-                @if author.is_some_and(|a| !a.local) { " · from another server" }
+                "By "
+                @if let Some(a) = author {
+                    @if a.local { a href=(format!("/people/{}", a.handle.split('@').next().unwrap_or(""))) { (a.display_name) } }
+                    @else { (a.display_name) }
+                }
+                " (" (handle) ")"
+                @if let Some(host) = &from { " · from another server, " (host) }
                 @if let Some(k) = post.support_kind { " · " (kind_label(k)) }
                 @if post.visibility == Visibility::Public { " · Anyone can read this" }
+                @if post.updated_at.is_some() && !post.is_deleted() { " · edited" }
             }
             @if let Some(cw) = &post.content_warning {
                 details {
@@ -410,39 +517,73 @@ fn render_post(
             } @else {
                 (body)
             }
-            @if !post.is_deleted() && can_write {
+            @if !post.is_deleted() && cx.can_write {
                 div class="reactions" {
                     @for r in Reaction::ALL {
                         form method="post" action=(format!("/posts/{}/react", post.id)) {
-                            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                            input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
                             input type="hidden" name="reaction" value=(r.as_str());
                             button class="secondary" type="submit" { (r.emoji()) " " (reaction_label(*r)) }
                         }
                     }
                 }
-                form method="post" action=(format!("/posts/{}/reply", post.id)) {
-                    input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                    label for=(format!("reply-{}", post.id)) { "Reply" }
-                    textarea id=(format!("reply-{}", post.id)) name="body" rows="3" {}
+                form method="post" action=(format!("/posts/{}/reply", post.id)) novalidate {
+                    input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                    div class=(if draft.is_some() { "field has-error" } else { "field" }) {
+                        label for=(reply_id) { "Reply to " (author.map(|a| a.display_name.as_str()).unwrap_or("this post")) }
+                        @if let Some(d) = draft {
+                            p class="error-message" id=(format!("{reply_id}-error")) { span class="visually-hidden" { "Error: " } (d.error) }
+                        }
+                        textarea id=(reply_id) name="body" rows="3"
+                            aria-describedby=[draft.map(|_| format!("{reply_id}-error"))]
+                            aria-invalid=[draft.map(|_| "true")] { @if let Some(d) = draft { (d.body) } }
+                    }
                     button type="submit" { "Send reply" }
                 }
                 @if own {
-                    form method="post" action=(format!("/posts/{}/delete", post.id)) {
-                        input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                        button class="secondary" type="submit" { "Delete this post" }
+                    div class="actions" {
+                        a class="button secondary" href=(format!("/posts/{}/edit", post.id)) { "Edit" }
+                        form method="post" action=(format!("/posts/{}/delete", post.id)) {
+                            input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                            button class="secondary" type="submit" { "Delete this post" }
+                        }
                     }
                 }
             }
-            @let children: Vec<&Post> = all.iter().filter(|p| p.parent_id == Some(post.id)).collect();
+            @if cx.moderator && !own && !post.is_deleted() {
+                details class="moderation" {
+                    summary { "Moderator: remove this post" }
+                    form method="post" action=(format!("/posts/{}/remove", post.id)) {
+                        input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                        div class="field" {
+                            label for=(format!("reason-{}", post.id)) { "Reason (the author will see this)" }
+                            input type="text" id=(format!("reason-{}", post.id)) name="reason" maxlength="500";
+                        }
+                        button class="warning" type="submit" { "Remove post" }
+                    }
+                }
+            }
+            @let children: Vec<&Post> = cx.all.iter().filter(|p| p.parent_id == Some(post.id)).collect();
             @if !children.is_empty() {
+                @if post.kind == PostKind::Thread {
+                    h2 class="replies-heading" { (children_count(post.id, cx.all)) @if children_count(post.id, cx.all) == 1 { " reply" } @else { " replies" } }
+                }
                 ul class="cards replies" {
                     @for child in children {
-                        li { (render_post(child, authors, all, csrf, viewer, can_write)) }
+                        li { (render_post(child, cx)) }
                     }
                 }
             }
         }
     }
+}
+
+/// How many posts in a thread answer, directly or not, the post `id`.
+fn children_count(id: i64, all: &[Post]) -> usize {
+    all.iter()
+        .filter(|p| p.parent_id == Some(id))
+        .map(|p| 1 + children_count(p.id, all))
+        .sum()
 }
 
 fn reaction_label(r: Reaction) -> &'static str {
@@ -451,6 +592,71 @@ fn reaction_label(r: Reaction) -> &'static str {
         Reaction::MeToo => "Me too",
         Reaction::Helpful => "Helpful",
     }
+}
+
+/// The page of a group a post is in.
+fn group_path_of(app: &hearth_app::App, group: &PostGroup) -> String {
+    match group {
+        PostGroup::Local(g) => format!("/groups/{}", g.name),
+        PostGroup::Remote(_) => format!("/groups/{}", group.handle(app)),
+    }
+}
+
+async fn show_thread(
+    state: &ApiState,
+    headers: &HeaderMap,
+    session: Option<&WebSession>,
+    id: i64,
+    draft: Option<ReplyDraft>,
+) -> Response {
+    let Ok((group, posts)) = state.app.thread(session.map(|s| &s.session), id).await else {
+        return not_found(state, headers, session);
+    };
+    let Some(root) = posts.iter().find(|p| p.kind == PostKind::Thread).cloned() else {
+        return not_found(state, headers, session);
+    };
+    let authors = state.app.authors(&posts).await.unwrap_or_default();
+    let can_write = match session {
+        Some(s) => state
+            .app
+            .is_member(s.account.id, &group)
+            .await
+            .unwrap_or(false),
+        None => false,
+    };
+    let moderator = match session {
+        Some(s) => state.app.moderates(s, &group).await.unwrap_or(false),
+        None => false,
+    };
+    let back = group_path_of(&state.app, &group);
+    let status = if draft.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let errors: Vec<FieldError> = draft
+        .iter()
+        .map(|d| FieldError {
+            field: format!("reply-{}", d.parent),
+            message: d.error.clone(),
+        })
+        .collect();
+    page(state, headers, session, &root.title, status, |csrf| {
+        let cx = ThreadCtx {
+            authors: &authors,
+            all: &posts,
+            csrf,
+            viewer: session,
+            can_write,
+            moderator,
+            draft: draft.as_ref(),
+        };
+        html! {
+            (error_summary(&errors))
+            p { a href=(back) { "Back to the group" } }
+            (render_post(&root, &cx))
+        }
+    })
 }
 
 pub async fn thread_page(
@@ -462,38 +668,7 @@ pub async fn thread_page(
     let Ok(id) = id.parse::<i64>() else {
         return not_found(&state, &headers, session.as_ref());
     };
-    let Ok((group, posts)) = state.app.thread(session.as_ref(), id).await else {
-        return not_found(&state, &headers, session.as_ref());
-    };
-    let Some(root) = posts.iter().find(|p| p.kind == PostKind::Thread).cloned() else {
-        return not_found(&state, &headers, session.as_ref());
-    };
-    let authors = state.app.authors(&posts).await.unwrap_or_default();
-    let can_write = match &session {
-        Some(s) => state
-            .app
-            .is_member(s.account.id, &group)
-            .await
-            .unwrap_or(false),
-        None => false,
-    };
-    let back = match &group {
-        PostGroup::Local(g) => format!("/groups/{}", g.name),
-        PostGroup::Remote(_) => "/".to_owned(),
-    };
-    page(
-        &state,
-        &headers,
-        session.as_ref(),
-        &root.title,
-        StatusCode::OK,
-        |csrf| {
-            html! {
-                p { a href=(back) { "Back to the group" } }
-                (render_post(&root, &authors, &posts, csrf, session.as_ref(), can_write))
-            }
-        },
-    )
+    show_thread(&state, &headers, session.as_ref(), id, None).await
 }
 
 async fn post_action(
@@ -501,7 +676,7 @@ async fn post_action(
     headers: &HeaderMap,
     id: &str,
     form: &HashMap<String, String>,
-) -> Result<(Session, i64), Response> {
+) -> Result<(WebSession, i64), Response> {
     let Some(session) = forms::session(&state.app, headers).await else {
         return Err(redirect_to("/login"));
     };
@@ -520,18 +695,49 @@ pub async fn reply(
     Path(id): Path<String>,
     Form(form): FormData,
 ) -> Response {
-    let (session, id) = match post_action(&state, &headers, &id, &form).await {
-        Ok(v) => v,
-        Err(r) => return r,
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
     };
-    let input = PostInput {
-        body: Some(field(&form, "body").to_owned()),
-        ..Default::default()
+    let Ok(parent) = id.parse::<i64>() else {
+        return not_found(&state, &headers, Some(&session));
     };
-    if let Err(err) = state.app.create_reply(&session, id, input).await {
-        tracing::info!(error = %err, "reply from the web refused");
-    }
-    redirect_to(&format!("/posts/{id}"))
+    let body = field(&form, "body").to_owned();
+    let error = if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        expired("").message
+    } else {
+        let input = PostInput {
+            body: Some(body.clone()),
+            ..Default::default()
+        };
+        match state.app.create_reply(&session, parent, input).await {
+            Ok(post) => {
+                return redirect_to(&format!("/posts/{}#post-{}", post.thread_id(), post.id));
+            }
+            Err(AppError::Invalid(errs)) => field_errors(errs)
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(". "),
+            Err(AppError::Forbidden(why)) => why.to_owned(),
+            Err(AppError::NotFound { .. }) => {
+                return not_found(&state, &headers, Some(&session));
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "reply from the web failed");
+                went_wrong("").message
+            }
+        }
+    };
+    let thread = match state.app.readable_post(Some(&*session), parent).await {
+        Ok((p, _)) => p.thread_id(),
+        Err(_) => parent,
+    };
+    let draft = ReplyDraft {
+        parent,
+        body,
+        error,
+    };
+    show_thread(&state, &headers, Some(&session), thread, Some(draft)).await
 }
 
 pub async fn react(
@@ -549,7 +755,11 @@ pub async fn react(
     {
         tracing::info!(error = %err, "reaction from the web refused");
     }
-    redirect_to(&format!("/posts/{id}"))
+    let thread = match state.app.readable_post(Some(&*session), id).await {
+        Ok((p, _)) => p.thread_id(),
+        Err(_) => id,
+    };
+    redirect_to(&format!("/posts/{thread}#post-{id}"))
 }
 
 pub async fn delete(
@@ -562,10 +772,177 @@ pub async fn delete(
         Ok(v) => v,
         Err(r) => return r,
     };
+    let thread = match state.app.readable_post(Some(&*session), id).await {
+        Ok((p, _)) => p.thread_id(),
+        Err(_) => id,
+    };
     if let Err(err) = state.app.delete_post(&session, id).await {
         tracing::info!(error = %err, "delete from the web refused");
     }
-    redirect_to(&format!("/posts/{id}"))
+    redirect_to(&format!("/posts/{thread}"))
+}
+
+pub async fn remove(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    let (session, id) = match post_action(&state, &headers, &id, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let thread = match state.app.readable_post(Some(&*session), id).await {
+        Ok((p, _)) => p.thread_id(),
+        Err(_) => id,
+    };
+    if let Err(err) = state
+        .app
+        .remove_post(&session, id, field(&form, "reason"))
+        .await
+    {
+        tracing::info!(error = %err, "removal from the web refused");
+    }
+    redirect_to(&format!("/posts/{thread}"))
+}
+
+fn edit_form(
+    post: &Post,
+    csrf: &str,
+    form: &HashMap<String, String>,
+    errors: &[FieldError],
+    show_preview: bool,
+) -> Markup {
+    let thread = post.kind == PostKind::Thread;
+    html! {
+        (error_summary(errors))
+        h1 { @if thread { "Edit your post" } @else { "Edit your reply" } }
+        p class="notice" { "Everyone who can read it will see the new version, marked as edited. Servers that already have it are sent the change." }
+        @if show_preview { (preview(form)) }
+        form method="post" action=(format!("/posts/{}/edit", post.id)) novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            @if thread {
+                (text_field("title", "Title", "text", field(form, "title"), None, errors, "off"))
+                (kind_field(form, errors))
+            }
+            (body_field(form, errors, if thread { "Your post" } else { "Your reply" }, 8))
+            (text_field("content_warning", "Content warning (optional)", "text", field(form, "content_warning"), Some("If it talks about something distressing, say what here."), errors, "off"))
+            @if thread {
+                (text_field("link", "Link (optional)", "text", field(form, "link"), None, errors, "url"))
+            }
+            button type="submit" name="action" value="save" { "Save changes" }
+        }
+        p { a href=(format!("/posts/{}#post-{}", post.thread_id(), post.id)) { "Cancel and go back" } }
+    }
+}
+
+async fn own_post_for_edit(
+    state: &ApiState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(WebSession, Post), Response> {
+    let Some(session) = forms::session(&state.app, headers).await else {
+        return Err(redirect_to("/login"));
+    };
+    let found = match id.parse::<i64>() {
+        Ok(id) => state.app.readable_post(Some(&*session), id).await.ok(),
+        Err(_) => None,
+    };
+    match found {
+        Some((post, _))
+            if post.author_user_id == Some(session.account.id) && !post.is_deleted() =>
+        {
+            Ok((session, post))
+        }
+        _ => Err(not_found(state, headers, Some(&session))),
+    }
+}
+
+pub async fn edit_post_form(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (session, post) = match own_post_for_edit(&state, &headers, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let form: HashMap<String, String> = [
+        ("title", post.title.clone()),
+        ("body", post.source.clone()),
+        (
+            "content_warning",
+            post.content_warning.clone().unwrap_or_default(),
+        ),
+        ("link", post.link.clone().unwrap_or_default()),
+        (
+            "support_kind",
+            post.support_kind
+                .map(|k| k.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Edit your post",
+        StatusCode::OK,
+        |csrf| edit_form(&post, csrf, &form, &[], false),
+    )
+}
+
+pub async fn edit_post(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    let (session, post) = match own_post_for_edit(&state, &headers, &id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let show = |status: StatusCode, errors: Vec<FieldError>, show_preview: bool| {
+        page(
+            &state,
+            &headers,
+            Some(&session),
+            "Edit your post",
+            status,
+            |csrf| edit_form(&post, csrf, &form, &errors, show_preview),
+        )
+    };
+    if field(&form, "action") == "preview" {
+        return show(StatusCode::OK, Vec::new(), true);
+    }
+    let fail = |errors: Vec<FieldError>| show(StatusCode::UNPROCESSABLE_ENTITY, errors, false);
+    if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        return fail(vec![expired("body")]);
+    }
+    let thread = post.kind == PostKind::Thread;
+    let input = PostInput {
+        title: thread.then(|| field(&form, "title").to_owned()),
+        body: Some(field(&form, "body").to_owned()),
+        support_kind: thread.then(|| field(&form, "support_kind").to_owned()),
+        content_warning: Some(field(&form, "content_warning").to_owned()),
+        link: thread.then(|| field(&form, "link").to_owned()),
+        visibility: None,
+    };
+    match state.app.edit_post(&session, post.id, input).await {
+        Ok(p) => redirect_to(&format!("/posts/{}#post-{}", p.thread_id(), p.id)),
+        Err(AppError::Invalid(errs)) => fail(field_errors(errs)),
+        Err(AppError::Forbidden(why)) => fail(vec![FieldError {
+            field: "body".into(),
+            message: why.to_owned(),
+        }]),
+        Err(err) => {
+            tracing::error!(error = %err, "edit from the web failed");
+            fail(vec![went_wrong("body")])
+        }
+    }
 }
 
 pub async fn help(State(state): State<ApiState>, headers: HeaderMap) -> Response {

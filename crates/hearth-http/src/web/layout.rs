@@ -14,6 +14,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 /// What the frame needs to know about who is looking.
 pub struct Viewer<'a> {
     pub username: Option<&'a str>,
+    /// Unread notifications.
+    pub unread: u64,
     pub csrf: &'a str,
 }
 
@@ -43,7 +45,15 @@ pub fn render(page: Page<'_>) -> Markup {
                             ul {
                                 li { a href="/groups" { "Groups" } }
                                 @if let Some(name) = page.viewer.username {
-                                    li { "Logged in as " strong { (name) } }
+                                    li {
+                                        a href="/notifications" {
+                                            "Notifications"
+                                            @if page.viewer.unread > 0 {
+                                                " " span class="badge" { (page.viewer.unread) span class="visually-hidden" { " unread" } }
+                                            }
+                                        }
+                                    }
+                                    li { a href=(format!("/people/{name}")) { "Your profile" } }
                                     li { a href="/settings" { "Settings" } }
                                     li {
                                         form method="post" action="/logout" {

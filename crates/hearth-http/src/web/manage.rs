@@ -211,18 +211,10 @@ pub async fn join_elsewhere(
     }
     match state.app.join(&session, &target).await {
         Ok(Joined::Local(group, _)) => redirect_to(&format!("/groups/{}", group.name)),
-        Ok(Joined::Remote(group, _)) => render(
-            StatusCode::OK,
-            Vec::new(),
-            Some(&format!(
-                "We have asked to join {}. It will show on your home page, and says \"Member\" once the group lets you in.",
-                if group.name.is_empty() {
-                    &group.preferred_username
-                } else {
-                    &group.name
-                }
-            )),
-        ),
+        Ok(Joined::Remote(group, _)) => redirect_to(&format!(
+            "/groups/{}@{}",
+            group.preferred_username, group.authority
+        )),
         Err(AppError::Invalid(errs)) => render(
             StatusCode::UNPROCESSABLE_ENTITY,
             errs.into_iter()

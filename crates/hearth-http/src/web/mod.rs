@@ -11,7 +11,9 @@ mod forms;
 mod groups;
 mod layout;
 mod manage;
+mod notifications;
 mod pages;
+mod people;
 
 use axum::Router;
 use axum::routing::get;
@@ -62,6 +64,17 @@ pub fn router() -> Router<ApiState> {
         .route("/posts/{id}/reply", axum::routing::post(groups::reply))
         .route("/posts/{id}/react", axum::routing::post(groups::react))
         .route("/posts/{id}/delete", axum::routing::post(groups::delete))
+        .route(
+            "/posts/{id}/edit",
+            get(groups::edit_post_form).post(groups::edit_post),
+        )
         .route("/help", get(groups::help))
+        .route("/people/{username}", get(people::profile))
+        .route("/notifications", get(notifications::list))
+        .route(
+            "/notifications/read",
+            axum::routing::post(notifications::mark_read),
+        )
+        .route("/posts/{id}/remove", axum::routing::post(groups::remove))
         .route(assets::STYLESHEET_ROUTE, get(assets::stylesheet))
 }

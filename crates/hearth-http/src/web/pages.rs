@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_app::groups::MyMembership;
-use hearth_app::{AppError, Session, accounts::Registration};
+use hearth_app::{AppError, accounts::Registration};
 use hearth_domain::{AccountStatus, MembershipState, RegistrationMode};
 use maud::{Markup, html};
 
-use super::forms::{self, CSRF_FIELD};
+use super::forms::{self, CSRF_FIELD, WebSession};
 use super::layout::{FieldError, Page, Viewer, error_summary, render, respond, text_field};
 use crate::ApiState;
 
@@ -25,7 +25,7 @@ pub(super) fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a st
 pub(super) fn page(
     state: &ApiState,
     headers: &HeaderMap,
-    session: Option<&Session>,
+    session: Option<&WebSession>,
     title: &str,
     status: StatusCode,
     content: impl FnOnce(&str) -> Markup,
@@ -36,6 +36,7 @@ pub(super) fn page(
         title,
         viewer: Viewer {
             username: session.map(|s| s.account.username.as_str()),
+            unread: session.map(|s| s.unread).unwrap_or(0),
             csrf: &csrf.token,
         },
         content: content(&csrf.token),
@@ -86,6 +87,14 @@ pub async fn home(State(state): State<ApiState>, headers: HeaderMap) -> Response
         Some(s) => state.app.my_memberships(s).await.unwrap_or_default(),
         None => Vec::new(),
     };
+    let latest = match &session {
+        Some(s) => state
+            .app
+            .latest_in_my_groups(s, 10)
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     let description = state.app.config.instance.description.clone();
     let title = if session.is_some() {
         "Your groups"
@@ -110,12 +119,14 @@ pub async fn home(State(state): State<ApiState>, headers: HeaderMap) -> Response
                                 li {
                                     @match m {
                                         MyMembership::Local { group, membership } => {
-                                            strong { (group.display_name) }
+                                            a href=(format!("/groups/{}", group.name)) { strong { (group.display_name) } }
                                             br;
                                             span { (membership_words(membership.state)) }
                                         }
                                         MyMembership::Remote { group, membership } => {
-                                            strong { (if group.name.is_empty() { &group.preferred_username } else { &group.name }) }
+                                            a href=(format!("/groups/{}@{}", group.preferred_username, group.authority)) {
+                                                strong { (if group.name.is_empty() { &group.preferred_username } else { &group.name }) }
+                                            }
                                             " (on " (group.authority) ")"
                                             br;
                                             span { (membership_words(membership.state)) }
@@ -125,9 +136,21 @@ pub async fn home(State(state): State<ApiState>, headers: HeaderMap) -> Response
                             }
                         }
                     }
+                    @if !latest.is_empty() {
+                        h2 { "Latest in your groups" }
+                        ul class="cards" {
+                            @for (group_title, post) in &latest {
+                                li {
+                                    a href=(format!("/posts/{}", post.id)) { strong { (post.title) } }
+                                    br;
+                                    span class="hint" { "in " (group_title) }
+                                }
+                            }
+                        }
+                    }
                     p { a href="/groups" { "Find a group to join" } }
-            p { a href="/groups/join" { "Join a group on another server" } }
-            p { a href="/groups/new" { "Start a group" } }
+                    p { a href="/groups/join" { "Join a group on another server" } }
+                    p { a href="/groups/new" { "Start a group" } }
                     p class="hint" { "Logged in as " (s.account.username) "." }
                 } @else {
                     h1 { "Welcome" }
