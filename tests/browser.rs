@@ -1,0 +1,309 @@
+//! The web interface in a real browser: headless Chromium (Debian's
+//! `chromium`, driven by playwright-core) against two real Hearth servers.
+//! Ann signs up on A, starts a group and posts behind a content warning;
+//! Bea signs up on B, joins the group by its address, reads the thread
+//! there and replies; the reply shows up in Ann's browser, marked as from
+//! another server. On the way, forms sent with bad input say what is wrong
+//! next to the field and keep what was typed, and every page passes axe-core
+//! with no serious or critical violation.
+//!
+//! The journey itself is `tests/browser/journey.mjs` (see
+//! `tests/browser/README.md`). It prints one JSON event per line, which this
+//! test shows as it goes; a failing run leaves screenshots, whose paths are
+//! printed with both servers' logs. With `HEARTH_UPDATE_SCREENSHOTS=1` the
+//! pictures of the main pages go to `docs/screenshots/` for the README.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{Backend, Instance, Options};
+use tokio::sync::mpsc;
+
+const BROWSER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/browser");
+const SCREENSHOTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/screenshots");
+
+/// The whole journey may take this long: it waits several times, each
+/// wait bounded by [`support::DEADLINE`].
+const JOURNEY_DEADLINE: Duration = Duration::from_secs(300);
+
+/// The Chromium binary: `HEARTH_CHROMIUM`, or Debian's.
+fn chromium() -> PathBuf {
+    std::env::var_os("HEARTH_CHROMIUM")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// Fails (never skips) when the browser or the npm packages are missing,
+/// naming the command that installs them.
+fn require_installed() {
+    support::ensure_npm_packages(BROWSER_DIR, "playwright-core");
+    let modules = Path::new(BROWSER_DIR).join("node_modules");
+    for package in ["playwright-core", "axe-core"] {
+        assert!(
+            modules.join(package).is_dir(),
+            "the browser tests' npm packages are not installed ({} is missing): \
+             run `npm ci --prefix tests/browser` in the workspace root first",
+            modules.join(package).display()
+        );
+    }
+    let chromium = chromium();
+    assert!(
+        chromium.is_file(),
+        "Chromium is not installed at {}: run `apt-get install chromium` \
+         (Debian's package), or set HEARTH_CHROMIUM to a Chromium binary",
+        chromium.display()
+    );
+}
+
+/// Where this run leaves its failure screenshots (and, unless the README's
+/// set is being updated, its screenshots of the main pages). It is under
+/// Cargo's target folder, so it outlives the test for a look afterwards.
+fn output_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-journey");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The running `node journey.mjs`: its events arrive on a channel, its
+/// stderr goes to a file. Killed when dropped; on a failing test it
+/// prints everything it said, the screenshots it left and its stderr.
+struct Journey {
+    child: Child,
+    events: mpsc::UnboundedReceiver<Value>,
+    seen: Vec<Value>,
+    out: PathBuf,
+    stderr_path: PathBuf,
+}
+
+impl Journey {
+    fn start(a: &Instance, b: &Instance, out: &Path, screenshots: &Path) -> Journey {
+        let stderr_path = out.join("journey.stderr");
+        let stderr = File::create(&stderr_path).unwrap();
+        let mut child = Command::new("node")
+            .arg("journey.mjs")
+            .current_dir(BROWSER_DIR)
+            .env("HEARTH_A_URL", &a.base)
+            .env("HEARTH_B_URL", &b.base)
+            .env("HEARTH_A_DOMAIN", format!("localhost:{}", a.port))
+            .env("HEARTH_BROWSER_OUT", out)
+            .env("HEARTH_SCREENSHOT_DIR", screenshots)
+            .env(
+                "HEARTH_BROWSER_DEADLINE_MS",
+                support::DEADLINE.as_millis().to_string(),
+            )
+            .env("HEARTH_CHROMIUM", chromium())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run `node` (Node.js 20 or newer is needed): {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, events) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let event = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| json!({"event": "unparsable", "line": line}));
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        Journey {
+            child,
+            events,
+            seen: Vec::new(),
+            out: out.to_owned(),
+            stderr_path,
+        }
+    }
+
+    /// Show each event as it comes, until the script's stdout ends; then
+    /// its exit status. Panics past [`JOURNEY_DEADLINE`].
+    async fn run_to_end(&mut self) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            let left = JOURNEY_DEADLINE.saturating_sub(started.elapsed());
+            match tokio::time::timeout(left, self.events.recv()).await {
+                Ok(Some(event)) => {
+                    eprintln!("browser: {}", summary(&event));
+                    self.seen.push(event);
+                }
+                Ok(None) => break,
+                Err(_) => panic!("the browser journey did not finish within {JOURNEY_DEADLINE:?}"),
+            }
+        }
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < JOURNEY_DEADLINE,
+                "the browser journey did not exit after closing its output"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn last(&self, name: &str) -> Option<&Value> {
+        self.seen.iter().rev().find(|e| e["event"] == name)
+    }
+
+    /// The PNG files this run left in its output folder (not the pictures
+    /// of the main pages).
+    fn failure_screenshots(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.out)
+            .map(|dir| {
+                dir.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "png"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+}
+
+impl Drop for Journey {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("=== browser journey events ===");
+            for event in &self.seen {
+                eprintln!("{event}");
+            }
+            eprintln!(
+                "=== browser journey stderr ===\n{}",
+                std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+            );
+            eprintln!("=== screenshots left by the browser journey ===");
+            for path in self.failure_screenshots() {
+                eprintln!("{}", path.display());
+            }
+        }
+    }
+}
+
+/// One line per event for the progress log: the step's name, or the
+/// event as JSON.
+fn summary(event: &Value) -> String {
+    match event["event"].as_str() {
+        Some("step") => format!(
+            "ok   {} ({} ms)",
+            event["step"].as_str().unwrap_or(""),
+            event["ms"]
+        ),
+        Some("axe") => format!(
+            "axe  {} {}: {} serious{}",
+            event["who"].as_str().unwrap_or(""),
+            event["page"].as_str().unwrap_or(""),
+            event["serious"],
+            match event["minor"].as_array() {
+                Some(minor) if !minor.is_empty() =>
+                    format!(", minor: {}", Value::from(minor.clone())),
+                _ => String::new(),
+            }
+        ),
+        _ => event.to_string(),
+    }
+}
+
+/// Prints the whole log of the Hearth instance named `.0` when the test
+/// fails (the instance itself only prints its last lines).
+struct HearthLogOnFailure<'a>(&'a str, &'a Instance);
+
+impl Drop for HearthLogOnFailure<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "=== Hearth {} log (port {}) ===\n{}",
+                self.0,
+                self.1.port,
+                self.1.logs()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reply_from_another_server_reaches_the_first_browser_and_every_page_passes_axe() {
+    require_installed();
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_a = HearthLogOnFailure("A", &a);
+    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_b = HearthLogOnFailure("B", &b);
+
+    let out = output_dir();
+    let update = std::env::var("HEARTH_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1");
+    let screenshots = if update {
+        PathBuf::from(SCREENSHOTS_DIR)
+    } else {
+        out.join("screenshots")
+    };
+    let mut journey = Journey::start(&a, &b, &out, &screenshots);
+    let status = journey.run_to_end().await;
+
+    if let Some(failed) = journey.last("failed") {
+        let screenshots: Vec<String> = failed["screenshots"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                format!(
+                    "  {} (browser of {}, at {}{})",
+                    s["path"].as_str().unwrap_or(""),
+                    s["who"].as_str().unwrap_or(""),
+                    s["url"].as_str().unwrap_or(""),
+                    if s["current"] == true {
+                        ", the failing step's"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        let axe = match failed["axe"].as_array() {
+            Some(v) if !v.is_empty() => serde_json::to_string_pretty(v).unwrap(),
+            _ => "none".to_owned(),
+        };
+        panic!(
+            "the browser journey failed at step {:?}: {}\nscreenshots:\n{}\n\
+             serious or critical accessibility violations: {axe}",
+            failed["step"].as_str().unwrap_or(""),
+            failed["message"].as_str().unwrap_or(""),
+            screenshots.join("\n"),
+        );
+    }
+    assert!(status.success(), "the browser journey exited with {status}");
+    let done = journey
+        .last("done")
+        .expect("the browser journey ends with `done`");
+    assert!(
+        done["pages_checked"].as_u64().is_some_and(|n| n >= 20),
+        "{done}"
+    );
+    let shots = journey
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "screenshot")
+        .count();
+    assert!(shots >= 6, "screenshots of the main pages: {shots}");
+    if update {
+        eprintln!("browser: {shots} screenshots written to docs/screenshots/");
+    }
+
+    // What the browsers did is what the servers hold: the thread and
+    // bea's reply on A, the group's server.
+    assert_eq!(a.count("posts").await, 2, "the thread and one reply on A");
+}
