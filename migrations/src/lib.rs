@@ -13,6 +13,7 @@ mod m20261122_000003_posts;
 mod m20261122_000004_outside_posts;
 mod m20261122_000005_post_links;
 mod m20261122_000006_notifications;
+mod m20261122_000007_delivery_queue;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_outside_posts::Migration),
             Box::new(m20261122_000005_post_links::Migration),
             Box::new(m20261122_000006_notifications::Migration),
+            Box::new(m20261122_000007_delivery_queue::Migration),
         ]
     }
 }

@@ -280,9 +280,14 @@ impl Instance {
         )
     }
 
+    /// Start `hearth serve`: on a free port the first time, and on the same
+    /// port (so the same domain and actor ids) when restarting.
     async fn launch(&mut self) {
+        let restarting = self.port != 0;
         for attempt in 0..5 {
-            self.port = free_port();
+            if !restarting {
+                self.port = free_port();
+            }
             self.base = format!("http://127.0.0.1:{}", self.port);
             let log = std::fs::OpenOptions::new()
                 .create(true)
@@ -300,6 +305,7 @@ impl Instance {
             match self.wait_healthy().await {
                 Ok(()) => return,
                 Err(exited) if exited && self.logs().contains("cannot listen") && attempt < 4 => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
                 }
                 Err(_) => panic!("instance did not become healthy; log:\n{}", self.logs()),
@@ -356,6 +362,15 @@ impl Instance {
             assert!(started.elapsed() < DEADLINE, "instance did not exit");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Kill with SIGKILL (no chance to finish anything) and wait for it.
+    pub async fn kill_hard(&mut self) {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        let pid = Pid::from_raw(self.pid() as i32);
+        kill(pid, Signal::SIGKILL).unwrap();
+        self.wait_exit().await;
     }
 
     /// Stop with SIGTERM (if running) and start again on the same database.

@@ -40,8 +40,10 @@ pub struct Federation {
     /// The same guarded client activitypub_federation uses, for our own
     /// requests (WebFinger).
     pub client: ClientWithMiddleware,
-    /// Wakes the delivery sender when new deliveries are stored.
+    /// Wakes the delivery workers when new deliveries are stored.
     pub outbox_ready: Arc<Notify>,
+    /// Delivery attempts by outcome in this process.
+    pub counters: Arc<crate::outbound::DeliveryCounters>,
 }
 
 /// A request-scoped handle: activitypub_federation's `Data`.
@@ -86,6 +88,7 @@ pub async fn configure(
         urls,
         client: client.clone(),
         outbox_ready: Arc::new(Notify::new()),
+        counters: Arc::default(),
         settings: Arc::new(settings.clone()),
     };
     FederationConfig::builder()

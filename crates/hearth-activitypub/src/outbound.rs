@@ -6,9 +6,9 @@
 //!  use-case txn ──▶ enqueue(): outbound_activities + deliveries (pending)
 //!                      │ commit, then outbox_ready.notify()
 //!                      ▼
-//!  sender loop ──▶ claim_due() ──▶ sign (activitypub_federation) ──▶ POST inbox
-//!                      ▲                                                │
-//!                      └──── finish(): delivered / retry at T / failed ◀┘
+//!  worker loop ──▶ queue::claim() ──▶ sign (activitypub_federation) ──▶ POST inbox
+//!                      ▲                                                   │
+//!                      └─ queue::finish(): delivered / retry at T / failed ◀┘
 //! ```
 //!
 //! activitypub_federation's own queue lives in memory and counts 4xx answers
@@ -18,6 +18,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use activitypub_federation::activity_sending::SendActivityTask;
@@ -25,7 +26,9 @@ use activitypub_federation::config::FederationConfig;
 use activitypub_federation::traits::Activity;
 use chrono::Utc;
 use hearth_db::ConnectionTrait;
-use hearth_db::federation::{self, DueDelivery, Outcome, Target};
+use hearth_db::queue::{
+    self, ClaimLimits, DeliveryState, DueDelivery, Outcome, RetryPolicy, Target,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
@@ -36,9 +39,16 @@ use crate::actors::LocalActor;
 use crate::context::{Data, Federation, Urls};
 use crate::protocol::{self, activity_context};
 
+/// What the receiving server answered, as the sender needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Answer {
+    status: u16,
+    retry_after_secs: Option<u64>,
+}
+
 tokio::task_local! {
-    /// The HTTP status of the last response seen on this task.
-    static LAST_STATUS: Cell<Option<u16>>;
+    /// The last response seen on this task.
+    static LAST_ANSWER: Cell<Option<Answer>>;
 }
 
 /// Client middleware that notes each response's status for the sender.
@@ -54,7 +64,16 @@ impl reqwest_middleware::Middleware for StatusRecorder {
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let response = next.run(req, extensions).await;
         if let Ok(r) = &response {
-            let _ = LAST_STATUS.try_with(|cell| cell.set(Some(r.status().as_u16())));
+            let retry_after_secs = r
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+            let answer = Answer {
+                status: r.status().as_u16(),
+                retry_after_secs,
+            };
+            let _ = LAST_ANSWER.try_with(|cell| cell.set(Some(answer)));
         }
         response
     }
@@ -137,7 +156,7 @@ pub async fn enqueue(
         .collect();
     let body =
         serde_json::to_string(activity).map_err(|e| FederationError::Internal(e.to_string()))?;
-    federation::enqueue(db, id, kind, actor, &body, &targets).await?;
+    queue::enqueue(db, id, kind, actor, &body, &targets).await?;
     tracing::info!(
         activity_id = id,
         kind,
@@ -188,35 +207,91 @@ impl Activity for StoredActivity {
     }
 }
 
-/// Seconds to wait before attempt `n + 1` after `n` failed attempts.
-const BACKOFF: &[i64] = &[10, 60, 300, 1800, 7200, 21_600, 43_200, 86_400];
-/// How long a claimed delivery is ours before another sender may take it.
-const LEASE_SECS: i64 = 120;
-/// Deliveries in flight at once, per process.
-const CONCURRENCY: usize = 16;
+/// How this process's workers send.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Recorded on each delivery a worker takes: `host:pid:random`.
+    pub id: String,
+    /// Deliveries in flight at once in this process.
+    pub concurrency: usize,
+    /// Deliveries in flight at once to one server, across all processes.
+    pub per_server: u64,
+    /// How long a claimed delivery is this process's; longer than any one
+    /// attempt can take, so only a dead process's rows are ever taken over.
+    pub lease: chrono::Duration,
+    pub policy: RetryPolicy,
+}
 
-/// Run the sender until `shutdown` turns true. Deliveries claimed but not
-/// finished when the process dies are picked up again after their lease.
-pub async fn run_sender(config: FederationConfig<Federation>, mut shutdown: watch::Receiver<bool>) {
+impl WorkerSettings {
+    /// A worker identity for this process.
+    pub fn worker_id() -> String {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        let nonce: String = uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .chars()
+            .take(6)
+            .collect();
+        format!("{host}:{}:{nonce}", std::process::id())
+    }
+}
+
+/// Counts of attempts by outcome since this process started (for metrics).
+#[derive(Debug, Default)]
+pub struct DeliveryCounters {
+    pub delivered: AtomicU64,
+    pub retried: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub refused: AtomicU64,
+    pub unsendable: AtomicU64,
+}
+
+impl DeliveryCounters {
+    fn count(&self, outcome: &Outcome) {
+        let counter = match outcome {
+            Outcome::Delivered { .. } => &self.delivered,
+            Outcome::Retry { .. } => &self.retried,
+            Outcome::RateLimited { .. } => &self.rate_limited,
+            Outcome::Refused { .. } => &self.refused,
+            Outcome::Unsendable { .. } => &self.unsendable,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Run delivery workers until `shutdown` turns true, then let the attempts
+/// in flight finish. Any number of processes may run this on one
+/// PostgreSQL database: they share the work through [`queue::claim`].
+pub async fn run_worker(
+    config: FederationConfig<Federation>,
+    settings: WorkerSettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let fed: Federation = (*config).clone();
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
+    let settings = Arc::new(settings);
+    let permits = Arc::new(Semaphore::new(settings.concurrency));
     let mut running = tokio::task::JoinSet::new();
+    tracing::info!(worker = %settings.id, concurrency = settings.concurrency, per_server = settings.per_server, "delivery worker started");
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let claimable = permits.available_permits() as u64;
-        let due = if claimable == 0 {
+        let free = permits.available_permits() as u64;
+        let due = if free == 0 {
             Vec::new()
         } else {
-            match federation::claim_due(
-                &fed.db,
-                Utc::now(),
-                chrono::Duration::seconds(LEASE_SECS),
-                claimable,
-            )
-            .await
-            {
+            let limits = ClaimLimits {
+                max_chains: free,
+                chain_len: CHAIN_LEN,
+                per_server: settings.per_server,
+                lease: settings.lease,
+                worker: settings.id.clone(),
+            };
+            match queue::claim(&fed.db, Utc::now(), &limits).await {
                 Ok(due) => due,
                 Err(err) => {
                     tracing::error!(error = %err, "cannot claim deliveries");
@@ -225,13 +300,14 @@ pub async fn run_sender(config: FederationConfig<Federation>, mut shutdown: watc
             }
         };
         let claimed = due.len();
-        for delivery in due {
+        for chain in due {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
             let data = config.to_request_data();
+            let settings = settings.clone();
             running.spawn(async move {
-                deliver(&data, delivery).await;
+                deliver_chain(&data, &settings, chain).await;
                 drop(permit);
             });
         }
@@ -239,7 +315,7 @@ pub async fn run_sender(config: FederationConfig<Federation>, mut shutdown: watc
         if claimed > 0 {
             continue;
         }
-        let wait = match federation::next_due(&fed.db).await {
+        let wait = match queue::next_due(&fed.db).await {
             Ok(Some(at)) => (at - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
@@ -254,76 +330,111 @@ pub async fn run_sender(config: FederationConfig<Federation>, mut shutdown: watc
         }
     }
     while running.join_next().await.is_some() {}
+    tracing::info!(worker = %settings.id, "delivery worker stopped");
 }
 
-/// One attempt at one delivery, recorded whatever happens.
-async fn deliver(data: &Data, delivery: DueDelivery) {
-    let id = delivery.id;
-    let attempts = delivery.attempts;
-    let inbox = delivery.inbox.clone();
-    let activity_id = delivery.activity_ap_id.clone();
-    let outcome = attempt(data, delivery).await;
-    let outcome = match outcome {
-        Outcome::Retry { status, error, .. } if attempts as usize + 1 >= BACKOFF.len() => {
-            Outcome::Failed {
-                status,
-                error: format!("gave up after {} attempts: {error}", attempts + 1),
+/// Deliveries of one chain taken at once (sent in order by one task).
+const CHAIN_LEN: u64 = 32;
+
+/// Send a chain in order. At the first delivery that must be retried, the
+/// rest go back to wait behind it, so the receiver never gets them out of
+/// order.
+async fn deliver_chain(data: &Data, settings: &WorkerSettings, chain: Vec<DueDelivery>) {
+    let claimed_at = std::time::Instant::now();
+    let half_lease = settings.lease.to_std().unwrap_or(Duration::from_secs(30)) / 2;
+    let mut renewed_at = claimed_at;
+    let ids: Vec<i64> = chain.iter().map(|d| d.id).collect();
+    for (n, delivery) in chain.iter().enumerate() {
+        if renewed_at.elapsed() > half_lease {
+            if let Err(err) =
+                queue::renew(&data.app_data().db, &ids[n..], &settings.id, settings.lease).await
+            {
+                tracing::error!(error = %err, "cannot renew the lease of a chain");
+            }
+            renewed_at = std::time::Instant::now();
+        }
+        match deliver(data, settings, delivery).await {
+            Some(DeliveryState::Delivered | DeliveryState::Failed) => {}
+            // Lost the lease: another worker owns the chain now.
+            Some(DeliveryState::Sending) => return,
+            Some(DeliveryState::Pending) | None => {
+                if let Err(err) =
+                    queue::release(&data.app_data().db, &ids[n + 1..], &settings.id).await
+                {
+                    tracing::error!(error = %err, "cannot release the rest of a chain; its lease will");
+                }
+                return;
             }
         }
-        Outcome::Retry { status, error, .. } => Outcome::Retry {
-            status,
-            error,
-            at: Utc::now() + chrono::Duration::seconds(BACKOFF[attempts.max(0) as usize]),
-        },
-        other => other,
-    };
-    match &outcome {
-        Outcome::Delivered { status } => {
-            tracing::info!(activity_id, inbox, status, "delivered")
-        }
-        Outcome::Retry { status, error, at } => {
-            tracing::warn!(activity_id, inbox, ?status, error, retry_at = %at, "delivery failed; will retry")
-        }
-        Outcome::Failed { status, error } => {
-            tracing::warn!(
-                activity_id,
-                inbox,
-                ?status,
-                error,
-                "delivery failed for good"
-            )
-        }
-    }
-    if let Err(err) = federation::finish(&data.app_data().db, id, outcome).await {
-        tracing::error!(activity_id, inbox, error = %err, "cannot record delivery outcome");
     }
 }
 
-async fn attempt(data: &Data, delivery: DueDelivery) -> Outcome {
-    let failed = |error: String| Outcome::Failed {
-        status: None,
-        error,
+/// One attempt at one delivery, recorded whatever happens. Returns the
+/// delivery's new state (`None` if it could not be recorded).
+async fn deliver(
+    data: &Data,
+    settings: &WorkerSettings,
+    delivery: &DueDelivery,
+) -> Option<DeliveryState> {
+    let outcome = attempt(data, delivery).await;
+    data.app_data().counters.count(&outcome);
+    let activity_id = delivery.activity_ap_id.as_str();
+    let inbox = delivery.inbox.as_str();
+    let state = match queue::finish(
+        &data.app_data().db,
+        delivery,
+        &settings.id,
+        &outcome,
+        &settings.policy,
+    )
+    .await
+    {
+        Ok(state) => state,
+        Err(err) => {
+            tracing::error!(activity_id, inbox, error = %err, "cannot record delivery outcome");
+            return None;
+        }
     };
+    match (&outcome, state) {
+        (Outcome::Delivered { status }, _) => {
+            tracing::info!(activity_id, inbox, status, "delivered")
+        }
+        (_, DeliveryState::Failed) => {
+            tracing::warn!(activity_id, inbox, ?outcome, "delivery failed for good")
+        }
+        (_, DeliveryState::Pending) => {
+            tracing::warn!(activity_id, inbox, ?outcome, "delivery failed; will retry")
+        }
+        _ => tracing::warn!(
+            activity_id,
+            inbox,
+            "the lease ran out before this attempt finished; another worker has it"
+        ),
+    }
+    Some(state)
+}
+
+async fn attempt(data: &Data, delivery: &DueDelivery) -> Outcome {
+    let unsendable = |error: String| Outcome::Unsendable { error };
     let inbox = match Url::parse(&delivery.inbox) {
         Ok(url) if url.domain().is_some() => url,
         _ => {
-            return failed(format!(
+            return unsendable(format!(
                 "inbox {} is not a web address with a host name",
                 delivery.inbox
             ));
         }
     };
     let Ok(actor) = Url::parse(&delivery.actor_ap_id) else {
-        return failed(format!("actor {} is not a URL", delivery.actor_ap_id));
+        return unsendable(format!("actor {} is not a URL", delivery.actor_ap_id));
     };
     let signer = match LocalActor::load(data.app_data(), &actor).await {
         Ok(Some(signer)) => signer,
-        Ok(None) => return failed(format!("signing actor {actor} no longer exists")),
+        Ok(None) => return unsendable(format!("signing actor {actor} no longer exists")),
         Err(err) => {
             return Outcome::Retry {
                 status: None,
-                error: err.to_string(),
-                at: Utc::now(),
+                error: format!("cannot load the signing key: {err}"),
             };
         }
     };
@@ -331,74 +442,129 @@ async fn attempt(data: &Data, delivery: DueDelivery) -> Outcome {
         serde_json::from_str::<Value>(&delivery.body),
         Url::parse(&delivery.activity_ap_id),
     ) else {
-        return failed("stored activity is not valid JSON with a URL id".into());
+        return unsendable("stored activity is not valid JSON with a URL id".into());
     };
     let activity = StoredActivity { id, actor, json };
     let tasks = match SendActivityTask::prepare(&activity, &signer, vec![inbox.clone()], data).await
     {
         Ok(tasks) => tasks,
-        Err(err) => return failed(format!("cannot prepare: {err}")),
+        Err(err) => return unsendable(format!("cannot prepare: {err}")),
     };
     let Some(task) = tasks.into_iter().next() else {
-        return failed(format!("inbox {inbox} refused by the address checks"));
+        return unsendable(format!("inbox {inbox} refused by the address checks"));
     };
-    let (result, status) = LAST_STATUS
+    let (result, answer) = LAST_ANSWER
         .scope(Cell::new(None), async {
             let result = task.sign_and_send(data).await;
-            (result, LAST_STATUS.with(Cell::get))
+            (result, LAST_ANSWER.with(Cell::get))
         })
         .await;
-    classify(result.map_err(|e| e.to_string()), status)
+    classify(result.map_err(|e| e.to_string()), answer)
 }
 
-/// Decide what a response means. 2xx is delivered; 408, 429 and 5xx are
-/// worth retrying; other 4xx mean the receiver will never take it.
-fn classify(result: Result<(), String>, status: Option<u16>) -> Outcome {
-    let retry = |error: String| Outcome::Retry {
-        status,
-        error,
-        at: Utc::now(),
+/// Decide what an answer means. 2xx is delivered; 429 asks us to wait;
+/// 408 and 5xx (and no answer at all) are the server's trouble, worth
+/// retrying; other 4xx (401, 403, 404, 410…) mean it will never take it.
+fn classify(result: Result<(), String>, answer: Option<Answer>) -> Outcome {
+    let Some(answer) = answer else {
+        return Outcome::Retry {
+            status: None,
+            error: result.err().unwrap_or_else(|| "no response".into()),
+        };
     };
-    match status {
-        Some(s) if (200..300).contains(&s) => Outcome::Delivered { status: s },
-        Some(s @ (408 | 429)) => retry(format!("HTTP {s}")),
-        Some(s) if (400..500).contains(&s) => Outcome::Failed {
-            status,
+    match answer.status {
+        s if (200..300).contains(&s) => Outcome::Delivered { status: s },
+        429 => Outcome::RateLimited {
+            status: 429,
+            retry_after_secs: answer.retry_after_secs,
+        },
+        s @ 408 => Outcome::Retry {
+            status: Some(s),
+            error: format!("HTTP {s}"),
+        },
+        s if (400..500).contains(&s) => Outcome::Refused {
+            status: s,
             error: format!("refused with HTTP {s}"),
         },
-        Some(s) => retry(result.err().unwrap_or_else(|| format!("HTTP {s}"))),
-        None => retry(result.err().unwrap_or_else(|| "no response".into())),
+        s => Outcome::Retry {
+            status: Some(s),
+            error: result.err().unwrap_or_else(|| format!("HTTP {s}")),
+        },
     }
+}
+
+/// A `Retry-After` value: seconds, or an HTTP date.
+fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).map(|d| d.as_secs()).unwrap_or(0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn answer(status: u16) -> Option<Answer> {
+        Some(Answer {
+            status,
+            retry_after_secs: None,
+        })
+    }
+
     #[test]
     fn responses_are_classified_by_status() {
-        assert!(matches!(
-            classify(Ok(()), Some(202)),
+        assert_eq!(
+            classify(Ok(()), answer(202)),
             Outcome::Delivered { status: 202 }
-        ));
+        );
         // activitypub_federation reports a 401 as success; the status says otherwise.
         assert!(matches!(
-            classify(Ok(()), Some(401)),
-            Outcome::Failed { .. }
+            classify(Ok(()), answer(401)),
+            Outcome::Refused { status: 401, .. }
         ));
         assert!(matches!(
-            classify(Ok(()), Some(410)),
-            Outcome::Failed { .. }
+            classify(Ok(()), answer(410)),
+            Outcome::Refused { status: 410, .. }
         ));
-        assert!(matches!(classify(Ok(()), Some(429)), Outcome::Retry { .. }));
         assert!(matches!(
-            classify(Err("x".into()), Some(503)),
+            classify(Ok(()), answer(408)),
+            Outcome::Retry { .. }
+        ));
+        assert!(matches!(
+            classify(Err("x".into()), answer(503)),
             Outcome::Retry { .. }
         ));
         assert!(matches!(
             classify(Err("refused".into()), None),
-            Outcome::Retry { .. }
+            Outcome::Retry { status: None, .. }
         ));
+        assert_eq!(
+            classify(
+                Ok(()),
+                Some(Answer {
+                    status: 429,
+                    retry_after_secs: Some(30)
+                })
+            ),
+            Outcome::RateLimited {
+                status: 429,
+                retry_after_secs: Some(30)
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_a_date() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("120", now), Some(120));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(parse_retry_after(&later, now), Some(90));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(parse_retry_after(&past, now), Some(0));
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 
     #[test]

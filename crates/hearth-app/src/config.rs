@@ -42,6 +42,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub http: HttpConfig,
     pub federation: FederationConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
 
@@ -52,6 +53,29 @@ pub struct FederationConfig {
     pub request_timeout_secs: u64,
     /// Activities accepted per client address per minute at the inboxes.
     pub inbox_rate_limit_per_minute: u32,
+    /// Whether `hearth serve` also delivers activities (`hearth worker`
+    /// always does).
+    pub serve_runs_workers: bool,
+    /// Deliveries one process sends at once.
+    pub delivery_concurrency: u32,
+    /// Deliveries one process sends at once to any one server.
+    pub delivery_per_server: u32,
+    /// Longest wait between two attempts at one delivery, in seconds.
+    pub retry_max_secs: u64,
+    /// Hours after which a delivery that never succeeded is given up.
+    pub give_up_after_hours: u64,
+    /// Failed attempts in a row after which a server counts as unreachable.
+    pub unreachable_after_failures: u32,
+    /// Seconds before an unreachable server is tried again (doubling up to
+    /// `retry_max_secs`).
+    pub probe_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address for Prometheus metrics at `/metrics`; empty: off.
+    pub bind: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,6 +263,46 @@ impl Config {
             return fail(
                 "federation.inbox_rate_limit_per_minute",
                 "must be at least 1".into(),
+            );
+        }
+        for (key, value) in [
+            (
+                "federation.delivery_concurrency",
+                u64::from(self.federation.delivery_concurrency),
+            ),
+            (
+                "federation.delivery_per_server",
+                u64::from(self.federation.delivery_per_server),
+            ),
+            ("federation.retry_max_secs", self.federation.retry_max_secs),
+            (
+                "federation.give_up_after_hours",
+                self.federation.give_up_after_hours,
+            ),
+            (
+                "federation.unreachable_after_failures",
+                u64::from(self.federation.unreachable_after_failures),
+            ),
+            (
+                "federation.probe_interval_secs",
+                self.federation.probe_interval_secs,
+            ),
+        ] {
+            if value == 0 {
+                return fail(key, "must be at least 1".into());
+            }
+        }
+        if self.federation.delivery_per_server > self.federation.delivery_concurrency {
+            return fail(
+                "federation.delivery_per_server",
+                "must not be more than federation.delivery_concurrency".into(),
+            );
+        }
+        if !self.metrics.bind.is_empty() && self.metrics.bind.parse::<SocketAddr>().is_err() {
+            return fail(
+                "metrics.bind",
+                "must be an address and port such as 127.0.0.1:9477, or empty for no metrics"
+                    .into(),
             );
         }
         if self.http.request_timeout_secs == 0 {

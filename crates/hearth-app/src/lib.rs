@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod config;
 mod error;
+pub mod federation_status;
 pub mod groups;
 pub mod notifications;
 pub mod posts;
@@ -71,13 +72,36 @@ impl App {
         &self.federation
     }
 
-    /// Run the delivery sender until `shutdown` turns true.
-    pub fn spawn_sender(
+    /// How this process's delivery workers behave, from the configuration.
+    pub fn worker_settings(&self) -> hearth_activitypub::outbound::WorkerSettings {
+        let f = &self.config.federation;
+        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
+        hearth_activitypub::outbound::WorkerSettings {
+            id: hearth_activitypub::outbound::WorkerSettings::worker_id(),
+            concurrency: f.delivery_concurrency as usize,
+            per_server: u64::from(f.delivery_per_server),
+            // One attempt takes at most the request timeout (plus signing);
+            // a lease of twice that and some is only ever outlived by a
+            // process that died.
+            lease: secs(f.request_timeout_secs.saturating_mul(2).saturating_add(10)),
+            policy: hearth_db::queue::RetryPolicy {
+                first_retry: secs(Ord::min(10, f.retry_max_secs)),
+                retry_max: secs(f.retry_max_secs),
+                give_up_after: secs(f.give_up_after_hours.saturating_mul(3600)),
+                unreachable_after: f.unreachable_after_failures,
+                probe_interval: secs(f.probe_interval_secs),
+            },
+        }
+    }
+
+    /// Run delivery workers until `shutdown` turns true.
+    pub fn spawn_workers(
         &self,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(hearth_activitypub::outbound::run_sender(
+        tokio::spawn(hearth_activitypub::outbound::run_worker(
             self.federation.clone(),
+            self.worker_settings(),
             shutdown,
         ))
     }

@@ -13,12 +13,14 @@
 
 pub mod accounts;
 mod connect;
+pub mod delivery_status;
 mod entity;
 mod error;
 pub mod federation;
 pub mod groups;
 pub mod notifications;
 pub mod posts;
+pub mod queue;
 pub mod remote;
 pub mod tokens;
 

@@ -1,7 +1,8 @@
 //! Hearth's HTTP surface: the JSON API under `/api/v1`, the ActivityPub
 //! endpoints (actors, inboxes, WebFinger, NodeInfo), and the layers every
 //! request passes through (request ids, tracing, body limit, timeout,
-//! problem documents for every error).
+//! problem documents for every error). Prometheus metrics are served apart,
+//! on their own address ([`metrics`]).
 //!
 //! Architecture invariant: only this crate knows REST shapes and status
 //! codes. Handlers parse the request, call one use-case on
@@ -13,6 +14,7 @@
 
 mod auth;
 pub mod json;
+pub mod metrics;
 mod pagination;
 pub mod problem;
 mod rate_limit;
@@ -37,6 +39,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::problem::Problem;
 use crate::rate_limit::ClientLimiter;
+
+pub use crate::views::FederationStatusView;
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use hearth_app::Account;
+use hearth_app::federation_status::{QueueStatus, ServerStatus};
 use serde::Serialize;
 
 /// RFC 3339 with millisecond precision and a `Z`.
@@ -70,4 +71,80 @@ impl From<&Account> for AdminAccountView {
             registration_reason: a.registration_reason.clone(),
         }
     }
+}
+
+/// The delivery queue and the servers it sends to, as admins see it (the
+/// API and `hearth admin federation-status --json` share this shape).
+#[derive(Debug, Serialize)]
+pub struct FederationStatusView {
+    pub queue: QueueView,
+    pub servers: Vec<ServerView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueView {
+    pub pending: u64,
+    pub sending: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    /// When the oldest delivery not yet gone out was stored.
+    pub oldest_pending_at: Option<String>,
+    pub oldest_pending_age_secs: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServerView {
+    pub authority: String,
+    pub state: &'static str,
+    /// Deliveries not yet gone out (pending or being sent).
+    pub pending: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub consecutive_failures: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_failure_at: Option<String>,
+    pub blocked_until: Option<String>,
+}
+
+impl FederationStatusView {
+    /// The status as of `now` (ages are counted from it).
+    pub fn new(status: &QueueStatus, now: DateTime<Utc>) -> Self {
+        FederationStatusView {
+            queue: QueueView {
+                pending: status.pending,
+                sending: status.sending,
+                delivered: status.delivered,
+                failed: status.failed,
+                oldest_pending_at: status.oldest_pending_at.map(timestamp),
+                oldest_pending_age_secs: status.oldest_pending_at.map(|at| age_secs(at, now)),
+            },
+            servers: status.servers.iter().map(ServerView::from).collect(),
+        }
+    }
+}
+
+impl From<&ServerStatus> for ServerView {
+    fn from(s: &ServerStatus) -> Self {
+        ServerView {
+            authority: s.authority.clone(),
+            state: s.state.as_str(),
+            pending: s.pending,
+            delivered: s.delivered,
+            failed: s.failed,
+            consecutive_failures: s.consecutive_failures,
+            last_status: s.last_status,
+            last_error: s.last_error.clone(),
+            last_success_at: s.last_success_at.map(timestamp),
+            last_failure_at: s.last_failure_at.map(timestamp),
+            blocked_until: s.blocked_until.map(timestamp),
+        }
+    }
+}
+
+/// Whole seconds from `at` to `now`; zero when `at` is in the future (a
+/// clock a little ahead on another process).
+pub fn age_secs(at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    u64::try_from((now - at).num_seconds()).unwrap_or(0)
 }

@@ -1,9 +1,12 @@
-//! `hearth admin …`: account management from the server's shell.
+//! `hearth admin …`: account management and the federation status from
+//! the server's shell.
 
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use hearth_app::accounts::Registration;
+use hearth_app::federation_status::{QueueStatus, ServerStatus};
 use hearth_app::{App, AppError, Config};
 use hearth_domain::{AccountStatus, Role};
 
@@ -86,8 +89,107 @@ async fn dispatch(app: &App, command: AdminCommand) -> anyhow::Result<()> {
             let account = app.set_role(&name, role).await.map_err(explain)?;
             println!("'{}' is now {}", account.username, account.role);
         }
+        AdminCommand::FederationStatus { json } => {
+            let status = app.federation_status().await.map_err(explain)?;
+            let now = Utc::now();
+            if json {
+                let view = hearth_http::FederationStatusView::new(&status, now);
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print!("{}", federation_table(&status, now));
+            }
+        }
     }
     Ok(())
+}
+
+/// The queue on one line, then one line per server.
+fn federation_table(status: &QueueStatus, now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "queue: {} pending, {} sending, {} delivered, {} failed; {}\n",
+        status.pending,
+        status.sending,
+        status.delivered,
+        status.failed,
+        match status.oldest_pending_at {
+            Some(at) => format!("oldest pending for {}", duration(now - at)),
+            None => "nothing waiting".to_owned(),
+        }
+    );
+    if status.servers.is_empty() {
+        out.push_str("no deliveries to other servers yet\n");
+        return out;
+    }
+    let width = status
+        .servers
+        .iter()
+        .map(|s| s.authority.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("server".len(), AUTHORITY_WIDTH);
+    out.push_str(&format!(
+        "{:<width$}  {:<11}  {:>7}  {:>9}  {:>6}  {:>8}  {:<LAST_WIDTH$}  blocked until\n",
+        "server", "state", "pending", "delivered", "failed", "in a row", "last answer"
+    ));
+    for server in &status.servers {
+        out.push_str(&format!(
+            "{:<width$}  {:<11}  {:>7}  {:>9}  {:>6}  {:>8}  {:<LAST_WIDTH$}  {}\n",
+            shorten(&server.authority, AUTHORITY_WIDTH),
+            server.state.as_str(),
+            server.pending,
+            server.delivered,
+            server.failed,
+            server.consecutive_failures,
+            shorten(&last_answer(server), LAST_WIDTH),
+            match server.blocked_until {
+                Some(until) if until > now => until.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                _ => "-".to_owned(),
+            }
+        ));
+    }
+    out
+}
+
+const AUTHORITY_WIDTH: usize = 40;
+const LAST_WIDTH: usize = 40;
+
+/// The last status and error of a server, in a few words.
+fn last_answer(server: &ServerStatus) -> String {
+    let error = server.last_error.as_deref().map(|e| {
+        // Errors from the HTTP client can span lines; a table row cannot.
+        e.split_whitespace().collect::<Vec<_>>().join(" ")
+    });
+    match (server.last_status, error) {
+        (Some(status), Some(error)) => format!("{status} {error}"),
+        (Some(status), None) => status.to_string(),
+        (None, Some(error)) => error,
+        (None, None) => "-".to_owned(),
+    }
+}
+
+/// `text` cut to `max` characters, marked with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A rough duration for people: `45s`, `12m 5s`, `3h 2m`, `2d 4h`.
+fn duration(d: chrono::Duration) -> String {
+    let secs = d.num_seconds().max(0);
+    let (days, hours, mins, secs) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {mins}m")
+    } else if mins > 0 {
+        format!("{mins}m {secs}s")
+    } else {
+        format!("{secs}s")
+    }
 }
 
 async fn decide(app: &App, name: &str, approve: bool) -> anyhow::Result<()> {
@@ -134,4 +236,107 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
         bail!("password: standard input was empty");
     }
     Ok(password.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use hearth_app::federation_status::ServerState;
+
+    use super::*;
+
+    fn server(authority: &str, state: ServerState) -> ServerStatus {
+        ServerStatus {
+            authority: authority.to_owned(),
+            state,
+            pending: 0,
+            delivered: 0,
+            failed: 0,
+            consecutive_failures: 0,
+            last_status: None,
+            last_error: None,
+            last_success_at: None,
+            last_failure_at: None,
+            blocked_until: None,
+        }
+    }
+
+    #[test]
+    fn the_table_has_the_queue_then_one_line_per_server() {
+        let now = Utc::now();
+        let down = ServerStatus {
+            pending: 12,
+            failed: 3,
+            consecutive_failures: 7,
+            last_error: Some("connect error:\n  connection refused".into()),
+            blocked_until: Some(now + Duration::minutes(5)),
+            ..server("down.example:8443", ServerState::Unreachable)
+        };
+        let fine = ServerStatus {
+            delivered: 40,
+            last_status: Some(202),
+            // Long ago: no longer blocked.
+            blocked_until: Some(now - Duration::hours(1)),
+            ..server("fine.example", ServerState::Ok)
+        };
+        let status = QueueStatus {
+            pending: 11,
+            sending: 1,
+            delivered: 40,
+            failed: 3,
+            oldest_pending_at: Some(now - Duration::seconds(3725)),
+            servers: vec![down, fine],
+        };
+        let table = federation_table(&status, now);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "queue: 11 pending, 1 sending, 40 delivered, 3 failed; oldest pending for 1h 2m"
+        );
+        assert!(lines[1].starts_with("server             state        pending"));
+        assert!(
+            lines[2].starts_with(
+                "down.example:8443  unreachable       12          0       3         7  connect error: connection refused "
+            ),
+            "{table}"
+        );
+        assert!(lines[2].ends_with(" UTC"), "{table}");
+        assert!(
+            lines[3].starts_with(
+                "fine.example       ok                 0         40       0         0  202 "
+            ),
+            "{table}"
+        );
+        assert!(lines[3].ends_with("  -"), "{table}");
+        assert_eq!(lines.len(), 4);
+    }
+
+    #[test]
+    fn an_empty_queue_says_so() {
+        let status = QueueStatus {
+            pending: 0,
+            sending: 0,
+            delivered: 0,
+            failed: 0,
+            oldest_pending_at: None,
+            servers: Vec::new(),
+        };
+        assert_eq!(
+            federation_table(&status, Utc::now()),
+            "queue: 0 pending, 0 sending, 0 delivered, 0 failed; nothing waiting\nno deliveries to other servers yet\n"
+        );
+    }
+
+    #[test]
+    fn long_values_are_shortened_and_durations_rounded() {
+        assert_eq!(shorten("abcdef", 6), "abcdef");
+        assert_eq!(shorten("abcdefg", 6), "abcde…");
+        assert_eq!(duration(Duration::seconds(45)), "45s");
+        assert_eq!(duration(Duration::seconds(725)), "12m 5s");
+        assert_eq!(
+            duration(Duration::seconds(2 * 86_400 + 4 * 3600 + 9)),
+            "2d 4h"
+        );
+        assert_eq!(duration(Duration::seconds(-3)), "0s");
+    }
 }

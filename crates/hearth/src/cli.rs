@@ -27,6 +27,10 @@ pub struct Cli {
 pub enum Command {
     /// Apply database migrations, then serve HTTP until SIGTERM or Ctrl-C.
     Serve,
+    /// Apply database migrations, then deliver activities to other servers
+    /// (no web server) until SIGTERM or Ctrl-C. Run several on one
+    /// PostgreSQL database to share the work.
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Inspect the configuration.
@@ -34,7 +38,7 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Manage accounts from the server's shell.
+    /// Manage accounts and watch federation from the server's shell.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
@@ -100,6 +104,14 @@ pub enum AdminCommand {
         /// The new role.
         #[arg(value_parser = parse_role)]
         role: Role,
+    },
+    /// Show how delivery to other servers is going: the queue (waiting,
+    /// being sent, delivered, given up; age of the oldest waiting), then
+    /// the servers that need attention most, unreachable ones first.
+    FederationStatus {
+        /// Print the JSON of GET /api/v1/admin/federation instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 

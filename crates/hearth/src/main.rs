@@ -50,6 +50,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve::run(loaded.config).await,
+            Command::Worker => serve::worker(loaded.config).await,
             Command::Migrate => serve::migrate(loaded.config).await,
             Command::Admin { command } => admin::run(loaded.config, command).await,
             Command::Config { .. } => Ok(()),

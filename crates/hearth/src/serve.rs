@@ -1,4 +1,4 @@
-//! `hearth serve` and `hearth migrate`.
+//! `hearth serve`, `hearth worker` and `hearth migrate`.
 //!
 //! Start-up order: connect, migrate, bind, serve. On SIGTERM or Ctrl-C the
 //! server stops accepting connections, lets requests in flight finish (up
@@ -66,7 +66,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
 
     let (stop_sender, sender_shutdown) = tokio::sync::watch::channel(false);
-    let sender = app.spawn_sender(sender_shutdown);
+    hearth_http::metrics::spawn(&app, sender_shutdown.clone()).await?;
+    let sender = if app.config.federation.serve_runs_workers {
+        Some(app.spawn_workers(sender_shutdown))
+    } else {
+        tracing::info!(
+            "this process does not deliver (federation.serve_runs_workers = false); run `hearth worker`"
+        );
+        None
+    };
     let router = hearth_http::router(app.clone());
     let stopping = Arc::new(Notify::new());
     let signal = {
@@ -99,7 +107,40 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Deliveries in flight finish (or are picked up again after their lease
     // by the next start); then the pool closes.
     let _ = stop_sender.send(true);
-    if tokio::time::timeout(grace, sender).await.is_err() {
+    if let Some(sender) = sender
+        && tokio::time::timeout(grace, sender).await.is_err()
+    {
+        tracing::warn!("deliveries still running after the grace period; they will be retried");
+    }
+    app.close().await.context("closing the database")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `hearth worker`: deliveries only, until SIGTERM or Ctrl-C; attempts in
+/// flight then finish (up to `http.shutdown_grace_secs`).
+pub async fn worker(config: Config) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+    let (app, applied) = open(config).await?;
+    for name in &applied {
+        tracing::info!(migration = %name, "applied migration");
+    }
+    if matches!(
+        hearth_db::Backend::from_url(&app.config.database_url()),
+        Some(hearth_db::Backend::Sqlite)
+    ) {
+        tracing::warn!(
+            "a separate worker on SQLite competes with `hearth serve` for one write lock; use PostgreSQL to scale out"
+        );
+    }
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    hearth_http::metrics::spawn(&app, shutdown.clone()).await?;
+    let workers = app.spawn_workers(shutdown);
+    tracing::info!(domain = %app.config.domain, "hearth worker is delivering");
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing deliveries in flight");
+    let _ = stop.send(true);
+    if tokio::time::timeout(grace, workers).await.is_err() {
         tracing::warn!("deliveries still running after the grace period; they will be retried");
     }
     app.close().await.context("closing the database")?;

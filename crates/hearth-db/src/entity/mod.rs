@@ -6,6 +6,7 @@ pub mod group_members;
 pub mod group_moderators;
 pub mod groups;
 pub mod inbound_activities;
+pub mod instances;
 pub mod notifications;
 pub mod outbound_activities;
 pub mod posts;

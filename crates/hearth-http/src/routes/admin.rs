@@ -1,4 +1,5 @@
-//! Admin endpoints: review and decide on sign-ups.
+//! Admin endpoints: review and decide on sign-ups, and see how delivery
+//! to other servers is going.
 
 use axum::extract::{Path, Query, State};
 use hearth_domain::AccountStatus;
@@ -9,7 +10,7 @@ use crate::auth::Admin;
 use crate::json::Json;
 use crate::pagination::{Page, PageQuery};
 use crate::problem::{ApiError, Problem};
-use crate::views::AdminAccountView;
+use crate::views::{AdminAccountView, FederationStatusView};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -81,4 +82,13 @@ pub async fn reject(
         .decide_registration(&admin.account, account_id(&id)?, false)
         .await?;
     Ok(Json((&account).into()))
+}
+
+/// The delivery queue and the servers that need attention most.
+pub async fn federation(
+    State(state): State<ApiState>,
+    Admin(_): Admin,
+) -> Result<Json<FederationStatusView>, ApiError> {
+    let status = state.app.federation_status().await?;
+    Ok(Json(FederationStatusView::new(&status, chrono::Utc::now())))
 }

@@ -34,6 +34,7 @@ pub fn api(state: &ApiState) -> Router<ApiState> {
         .route("/admin/accounts", get(admin::list_accounts))
         .route("/admin/accounts/{id}/approve", post(admin::approve))
         .route("/admin/accounts/{id}/reject", post(admin::reject))
+        .route("/admin/federation", get(admin::federation))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{name}", get(groups::show))
         .route("/groups/{name}/join", post(groups::join))

@@ -1,0 +1,691 @@
+//! The delivery queue: every outbound activity stored once, with one
+//! delivery row per target inbox, in the transaction of the change it
+//! announces; workers in any number of processes claim due rows, send them
+//! and record what happened.
+//!
+//! ```text
+//! use-case txn ──▶ enqueue(): outbound_activities + deliveries (pending)
+//!                                        │
+//!  worker: claim() ─ pending → sending (lease, worker id) ┘
+//!             │ sign + POST (hearth-activitypub)
+//!             ▼
+//!  finish(): delivered │ pending again at T (backoff) │ failed
+//!            + the receiving server's row in `instances`
+//! ```
+//!
+//! Rules the claim enforces, in one SQL statement per batch:
+//! - **At most one sender per row.** On PostgreSQL candidate rows are locked
+//!   with `FOR UPDATE SKIP LOCKED`, so workers in other processes pass them
+//!   by instead of waiting; SQLite has one writer at a time anyway
+//!   (`BEGIN IMMEDIATE`). A claimed row belongs to its worker until its
+//!   lease runs out; a worker that died (SIGKILL) loses its rows then.
+//! - **Order per group.** Deliveries to one inbox with the same `order_key`
+//!   (the sending actor: a group relays all its posts as itself) go out one
+//!   at a time in the order they were made; a later one waits while an
+//!   earlier one is pending or in flight. Different groups to the same
+//!   server go in parallel.
+//! - **Sick servers wait.** A server marked unreachable (or that asked us
+//!   to wait with 429 Retry-After) is left alone until `blocked_until`;
+//!   then its first waiting deliveries are the probe.
+//! - **Bounded per server.** No more than `per_server` chains in flight to
+//!   one server (so that many requests at once), counted across all
+//!   workers.
+//!
+//! A claim takes *chains*: a chain's first waiting delivery and the ones
+//! queued behind it (up to `chain_len`), which one task sends in order,
+//! stopping at the first that must be retried (the rest are released to
+//! wait behind it). One claim thus feeds many deliveries without breaking
+//! the order.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, Set, Statement, Value,
+};
+
+use crate::DbError;
+use crate::entity::{deliveries, instances, outbound_activities};
+
+/// One target of an outbound activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub inbox: String,
+    pub authority: String,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// Claimed by a worker until `next_attempt_at` (its lease).
+    Sending,
+    /// The receiving server answered 2xx.
+    Delivered,
+    /// Given up: refused for good, or out of time.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+/// Store an activity to send and one pending delivery per distinct inbox.
+/// Call it inside the transaction that makes the change the activity
+/// announces, so the two never disagree. Deliveries are ordered by the
+/// activity's actor (see the module docs).
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    ap_id: &str,
+    kind: &str,
+    actor_ap_id: &str,
+    body: &str,
+    targets: &[Target],
+) -> Result<i64, DbError> {
+    let now = Utc::now();
+    let activity = outbound_activities::ActiveModel {
+        ap_id: Set(ap_id.to_owned()),
+        kind: Set(kind.to_owned()),
+        actor_ap_id: Set(actor_ap_id.to_owned()),
+        body: Set(body.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let mut seen = HashSet::new();
+    let rows: Vec<deliveries::ActiveModel> = targets
+        .iter()
+        .filter(|t| seen.insert(t.inbox.clone()))
+        .map(|target| deliveries::ActiveModel {
+            activity_id: Set(activity.id),
+            inbox: Set(target.inbox.clone()),
+            authority: Set(target.authority.clone()),
+            state: Set(DeliveryState::Pending.as_str().to_owned()),
+            attempts: Set(0),
+            last_status: Set(None),
+            last_error: Set(None),
+            next_attempt_at: Set(now),
+            created_at: Set(now),
+            updated_at: Set(now),
+            order_key: Set(actor_ap_id.to_owned()),
+            worker: Set(None),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        deliveries::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(activity.id)
+}
+
+/// A claimed delivery with what to send.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub inbox: String,
+    pub authority: String,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub activity_ap_id: String,
+    pub actor_ap_id: String,
+    pub body: String,
+}
+
+/// How much one claim may take.
+#[derive(Debug, Clone)]
+pub struct ClaimLimits {
+    /// Chains to claim at most (each is sent by one task).
+    pub max_chains: u64,
+    /// Deliveries of one chain to take at once, sent one after the other.
+    pub chain_len: u64,
+    /// Chains in flight to one server at most, across all workers: the
+    /// number of requests it sees from us at once.
+    pub per_server: u64,
+    /// How long a claimed row is this worker's.
+    pub lease: Duration,
+    /// Who is claiming (recorded on the row).
+    pub worker: String,
+}
+
+/// Claim due deliveries for `limits.worker`, as chains: the first waiting
+/// delivery of an (inbox, order key) and up to `chain_len - 1` that follow
+/// it, to be sent in order by one task. See the module docs for the rules.
+/// Runs in its own transaction.
+pub async fn claim(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    limits: &ClaimLimits,
+) -> Result<Vec<Vec<DueDelivery>>, DbError> {
+    if limits.max_chains == 0 {
+        return Ok(Vec::new());
+    }
+    let txn = crate::begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    let postgres = backend == DatabaseBackend::Postgres;
+    let p = |n: usize| {
+        if postgres {
+            format!("${n}")
+        } else {
+            "?".to_owned()
+        }
+    };
+    let lock = if postgres {
+        " FOR UPDATE OF d SKIP LOCKED"
+    } else {
+        ""
+    };
+    let heads_sql = format!(
+        "SELECT d.id, d.authority, d.inbox, d.order_key FROM deliveries d \
+         WHERE d.state IN ('pending', 'sending') AND d.next_attempt_at <= {now1} \
+         AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.inbox = d.inbox \
+             AND e.order_key = d.order_key AND e.id < d.id \
+             AND e.state IN ('pending', 'sending')) \
+         AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.authority = d.authority \
+             AND i.blocked_until IS NOT NULL AND i.blocked_until > {now2}) \
+         ORDER BY d.next_attempt_at, d.id LIMIT {limit}{lock}",
+        now1 = p(1),
+        now2 = p(2),
+        limit = p(3),
+    );
+    // Over-fetch so that servers at their limit do not starve the batch.
+    let fetch = Ord::min(limits.max_chains.saturating_mul(4), 2_000);
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            heads_sql,
+            [
+                Value::from(now),
+                Value::from(now),
+                Value::from(i64::try_from(fetch).unwrap_or(i64::MAX)),
+            ],
+        ))
+        .await?;
+    let mut heads = Vec::with_capacity(rows.len());
+    for row in rows {
+        heads.push((
+            row.try_get::<i64>("", "id")?,
+            row.try_get::<String>("", "authority")?,
+            row.try_get::<String>("", "inbox")?,
+            row.try_get::<String>("", "order_key")?,
+        ));
+    }
+    if heads.is_empty() {
+        txn.commit().await?;
+        return Ok(Vec::new());
+    }
+    // Chains already in flight per server (any worker's live lease).
+    let busy_sql = format!(
+        "SELECT authority, COUNT(DISTINCT order_key) AS n FROM deliveries \
+         WHERE state = 'sending' AND next_attempt_at > {now1} GROUP BY authority",
+        now1 = p(1)
+    );
+    let mut busy: HashMap<String, u64> = HashMap::new();
+    for row in txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            busy_sql,
+            [Value::from(now)],
+        ))
+        .await?
+    {
+        let n: i64 = row.try_get("", "n")?;
+        busy.insert(row.try_get("", "authority")?, u64::try_from(n).unwrap_or(0));
+    }
+    let follow_sql = format!(
+        "SELECT d.id FROM deliveries d WHERE d.inbox = {inbox} AND d.order_key = {key} \
+         AND d.state = 'pending' AND d.next_attempt_at <= {now} AND d.id > {after} \
+         ORDER BY d.id LIMIT {limit}{lock}",
+        inbox = p(1),
+        key = p(2),
+        now = p(3),
+        after = p(4),
+        limit = p(5),
+    );
+    let mut chains: Vec<Vec<i64>> = Vec::new();
+    for (id, authority, inbox, order_key) in heads {
+        if chains.len() as u64 >= limits.max_chains {
+            break;
+        }
+        let count = busy.entry(authority).or_insert(0);
+        if *count >= limits.per_server {
+            continue;
+        }
+        *count += 1;
+        let mut chain = vec![id];
+        if limits.chain_len > 1 {
+            for row in txn
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    follow_sql.clone(),
+                    [
+                        Value::from(inbox),
+                        Value::from(order_key),
+                        Value::from(now),
+                        Value::from(id),
+                        Value::from(i64::try_from(limits.chain_len - 1).unwrap_or(0)),
+                    ],
+                ))
+                .await?
+            {
+                chain.push(row.try_get("", "id")?);
+            }
+        }
+        chains.push(chain);
+    }
+    let picked: Vec<i64> = chains.iter().flatten().copied().collect();
+    if picked.is_empty() {
+        txn.commit().await?;
+        return Ok(Vec::new());
+    }
+    let mut rows: HashMap<i64, deliveries::Model> = HashMap::new();
+    for ids in picked.chunks(500) {
+        deliveries::Entity::update_many()
+            .col_expr(
+                deliveries::Column::State,
+                Expr::value(DeliveryState::Sending.as_str()),
+            )
+            .col_expr(
+                deliveries::Column::NextAttemptAt,
+                Expr::value(now + limits.lease),
+            )
+            .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                deliveries::Column::Worker,
+                Expr::value(limits.worker.clone()),
+            )
+            .filter(deliveries::Column::Id.is_in(ids.to_vec()))
+            .exec(&txn)
+            .await?;
+        rows.extend(
+            deliveries::Entity::find()
+                .filter(deliveries::Column::Id.is_in(ids.to_vec()))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r)),
+        );
+    }
+    let activity_ids: Vec<i64> = rows
+        .values()
+        .map(|r| r.activity_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut activities: HashMap<i64, outbound_activities::Model> = HashMap::new();
+    for ids in activity_ids.chunks(500) {
+        activities.extend(
+            outbound_activities::Entity::find()
+                .filter(outbound_activities::Column::Id.is_in(ids.to_vec()))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a)),
+        );
+    }
+    txn.commit().await?;
+    Ok(chains
+        .into_iter()
+        .map(|chain| {
+            chain
+                .into_iter()
+                .filter_map(|id| {
+                    let row = rows.remove(&id)?;
+                    let activity = activities.get(&row.activity_id)?;
+                    Some(DueDelivery {
+                        id: row.id,
+                        inbox: row.inbox,
+                        authority: row.authority,
+                        attempts: row.attempts,
+                        created_at: row.created_at,
+                        activity_ap_id: activity.ap_id.clone(),
+                        actor_ap_id: activity.actor_ap_id.clone(),
+                        body: activity.body.clone(),
+                    })
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// Give claimed deliveries back untried (the chain stopped at an earlier
+/// one that must be retried first): they wait, unowned, behind it.
+pub async fn release(db: &DatabaseConnection, ids: &[i64], worker: &str) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    deliveries::Entity::update_many()
+        .col_expr(
+            deliveries::Column::State,
+            Expr::value(DeliveryState::Pending.as_str()),
+        )
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+        .filter(deliveries::Column::Id.is_in(ids.to_vec()))
+        .filter(deliveries::Column::State.eq(DeliveryState::Sending.as_str()))
+        .filter(deliveries::Column::Worker.eq(worker))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Extend this worker's lease on deliveries it still holds (a long chain
+/// to a slow server).
+pub async fn renew(
+    db: &DatabaseConnection,
+    ids: &[i64],
+    worker: &str,
+    lease: Duration,
+) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now + lease))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+        .filter(deliveries::Column::Id.is_in(ids.to_vec()))
+        .filter(deliveries::Column::State.eq(DeliveryState::Sending.as_str()))
+        .filter(deliveries::Column::Worker.eq(worker))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What one attempt came to, as the sender classified the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx.
+    Delivered { status: u16 },
+    /// No answer, a timeout, 408 or 5xx: the server has trouble; try again
+    /// later. Counts towards marking the server unreachable.
+    Retry { status: Option<u16>, error: String },
+    /// 429: the server is fine but asks us to slow down, for
+    /// `retry_after_secs` when it said so.
+    RateLimited {
+        status: u16,
+        retry_after_secs: Option<u64>,
+    },
+    /// Another 4xx (401, 403 blocked, 404, 410 Gone…): it will never take
+    /// this one. The server did answer, so it is reachable.
+    Refused { status: u16, error: String },
+    /// It cannot be sent from here (no such signer, a bad inbox address).
+    Unsendable { error: String },
+}
+
+/// How retries are spaced and when to give up.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// The first retry waits this long; each further one twice as long.
+    pub first_retry: Duration,
+    pub retry_max: Duration,
+    /// A delivery still not through this long after it was stored fails.
+    pub give_up_after: Duration,
+    /// Failed attempts in a row that make a server unreachable.
+    pub unreachable_after: u32,
+    /// First wait before probing an unreachable server (doubles, capped at
+    /// `retry_max`).
+    pub probe_interval: Duration,
+}
+
+/// The wait before attempt `attempts + 1`: exponential, capped, with a
+/// jitter of up to ±20% derived from `seed` so that many deliveries failing
+/// together do not come back together.
+pub fn backoff(policy: &RetryPolicy, attempts: i32, seed: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(0, 30)).unwrap_or(0);
+    let base = policy
+        .first_retry
+        .num_milliseconds()
+        .saturating_mul(1_i64 << exp.min(30))
+        .min(policy.retry_max.num_milliseconds())
+        .max(1);
+    let spread = (seed.wrapping_mul(2_654_435_761).rem_euclid(41)) - 20; // -20..=20
+    Duration::milliseconds(base + base * spread / 100)
+}
+
+/// The wait before probing a server that failed `failures` times in a row.
+pub fn probe_wait(policy: &RetryPolicy, failures: i32) -> Duration {
+    let over = failures - i32::try_from(policy.unreachable_after).unwrap_or(i32::MAX);
+    let exp = u32::try_from(over.clamp(0, 30)).unwrap_or(0);
+    Duration::milliseconds(
+        policy
+            .probe_interval
+            .num_milliseconds()
+            .saturating_mul(1_i64 << exp.min(30))
+            .min(policy.retry_max.num_milliseconds().max(1)),
+    )
+}
+
+/// Record the outcome of one attempt at delivery `id`, by `worker`, and
+/// what it says about the receiving server. Returns the delivery's new
+/// state. An attempt whose lease was taken over by another worker (it ran
+/// far too long) changes nothing.
+pub async fn finish(
+    db: &DatabaseConnection,
+    delivery: &DueDelivery,
+    worker: &str,
+    outcome: &Outcome,
+    policy: &RetryPolicy,
+) -> Result<DeliveryState, DbError> {
+    use sea_orm::sea_query::ExprTrait;
+    let now = Utc::now();
+    let txn = crate::begin_write(db).await?;
+    let retry_at = now + backoff(policy, delivery.attempts, delivery.id);
+    let too_old = now - delivery.created_at > policy.give_up_after;
+    let give_up = |error: &str| {
+        format!(
+            "gave up after {} attempts over {} hours: {error}",
+            delivery.attempts + 1,
+            (now - delivery.created_at).num_hours()
+        )
+    };
+    let (state, status, error, next) = match outcome {
+        Outcome::Delivered { status } => (DeliveryState::Delivered, Some(*status), None, now),
+        Outcome::Retry { status, error } if too_old => {
+            (DeliveryState::Failed, *status, Some(give_up(error)), now)
+        }
+        Outcome::Retry { status, error } => (
+            DeliveryState::Pending,
+            *status,
+            Some(error.clone()),
+            retry_at,
+        ),
+        Outcome::RateLimited { status, .. } if too_old => (
+            DeliveryState::Failed,
+            Some(*status),
+            Some(give_up("rate limited")),
+            now,
+        ),
+        Outcome::RateLimited {
+            status,
+            retry_after_secs,
+        } => {
+            let wait = retry_after_secs
+                .map(|s| Duration::seconds(i64::try_from(Ord::min(s, 86_400)).unwrap_or(86_400)))
+                .unwrap_or_else(|| backoff(policy, delivery.attempts, delivery.id));
+            (
+                DeliveryState::Pending,
+                Some(*status),
+                Some(format!("HTTP {status}: asked to wait")),
+                now + wait,
+            )
+        }
+        Outcome::Refused { status, error } => (
+            DeliveryState::Failed,
+            Some(*status),
+            Some(error.clone()),
+            now,
+        ),
+        Outcome::Unsendable { error } => (DeliveryState::Failed, None, Some(error.clone()), now),
+    };
+    let updated = deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::State, Expr::value(state.as_str()))
+        .col_expr(
+            deliveries::Column::Attempts,
+            Expr::col(deliveries::Column::Attempts).add(1),
+        )
+        .col_expr(
+            deliveries::Column::LastStatus,
+            Expr::value(status.map(i32::from)),
+        )
+        .col_expr(deliveries::Column::LastError, Expr::value(error.clone()))
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(next))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+        .filter(deliveries::Column::Id.eq(delivery.id))
+        .filter(deliveries::Column::State.eq(DeliveryState::Sending.as_str()))
+        .filter(deliveries::Column::Worker.eq(worker))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        txn.commit().await?;
+        return Ok(DeliveryState::Sending);
+    }
+    record_server(&txn, &delivery.authority, outcome, policy, now).await?;
+    txn.commit().await?;
+    Ok(state)
+}
+
+/// Update what we know of a receiving server after one attempt.
+async fn record_server(
+    db: &impl ConnectionTrait,
+    authority: &str,
+    outcome: &Outcome,
+    policy: &RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    instances::Entity::insert(instances::ActiveModel {
+        authority: Set(authority.to_owned()),
+        state: Set("ok".to_owned()),
+        consecutive_failures: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([instances::Column::Authority])
+    .exec(db)
+    .await?;
+    let Some(server) = instances::Entity::find()
+        .filter(instances::Column::Authority.eq(authority))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let mut row: instances::ActiveModel = server.clone().into();
+    row.updated_at = Set(now);
+    match outcome {
+        Outcome::Delivered { status } | Outcome::Refused { status, .. } => {
+            if server.state != "ok" {
+                tracing::info!(server = authority, "server answers again");
+            }
+            row.state = Set("ok".to_owned());
+            row.consecutive_failures = Set(0);
+            row.blocked_until = Set(None);
+            row.last_status = Set(Some(i32::from(*status)));
+            if matches!(outcome, Outcome::Delivered { .. }) {
+                row.last_success_at = Set(Some(now));
+            }
+        }
+        Outcome::RateLimited {
+            status,
+            retry_after_secs,
+        } => {
+            let wait = Duration::seconds(
+                i64::try_from(Ord::min(retry_after_secs.unwrap_or(60), 86_400)).unwrap_or(60),
+            );
+            row.blocked_until = Set(Some(now + wait));
+            row.last_status = Set(Some(i32::from(*status)));
+            row.last_error = Set(Some(format!("HTTP {status}: asked to wait")));
+        }
+        Outcome::Retry { status, error } => {
+            let failures = server.consecutive_failures.saturating_add(1);
+            row.consecutive_failures = Set(failures);
+            row.last_status = Set(status.map(i32::from));
+            row.last_error = Set(Some(error.clone()));
+            row.last_failure_at = Set(Some(now));
+            if failures >= i32::try_from(policy.unreachable_after).unwrap_or(i32::MAX) {
+                if server.state != "unreachable" {
+                    tracing::warn!(
+                        server = authority,
+                        failures,
+                        "server marked unreachable; its deliveries wait"
+                    );
+                }
+                row.state = Set("unreachable".to_owned());
+                row.blocked_until = Set(Some(now + probe_wait(policy, failures)));
+            }
+        }
+        Outcome::Unsendable { .. } => return Ok(()),
+    }
+    row.update(db).await?;
+    Ok(())
+}
+
+/// The earliest time a delivery may be due, if any is waiting.
+pub async fn next_due(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(deliveries::Entity::find()
+        .filter(deliveries::Column::State.is_in([
+            DeliveryState::Pending.as_str(),
+            DeliveryState::Sending.as_str(),
+        ]))
+        .order_by_asc(deliveries::Column::NextAttemptAt)
+        .one(db)
+        .await?
+        .map(|d| d.next_attempt_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            first_retry: Duration::seconds(10),
+            retry_max: Duration::seconds(3600),
+            give_up_after: Duration::hours(168),
+            unreachable_after: 5,
+            probe_interval: Duration::seconds(60),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let p = policy();
+        for (attempts, base) in [(0, 10_000), (1, 20_000), (2, 40_000), (3, 80_000)] {
+            for seed in 0..50 {
+                let ms = backoff(&p, attempts, seed).num_milliseconds();
+                assert!(
+                    (base * 80 / 100..=base * 120 / 100).contains(&ms),
+                    "attempt {attempts}: {ms} ms"
+                );
+            }
+        }
+        let capped = backoff(&p, 40, 7).num_milliseconds();
+        assert!((3_600_000 * 80 / 100..=3_600_000 * 120 / 100).contains(&capped));
+        let spread: HashSet<i64> = (0..50)
+            .map(|seed| backoff(&p, 2, seed).num_milliseconds())
+            .collect();
+        assert!(spread.len() > 10, "retries are spread out");
+    }
+
+    #[test]
+    fn probes_of_unreachable_servers_slow_down_to_the_cap() {
+        let p = policy();
+        assert_eq!(probe_wait(&p, 5), Duration::seconds(60));
+        assert_eq!(probe_wait(&p, 6), Duration::seconds(120));
+        assert_eq!(probe_wait(&p, 100), Duration::seconds(3600));
+    }
+}
