@@ -27,6 +27,7 @@ use hearth_db::remote;
 use hearth_db::{DatabaseTransaction, begin_write};
 use hearth_domain::MembershipState;
 use serde_json::Value;
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::FederationError;
@@ -155,7 +156,6 @@ const MAX_DEPTH: usize = 32;
 
 /// Receive one activity. See the module docs for the order of checks.
 pub async fn receive(data: &Data, req: InboundRequest<'_>) -> Result<Received, InboxError> {
-    let fed = data.app_data();
     let signed = SignedRequest {
         method: "POST",
         path_and_query: req.path_and_query,
@@ -166,8 +166,22 @@ pub async fn receive(data: &Data, req: InboundRequest<'_>) -> Result<Received, I
 
     let envelope = parse(req.body)?;
     let span = tracing::info_span!("activity", activity_id = %envelope.id, kind = %envelope.kind, actor = %envelope.actor);
-    let _guard = span.enter();
+    // `Instrument`, not `span.enter()`: a guard held across `.await` is
+    // dropped on whatever thread resumes the task and corrupts tracing's
+    // span bookkeeping (it panicked a server under load).
+    receive_envelope(data, &req, &signed, &signature, envelope)
+        .instrument(span)
+        .await
+}
 
+async fn receive_envelope(
+    data: &Data,
+    req: &InboundRequest<'_>,
+    signed: &SignedRequest<'_>,
+    signature: &signatures::SignatureHeader,
+    envelope: Envelope,
+) -> Result<Received, InboxError> {
+    let fed = data.app_data();
     if protocol::authority(&envelope.id) != protocol::authority(&envelope.actor) {
         return Err(InboxError::OriginMismatch(format!(
             "activity {} is not on the origin of its actor {}",
@@ -195,7 +209,7 @@ pub async fn receive(data: &Data, req: InboundRequest<'_>) -> Result<Received, I
     }
     policy_check(data, &envelope)?;
 
-    let actor = verified_actor(data, &signed, &signature, &envelope.actor).await?;
+    let actor = verified_actor(data, signed, signature, &envelope.actor).await?;
     tracing::debug!(target_inbox = ?req.target, "signature verified");
     apply(data, envelope, actor).await
 }
