@@ -761,38 +761,7 @@ impl App {
             if out.contains_key(&post.author_ap_id) {
                 continue;
             }
-            let author = match post.author_user_id {
-                Some(id) => hearth_db::accounts::find_by_id(&self.db, id)
-                    .await?
-                    .map(|a| Author {
-                        handle: format!("{}@{}", a.username, self.config.domain),
-                        display_name: if a.display_name.is_empty() {
-                            a.username.clone()
-                        } else {
-                            a.display_name.clone()
-                        },
-                        url: post.author_ap_id.clone(),
-                        local: true,
-                    }),
-                None => remote::find_actor(&self.db, &post.author_ap_id)
-                    .await?
-                    .map(|a| Author {
-                        handle: format!("{}@{}", a.preferred_username, a.authority),
-                        display_name: if a.name.is_empty() {
-                            a.preferred_username.clone()
-                        } else {
-                            a.name.clone()
-                        },
-                        url: a.ap_id.clone(),
-                        local: false,
-                    }),
-            };
-            let author = author.unwrap_or_else(|| Author {
-                handle: post.author_ap_id.clone(),
-                display_name: post.author_ap_id.clone(),
-                url: post.author_ap_id.clone(),
-                local: false,
-            });
+            let author = self.actor_display(&post.author_ap_id).await?;
             out.insert(post.author_ap_id.clone(), author);
         }
         Ok(out)

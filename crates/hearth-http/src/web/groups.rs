@@ -671,6 +671,15 @@ pub async fn thread_page(
     show_thread(&state, &headers, session.as_ref(), id, None).await
 }
 
+/// The thread a post belongs to, for redirecting back to it (the post's
+/// own id when it cannot be read).
+async fn thread_of(state: &ApiState, session: &WebSession, id: i64) -> i64 {
+    match state.app.readable_post(Some(&**session), id).await {
+        Ok((p, _)) => p.thread_id(),
+        Err(_) => id,
+    }
+}
+
 async fn post_action(
     state: &ApiState,
     headers: &HeaderMap,
@@ -728,10 +737,7 @@ pub async fn reply(
             }
         }
     };
-    let thread = match state.app.readable_post(Some(&*session), parent).await {
-        Ok((p, _)) => p.thread_id(),
-        Err(_) => parent,
-    };
+    let thread = thread_of(&state, &session, parent).await;
     let draft = ReplyDraft {
         parent,
         body,
@@ -755,10 +761,7 @@ pub async fn react(
     {
         tracing::info!(error = %err, "reaction from the web refused");
     }
-    let thread = match state.app.readable_post(Some(&*session), id).await {
-        Ok((p, _)) => p.thread_id(),
-        Err(_) => id,
-    };
+    let thread = thread_of(&state, &session, id).await;
     redirect_to(&format!("/posts/{thread}#post-{id}"))
 }
 
@@ -772,10 +775,7 @@ pub async fn delete(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let thread = match state.app.readable_post(Some(&*session), id).await {
-        Ok((p, _)) => p.thread_id(),
-        Err(_) => id,
-    };
+    let thread = thread_of(&state, &session, id).await;
     if let Err(err) = state.app.delete_post(&session, id).await {
         tracing::info!(error = %err, "delete from the web refused");
     }
@@ -792,10 +792,7 @@ pub async fn remove(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let thread = match state.app.readable_post(Some(&*session), id).await {
-        Ok((p, _)) => p.thread_id(),
-        Err(_) => id,
-    };
+    let thread = thread_of(&state, &session, id).await;
     if let Err(err) = state
         .app
         .remove_post(&session, id, field(&form, "reason"))
