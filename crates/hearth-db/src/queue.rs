@@ -244,17 +244,7 @@ pub async fn claim(
         let n: i64 = row.try_get("", "n")?;
         busy.insert(row.try_get("", "authority")?, u64::try_from(n).unwrap_or(0));
     }
-    let follow_sql = format!(
-        "SELECT d.id FROM deliveries d WHERE d.inbox = {inbox} AND d.order_key = {key} \
-         AND d.state = 'pending' AND d.next_attempt_at <= {now} AND d.id > {after} \
-         ORDER BY d.id LIMIT {limit}{lock}",
-        inbox = p(1),
-        key = p(2),
-        now = p(3),
-        after = p(4),
-        limit = p(5),
-    );
-    let mut chains: Vec<Vec<i64>> = Vec::new();
+    let mut chains: Vec<(i64, String, String)> = Vec::new();
     for (id, authority, inbox, order_key) in heads {
         if chains.len() as u64 >= limits.max_chains {
             break;
@@ -264,27 +254,52 @@ pub async fn claim(
             continue;
         }
         *count += 1;
-        let mut chain = vec![id];
-        if limits.chain_len > 1 {
-            for row in txn
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    follow_sql.clone(),
-                    [
-                        Value::from(inbox),
-                        Value::from(order_key),
-                        Value::from(now),
-                        Value::from(id),
-                        Value::from(i64::try_from(limits.chain_len - 1).unwrap_or(0)),
-                    ],
-                ))
-                .await?
-            {
-                chain.push(row.try_get("", "id")?);
-            }
-        }
-        chains.push(chain);
+        chains.push((id, inbox, order_key));
     }
+    // The deliveries queued behind each chosen head, in one query. They
+    // need no lock: no other worker can take them while their head is
+    // pending or in flight (the NOT EXISTS above).
+    let mut behind: HashMap<(String, String), Vec<i64>> = HashMap::new();
+    if limits.chain_len > 1 && !chains.is_empty() {
+        let tuples: Vec<String> = (0..chains.len())
+            .map(|n| format!("({}, {})", p(3 + 2 * n), p(4 + 2 * n)))
+            .collect();
+        let follow_sql = format!(
+            "SELECT id, inbox, order_key FROM (SELECT d.id, d.inbox, d.order_key, \
+             ROW_NUMBER() OVER (PARTITION BY d.inbox, d.order_key ORDER BY d.id) AS n \
+             FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= {now} \
+             AND (d.inbox, d.order_key) IN (VALUES {tuples})) t WHERE t.n <= {len} ORDER BY id",
+            now = p(1),
+            len = p(2),
+            tuples = tuples.join(", "),
+        );
+        let mut values = vec![
+            Value::from(now),
+            Value::from(i64::try_from(limits.chain_len).unwrap_or(i64::MAX)),
+        ];
+        for (_, inbox, order_key) in &chains {
+            values.push(Value::from(inbox.clone()));
+            values.push(Value::from(order_key.clone()));
+        }
+        for row in txn
+            .query_all_raw(Statement::from_sql_and_values(backend, follow_sql, values))
+            .await?
+        {
+            let key: (String, String) = (row.try_get("", "inbox")?, row.try_get("", "order_key")?);
+            behind.entry(key).or_default().push(row.try_get("", "id")?);
+        }
+    }
+    let chains: Vec<Vec<i64>> = chains
+        .into_iter()
+        .map(|(head, inbox, order_key)| {
+            let mut chain = vec![head];
+            if let Some(ids) = behind.remove(&(inbox, order_key)) {
+                chain.extend(ids.into_iter().filter(|&id| id > head));
+            }
+            chain.truncate(usize::try_from(limits.chain_len.max(1)).unwrap_or(1));
+            chain
+        })
+        .collect();
     let picked: Vec<i64> = chains.iter().flatten().copied().collect();
     if picked.is_empty() {
         txn.commit().await?;
