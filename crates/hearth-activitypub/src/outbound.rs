@@ -281,6 +281,24 @@ pub async fn run_worker(
             break;
         }
         let free = permits.available_permits() as u64;
+        // Claim in batches: a claim costs a query over the due deliveries,
+        // so while chains are in flight and fewer than half the workers are
+        // free, first let more finish (for 20 ms at most).
+        let batch = (settings.concurrency as u64 / 2).max(1);
+        if free < batch && !running.is_empty() {
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(20);
+            while (permits.available_permits() as u64) < batch && !running.is_empty() {
+                tokio::select! {
+                    Some(_) = running.join_next() => {},
+                    () = tokio::time::sleep_until(deadline) => break,
+                    _ = shutdown.changed() => break,
+                }
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        let free = permits.available_permits() as u64;
         let due = if free == 0 {
             Vec::new()
         } else {
