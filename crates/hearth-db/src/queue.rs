@@ -187,12 +187,16 @@ pub async fn claim(
     } else {
         ""
     };
+    // The head of each chain is its lowest id still pending or in flight:
+    // one grouped scan, linear in the queue, whatever the planner knows of
+    // a table that just filled (a NOT EXISTS self-join turned quadratic on
+    // PostgreSQL with fresh rows and stale statistics).
     let heads_sql = format!(
         "SELECT d.id, d.authority, d.inbox, d.order_key FROM deliveries d \
-         WHERE d.state IN ('pending', 'sending') AND d.next_attempt_at <= {now1} \
-         AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.inbox = d.inbox \
-             AND e.order_key = d.order_key AND e.id < d.id \
-             AND e.state IN ('pending', 'sending')) \
+         JOIN (SELECT MIN(id) AS head FROM deliveries \
+               WHERE state IN ('pending', 'sending') GROUP BY inbox, order_key) h \
+           ON h.head = d.id \
+         WHERE d.next_attempt_at <= {now1} \
          AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.authority = d.authority \
              AND i.blocked_until IS NOT NULL AND i.blocked_until > {now2}) \
          ORDER BY d.next_attempt_at, d.id LIMIT {limit}{lock}",
@@ -258,7 +262,7 @@ pub async fn claim(
     }
     // The deliveries queued behind each chosen head, in one query. They
     // need no lock: no other worker can take them while their head is
-    // pending or in flight (the NOT EXISTS above).
+    // pending or in flight (only a chain's lowest id is a head).
     let mut behind: HashMap<(String, String), Vec<i64>> = HashMap::new();
     if limits.chain_len > 1 && !chains.is_empty() {
         let tuples: Vec<String> = (0..chains.len())
