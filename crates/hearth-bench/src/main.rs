@@ -69,6 +69,10 @@ struct Args {
     #[arg(long, default_value_t = 2.0)]
     signing_secs: f64,
 
+    /// Run each configuration this many times (one table row per run).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+
     /// Give up waiting for one run's deliveries after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout_secs: u64,
@@ -108,8 +112,12 @@ async fn main() -> anyhow::Result<()> {
     };
     eprintln!("hearth binary: {}", hearth.display());
     eprintln!("{}", machine());
-    if let Some(commit) = commit() {
-        eprintln!("commit: {commit}");
+    match (&args.hearth, commit()) {
+        (None, Some(commit)) => eprintln!("hearth built from commit {commit}"),
+        (Some(_), Some(commit)) => eprintln!(
+            "this checkout is at {commit}; the hearth binary given with --hearth may be from elsewhere"
+        ),
+        (_, None) => {}
     }
 
     let secs = args.signing_secs;
@@ -124,9 +132,11 @@ async fn main() -> anyhow::Result<()> {
 
     let mut rows = Vec::new();
     for &n in &args.receivers {
-        rows.push(run(&args, &hearth, n, 0).await?);
-        if args.dead > 0 {
-            rows.push(run(&args, &hearth, n, args.dead).await?);
+        for _ in 0..args.repeat.max(1) {
+            rows.push(run(&args, &hearth, n, 0).await?);
+            if args.dead > 0 {
+                rows.push(run(&args, &hearth, n, args.dead).await?);
+            }
         }
     }
     println!("Signing floor: {floor:.0} signatures/s on one core.\n");
