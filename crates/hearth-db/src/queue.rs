@@ -47,6 +47,7 @@ use sea_orm::{
 };
 
 use crate::DbError;
+use crate::delivery_status::ServerState;
 use crate::entity::{deliveries, instances, outbound_activities};
 
 /// One target of an outbound activity.
@@ -587,7 +588,7 @@ async fn record_server(
 ) -> Result<(), DbError> {
     instances::Entity::insert(instances::ActiveModel {
         authority: Set(authority.to_owned()),
-        state: Set("ok".to_owned()),
+        state: Set(ServerState::Ok.as_str().to_owned()),
         consecutive_failures: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
@@ -607,10 +608,10 @@ async fn record_server(
     row.updated_at = Set(now);
     match outcome {
         Outcome::Delivered { status } | Outcome::Refused { status, .. } => {
-            if server.state != "ok" {
+            if server.state != ServerState::Ok.as_str() {
                 tracing::info!(server = authority, "server answers again");
             }
-            row.state = Set("ok".to_owned());
+            row.state = Set(ServerState::Ok.as_str().to_owned());
             row.consecutive_failures = Set(0);
             row.blocked_until = Set(None);
             row.last_status = Set(Some(i32::from(*status)));
@@ -636,14 +637,14 @@ async fn record_server(
             row.last_error = Set(Some(error.clone()));
             row.last_failure_at = Set(Some(now));
             if failures >= i32::try_from(policy.unreachable_after).unwrap_or(i32::MAX) {
-                if server.state != "unreachable" {
+                if server.state != ServerState::Unreachable.as_str() {
                     tracing::warn!(
                         server = authority,
                         failures,
                         "server marked unreachable; its deliveries wait"
                     );
                 }
-                row.state = Set("unreachable".to_owned());
+                row.state = Set(ServerState::Unreachable.as_str().to_owned());
                 row.blocked_until = Set(Some(now + probe_wait(policy, failures)));
             }
         }
