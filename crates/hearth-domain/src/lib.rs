@@ -1,12 +1,15 @@
 //! Hearth's rules and types, free of I/O: what a valid username, password or
 //! profile is, which roles and registration modes exist, and how secrets
-//! (password hashes, access tokens) are made and checked.
+//! (password hashes, access tokens) are made and checked, what a post may
+//! say ([`content`]) and who may read it ([`access`]).
 //!
 //! Architecture invariant: this crate knows nothing about HTTP, JSON-LD,
 //! ActivityPub or the database driver. Everything here is plain Rust that can
 //! be tested without a server.
 
+pub mod access;
 pub mod account;
+pub mod content;
 pub mod error;
 pub mod group;
 pub mod notification;
