@@ -260,8 +260,23 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
         let title: String = row.try_get("", "title").unwrap();
         assert!(title.is_empty());
     }
-    let gone = reqwest::get(&url).await.unwrap();
+    // Its URL answers 410 with a tombstone to a server that may read it
+    // (the group's, signing the fetch), so caches forget it; to anyone
+    // else, like every post they may not read, 404.
+    let unsigned = reqwest::get(&url).await.unwrap();
+    assert_eq!(unsigned.status(), StatusCode::NOT_FOUND);
+    let key = private_key(&a, "ann").await;
+    let key_id = format!("http://localhost:{}/u/ann#main-key", a.port);
+    let gone = reqwest::Client::new()
+        .get(&url)
+        .headers(signed_get(&url, &key_id, &key))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), StatusCode::GONE);
+    let tombstone: Value = gone.json().await.unwrap();
+    assert_eq!(tombstone["type"], "Tombstone");
+    assert!(tombstone.get("content").is_none() && tombstone.get("name").is_none());
 }
 
 #[tokio::test]
@@ -495,10 +510,14 @@ async fn send_as(b: &Instance, a: &Instance, username: &str, activity: &Value) -
 
 #[tokio::test]
 async fn hostile_html_from_another_server_is_neutralised_everywhere() {
+    // Bob on B (played by the test, signing with his real key) sends
+    // hostile HTML to the group on A, which relays it to Carol's server C.
     let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
     let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let c = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
     let ann = member(&a, "ann").await;
     let bob = member(&b, "bob").await;
+    let carol = member(&c, "carol").await;
     a.post(
         "/api/v1/groups",
         Some(&ann),
@@ -507,6 +526,7 @@ async fn hostile_html_from_another_server_is_neutralised_everywhere() {
     .await;
     let group = format!("http://localhost:{}/g/peers", a.port);
     join(&b, &bob, &format!("@peers@localhost:{}", a.port)).await;
+    join(&c, &carol, &format!("@peers@localhost:{}", a.port)).await;
 
     let payloads = include_str!("../crates/hearth-domain/tests/xss_payloads.txt");
     let hostile: String = payloads
@@ -559,7 +579,7 @@ async fn hostile_html_from_another_server_is_neutralised_everywhere() {
         " ontoggle",
     ];
     let handle = format!("@peers@localhost:{}", a.port);
-    for (name, instance, token) in [("A", &a, &ann), ("B", &b, &bob)] {
+    for (name, instance, token) in [("A", &a, &ann), ("C", &c, &carol)] {
         let thread = wait_until(&format!("the post on {name}"), || {
             thread_on(instance, token, &handle, &page_id)
         })

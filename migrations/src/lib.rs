@@ -14,6 +14,7 @@ mod m20261122_000004_outside_posts;
 mod m20261122_000005_post_links;
 mod m20261122_000006_notifications;
 mod m20261122_000007_delivery_queue;
+mod m20261129_000008_one_door;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_post_links::Migration),
             Box::new(m20261122_000006_notifications::Migration),
             Box::new(m20261122_000007_delivery_queue::Migration),
+            Box::new(m20261129_000008_one_door::Migration),
         ]
     }
 }

@@ -238,6 +238,10 @@ impl Instance {
             ("HEARTH_DATABASE_URL".into(), self.database_url.clone()),
             ("HEARTH_TEST_MODE".into(), "true".into()),
             ("HEARTH_AUTH_RATE_LIMIT_PER_MINUTE".into(), "100000".into()),
+            (
+                "HEARTH_AUTH_ACCOUNT_RATE_LIMIT_PER_MINUTE".into(),
+                "100000".into(),
+            ),
             ("HEARTH_LOG_FILTER".into(), "info".into()),
         ];
         env.extend(self.options.env.iter().cloned());
@@ -601,6 +605,17 @@ pub async fn private_key(instance: &Instance, username: &str) -> RsaPrivateKey {
     RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
 }
 
+/// The `Host` a request to `url` is signed for: servers sign for the
+/// domain they address, and an instance's domain is `localhost:PORT` while
+/// the tests reach it at `127.0.0.1:PORT`.
+pub fn signed_host(url: &url::Url) -> String {
+    let host = match url.host_str().unwrap() {
+        "127.0.0.1" => "localhost",
+        other => other,
+    };
+    format!("{host}:{}", url.port().unwrap())
+}
+
 /// Headers of a draft-cavage signed POST, Mastodon style.
 pub fn signed_post(
     url: &str,
@@ -610,7 +625,7 @@ pub fn signed_post(
     date: std::time::SystemTime,
 ) -> reqwest::header::HeaderMap {
     let url = url::Url::parse(url).unwrap();
-    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let host = signed_host(&url);
     let date = httpdate::fmt_http_date(date);
     let digest = format!("SHA-256={}", B64.encode(Sha256::digest(body)));
     let signing = format!(
@@ -660,7 +675,7 @@ pub async fn post_signed(
 /// Headers of a draft-cavage signed GET, Mastodon style.
 pub fn signed_get(url: &str, key_id: &str, key: &RsaPrivateKey) -> reqwest::header::HeaderMap {
     let url = url::Url::parse(url).unwrap();
-    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let host = signed_host(&url);
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     let signing = format!(
         "(request-target): get {}\nhost: {host}\ndate: {date}",

@@ -688,9 +688,15 @@ impl Receiver {
 
     fn sign_post(&self, url: &str, body: &[u8]) -> Vec<(String, String)> {
         let parsed = url::Url::parse(url).expect("a URL to sign a POST to");
+        // Sign for the domain a server addresses (a Hearth test instance is
+        // `localhost:PORT`, reached at 127.0.0.1:PORT).
+        let name = match parsed.host_str().unwrap_or_default() {
+            "127.0.0.1" => "localhost",
+            other => other,
+        };
         let host = match parsed.port() {
-            Some(port) => format!("{}:{port}", parsed.host_str().unwrap_or_default()),
-            None => parsed.host_str().unwrap_or_default().to_owned(),
+            Some(port) => format!("{name}:{port}"),
+            None => name.to_owned(),
         };
         let mut target = parsed.path().to_owned();
         if let Some(q) = parsed.query() {

@@ -8,15 +8,13 @@
 use activitypub_federation::kinds::actor::{ApplicationType, GroupType, PersonType};
 use activitypub_federation::traits::{Actor, Object};
 use chrono::{DateTime, SecondsFormat, Utc};
-use hearth_db::accounts::{self, Account};
-use hearth_db::federation::SiteKeys;
-use hearth_db::groups::{self, Group};
-use hearth_db::remote::{self, FetchedActor, RemoteActor};
+use hearth_app::records::{Account, FetchedActor, Group, RemoteActor, SiteKeys};
+use hearth_app::{LocalRef, Urls};
 use hearth_domain::JoinPolicy;
 use url::Url;
 
 use crate::FederationError;
-use crate::context::{Data, Federation, LocalRef, Urls};
+use crate::context::{Data, Federation};
 use crate::protocol::{self, ActorJson, Endpoints, PublicKeyJson};
 
 /// The preferredUsername of the instance actor. Reserved as a username.
@@ -159,44 +157,19 @@ impl LocalActor {
 
     /// Load the local actor with id `url`, with its private key.
     pub async fn load(fed: &Federation, url: &Url) -> Result<Option<Self>, FederationError> {
-        let urls = &fed.urls;
-        let db = &fed.db;
-        Ok(match urls.parse_local(url) {
-            Some(LocalRef::User(name)) => {
-                let Some(account) = accounts::find_by_username(db, &name).await? else {
-                    return Ok(None);
-                };
-                let Some(private) = accounts::private_key_pem(db, account.id).await? else {
-                    return Ok(None);
-                };
-                Some(LocalActor {
-                    id: urls.user(&account.username),
-                    inbox: urls.user_inbox(&account.username),
-                    shared_inbox: urls.shared_inbox(),
-                    public_key_pem: account.public_key_pem,
-                    private_key_pem: private,
-                })
-            }
-            Some(LocalRef::Group(name)) => {
-                let Some(group) = groups::find_by_name(db, &name).await? else {
-                    return Ok(None);
-                };
-                let Some(private) = groups::private_key_pem(db, group.id).await? else {
-                    return Ok(None);
-                };
-                Some(LocalActor {
-                    id: urls.group(&group.name),
-                    inbox: urls.group_inbox(&group.name),
-                    shared_inbox: urls.shared_inbox(),
-                    public_key_pem: group.public_key_pem,
-                    private_key_pem: private,
-                })
-            }
-            Some(LocalRef::Site) => hearth_db::federation::site_keys(db)
-                .await?
-                .map(|keys| LocalActor::site(urls, &keys)),
-            _ => None,
-        })
+        let Some(keys) = fed.app.signing_keys(url.as_str()).await? else {
+            return Ok(None);
+        };
+        let parse = |s: &str| {
+            Url::parse(s).map_err(|e| FederationError::Internal(format!("local id {s}: {e}")))
+        };
+        Ok(Some(LocalActor {
+            id: parse(&keys.id)?,
+            inbox: parse(&keys.inbox)?,
+            shared_inbox: fed.urls.shared_inbox(),
+            public_key_pem: keys.public_pem,
+            private_key_pem: keys.private_pem,
+        }))
     }
 }
 
@@ -217,14 +190,13 @@ impl Object for LocalActor {
     async fn into_json(self, data: &Data) -> Result<ActorJson, FederationError> {
         let fed = data.app_data();
         match fed.urls.parse_local(&self.id) {
-            Some(LocalRef::User(name)) => accounts::find_by_username(&fed.db, &name)
-                .await?
-                .map(|a| person_json(&fed.urls, &a))
-                .ok_or(FederationError::NotFound("member")),
-            Some(LocalRef::Group(name)) => groups::find_by_name(&fed.db, &name)
-                .await?
-                .map(|g| group_json(&fed.urls, &g))
-                .ok_or(FederationError::NotFound("group")),
+            Some(LocalRef::User(name)) => Ok(person_json(
+                &fed.urls,
+                &fed.app.active_account(&name).await?,
+            )),
+            Some(LocalRef::Group(name)) => {
+                Ok(group_json(&fed.urls, &fed.app.group(&name).await?.group))
+            }
             Some(LocalRef::Site) => Ok(site_json(fed, &self.public_key_pem)),
             _ => Err(FederationError::NotFound("actor")),
         }
@@ -301,7 +273,9 @@ impl Object for RemoteActorObject {
     }
 
     async fn read_from_id(id: Url, data: &Data) -> Result<Option<Self>, FederationError> {
-        remote::find_actor(&data.app_data().db, id.as_str())
+        data.app_data()
+            .app
+            .remote_actor(id.as_str())
             .await?
             .map(RemoteActorObject::new)
             .transpose()
@@ -352,7 +326,7 @@ impl Object for RemoteActorObject {
 
     async fn from_json(json: ActorJson, data: &Data) -> Result<Self, FederationError> {
         let fetched = fetched_actor(json)?;
-        RemoteActorObject::new(remote::upsert_actor(&data.app_data().db, fetched).await?)
+        RemoteActorObject::new(data.app_data().app.remember_actor(fetched).await?)
     }
 }
 

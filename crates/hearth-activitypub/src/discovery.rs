@@ -1,16 +1,14 @@
 //! What other servers ask first: WebFinger (who is `name@domain`?) and
 //! NodeInfo (what software is this, how big is it?).
 
-use hearth_db::{accounts, groups};
-use hearth_domain::AccountStatus;
-use serde_json::json;
+use hearth_app::AppError;
 
 use crate::FederationError;
 use crate::actors::SITE_ACTOR_NAME;
 use crate::context::Federation;
 use crate::protocol::{
-    Jrd, JrdLink, NodeInfo, NodeInfoLinks, NodeInfoServices, NodeInfoSoftware, NodeInfoUsage,
-    NodeInfoUsers,
+    Jrd, JrdLink, NodeInfo, NodeInfoLinks, NodeInfoMetadata, NodeInfoServices, NodeInfoSoftware,
+    NodeInfoUsage, NodeInfoUsers,
 };
 
 /// Answer `GET /.well-known/webfinger?resource=…` for members, groups and
@@ -31,15 +29,22 @@ pub async fn webfinger(fed: &Federation, resource: &str) -> Result<Jrd, Federati
         links.push(JrdLink::actor(&fed.urls.site(), "Application"));
         subject_name = Some(SITE_ACTOR_NAME.to_owned());
     } else {
-        if let Some(account) = accounts::find_by_username(&fed.db, name).await?
-            && account.status == AccountStatus::Active
-        {
-            links.push(JrdLink::actor(&fed.urls.user(&account.username), "Person"));
-            subject_name = Some(account.username);
+        match fed.app.active_account(name).await {
+            Ok(account) => {
+                links.push(JrdLink::actor(&fed.urls.user(&account.username), "Person"));
+                subject_name = Some(account.username);
+            }
+            Err(AppError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
-        if let Some(group) = groups::find_by_name(&fed.db, name).await? {
-            links.push(JrdLink::actor(&fed.urls.group(&group.name), "Group"));
-            subject_name.get_or_insert(group.name);
+        match fed.app.group(name).await {
+            Ok(summary) => {
+                let group = summary.group;
+                links.push(JrdLink::actor(&fed.urls.group(&group.name), "Group"));
+                subject_name.get_or_insert(group.name);
+            }
+            Err(AppError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     let name = subject_name.ok_or(FederationError::NotFound("account or group"))?;
@@ -84,8 +89,8 @@ pub async fn nodeinfo(fed: &Federation, version: &str) -> Result<NodeInfo, Feder
         "2.1" => "2.1",
         _ => return Err(FederationError::NotFound("NodeInfo version")),
     };
-    let users = accounts::count(&fed.db, Some(AccountStatus::Active)).await?;
-    let group_count = groups::count(&fed.db).await?;
+    let users = fed.app.active_account_count().await?;
+    let group_count = fed.app.group_count().await?;
     Ok(NodeInfo {
         version,
         software: NodeInfoSoftware {
@@ -103,10 +108,10 @@ pub async fn nodeinfo(fed: &Federation, version: &str) -> Result<NodeInfo, Feder
             users: NodeInfoUsers { total: users },
             local_posts: 0,
         },
-        metadata: json!({
-            "nodeName": fed.settings.instance_name,
-            "nodeDescription": fed.settings.instance_description,
-            "groups": group_count,
-        }),
+        metadata: NodeInfoMetadata {
+            node_name: fed.settings.instance_name.clone(),
+            node_description: fed.settings.instance_description.clone(),
+            groups: group_count,
+        },
     })
 }

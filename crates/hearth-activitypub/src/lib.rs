@@ -1,24 +1,81 @@
 //! Hearth's ActivityPub side: the wire format, actor documents, WebFinger and
-//! NodeInfo, HTTP signature verification, the verified inbox, and sending.
+//! NodeInfo, HTTP signature verification, the verified inbox, the federation
+//! port the use-cases call, serving objects, backfill, and sending.
 //!
-//! Architecture invariant: only this crate knows the ActivityPub wire format
-//! and talks to activitypub_federation; the rest of Hearth sees domain types
-//! and plain results. Every state change a remote server causes goes through
-//! [`inbox::receive`], the one verified inbound path.
+//! Architecture invariants:
+//! - only this crate knows the ActivityPub wire format ([`wire`] for what
+//!   Hearth sends, [`objects`] and [`protocol`] for what it reads) and talks
+//!   to activitypub_federation;
+//! - it changes nothing by itself: the inbox ([`inbox`]) proves who is
+//!   speaking, then [`translate`] turns the verified activity into
+//!   `hearth-app` commands, the same ones members here use; serving
+//!   ([`serve`]) asks `hearth-app`'s queries, which apply the one read rule;
+//! - it never touches the database: it sees `hearth-app` records.
+//!
+//! ```text
+//! POST inbox ─▶ inbox (signature, host, digest, date, key owner, id origin, dedupe)
+//!                 └─▶ translate ─▶ App::receive_* (commands) ─▶ events ─▶ port::render ─▶ queue
+//! GET object ─▶ inbox::verify_fetch (who signed?) ─▶ serve ─▶ App queries (read rule) ─▶ render
+//! ```
 
 pub mod actors;
+pub mod backfill;
 pub mod context;
 pub mod discovery;
 pub mod inbox;
-pub mod keys;
 pub mod objects;
 pub mod outbound;
-pub mod posts;
+pub mod port;
 pub mod protocol;
+pub mod render;
 pub mod resolve;
+pub mod serve;
 pub mod signatures;
+pub mod translate;
+pub mod wire;
 
-pub use context::{Data, Federation, Settings, Urls, configure};
+use std::sync::Arc;
+
+use activitypub_federation::config::FederationConfig;
+use hearth_app::{App, AppError};
+
+pub use context::{Data, Federation, Settings};
+
+/// Set up federation for `app`: the port the use-cases call is installed
+/// into `app`; the handle returned serves the HTTP layer (inboxes, signed
+/// fetches) and runs the delivery workers.
+pub async fn install(app: &App) -> Result<FederationHandle, FederationError> {
+    let config = context::configure(app).await?;
+    app.install_federation(Arc::new(port::FederationPort::new(config.clone())));
+    Ok(FederationHandle { config })
+}
+
+/// This process's federation: cheap to clone.
+#[derive(Clone)]
+pub struct FederationHandle {
+    config: FederationConfig<Federation>,
+}
+
+impl FederationHandle {
+    /// A request-scoped handle.
+    pub fn data(&self) -> Data {
+        self.config.to_request_data()
+    }
+
+    /// Run this process's delivery workers (settings from the
+    /// configuration) until `shutdown` turns true.
+    pub fn spawn_workers(
+        &self,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let settings = outbound::WorkerSettings::from_config(&self.config.app.config);
+        tokio::spawn(outbound::run_worker(
+            self.config.clone(),
+            settings,
+            shutdown,
+        ))
+    }
+}
 
 /// Errors of federation work other than the inbox's.
 #[derive(Debug, thiserror::Error)]
@@ -63,17 +120,26 @@ impl From<activitypub_federation::error::Error> for FederationError {
     }
 }
 
-impl From<hearth_db::DbError> for FederationError {
-    fn from(err: hearth_db::DbError) -> Self {
+impl From<AppError> for FederationError {
+    fn from(err: AppError) -> Self {
         match err {
-            hearth_db::DbError::NotFound { what } => FederationError::NotFound(what),
+            AppError::NotFound { what } => FederationError::NotFound(what),
+            AppError::Refused(why) => FederationError::Refused(why),
             other => FederationError::Internal(other.to_string()),
         }
     }
 }
 
-impl From<hearth_db::DbErr> for FederationError {
-    fn from(err: hearth_db::DbErr) -> Self {
-        FederationError::Internal(err.to_string())
+impl From<FederationError> for hearth_app::PortError {
+    fn from(err: FederationError) -> Self {
+        use hearth_app::PortError as P;
+        match err {
+            FederationError::NotFound(what) => P::NotFound(what),
+            FederationError::Refused(why) => P::Refused(why),
+            FederationError::Unreachable(why) | FederationError::Library(why) => {
+                P::Unreachable(why)
+            }
+            FederationError::Internal(why) => P::Internal(why),
+        }
     }
 }

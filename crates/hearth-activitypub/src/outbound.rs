@@ -1,14 +1,14 @@
-//! Sending: building the activities Hearth sends, storing them with one
-//! delivery per inbox in the same transaction as the change they announce,
-//! and the sender that signs and posts them.
+//! Sending: the delivery workers that sign and post what the use-cases
+//! stored (each activity with one delivery per inbox, in the transaction of
+//! the change it announces; see `hearth_app::App::emit`).
 //!
 //! ```text
-//!  use-case txn ──▶ enqueue(): outbound_activities + deliveries (pending)
+//!  command txn ──▶ port renders the event ──▶ queue: activity + deliveries (pending)
 //!                      │ commit, then outbox_ready.notify()
 //!                      ▼
-//!  worker loop ──▶ queue::claim() ──▶ sign (activitypub_federation) ──▶ POST inbox
-//!                      ▲                                                   │
-//!                      └─ queue::finish(): delivered / retry at T / failed ◀┘
+//!  worker loop ──▶ claim ──▶ sign (activitypub_federation) ──▶ POST inbox
+//!                      ▲                                          │
+//!                      └─ finish: delivered / retry at T / failed ◀┘
 //! ```
 //!
 //! activitypub_federation's own queue lives in memory and counts 4xx answers
@@ -18,26 +18,23 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::FederationConfig;
 use activitypub_federation::traits::Activity;
 use chrono::Utc;
-use hearth_db::ConnectionTrait;
-use hearth_db::queue::{
-    self, ClaimLimits, DeliveryState, DueDelivery, Outcome, RetryPolicy, Target,
+use hearth_app::records::{
+    ClaimLimits, DeliveryOutcome as Outcome, DeliveryState, DueDelivery, RetryPolicy,
 };
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Semaphore, watch};
 use url::Url;
 
 use crate::FederationError;
 use crate::actors::LocalActor;
-use crate::context::{Data, Federation, Urls};
-use crate::protocol::{self, activity_context};
+use crate::context::{Data, Federation};
 
 /// What the receiving server answered, as the sender needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,93 +74,6 @@ impl reqwest_middleware::Middleware for StatusRecorder {
         }
         response
     }
-}
-
-/// `Follow` of a group by a member (asking to join).
-pub fn follow(urls: &Urls, follower: &Url, group: &Url) -> Value {
-    json!({
-        "@context": activity_context(),
-        "id": urls.new_activity(),
-        "type": "Follow",
-        "actor": follower,
-        "object": group,
-        "to": [group],
-    })
-}
-
-/// `Accept` or `Reject` of a Follow, embedding the Follow as received so
-/// the follower can match it without a fetch.
-pub fn answer_follow(
-    urls: &Urls,
-    kind: &str,
-    group: &Url,
-    follow: &Value,
-    follower: &Url,
-) -> Value {
-    json!({
-        "@context": activity_context(),
-        "id": urls.new_activity(),
-        "type": kind,
-        "actor": group,
-        "object": strip_context(follow),
-        "to": [follower],
-    })
-}
-
-/// `Undo` of one of our own activities.
-pub fn undo(urls: &Urls, actor: &Url, object: &Value, to: &Url) -> Value {
-    json!({
-        "@context": activity_context(),
-        "id": urls.new_activity(),
-        "type": "Undo",
-        "actor": actor,
-        "object": strip_context(object),
-        "to": [to],
-    })
-}
-
-fn strip_context(value: &Value) -> Value {
-    let mut v = value.clone();
-    if let Some(map) = v.as_object_mut() {
-        map.remove("@context");
-    }
-    v
-}
-
-/// Store `activity` for delivery to `inboxes`, inside the caller's
-/// transaction. Inboxes on this server are skipped.
-pub async fn enqueue(
-    db: &impl ConnectionTrait,
-    urls: &Urls,
-    activity: &Value,
-    inboxes: &[String],
-) -> Result<(), FederationError> {
-    let id = activity["id"].as_str().unwrap_or_default();
-    let kind = protocol::type_of(activity).unwrap_or("Activity");
-    let actor = activity["actor"].as_str().unwrap_or_default();
-    let targets: Vec<Target> = inboxes
-        .iter()
-        .filter_map(|inbox| {
-            let url = Url::parse(inbox).ok()?;
-            if urls.is_local(&url) {
-                return None;
-            }
-            Some(Target {
-                inbox: inbox.clone(),
-                authority: protocol::authority(&url)?,
-            })
-        })
-        .collect();
-    let body =
-        serde_json::to_string(activity).map_err(|e| FederationError::Internal(e.to_string()))?;
-    queue::enqueue(db, id, kind, actor, &body, &targets).await?;
-    tracing::info!(
-        activity_id = id,
-        kind,
-        targets = targets.len(),
-        "activity queued"
-    );
-    Ok(())
 }
 
 /// An activity as stored, ready for the library to sign. It is only ever
@@ -223,6 +133,28 @@ pub struct WorkerSettings {
 }
 
 impl WorkerSettings {
+    /// How this process's workers behave, from the configuration.
+    pub fn from_config(config: &hearth_app::Config) -> Self {
+        let f = &config.federation;
+        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
+        WorkerSettings {
+            id: Self::worker_id(),
+            concurrency: f.delivery_concurrency as usize,
+            per_server: u64::from(f.delivery_per_server),
+            // One attempt takes at most the request timeout (plus signing);
+            // a lease of twice that and some is only ever outlived by a
+            // process that died.
+            lease: secs(f.request_timeout_secs.saturating_mul(2).saturating_add(10)),
+            policy: RetryPolicy {
+                first_retry: secs(Ord::min(10, f.retry_max_secs)),
+                retry_max: secs(f.retry_max_secs),
+                give_up_after: secs(f.give_up_after_hours.saturating_mul(3600)),
+                unreachable_after: f.unreachable_after_failures,
+                probe_interval: secs(f.probe_interval_secs),
+            },
+        }
+    }
+
     /// A worker identity for this process.
     pub fn worker_id() -> String {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -237,29 +169,6 @@ impl WorkerSettings {
             .take(6)
             .collect();
         format!("{host}:{}:{nonce}", std::process::id())
-    }
-}
-
-/// Counts of attempts by outcome since this process started (for metrics).
-#[derive(Debug, Default)]
-pub struct DeliveryCounters {
-    pub delivered: AtomicU64,
-    pub retried: AtomicU64,
-    pub rate_limited: AtomicU64,
-    pub refused: AtomicU64,
-    pub unsendable: AtomicU64,
-}
-
-impl DeliveryCounters {
-    fn count(&self, outcome: &Outcome) {
-        let counter = match outcome {
-            Outcome::Delivered { .. } => &self.delivered,
-            Outcome::Retry { .. } => &self.retried,
-            Outcome::RateLimited { .. } => &self.rate_limited,
-            Outcome::Refused { .. } => &self.refused,
-            Outcome::Unsendable { .. } => &self.unsendable,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -309,7 +218,7 @@ pub async fn run_worker(
                 lease: settings.lease,
                 worker: settings.id.clone(),
             };
-            match queue::claim(&fed.db, Utc::now(), &limits).await {
+            match fed.app.claim_deliveries(&limits).await {
                 Ok(due) => due,
                 Err(err) => {
                     tracing::error!(error = %err, "cannot claim deliveries");
@@ -333,7 +242,7 @@ pub async fn run_worker(
         if claimed > 0 {
             continue;
         }
-        let wait = match queue::next_due(&fed.db).await {
+        let wait = match fed.app.next_delivery_due().await {
             Ok(Some(at)) => (at - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
@@ -341,7 +250,7 @@ pub async fn run_worker(
             _ => Duration::from_secs(5),
         };
         tokio::select! {
-            () = fed.outbox_ready.notified() => {},
+            () = fed.app.outbox_ready().notified() => {},
             () = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {},
             _ = shutdown.changed() => {},
             Some(_) = running.join_next(), if !running.is_empty() => {},
@@ -364,8 +273,11 @@ async fn deliver_chain(data: &Data, settings: &WorkerSettings, chain: Vec<DueDel
     let ids: Vec<i64> = chain.iter().map(|d| d.id).collect();
     for (n, delivery) in chain.iter().enumerate() {
         if renewed_at.elapsed() > half_lease {
-            if let Err(err) =
-                queue::renew(&data.app_data().db, &ids[n..], &settings.id, settings.lease).await
+            if let Err(err) = data
+                .app_data()
+                .app
+                .renew_deliveries(&ids[n..], &settings.id, settings.lease)
+                .await
             {
                 tracing::error!(error = %err, "cannot renew the lease of a chain");
             }
@@ -376,8 +288,11 @@ async fn deliver_chain(data: &Data, settings: &WorkerSettings, chain: Vec<DueDel
             // Lost the lease: another worker owns the chain now.
             Some(DeliveryState::Sending) => return,
             Some(DeliveryState::Pending) | None => {
-                if let Err(err) =
-                    queue::release(&data.app_data().db, &ids[n + 1..], &settings.id).await
+                if let Err(err) = data
+                    .app_data()
+                    .app
+                    .release_deliveries(&ids[n + 1..], &settings.id)
+                    .await
                 {
                     tracing::error!(error = %err, "cannot release the rest of a chain; its lease will");
                 }
@@ -395,17 +310,13 @@ async fn deliver(
     delivery: &DueDelivery,
 ) -> Option<DeliveryState> {
     let outcome = attempt(data, delivery).await;
-    data.app_data().counters.count(&outcome);
     let activity_id = delivery.activity_ap_id.as_str();
     let inbox = delivery.inbox.as_str();
-    let state = match queue::finish(
-        &data.app_data().db,
-        delivery,
-        &settings.id,
-        &outcome,
-        &settings.policy,
-    )
-    .await
+    let state = match data
+        .app_data()
+        .app
+        .finish_delivery(delivery, &settings.id, &outcome, &settings.policy)
+        .await
     {
         Ok(state) => state,
         Err(err) => {
@@ -583,23 +494,5 @@ mod tests {
         let past = httpdate::fmt_http_date(now - Duration::from_secs(90));
         assert_eq!(parse_retry_after(&past, now), Some(0));
         assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn accept_embeds_the_follow_without_its_context() {
-        let urls = Urls::new("a.example", false).unwrap();
-        let follower = Url::parse("https://b.example/u/bo").unwrap();
-        let group = urls.group("peers");
-        let follow = json!({"@context": "x", "id": "https://b.example/f/1", "type": "Follow", "actor": follower, "object": group});
-        let accept = answer_follow(&urls, "Accept", &group, &follow, &follower);
-        assert_eq!(accept["object"]["id"], "https://b.example/f/1");
-        assert!(accept["object"].get("@context").is_none());
-        assert_eq!(accept["to"][0], "https://b.example/u/bo");
-        assert!(
-            accept["id"]
-                .as_str()
-                .unwrap()
-                .starts_with("https://a.example/activities/")
-        );
     }
 }

@@ -1,7 +1,7 @@
-//! The ActivityPub wire format Hearth sends and accepts: actor documents,
-//! WebFinger and NodeInfo, and the liberal readers for what other servers
-//! send. One Rust type per wire shape (STYLE §5); handlers never build JSON
-//! by hand.
+//! The ActivityPub wire format of actors and discovery: actor documents
+//! (served and read), WebFinger and NodeInfo, and the helpers every reader
+//! uses. One Rust type per wire shape (STYLE §5); handlers never build JSON
+//! by hand. Activities and posts are in [`crate::wire`].
 //!
 //! Accepting is liberal, as the fediverse is: an actor, object or target may
 //! be a URL or an embedded object, the public audience may be spelled three
@@ -14,26 +14,12 @@ use url::Url;
 pub const ACTIVITY_JSON: &str = "application/activity+json";
 pub const LD_JSON: &str = "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
 pub const JRD_JSON: &str = "application/jrd+json";
-pub const AS_PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+pub use crate::wire::AS_PUBLIC;
+pub use hearth_app::ids::authority;
 
-/// The `@context` of every actor Hearth serves. The security vocabulary is
-/// included because some servers ignore `publicKey` without it.
+/// The `@context` of every actor Hearth serves ([`crate::wire::Context::Actors`]).
 pub fn actor_context() -> Value {
-    serde_json::json!([
-        "https://www.w3.org/ns/activitystreams",
-        "https://w3id.org/security/v1",
-        {
-            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-            "toot": "http://joinmastodon.org/ns#",
-            "discoverable": "toot:discoverable",
-            "indexable": "toot:indexable"
-        }
-    ])
-}
-
-/// The `@context` of activities Hearth sends.
-pub fn activity_context() -> Value {
-    Value::String("https://www.w3.org/ns/activitystreams".into())
+    serde_json::to_value(crate::wire::Context::Actors).unwrap_or(Value::Null)
 }
 
 /// The public audience in any of its spellings (`as:Public`, `Public`, full IRI).
@@ -169,52 +155,6 @@ pub fn type_of(value: &Value) -> Option<&str> {
     }
 }
 
-/// `host` or `host:port`: how Hearth names another server.
-pub fn authority(url: &Url) -> Option<String> {
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    })
-}
-
-/// A collection that shows only its size (followers), or a short list of
-/// ids (moderators).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CollectionJson {
-    #[serde(rename = "@context")]
-    pub context: Value,
-    pub id: Url,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub total_items: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ordered_items: Option<Vec<Url>>,
-}
-
-impl CollectionJson {
-    pub fn count_only(id: Url, total: u64) -> Self {
-        CollectionJson {
-            context: activity_context(),
-            id,
-            kind: "OrderedCollection",
-            total_items: total,
-            ordered_items: None,
-        }
-    }
-
-    pub fn with_items(id: Url, items: Vec<Url>) -> Self {
-        CollectionJson {
-            context: activity_context(),
-            id,
-            kind: "OrderedCollection",
-            total_items: items.len() as u64,
-            ordered_items: Some(items),
-        }
-    }
-}
-
 /// A WebFinger answer (RFC 7033 JRD).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Jrd {
@@ -285,7 +225,16 @@ pub struct NodeInfo {
     pub services: NodeInfoServices,
     pub open_registrations: bool,
     pub usage: NodeInfoUsage,
-    pub metadata: Value,
+    pub metadata: NodeInfoMetadata,
+}
+
+/// What Hearth adds to NodeInfo's free-form `metadata`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfoMetadata {
+    pub node_name: String,
+    pub node_description: String,
+    pub groups: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -361,13 +310,5 @@ mod tests {
             actor.public_key.unwrap().id,
             "https://b.example/users/bo#main-key"
         );
-    }
-
-    #[test]
-    fn authority_keeps_the_port() {
-        let url = Url::parse("http://localhost:8081/g/x").unwrap();
-        assert_eq!(authority(&url).unwrap(), "localhost:8081");
-        let url = Url::parse("https://a.example/g/x").unwrap();
-        assert_eq!(authority(&url).unwrap(), "a.example");
     }
 }

@@ -15,40 +15,10 @@ use crate::FederationError;
 use crate::actors::RemoteActorObject;
 use crate::context::Data;
 use crate::protocol::{self, JRD_JSON, Jrd};
+pub use hearth_app::ids::Handle;
 
 /// Largest WebFinger answer read.
 const MAX_JRD_BYTES: usize = 64 * 1024;
-
-/// A parsed `name@authority` handle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handle {
-    pub name: String,
-    pub authority: String,
-}
-
-impl Handle {
-    /// Parse `@name@host[:port]`, `name@host` or `acct:name@host`.
-    pub fn parse(raw: &str) -> Option<Handle> {
-        let trimmed = raw.trim();
-        let trimmed = trimmed.strip_prefix("acct:").unwrap_or(trimmed);
-        let trimmed = trimmed.strip_prefix('@').unwrap_or(trimmed);
-        let (name, authority) = trimmed.split_once('@')?;
-        let valid_name = !name.is_empty()
-            && name.len() <= 255
-            && name
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        let valid_authority = !authority.is_empty()
-            && authority.len() <= 260
-            && authority
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
-        (valid_name && valid_authority).then(|| Handle {
-            name: name.to_owned(),
-            authority: authority.to_ascii_lowercase(),
-        })
-    }
-}
 
 /// Resolve a handle or an actor URL to a cached remote actor.
 pub async fn resolve(data: &Data, input: &str) -> Result<RemoteActorObject, FederationError> {

@@ -165,6 +165,10 @@ pub enum SignatureError {
     InvalidPublicKey,
     #[error("signature does not match")]
     InvalidSignature,
+    /// The request was signed for another server: a signature replayed
+    /// from elsewhere.
+    #[error("signed for host {0}, not for this server")]
+    WrongHost(String),
 }
 
 impl SignatureError {
@@ -774,6 +778,30 @@ fn human(duration: &Duration) -> String {
         .map(|(n, unit)| format!("{n}{unit}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The request was signed for this server: its `Host` (covered by every
+/// signature [`precheck`] accepts) names `authority`, ignoring case and the
+/// scheme's `default_port`. The request target is the real path by
+/// construction ([`SignedRequest::path_and_query`]), so a signature made
+/// for another server (or another path) never verifies here.
+pub fn check_host(
+    req: &SignedRequest<'_>,
+    authority: &str,
+    default_port: u16,
+) -> Result<(), SignatureError> {
+    let host = header_value(req.headers, "host")?;
+    let normalise = |a: &str| {
+        let a = a.trim().to_ascii_lowercase();
+        match a.strip_suffix(&format!(":{default_port}")) {
+            Some(bare) => bare.to_owned(),
+            None => a,
+        }
+    };
+    if normalise(&host) != normalise(authority) {
+        return Err(SignatureError::WrongHost(host));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -2070,5 +2098,35 @@ El4MrUdIUcPxscoPqS/wU8Z8lOi1z7bGMnChiL7WGqnV8h6RrGzJAgMBAAE=
             }
             let _ = key_id_without_fragment(&String::from_utf8_lossy(&raw));
         }
+    }
+
+    #[test]
+    fn a_signature_for_another_host_is_refused() {
+        let request = |headers: &http::HeaderMap, authority: &str, port: u16| {
+            check_host(
+                &SignedRequest {
+                    method: "GET",
+                    path_and_query: "/p/1",
+                    headers,
+                    body: None,
+                },
+                authority,
+                port,
+            )
+        };
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", http::HeaderValue::from_static("Hearth.Example:443"));
+        assert_eq!(request(&headers, "hearth.example", 443), Ok(()));
+        assert_eq!(
+            request(&headers, "evil.example", 443),
+            Err(SignatureError::WrongHost("Hearth.Example:443".into()))
+        );
+        headers.insert("host", http::HeaderValue::from_static("localhost:8081"));
+        assert_eq!(request(&headers, "localhost:8081", 80), Ok(()));
+        assert!(request(&headers, "localhost:8082", 80).is_err());
+        assert!(matches!(
+            request(&http::HeaderMap::new(), "localhost:8081", 80),
+            Err(SignatureError::MissingHeader(_))
+        ));
     }
 }

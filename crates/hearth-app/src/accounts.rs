@@ -137,8 +137,7 @@ impl App {
             let hash = password
                 .hash()
                 .map_err(|e| AppError::Internal(e.to_string()))?;
-            let keys = hearth_activitypub::keys::generate()
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let keys = crate::keys::generate().map_err(|e| AppError::Internal(e.to_string()))?;
             Ok((hash, keys))
         })
         .await?;

@@ -112,8 +112,12 @@ pub struct RegistrationConfig {
 pub struct AuthConfig {
     /// Days a log-in lasts.
     pub token_lifetime_days: u32,
-    /// Log-in and sign-up attempts per client address per minute.
+    /// Log-in, sign-up and password-change attempts per client address
+    /// per minute (web pages and API together).
     pub rate_limit_per_minute: u32,
+    /// Log-in and password-change attempts per account per minute, from
+    /// any address.
+    pub account_rate_limit_per_minute: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,6 +253,12 @@ impl Config {
         }
         if self.auth.rate_limit_per_minute == 0 {
             return fail("auth.rate_limit_per_minute", "must be at least 1".into());
+        }
+        if self.auth.account_rate_limit_per_minute == 0 {
+            return fail(
+                "auth.account_rate_limit_per_minute",
+                "must be at least 1".into(),
+            );
         }
         if self.http.max_body_bytes < 1024 {
             return fail("http.max_body_bytes", "must be at least 1024".into());

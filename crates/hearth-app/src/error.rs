@@ -26,6 +26,13 @@ pub enum AppError {
     /// Logged in, but not allowed to do this.
     #[error("not allowed: {0}")]
     Forbidden(&'static str),
+    /// Posting, replying or reacting in a group one has not joined.
+    #[error("not a member of the group")]
+    NotMember,
+    /// Another server asked for something its actor may not do (speak for
+    /// someone else, change another group's post …).
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("{what} not found")]
     NotFound { what: &'static str },
     /// Another server could not be reached, or refused.
@@ -52,13 +59,13 @@ impl From<hearth_db::DbError> for AppError {
     }
 }
 
-impl From<hearth_activitypub::FederationError> for AppError {
-    fn from(err: hearth_activitypub::FederationError) -> Self {
-        use hearth_activitypub::FederationError as F;
+impl From<crate::port::PortError> for AppError {
+    fn from(err: crate::port::PortError) -> Self {
+        use crate::port::PortError as P;
         match err {
-            F::NotFound(what) => AppError::NotFound { what },
-            F::Refused(why) => AppError::invalid(ValidationError::new("handle", "refused", why)),
-            F::Unreachable(why) | F::Library(why) => AppError::Remote(why),
+            P::NotFound(what) => AppError::NotFound { what },
+            P::Refused(why) => AppError::invalid(ValidationError::new("handle", "refused", why)),
+            P::Unreachable(why) => AppError::Remote(why),
             other => AppError::Internal(other.to_string()),
         }
     }

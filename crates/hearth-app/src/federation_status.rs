@@ -2,8 +2,6 @@
 //! for Prometheus: the queue's depth and age, each receiving server's
 //! state, and this process's delivery attempts by outcome.
 
-use std::sync::atomic::Ordering;
-
 pub use hearth_db::delivery_status::{
     MAX_SERVERS, QueueGauges, QueueStatus, ServerState, ServerStatus, StateCounts,
 };
@@ -54,13 +52,14 @@ impl App {
     /// Delivery attempts by outcome in this process (zero in a process
     /// that runs no workers).
     pub fn delivery_attempts(&self) -> AttemptCounts {
-        let c = &self.fed().counters;
+        use crate::ledger::DeliveryCounters as C;
+        let c = self.counters();
         AttemptCounts {
-            delivered: c.delivered.load(Ordering::Relaxed),
-            retried: c.retried.load(Ordering::Relaxed),
-            rate_limited: c.rate_limited.load(Ordering::Relaxed),
-            refused: c.refused.load(Ordering::Relaxed),
-            unsendable: c.unsendable.load(Ordering::Relaxed),
+            delivered: C::load(&c.delivered),
+            retried: C::load(&c.retried),
+            rate_limited: C::load(&c.rate_limited),
+            refused: C::load(&c.refused),
+            unsendable: C::load(&c.unsendable),
         }
     }
 }

@@ -1,22 +1,29 @@
 //! Group use-cases: create, list, join and leave (here or on another
 //! server), and the moderators' decisions on requests to join.
 //!
-//! Joining a group on another server is a `Follow` of that group; leaving is
-//! `Undo{Follow}`. A moderator's decision on a remote member's request is an
-//! `Accept` or `Reject`. Each is queued in the same transaction as the
-//! change it announces.
+//! Joining a group here is one command for everyone ([`App::join_here`]):
+//! a member of this server asking through the API or the web, or someone
+//! on another server whose `Follow` arrived. Leaving likewise
+//! ([`App::leave_here`]). Joining a group elsewhere tells it with an event
+//! the federation port turns into a `Follow` (leaving: `Undo{Follow}`); its
+//! answer arrives as [`App::receive_follow_answer`]. Every answer to
+//! another server is queued in the same transaction as the change.
+//!
+//! Moderators are members: leaving a group ends its moderation, and only a
+//! joined moderator decides requests.
 
-use hearth_activitypub::outbound;
-use hearth_activitypub::resolve::{self, Handle};
-use hearth_db::begin_write;
 use hearth_db::groups::{self, Group, Member, Membership, MembershipEntry, NewGroup};
 use hearth_db::remote::{self, RemoteActor, RemoteMembership};
 use hearth_db::tokens::Session;
 use hearth_domain::group::{parse_description, parse_rules, parse_title};
 use hearth_domain::{GroupName, JoinPolicy, MembershipState, ValidationError};
-use serde_json::json;
 
-use crate::{App, AppError, blocking};
+use crate::events::Event;
+use crate::ids::{Handle, LocalRef};
+use crate::inbound::Outcome;
+use crate::origin::{Origin, Via};
+use crate::posts::PostGroup;
+use crate::{App, AppError, blocking, notifications};
 
 /// What a member fills in to create a group.
 #[derive(Debug, Default, Clone)]
@@ -63,9 +70,14 @@ pub enum Joined {
 impl App {
     pub async fn create_group(
         &self,
-        session: &Session,
+        origin: &Origin,
         input: NewGroupInput,
     ) -> Result<Group, AppError> {
+        let Origin::Local(creator) = origin else {
+            return Err(AppError::Forbidden(
+                "Groups are started by members of this server.",
+            ));
+        };
         let mut errors = Vec::new();
         let name = GroupName::parse(&input.name)
             .map_err(|e| errors.push(e))
@@ -101,11 +113,10 @@ impl App {
         {
             return Err(AppError::Conflict { field: "name" });
         }
-        let keys = blocking(|| {
-            hearth_activitypub::keys::generate().map_err(|e| AppError::Internal(e.to_string()))
-        })
-        .await?;
-        let txn = begin_write(&self.db).await?;
+        let keys =
+            blocking(|| crate::keys::generate().map_err(|e| AppError::Internal(e.to_string())))
+                .await?;
+        let txn = hearth_db::begin_write(&self.db).await?;
         let group = groups::insert(
             &txn,
             NewGroup {
@@ -118,12 +129,12 @@ impl App {
                 allow_outside_posts: input.allow_outside_posts.unwrap_or(false),
                 public_key_pem: keys.public_pem,
                 private_key_pem: keys.private_pem,
-                created_by: session.account.id,
+                created_by: creator.id,
             },
         )
         .await?;
         txn.commit().await?;
-        tracing::info!(group_id = group.id, name = %group.name, created_by = session.account.id, "group created");
+        tracing::info!(group_id = group.id, name = %group.name, created_by = creator.id, "group created");
         Ok(group)
     }
 
@@ -163,7 +174,7 @@ impl App {
     }
 
     /// Join by name (a group here), handle (`@name@server`) or link.
-    pub async fn join(&self, session: &Session, target: &str) -> Result<Joined, AppError> {
+    pub async fn join(&self, origin: &Origin, target: &str) -> Result<Joined, AppError> {
         let target = target.trim();
         let local_name = if let Some(handle) = Handle::parse(target) {
             handle
@@ -171,8 +182,8 @@ impl App {
                 .eq_ignore_ascii_case(&self.config.domain)
                 .then_some(handle.name)
         } else if let Ok(url) = url::Url::parse(target) {
-            match self.fed().urls.parse_local(&url) {
-                Some(hearth_activitypub::context::LocalRef::Group(name)) => Some(name),
+            match self.urls().parse_local(&url) {
+                Some(LocalRef::Group(name)) => Some(name),
                 Some(_) => return Err(AppError::NotFound { what: "group" }),
                 None => None,
             }
@@ -181,32 +192,65 @@ impl App {
         };
         match local_name {
             Some(name) => {
-                let (group, membership) = self.join_local(session, &name).await?;
+                let (group, membership) = self.join_local(origin, &name).await?;
                 Ok(Joined::Local(group, membership))
             }
             None => {
-                let (group, membership) = self.join_remote(session, target).await?;
+                let (group, membership) = self.join_remote(origin, target).await?;
                 Ok(Joined::Remote(group, membership))
             }
         }
     }
 
-    /// Join a group on this server: at once when it is open, otherwise a
-    /// request for its moderators.
+    /// Join a group on this server by name: at once when it is open,
+    /// otherwise a request for its moderators.
     pub async fn join_local(
         &self,
-        session: &Session,
+        origin: &Origin,
         name: &str,
     ) -> Result<(Group, Membership), AppError> {
         let group = groups::find_by_name(&self.db, name)
             .await?
             .ok_or(AppError::NotFound { what: "group" })?;
-        let member = Member::Local(session.account.id);
-        let txn = begin_write(&self.db).await?;
+        let membership = self
+            .join_here(origin, &group)
+            .await?
+            .ok_or_else(|| AppError::Internal("a request to join was applied twice".into()))?;
+        Ok((group, membership))
+    }
+
+    /// Who joins: a member here, or the actor of another server's `Follow`.
+    fn member_of(origin: &Origin) -> Result<Member, AppError> {
+        match origin {
+            Origin::Local(account) => Ok(Member::Local(account.id)),
+            Origin::Remote(r) => match &r.via {
+                Via::Signed(actor) => Ok(Member::Remote(actor.id)),
+                Via::Relay(group) => Err(AppError::Refused(format!(
+                    "{} may not ask to join for {}",
+                    group.ap_id, r.actor
+                ))),
+            },
+        }
+    }
+
+    /// The one door for joining a group here. A member asking again keeps
+    /// their place (a request that was declined may be made again); a
+    /// server repeating a `Follow` of a member is confirmed again. Someone
+    /// on another server who is let in is told with `Accept`. `None` for a
+    /// second delivery of the same `Follow`.
+    pub(crate) async fn join_here(
+        &self,
+        origin: &Origin,
+        group: &Group,
+    ) -> Result<Option<Membership>, AppError> {
+        let member = Self::member_of(origin)?;
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
         let existing = groups::find_membership(&txn, group.id, member).await?;
-        let membership = match existing {
-            Some(m) if m.state != MembershipState::Declined => m,
-            _ => {
+        let membership = match (origin, existing) {
+            (Origin::Local(_), Some(m)) if m.state != MembershipState::Declined => m,
+            (Origin::Local(_), _) => {
                 groups::request_membership(
                     &txn,
                     group.id,
@@ -216,20 +260,70 @@ impl App {
                 )
                 .await?
             }
+            (Origin::Remote(r), existing) => {
+                let state = match existing.map(|m| m.state) {
+                    Some(MembershipState::Joined) => MembershipState::Joined,
+                    _ => group.join_policy.initial_state(),
+                };
+                let membership = groups::request_membership(
+                    &txn,
+                    group.id,
+                    member,
+                    state,
+                    Some(r.activity.clone()),
+                )
+                .await?;
+                if state == MembershipState::Joined
+                    && let Via::Signed(follower) = &r.via
+                {
+                    self.emit(
+                        &txn,
+                        Event::JoinAnswered {
+                            group: group.clone(),
+                            follower: follower.clone(),
+                            follow_id: r.activity.clone(),
+                            accepted: true,
+                        },
+                    )
+                    .await?;
+                }
+                membership
+            }
         };
-        txn.commit().await?;
-        Ok((group, membership))
+        self.commit(txn).await?;
+        Ok(Some(membership))
+    }
+
+    /// The one door for leaving a group here. A moderator who leaves stops
+    /// moderating. `None` when there was no membership (or for a second
+    /// delivery).
+    pub(crate) async fn leave_here(
+        &self,
+        origin: &Origin,
+        group: &Group,
+    ) -> Result<Option<()>, AppError> {
+        let member = Self::member_of(origin)?;
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
+        let removed = groups::remove_membership(&txn, group.id, member).await?;
+        self.commit(txn).await?;
+        Ok(removed.then_some(()))
     }
 
     /// Ask to join a group on another server: resolve it, then send
     /// `Follow`. The membership stays `pending` until its `Accept` arrives.
     pub async fn join_remote(
         &self,
-        session: &Session,
+        origin: &Origin,
         target: &str,
     ) -> Result<(RemoteActor, RemoteMembership), AppError> {
-        let data = self.data();
-        let group = resolve::resolve(&data, target).await?.actor;
+        let Origin::Local(account) = origin else {
+            return Err(AppError::Refused(
+                "only members of this server join groups elsewhere from here".into(),
+            ));
+        };
+        let group = self.port()?.resolve(target).await?;
         if group.kind != "Group" {
             return Err(AppError::invalid(ValidationError::new(
                 "handle",
@@ -241,69 +335,67 @@ impl App {
                 ),
             )));
         }
-        if let Some(existing) =
-            remote::find_membership(&self.db, session.account.id, group.id).await?
+        if let Some(existing) = remote::find_membership(&self.db, account.id, group.id).await?
             && existing.state != MembershipState::Declined
         {
             return Ok((group, existing));
         }
-        let urls = &self.fed().urls;
-        let follower = urls.user(&session.account.username);
-        let group_url =
-            url::Url::parse(&group.ap_id).map_err(|e| AppError::Internal(e.to_string()))?;
-        let follow = outbound::follow(urls, &follower, &group_url);
-        let follow_id = follow["id"].as_str().unwrap_or_default().to_owned();
-        let txn = begin_write(&self.db).await?;
+        let follow_id = self.urls().new_activity().to_string();
+        let Some(txn) = self.begin(origin).await? else {
+            return Err(AppError::Internal("a local command was seen before".into()));
+        };
         let membership =
-            remote::request_membership(&txn, session.account.id, group.id, follow_id).await?;
-        outbound::enqueue(&txn, urls, &follow, std::slice::from_ref(&group.inbox)).await?;
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
-        tracing::info!(account_id = session.account.id, group = %group.ap_id, "asked to join remote group");
+            remote::request_membership(&txn, account.id, group.id, follow_id.clone()).await?;
+        self.emit(
+            &txn,
+            Event::JoinAsked {
+                member: origin.actor_id(self.urls()),
+                group: group.clone(),
+                follow_id,
+            },
+        )
+        .await?;
+        self.commit(txn).await?;
+        tracing::info!(account_id = account.id, group = %group.ap_id, "asked to join remote group");
         Ok((group, membership))
     }
 
     /// Leave a group on this server.
-    pub async fn leave_local(&self, session: &Session, name: &str) -> Result<(), AppError> {
+    pub async fn leave_local(&self, origin: &Origin, name: &str) -> Result<(), AppError> {
         let group = groups::find_by_name(&self.db, name)
             .await?
             .ok_or(AppError::NotFound { what: "group" })?;
-        let txn = begin_write(&self.db).await?;
-        let removed =
-            groups::remove_membership(&txn, group.id, Member::Local(session.account.id)).await?;
-        txn.commit().await?;
-        if !removed {
-            return Err(AppError::NotFound { what: "membership" });
-        }
-        Ok(())
+        self.leave_here(origin, &group)
+            .await?
+            .ok_or(AppError::NotFound { what: "membership" })
     }
 
     /// Leave (or stop asking to join) a group on another server: `Undo` the
     /// Follow.
-    pub async fn leave_remote(&self, session: &Session, group_ap_id: &str) -> Result<(), AppError> {
+    pub async fn leave_remote(&self, origin: &Origin, group_ap_id: &str) -> Result<(), AppError> {
+        let Origin::Local(account) = origin else {
+            return Err(AppError::NotFound { what: "membership" });
+        };
         let group = remote::find_actor(&self.db, group_ap_id)
             .await?
             .ok_or(AppError::NotFound { what: "group" })?;
-        let membership = remote::find_membership(&self.db, session.account.id, group.id)
+        let membership = remote::find_membership(&self.db, account.id, group.id)
             .await?
             .ok_or(AppError::NotFound { what: "membership" })?;
-        let urls = &self.fed().urls;
-        let follower = urls.user(&session.account.username);
-        let group_url =
-            url::Url::parse(&group.ap_id).map_err(|e| AppError::Internal(e.to_string()))?;
-        let follow = json!({
-            "id": membership.follow_ap_id,
-            "type": "Follow",
-            "actor": follower,
-            "object": group_url,
-        });
-        let undo = outbound::undo(urls, &follower, &follow, &group_url);
-        let txn = begin_write(&self.db).await?;
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(());
+        };
         remote::remove_membership(&txn, membership.id).await?;
-        outbound::enqueue(&txn, urls, &undo, std::slice::from_ref(&group.inbox)).await?;
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
-        Ok(())
+        self.emit(
+            &txn,
+            Event::JoinWithdrawn {
+                member: origin.actor_id(self.urls()),
+                group,
+                follow_id: membership.follow_ap_id,
+            },
+        )
+        .await?;
+        self.commit(txn).await
     }
 
     /// Every group the caller belongs to or asked to join, here and elsewhere.
@@ -322,11 +414,16 @@ impl App {
         Ok(out)
     }
 
-    async fn moderated_group(&self, session: &Session, name: &str) -> Result<Group, AppError> {
+    /// A group here that `origin` moderates.
+    async fn moderated_group(&self, origin: &Origin, name: &str) -> Result<Group, AppError> {
         let group = groups::find_by_name(&self.db, name)
             .await?
             .ok_or(AppError::NotFound { what: "group" })?;
-        if !groups::is_moderator(&self.db, group.id, session.account.id).await? {
+        let moderator = match origin {
+            Origin::Local(account) => groups::is_moderator(&self.db, group.id, account.id).await?,
+            Origin::Remote(_) => false,
+        };
+        if !moderator {
             return Err(AppError::Forbidden(
                 "Only the group's moderators can do this.",
             ));
@@ -337,12 +434,12 @@ impl App {
     /// Moderators: one page of requests waiting for a decision.
     pub async fn pending_requests(
         &self,
-        session: &Session,
+        origin: &Origin,
         name: &str,
         after: Option<i64>,
         limit: u64,
     ) -> Result<Vec<MembershipEntry>, AppError> {
-        let group = self.moderated_group(session, name).await?;
+        let group = self.moderated_group(origin, name).await?;
         Ok(
             groups::list_memberships(&self.db, group.id, MembershipState::Pending, after, limit)
                 .await?,
@@ -353,12 +450,17 @@ impl App {
     /// is told with `Accept` or `Reject`.
     pub async fn decide_request(
         &self,
-        session: &Session,
+        origin: &Origin,
         name: &str,
         membership_id: i64,
         approve: bool,
     ) -> Result<Membership, AppError> {
-        let group = self.moderated_group(session, name).await?;
+        let group = self.moderated_group(origin, name).await?;
+        let Origin::Local(moderator) = origin else {
+            return Err(AppError::Forbidden(
+                "Only the group's moderators can do this.",
+            ));
+        };
         let membership = groups::find_membership_by_id(&self.db, membership_id)
             .await?
             .filter(|m| m.group_id == group.id)
@@ -375,40 +477,156 @@ impl App {
         } else {
             MembershipState::Declined
         };
-        let urls = &self.fed().urls;
-        let txn = begin_write(&self.db).await?;
-        let decided =
-            groups::decide_membership(&txn, membership.id, state, session.account.id).await?;
-        if let Member::Local(user_id) = membership.member {
-            let group_ap_id = urls.group(&group.name).to_string();
-            hearth_db::notifications::join_decided(&txn, user_id, &group_ap_id, approve).await?;
+        let Some(txn) = self.begin(origin).await? else {
+            return Err(AppError::Internal("a local command was seen before".into()));
+        };
+        let decided = groups::decide_membership(&txn, membership.id, state, moderator.id).await?;
+        match membership.member {
+            Member::Local(user_id) => {
+                let group_ap_id = self.urls().group(&group.name).to_string();
+                notifications::join_decided(&txn, user_id, &group_ap_id, approve).await?;
+            }
+            Member::Remote(actor_id) => {
+                let follower = remote::find_actor_by_id(&txn, actor_id)
+                    .await?
+                    .ok_or(AppError::NotFound { what: "member" })?;
+                self.emit(
+                    &txn,
+                    Event::JoinAnswered {
+                        group: group.clone(),
+                        follower,
+                        follow_id: membership.follow_ap_id.clone().unwrap_or_default(),
+                        accepted: approve,
+                    },
+                )
+                .await?;
+            }
         }
-        if let Member::Remote(actor_id) = membership.member {
-            let actor = remote::find_actor_by_id(&txn, actor_id)
-                .await?
-                .ok_or(AppError::NotFound { what: "member" })?;
-            let follower =
-                url::Url::parse(&actor.ap_id).map_err(|e| AppError::Internal(e.to_string()))?;
-            let group_url = urls.group(&group.name);
-            let follow = json!({
-                "id": membership.follow_ap_id,
-                "type": "Follow",
-                "actor": follower,
-                "object": group_url,
-            });
-            let kind = if approve { "Accept" } else { "Reject" };
-            let answer = outbound::answer_follow(urls, kind, &group_url, &follow, &follower);
-            outbound::enqueue(&txn, urls, &answer, std::slice::from_ref(&actor.inbox)).await?;
-        }
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
-        tracing::info!(group = %group.name, membership_id, state = %decided.state, decided_by = session.account.id, "join request decided");
+        self.commit(txn).await?;
+        tracing::info!(group = %group.name, membership_id, state = %decided.state, decided_by = moderator.id, "join request decided");
         Ok(decided)
+    }
+
+    // ---- as other servers' activities arrive --------------------------
+
+    /// A `Follow` of `target`: of a group here, a request to join; of a
+    /// person here or the instance actor, answered with `Reject` (Hearth
+    /// is about groups).
+    pub async fn receive_follow(&self, origin: &Origin, target: &str) -> Result<Outcome, AppError> {
+        match self.urls().parse_local_id(target) {
+            Some(LocalRef::Group(name)) => {
+                let group = groups::find_by_name(&self.db, &name)
+                    .await?
+                    .ok_or(AppError::NotFound { what: "group" })?;
+                Ok(Outcome::of(self.join_here(origin, &group).await?))
+            }
+            Some(LocalRef::User(_) | LocalRef::Site) => {
+                let Some(r) = origin.remote() else {
+                    return Err(AppError::Internal("a local Follow".into()));
+                };
+                let Via::Signed(follower) = &r.via else {
+                    return Ok(Outcome::Ignored("a relayed Follow".into()));
+                };
+                let Some(txn) = self.begin(origin).await? else {
+                    return Ok(Outcome::Duplicate);
+                };
+                self.emit(
+                    &txn,
+                    Event::FollowRefused {
+                        target: target.to_owned(),
+                        follower: follower.clone(),
+                        follow_id: r.activity.clone(),
+                    },
+                )
+                .await?;
+                self.commit(txn).await?;
+                Ok(Outcome::Applied)
+            }
+            _ => Err(AppError::NotFound { what: "group" }),
+        }
+    }
+
+    /// `Undo{Follow}`: the actor leaves the group here they followed.
+    /// `target` is the group the embedded Follow names, when it was
+    /// embedded; otherwise the Follow is found by its id.
+    pub async fn receive_unfollow(
+        &self,
+        origin: &Origin,
+        follow_id: &str,
+        target: Option<&str>,
+    ) -> Result<Outcome, AppError> {
+        let Member::Remote(actor_id) = Self::member_of(origin)? else {
+            return Err(AppError::Internal("a local Undo".into()));
+        };
+        let named = match target.and_then(|t| self.urls().parse_local_id(t)) {
+            Some(LocalRef::Group(name)) => groups::find_by_name(&self.db, &name).await?,
+            _ => None,
+        };
+        let group = match named {
+            Some(group) => Some(group),
+            None => groups::memberships_of_remote(&self.db, actor_id)
+                .await?
+                .into_iter()
+                .find(|(_, m)| m.follow_ap_id.as_deref() == Some(follow_id))
+                .map(|(group, _)| group),
+        };
+        let Some(group) = group else {
+            return Ok(Outcome::Ignored("nothing to undo".into()));
+        };
+        Ok(match self.leave_here(origin, &group).await? {
+            Some(()) => Outcome::Applied,
+            None => Outcome::Ignored("not a member".into()),
+        })
+    }
+
+    /// A group elsewhere answered a member's `Follow` (`follow_id`, one of
+    /// ours) with `Accept` or `Reject`. Only that group may answer it.
+    pub async fn receive_follow_answer(
+        &self,
+        origin: &Origin,
+        follow_id: &str,
+        accepted: bool,
+    ) -> Result<Outcome, AppError> {
+        let Some(Via::Signed(group)) = origin.remote().map(|r| &r.via) else {
+            return Ok(Outcome::Ignored("a relayed answer".into()));
+        };
+        if !self.urls().is_local_id(follow_id) {
+            return Ok(Outcome::Ignored(
+                "an answer to an activity that is not ours".into(),
+            ));
+        }
+        let Some(membership) = remote::find_membership_by_follow(&self.db, follow_id).await? else {
+            return Ok(Outcome::Ignored("an answer to an unknown Follow".into()));
+        };
+        if membership.group_actor_id != group.id {
+            return Err(AppError::Refused(format!(
+                "{} answers a Follow of another group",
+                group.ap_id
+            )));
+        }
+        let state = if accepted {
+            MembershipState::Joined
+        } else {
+            MembershipState::Declined
+        };
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(Outcome::Duplicate);
+        };
+        remote::set_membership_state(&txn, membership.id, state).await?;
+        if membership.state != state {
+            notifications::join_decided(&txn, membership.user_id, &group.ap_id, accepted).await?;
+        }
+        self.commit(txn).await?;
+        if accepted {
+            // A member here was let in: fill in its recent threads.
+            self.port()?.joined_elsewhere(group);
+        }
+        Ok(Outcome::Applied)
     }
 
     /// Look up a handle or link on another server (without joining).
     pub async fn resolve(&self, target: &str) -> Result<RemoteActor, AppError> {
-        Ok(resolve::resolve(&self.data(), target).await?.actor)
+        Ok(self.port()?.resolve(target).await?)
     }
 }
 
@@ -423,29 +641,32 @@ impl App {
     /// Leave by membership id (as the API lists them).
     pub async fn leave_membership(
         &self,
-        session: &Session,
+        origin: &Origin,
         id: MembershipId,
     ) -> Result<(), AppError> {
+        let Origin::Local(account) = origin else {
+            return Err(AppError::NotFound { what: "membership" });
+        };
         match id {
             MembershipId::Local(id) => {
                 let membership = groups::find_membership_by_id(&self.db, id)
                     .await?
-                    .filter(|m| m.member == Member::Local(session.account.id))
+                    .filter(|m| m.member == Member::Local(account.id))
                     .ok_or(AppError::NotFound { what: "membership" })?;
                 let group = groups::find_by_id(&self.db, membership.group_id)
                     .await?
                     .ok_or(AppError::NotFound { what: "group" })?;
-                self.leave_local(session, &group.name).await
+                self.leave_local(origin, &group.name).await
             }
             MembershipId::Remote(id) => {
                 let membership = remote::find_membership_by_id(&self.db, id)
                     .await?
-                    .filter(|m| m.user_id == session.account.id)
+                    .filter(|m| m.user_id == account.id)
                     .ok_or(AppError::NotFound { what: "membership" })?;
                 let group = remote::find_actor_by_id(&self.db, membership.group_actor_id)
                     .await?
                     .ok_or(AppError::NotFound { what: "group" })?;
-                self.leave_remote(session, &group.ap_id).await
+                self.leave_remote(origin, &group.ap_id).await
             }
         }
     }
@@ -455,7 +676,7 @@ impl App {
 /// viewer stands.
 #[derive(Debug, Clone)]
 pub struct GroupView {
-    pub group: crate::posts::PostGroup,
+    pub group: PostGroup,
     pub title: String,
     /// `name@server`.
     pub handle: String,
@@ -484,7 +705,6 @@ impl App {
         viewer: Option<&Session>,
         slug: &str,
     ) -> Result<GroupView, AppError> {
-        use crate::posts::PostGroup;
         let group = self.find_group(slug).await?;
         Ok(match group {
             PostGroup::Local(g) => {
@@ -521,11 +741,7 @@ impl App {
                 };
                 let handle = format!("{}@{}", a.preferred_username, a.authority);
                 GroupView {
-                    title: if a.name.trim().is_empty() {
-                        a.preferred_username.clone()
-                    } else {
-                        a.name.clone()
-                    },
+                    title: PostGroup::Remote(a.clone()).title(),
                     slug: handle.clone(),
                     handle,
                     description: hearth_domain::text::html_to_plain(&a.summary),
@@ -544,26 +760,20 @@ impl App {
     /// Join the group a page shows, here or elsewhere.
     pub async fn join_group(
         &self,
-        session: &Session,
-        group: &crate::posts::PostGroup,
+        origin: &Origin,
+        group: &PostGroup,
     ) -> Result<MembershipState, AppError> {
-        use crate::posts::PostGroup;
         Ok(match group {
-            PostGroup::Local(g) => self.join_local(session, &g.name).await?.1.state,
-            PostGroup::Remote(a) => self.join_remote(session, &a.ap_id).await?.1.state,
+            PostGroup::Local(g) => self.join_local(origin, &g.name).await?.1.state,
+            PostGroup::Remote(a) => self.join_remote(origin, &a.ap_id).await?.1.state,
         })
     }
 
     /// Leave the group a page shows, here or elsewhere.
-    pub async fn leave_group(
-        &self,
-        session: &Session,
-        group: &crate::posts::PostGroup,
-    ) -> Result<(), AppError> {
-        use crate::posts::PostGroup;
+    pub async fn leave_group(&self, origin: &Origin, group: &PostGroup) -> Result<(), AppError> {
         match group {
-            PostGroup::Local(g) => self.leave_local(session, &g.name).await,
-            PostGroup::Remote(a) => self.leave_remote(session, &a.ap_id).await,
+            PostGroup::Local(g) => self.leave_local(origin, &g.name).await,
+            PostGroup::Remote(a) => self.leave_remote(origin, &a.ap_id).await,
         }
     }
 }

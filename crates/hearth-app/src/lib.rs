@@ -1,109 +1,125 @@
-//! Hearth's use-cases: what the server does when someone registers, logs in,
-//! changes a profile or approves a sign-up. The HTTP layer and the CLI both
-//! call these, so a rule is enforced the same way whichever door is used.
+//! Hearth's use-cases: the one door every change goes through, and the one
+//! rule every read asks.
 //!
-//! Architecture invariant: no HTTP types here. Functions take plain inputs
-//! and return records or an [`AppError`] that says what went wrong in terms
-//! a handler can map to a status code and a form can show next to a field.
+//! - **Commands** (register, write a post, react, join a group …) take an
+//!   [`Origin`]: a member here (API, web, CLI) or another server whose
+//!   request the ActivityPub inbox verified. Both run the same checks, in
+//!   the same function (see [`posts`] and [`groups`]).
+//! - **Queries** take a reader and ask [`access`], the one read rule.
+//! - **Federation is a port** ([`port::Federation`]): commands describe
+//!   what happened as [`events::Event`]s; the port (implemented by
+//!   `hearth-activitypub`) turns them into activities, which are stored
+//!   for delivery in the command's own transaction.
+//!
+//! Architecture invariants: no HTTP types and no ActivityPub wire format
+//! here (this crate does not depend on `hearth-activitypub`); the database
+//! handle never leaves this crate: other crates get records and domain
+//! types. Errors are [`AppError`], which says what went wrong and which
+//! field is at fault.
 
+pub mod access;
 pub mod accounts;
 pub mod config;
 mod error;
+pub mod events;
 pub mod federation_status;
 pub mod groups;
+pub mod ids;
+pub mod inbound;
+pub mod keys;
+pub mod ledger;
 pub mod notifications;
+pub mod origin;
+pub mod port;
 pub mod posts;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use activitypub_federation::config::FederationConfig;
-use hearth_activitypub::Federation;
+use hearth_db::queue::{self, Target};
+use hearth_db::{DatabaseConnection, DatabaseTransaction, begin_write};
+use tokio::sync::Notify;
 
+pub use access::Reader;
 pub use config::Config;
 pub use error::AppError;
-pub use hearth_db::DatabaseConnection;
-pub use hearth_db::accounts::Account;
-pub use hearth_db::tokens::Session;
+pub use events::Event;
+pub use ids::{LocalRef, Urls};
+pub use origin::{Origin, RemoteOrigin, Via};
+pub use port::{Federation, Outgoing, PortError};
 
-/// Everything a use-case needs: the database, the configuration and the
-/// federation context. Cheap to clone; one per process, shared by all
-/// requests.
+/// The records the use-cases hand out. Database rows never leave
+/// `hearth-db`; these plain records do.
+pub mod records {
+    pub use hearth_db::accounts::Account;
+    pub use hearth_db::federation::SiteKeys;
+    pub use hearth_db::groups::{Group, Member, Membership, MembershipEntry};
+    pub use hearth_db::notifications::Notification;
+    pub use hearth_db::posts::{Order, Post, PostKind, ReactionSummary};
+    pub use hearth_db::queue::{
+        ClaimLimits, DeliveryState, DueDelivery, Outcome as DeliveryOutcome, RetryPolicy,
+    };
+    pub use hearth_db::remote::{FetchedActor, RemoteActor, RemoteMembership};
+    pub use hearth_db::tokens::Session;
+}
+
+pub use records::{Account, Session};
+
+/// Everything a use-case needs: the database, the configuration, this
+/// server's ids and the federation port. Cheap to clone; one per process,
+/// shared by all requests.
 #[derive(Clone)]
 pub struct App {
-    pub db: DatabaseConnection,
+    db: DatabaseConnection,
     pub config: Arc<Config>,
-    pub federation: FederationConfig<Federation>,
+    urls: Urls,
+    federation: Arc<OnceLock<Arc<dyn Federation>>>,
+    outbox_ready: Arc<Notify>,
+    counters: Arc<ledger::DeliveryCounters>,
 }
 
 impl App {
     /// Connect to the configured database, apply pending migrations (their
-    /// names are returned) and set up federation.
+    /// names are returned) and make sure the instance actor has its keys.
+    /// Federation is installed afterwards ([`App::install_federation`]).
     pub async fn open(config: Config) -> Result<(Self, Vec<String>), AppError> {
         let db = connect(&config).await?;
         let applied = hearth_db::migrate(&db).await?;
-        let settings = hearth_activitypub::Settings {
-            domain: config.domain.clone(),
-            test_mode: config.test_mode,
-            instance_name: config.instance.name.clone(),
-            instance_description: config.instance.description.clone(),
-            open_registrations: config.registration.mode == hearth_domain::RegistrationMode::Open,
-            request_timeout: std::time::Duration::from_secs(config.federation.request_timeout_secs),
+        let urls = Urls::new(&config.domain, config.test_mode)?;
+        let app = Self {
+            db,
+            config: Arc::new(config),
+            urls,
+            federation: Arc::default(),
+            outbox_ready: Arc::new(Notify::new()),
+            counters: Arc::default(),
         };
-        let federation = hearth_activitypub::configure(db.clone(), settings)
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok((
-            Self {
-                db,
-                config: Arc::new(config),
-                federation,
-            },
-            applied,
-        ))
+        app.ensure_site_keys().await?;
+        Ok((app, applied))
     }
 
-    /// A request-scoped federation handle.
-    pub fn data(&self) -> hearth_activitypub::Data {
-        self.federation.to_request_data()
-    }
-
-    /// The federation state shared by all requests.
-    pub fn fed(&self) -> &Federation {
-        &self.federation
-    }
-
-    /// How this process's delivery workers behave, from the configuration.
-    pub fn worker_settings(&self) -> hearth_activitypub::outbound::WorkerSettings {
-        let f = &self.config.federation;
-        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
-        hearth_activitypub::outbound::WorkerSettings {
-            id: hearth_activitypub::outbound::WorkerSettings::worker_id(),
-            concurrency: f.delivery_concurrency as usize,
-            per_server: u64::from(f.delivery_per_server),
-            // One attempt takes at most the request timeout (plus signing);
-            // a lease of twice that and some is only ever outlived by a
-            // process that died.
-            lease: secs(f.request_timeout_secs.saturating_mul(2).saturating_add(10)),
-            policy: hearth_db::queue::RetryPolicy {
-                first_retry: secs(Ord::min(10, f.retry_max_secs)),
-                retry_max: secs(f.retry_max_secs),
-                give_up_after: secs(f.give_up_after_hours.saturating_mul(3600)),
-                unreachable_after: f.unreachable_after_failures,
-                probe_interval: secs(f.probe_interval_secs),
-            },
+    /// Plug in the network side. Done once at start-up; later calls are
+    /// ignored.
+    pub fn install_federation(&self, port: Arc<dyn Federation>) {
+        if self.federation.set(port).is_err() {
+            tracing::warn!("federation was already installed");
         }
     }
 
-    /// Run delivery workers until `shutdown` turns true.
-    pub fn spawn_workers(
-        &self,
-        shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(hearth_activitypub::outbound::run_worker(
-            self.federation.clone(),
-            self.worker_settings(),
-            shutdown,
-        ))
+    pub(crate) fn port(&self) -> Result<&dyn Federation, AppError> {
+        self.federation
+            .get()
+            .map(|p| p.as_ref())
+            .ok_or_else(|| AppError::Internal("federation is not set up in this process".into()))
+    }
+
+    /// The ids this server mints.
+    pub fn urls(&self) -> &Urls {
+        &self.urls
+    }
+
+    /// Wakes the delivery workers when new deliveries are stored.
+    pub fn outbox_ready(&self) -> &Arc<Notify> {
+        &self.outbox_ready
     }
 
     /// Whether the database answers.
@@ -118,16 +134,95 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(e.to_string()))
     }
+
+    /// Begin a command's write transaction. Another server's activity id is
+    /// recorded in it first: `None` when it was recorded before (a second
+    /// delivery), and the command then changes nothing.
+    pub(crate) async fn begin(
+        &self,
+        origin: &Origin,
+    ) -> Result<Option<DatabaseTransaction>, AppError> {
+        let txn = begin_write(&self.db).await?;
+        if let Origin::Remote(r) = origin
+            && !hearth_db::federation::record_inbound(&txn, &r.activity, &r.kind, &r.actor).await?
+        {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        Ok(Some(txn))
+    }
+
+    /// Commit a command's transaction and wake the delivery workers.
+    pub(crate) async fn commit(&self, txn: DatabaseTransaction) -> Result<(), AppError> {
+        txn.commit().await?;
+        self.outbox_ready.notify_one();
+        Ok(())
+    }
+
+    /// Store the activities the port renders for `event`, with one delivery
+    /// per inbox, in the caller's transaction.
+    pub(crate) async fn emit(
+        &self,
+        txn: &DatabaseTransaction,
+        event: Event,
+    ) -> Result<(), AppError> {
+        for out in self.port()?.render(&event)? {
+            let targets: Vec<Target> = out
+                .inboxes
+                .iter()
+                .filter_map(|inbox| {
+                    let url = url::Url::parse(inbox).ok()?;
+                    if self.urls.is_local(&url) {
+                        return None;
+                    }
+                    Some(Target {
+                        inbox: inbox.clone(),
+                        authority: ids::authority(&url)?,
+                    })
+                })
+                .collect();
+            queue::enqueue(
+                txn,
+                &out.id,
+                &out.kind,
+                &out.actor,
+                &out.body,
+                out.about.as_deref(),
+                &targets,
+            )
+            .await?;
+            tracing::info!(activity_id = %out.id, kind = %out.kind, targets = targets.len(), "activity queued");
+        }
+        Ok(())
+    }
 }
 
-/// Open the configured database without migrating (for `hearth migrate`).
-pub async fn connect(config: &Config) -> Result<DatabaseConnection, AppError> {
+/// Open the configured database without migrating.
+async fn connect(config: &Config) -> Result<DatabaseConnection, AppError> {
     let settings = hearth_db::ConnectSettings {
         max_connections: config.database.max_connections,
         busy_timeout: std::time::Duration::from_millis(config.database.timeout_ms),
         acquire_timeout: std::time::Duration::from_millis(config.database.timeout_ms),
     };
     Ok(hearth_db::connect(&config.database_url(), &settings).await?)
+}
+
+/// `hearth migrate`: apply pending migrations and close; returns their
+/// names.
+pub async fn migrate(config: &Config) -> Result<Vec<String>, AppError> {
+    let db = connect(config).await?;
+    let applied = hearth_db::migrate(&db).await?;
+    db.close()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(applied)
+}
+
+/// Which database kind the configuration names ("Sqlite", "Postgres").
+pub fn database_kind(config: &Config) -> String {
+    hearth_db::Backend::from_url(&config.database_url())
+        .map(|b| format!("{b:?}"))
+        .unwrap_or_default()
 }
 
 /// Run CPU-heavy work (password hashing, key generation) off the async

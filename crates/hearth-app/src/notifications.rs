@@ -1,13 +1,145 @@
-//! A member's notifications: listing them with who did what where, the
-//! unread count for the page header, and marking them read.
+//! A member's notifications: who is told about what (written in the
+//! transaction of the change, whichever door it came through), listing
+//! them with who did what where, the unread count for the page header, and
+//! marking them read.
+//!
+//! Who is told:
+//! - nobody about their own actions;
+//! - nobody about a post they may not read (the one read rule decides: a
+//!   members-only post in a group they are not, or no longer, in);
+//! - the same unread news is not repeated (the store keeps one).
 
 use hearth_db::notifications::{self, Notification};
 use hearth_db::posts::{self, Post};
-use hearth_db::remote;
 use hearth_db::tokens::Session;
+use hearth_db::{ConnectionTrait, remote};
+use hearth_domain::notification::NotificationKind;
+use hearth_domain::post::Reaction;
 
-use crate::posts::{Author, PostGroup};
+use crate::access::{self, Reader};
+use crate::posts::{Author, PostGroup, group_of};
 use crate::{App, AppError};
+
+/// Whether local account `user_id` may read `post`: the one read rule.
+async fn may_read(db: &impl ConnectionTrait, user_id: i64, post: &Post) -> Result<bool, AppError> {
+    let group = group_of(db, post).await?;
+    access::can_read(db, &Reader::Account(user_id), post, group.as_ref()).await
+}
+
+/// A post was stored: tell the author of the post it answers, and the local
+/// accounts it mentions (`mentioned`), if they may read it.
+pub(crate) async fn post_stored(
+    db: &impl ConnectionTrait,
+    post: &Post,
+    mentioned: &[i64],
+) -> Result<(), AppError> {
+    if post.is_deleted() {
+        return Ok(());
+    }
+    let mut told = Vec::new();
+    if let Some(parent_id) = post.parent_id
+        && let Some(parent) = posts::find_by_id(db, parent_id).await?
+        && let Some(author) = parent.author_user_id
+        && parent.author_ap_id != post.author_ap_id
+        && may_read(db, author, post).await?
+    {
+        notifications::record(
+            db,
+            author,
+            NotificationKind::Reply,
+            Some(&post.author_ap_id),
+            Some(post.id),
+            Some(&post.group_ap_id),
+            "",
+        )
+        .await?;
+        told.push(author);
+    }
+    for &user in mentioned {
+        if told.contains(&user) || post.author_user_id == Some(user) {
+            continue;
+        }
+        if may_read(db, user, post).await? {
+            notifications::record(
+                db,
+                user,
+                NotificationKind::Mention,
+                Some(&post.author_ap_id),
+                Some(post.id),
+                Some(&post.group_ap_id),
+                "",
+            )
+            .await?;
+            told.push(user);
+        }
+    }
+    Ok(())
+}
+
+/// `actor` gave `post` a reaction: tell its author, if it was written here.
+pub(crate) async fn reacted(
+    db: &impl ConnectionTrait,
+    post: &Post,
+    actor_ap_id: &str,
+    reaction: Reaction,
+) -> Result<(), AppError> {
+    if let Some(author) = post.author_user_id
+        && post.author_ap_id != actor_ap_id
+        && !post.is_deleted()
+    {
+        notifications::record(
+            db,
+            author,
+            NotificationKind::Reaction,
+            Some(actor_ap_id),
+            Some(post.id),
+            Some(&post.group_ap_id),
+            reaction.as_str(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A group decided on `user_id`'s request to join.
+pub(crate) async fn join_decided(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    group_ap_id: &str,
+    approved: bool,
+) -> Result<(), AppError> {
+    let kind = if approved {
+        NotificationKind::JoinApproved
+    } else {
+        NotificationKind::JoinDeclined
+    };
+    Ok(notifications::record(db, user_id, kind, None, None, Some(group_ap_id), "").await?)
+}
+
+/// A moderator (`actor`) removed `post`: tell its author, if written here
+/// and not by themselves.
+pub(crate) async fn post_removed(
+    db: &impl ConnectionTrait,
+    post: &Post,
+    actor_ap_id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    if let Some(author) = post.author_user_id
+        && post.author_ap_id != actor_ap_id
+    {
+        notifications::record(
+            db,
+            author,
+            NotificationKind::PostRemoved,
+            Some(actor_ap_id),
+            Some(post.id),
+            Some(&post.group_ap_id),
+            reason,
+        )
+        .await?;
+    }
+    Ok(())
+}
 
 /// One notification with what a page needs to say it in words.
 #[derive(Debug, Clone)]
@@ -38,11 +170,7 @@ impl App {
             };
             let post = match n.post_id {
                 Some(id) => match posts::find_by_id(&self.db, id).await? {
-                    Some(p)
-                        if notifications::can_read(&self.db, session.account.id, &p).await? =>
-                    {
-                        Some(p)
-                    }
+                    Some(p) if may_read(&self.db, session.account.id, &p).await? => Some(p),
                     _ => None,
                 },
                 None => None,
@@ -84,8 +212,7 @@ impl App {
     /// How to show an actor (a member here or elsewhere) by id.
     pub async fn actor_display(&self, ap_id: &str) -> Result<Author, AppError> {
         if let Ok(url) = url::Url::parse(ap_id)
-            && let Some(hearth_activitypub::context::LocalRef::User(name)) =
-                self.fed().urls.parse_local(&url)
+            && let Some(crate::LocalRef::User(name)) = self.urls().parse_local(&url)
             && let Some(a) = hearth_db::accounts::find_by_username(&self.db, &name).await?
         {
             return Ok(Author {
@@ -122,15 +249,9 @@ impl App {
 
 /// A group's title and the slug of its page here.
 fn group_title(app: &App, group: &PostGroup) -> (String, String) {
-    match group {
-        PostGroup::Local(g) => (g.display_name.clone(), g.name.clone()),
-        PostGroup::Remote(a) => (
-            if a.name.is_empty() {
-                a.preferred_username.clone()
-            } else {
-                a.name.clone()
-            },
-            group.handle(app),
-        ),
-    }
+    let slug = match group {
+        PostGroup::Local(g) => g.name.clone(),
+        PostGroup::Remote(_) => group.handle(app),
+    };
+    (group.title(), slug)
 }

@@ -1,26 +1,44 @@
 //! Post use-cases: write threads and replies in groups here or elsewhere,
-//! edit and delete them, react, and read timelines and threads.
+//! edit, delete and remove them, react; and read timelines, threads and
+//! profiles.
 //!
-//! Who may do what: members of a group post, reply and react in it; only a
-//! post's author edits or deletes it. Readers see public posts; members
-//! also see members-only posts; `local` posts stay on this server.
+//! Every change, whoever asks (a member here through the API, the web or
+//! the CLI; another server through its inbox, a group's relay or a
+//! backfill), runs through one core per kind of change, and so through the
+//! same checks:
+//!
+//! | change            | core                         | who may                                                      |
+//! |-------------------|------------------------------|--------------------------------------------------------------|
+//! | write             | [`App::write`]               | joined members; anyone in a public thread of a group here that welcomes outside posts |
+//! | edit              | [`App::change`]              | the author                                                   |
+//! | delete / remove   | [`App::erase`]               | the author; a moderator of a group here; the group's own server for a group elsewhere |
+//! | react / take back | [`App::add_reaction`] / [`App::take_back`] | joined members / the one who reacted            |
+//!
+//! and, for all of them: the post must be readable by whoever asks (the
+//! one read rule, [`crate::access`]); what is written is [`Content`] (one
+//! constructor for every source); a reply has exactly its thread's
+//! visibility; deleted stays deleted; a group elsewhere speaks only about
+//! its own posts and never for someone here; nothing about a `local` post
+//! leaves this server.
 
-use chrono::Utc;
-use hearth_activitypub::context::LocalRef;
-use hearth_activitypub::outbound;
-use hearth_activitypub::posts as wire;
-use hearth_activitypub::resolve::Handle;
-use hearth_db::begin_write;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use hearth_db::groups::{self, Group, Member};
 use hearth_db::posts::{self, NewPost, Order, Post, PostEdit, PostKind};
 use hearth_db::remote::{self, RemoteActor};
 use hearth_db::tokens::Session;
-use hearth_domain::post::{
-    Reaction, SupportKind, Visibility, parse_body, parse_content_warning, parse_link, parse_title,
-};
-use hearth_domain::{MembershipState, ValidationError, text};
+use hearth_db::{DatabaseTransaction, DbError};
+use hearth_domain::MembershipState;
+use hearth_domain::content::{Content, Typed};
+use hearth_domain::post::{Reaction, SupportKind, Visibility};
+use hearth_domain::{ValidationError, text};
 
-use crate::{App, AppError};
+use crate::access::{self, Reader};
+use crate::events::{Change, Event, PostAct, PostAudience, PostEvent};
+use crate::ids::{Handle, LocalRef};
+use crate::origin::{Origin, Via};
+use crate::{App, AppError, notifications};
 
 /// A group a post is in: here, or on another server.
 #[derive(Debug, Clone)]
@@ -32,7 +50,7 @@ pub enum PostGroup {
 impl PostGroup {
     pub fn ap_id(&self, app: &App) -> String {
         match self {
-            PostGroup::Local(g) => app.fed().urls.group(&g.name).to_string(),
+            PostGroup::Local(g) => app.urls().group(&g.name).to_string(),
             PostGroup::Remote(a) => a.ap_id.clone(),
         }
     }
@@ -42,6 +60,19 @@ impl PostGroup {
             PostGroup::Local(g) => format!("{}@{}", g.name, app.config.domain),
             PostGroup::Remote(a) => format!("{}@{}", a.preferred_username, a.authority),
         }
+    }
+
+    /// What people see as the group's name.
+    pub fn title(&self) -> String {
+        match self {
+            PostGroup::Local(g) => g.display_name.clone(),
+            PostGroup::Remote(a) if !a.name.trim().is_empty() => a.name.clone(),
+            PostGroup::Remote(a) => a.preferred_username.clone(),
+        }
+    }
+
+    fn same_as(&self, other: &RemoteActor) -> bool {
+        matches!(self, PostGroup::Remote(a) if a.ap_id == other.ap_id)
     }
 }
 
@@ -66,14 +97,39 @@ pub struct TimelineQuery {
     pub limit: u64,
 }
 
+/// Where a new post goes.
+pub(crate) enum Target {
+    Thread {
+        group: PostGroup,
+        visibility: Visibility,
+    },
+    Reply {
+        parent: Post,
+    },
+}
+
+/// A new post's id and dates: minted here, or as its own server gave them.
+pub(crate) enum Identity {
+    Minted,
+    Given {
+        ap_id: String,
+        url: Option<String>,
+        published: Option<DateTime<Utc>>,
+        /// Ids of the people it mentions.
+        mentions: Vec<String>,
+    },
+}
+
+/// The longest reason a moderator may give for a removal.
+pub const REASON_MAX: usize = 500;
+
 impl App {
     /// Find a group by local name, handle or link. A group elsewhere must
     /// already be known here (someone here asked to join it).
     pub async fn find_group(&self, target: &str) -> Result<PostGroup, AppError> {
         let target = target.trim();
-        let urls = &self.fed().urls;
         if let Ok(url) = url::Url::parse(target) {
-            if let Some(LocalRef::Group(name)) = urls.parse_local(&url) {
+            if let Some(LocalRef::Group(name)) = self.urls().parse_local(&url) {
                 return self.local_group(&name).await;
             }
             return remote::find_actor(&self.db, url.as_str())
@@ -104,408 +160,10 @@ impl App {
 
     /// Whether the account is a joined member of the group.
     pub async fn is_member(&self, account_id: i64, group: &PostGroup) -> Result<bool, AppError> {
-        Ok(match group {
-            PostGroup::Local(g) => {
-                groups::find_membership(&self.db, g.id, Member::Local(account_id))
-                    .await?
-                    .is_some_and(|m| m.state == MembershipState::Joined)
-            }
-            PostGroup::Remote(a) => remote::find_membership(&self.db, account_id, a.id)
-                .await?
-                .is_some_and(|m| m.state == MembershipState::Joined),
-        })
-    }
-
-    async fn require_member(&self, session: &Session, group: &PostGroup) -> Result<(), AppError> {
-        if !self.is_member(session.account.id, group).await? {
-            return Err(AppError::Forbidden(
-                "Join the group to post, reply or react in it.",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Which visibilities `viewer` may read in `group`.
-    pub async fn visible_in(
-        &self,
-        viewer: Option<&Session>,
-        group: &PostGroup,
-    ) -> Result<Vec<Visibility>, AppError> {
-        let member = match viewer {
-            Some(s) => self.is_member(s.account.id, group).await?,
-            None => false,
-        };
-        Ok(match (member, group) {
-            (true, PostGroup::Local(_)) => {
-                vec![Visibility::Local, Visibility::Members, Visibility::Public]
-            }
-            (true, PostGroup::Remote(_)) => vec![Visibility::Members, Visibility::Public],
-            (false, _) => vec![Visibility::Public],
-        })
-    }
-
-    /// Start a thread.
-    pub async fn create_thread(
-        &self,
-        session: &Session,
-        group: &PostGroup,
-        input: PostInput,
-    ) -> Result<Post, AppError> {
-        let mut errors = Vec::new();
-        let title = parse_title(input.title.as_deref().unwrap_or(""))
-            .map_err(|e| errors.push(e))
-            .ok();
-        let body = parse_body(input.body.as_deref().unwrap_or(""), false)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let cw = parse_content_warning(input.content_warning.as_deref().unwrap_or(""))
-            .map_err(|e| errors.push(e))
-            .ok();
-        let support_kind = match input.support_kind.as_deref() {
-            None | Some("") => {
-                errors.push(ValidationError::new(
-                    "support_kind",
-                    "required",
-                    "Choose what kind of post this is",
-                ));
-                None
-            }
-            Some(raw) => raw
-                .parse::<SupportKind>()
-                .map_err(|e| {
-                    errors.push(ValidationError::new(
-                        "support_kind",
-                        "invalid",
-                        e.to_string(),
-                    ))
-                })
-                .ok(),
-        };
-        let visibility = parse_visibility(input.visibility.as_deref(), group)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let link = parse_link(input.link.as_deref().unwrap_or(""))
-            .map_err(|e| errors.push(e))
-            .ok();
-        let (Some(title), Some(body), Some(cw), Some(support_kind), Some(visibility), Some(link)) =
-            (title, body, cw, support_kind, visibility, link)
-        else {
-            return Err(AppError::Invalid(errors));
-        };
-        self.require_member(session, group).await?;
-        self.publish(
-            session,
-            group,
-            None,
-            PostKind::Thread,
-            title,
-            body,
-            cw,
-            Some(support_kind),
-            visibility,
-            link,
-        )
-        .await
-    }
-
-    /// Reply to a post (a thread or another reply).
-    pub async fn create_reply(
-        &self,
-        session: &Session,
-        parent_id: i64,
-        input: PostInput,
-    ) -> Result<Post, AppError> {
-        let mut errors = Vec::new();
-        let body = parse_body(input.body.as_deref().unwrap_or(""), true)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let cw = parse_content_warning(input.content_warning.as_deref().unwrap_or(""))
-            .map_err(|e| errors.push(e))
-            .ok();
-        let (Some(body), Some(cw)) = (body, cw) else {
-            return Err(AppError::Invalid(errors));
-        };
-        let (parent, group) = self.readable_post(Some(session), parent_id).await?;
-        if parent.is_deleted() {
-            return Err(AppError::NotFound { what: "post" });
-        }
-        self.require_member(session, &group).await?;
-        let visibility = parent.visibility;
-        self.publish(
-            session,
-            &group,
-            Some(parent),
-            PostKind::Reply,
-            String::new(),
-            body,
-            cw,
-            None,
-            visibility,
-            None,
-        )
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn publish(
-        &self,
-        session: &Session,
-        group: &PostGroup,
-        parent: Option<Post>,
-        kind: PostKind,
-        title: String,
-        body: String,
-        content_warning: Option<String>,
-        support_kind: Option<SupportKind>,
-        visibility: Visibility,
-        link: Option<String>,
-    ) -> Result<Post, AppError> {
-        let urls = &self.fed().urls;
-        let ap_id = urls.new_post().to_string();
-        let author = urls.user(&session.account.username).to_string();
-        let html = text::markdown_to_html(&body);
-        let txn = begin_write(&self.db).await?;
-        let post = posts::insert(
-            &txn,
-            NewPost {
-                ap_id: ap_id.clone(),
-                group_ap_id: group.ap_id(self),
-                group_id: match group {
-                    PostGroup::Local(g) => Some(g.id),
-                    PostGroup::Remote(_) => None,
-                },
-                author_ap_id: author,
-                author_user_id: Some(session.account.id),
-                in_reply_to_ap_id: parent.as_ref().map(|p| p.ap_id.clone()),
-                parent,
-                kind,
-                title,
-                source: body,
-                content_html: html,
-                content_warning,
-                support_kind,
-                visibility,
-                url: Some(ap_id),
-                link,
-                local: true,
-                published_at: Utc::now(),
-            },
-        )
-        .await?;
-        let mut mentioned = Vec::new();
-        for name in hearth_domain::notification::local_mentions(&post.source, &self.config.domain) {
-            if let Some(account) = hearth_db::accounts::find_by_username(&txn, &name).await? {
-                mentioned.push(account.id);
-            }
-        }
-        hearth_db::notifications::post_stored(&txn, &post, &mentioned).await?;
-        if visibility.federates() {
-            let create = wire::create_activity(urls, &post, &group.handle(self));
-            self.federate(
-                &txn,
-                group,
-                &create,
-                (kind == PostKind::Thread).then_some(&post),
-            )
-            .await?;
-        }
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
-        tracing::info!(post = %post.ap_id, kind = kind.as_str(), author = session.account.id, "post written");
-        Ok(post)
-    }
-
-    /// Send an activity by a member about a post of `group`: a group here
-    /// announces it to its members' servers; a group elsewhere gets it in
-    /// its inbox and announces it itself.
-    async fn federate(
-        &self,
-        txn: &hearth_db::DatabaseTransaction,
-        group: &PostGroup,
-        activity: &serde_json::Value,
-        new_thread: Option<&Post>,
-    ) -> Result<(), AppError> {
-        match group {
-            PostGroup::Local(g) => {
-                wire::distribute(txn, self.fed(), g, activity, new_thread).await?
-            }
-            PostGroup::Remote(a) => {
-                outbound::enqueue(
-                    txn,
-                    &self.fed().urls,
-                    activity,
-                    std::slice::from_ref(&a.inbox),
-                )
-                .await?
-            }
-        }
-        Ok(())
-    }
-
-    /// A post the viewer may read, with its group.
-    pub async fn readable_post(
-        &self,
-        viewer: Option<&Session>,
-        id: i64,
-    ) -> Result<(Post, PostGroup), AppError> {
-        let post = posts::find_by_id(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
-        let group = self.find_group(&post.group_ap_id).await?;
-        let visible = self.visible_in(viewer, &group).await?;
-        if !visible.contains(&post.visibility) {
-            return Err(AppError::NotFound { what: "post" });
-        }
-        Ok((post, group))
-    }
-
-    async fn own_post(&self, session: &Session, id: i64) -> Result<(Post, PostGroup), AppError> {
-        let (post, group) = self.readable_post(Some(session), id).await?;
-        if post.author_user_id != Some(session.account.id) || post.is_deleted() {
-            return Err(AppError::Forbidden(
-                "Only the person who wrote a post can change it.",
-            ));
-        }
-        Ok((post, group))
-    }
-
-    /// Edit one's own post.
-    pub async fn edit_post(
-        &self,
-        session: &Session,
-        id: i64,
-        input: PostInput,
-    ) -> Result<Post, AppError> {
-        let (post, group) = self.own_post(session, id).await?;
-        let mut errors = Vec::new();
-        let title = match post.kind {
-            PostKind::Thread => match input.title.as_deref() {
-                Some(raw) => parse_title(raw).map_err(|e| errors.push(e)).ok(),
-                None => Some(post.title.clone()),
-            },
-            PostKind::Reply => Some(String::new()),
-        };
-        let body = match input.body.as_deref() {
-            Some(raw) => parse_body(raw, post.kind == PostKind::Reply)
-                .map_err(|e| errors.push(e))
-                .ok(),
-            None => Some(post.source.clone()),
-        };
-        let cw = match input.content_warning.as_deref() {
-            Some(raw) => parse_content_warning(raw).map_err(|e| errors.push(e)).ok(),
-            None => Some(post.content_warning.clone()),
-        };
-        let support_kind = match (post.kind, input.support_kind.as_deref()) {
-            (PostKind::Thread, Some(raw)) => raw
-                .parse::<SupportKind>()
-                .map(Some)
-                .map_err(|e| {
-                    errors.push(ValidationError::new(
-                        "support_kind",
-                        "invalid",
-                        e.to_string(),
-                    ))
-                })
-                .ok(),
-            _ => Some(post.support_kind),
-        };
-        let link = match (post.kind, input.link.as_deref()) {
-            (PostKind::Thread, Some(raw)) => parse_link(raw).map_err(|e| errors.push(e)).ok(),
-            _ => Some(post.link.clone()),
-        };
-        let (Some(title), Some(body), Some(cw), Some(support_kind), Some(link)) =
-            (title, body, cw, support_kind, link)
-        else {
-            return Err(AppError::Invalid(errors));
-        };
-        let txn = begin_write(&self.db).await?;
-        let updated = posts::update(
-            &txn,
-            post.id,
-            PostEdit {
-                title,
-                content_html: text::markdown_to_html(&body),
-                source: body,
-                content_warning: cw,
-                support_kind,
-                link,
-                updated_at: Utc::now(),
-            },
-        )
-        .await?;
-        if updated.visibility.federates() {
-            let update = wire::update_activity(&self.fed().urls, &updated, &group.handle(self));
-            self.federate(&txn, &group, &update, None).await?;
-        }
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
-        Ok(updated)
-    }
-
-    /// Delete one's own post: its words are gone here at once, and every
-    /// server that has it is told.
-    pub async fn delete_post(&self, session: &Session, id: i64) -> Result<(), AppError> {
-        let (post, group) = self.own_post(session, id).await?;
-        let txn = begin_write(&self.db).await?;
-        let deleted = posts::mark_deleted(&txn, post.id).await?;
-        if deleted.visibility.federates() {
-            let author = self.fed().urls.user(&session.account.username).to_string();
-            let delete = wire::delete_activity(&self.fed().urls, &deleted, &author);
-            self.federate(&txn, &group, &delete, None).await?;
-        }
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
-        Ok(())
-    }
-
-    /// Moderators: remove a post from a group here, with a reason for its
-    /// author. Its words are erased here at once; every member server is
-    /// sent a `Delete` by the moderator (carrying the reason as `summary`),
-    /// announced by the group; the author is notified, here or, through
-    /// their server, elsewhere.
-    pub async fn remove_post(
-        &self,
-        session: &Session,
-        id: i64,
-        reason: &str,
-    ) -> Result<(), AppError> {
-        let reason = reason.trim();
-        if reason.chars().count() > 500 {
-            return Err(AppError::invalid(ValidationError::new(
-                "reason",
-                "too_long",
-                "Keep the reason under 500 characters",
-            )));
-        }
-        let (post, group) = self.readable_post(Some(session), id).await?;
-        let PostGroup::Local(local) = &group else {
-            return Err(AppError::Forbidden(
-                "Only the group's moderators can remove posts.",
-            ));
-        };
-        if !groups::is_moderator(&self.db, local.id, session.account.id).await? {
-            return Err(AppError::Forbidden(
-                "Only the group's moderators can remove posts.",
-            ));
-        }
-        if post.is_deleted() {
-            return Err(AppError::NotFound { what: "post" });
-        }
-        let moderator = self.fed().urls.user(&session.account.username).to_string();
-        let txn = begin_write(&self.db).await?;
-        hearth_db::notifications::post_removed(&txn, &post, &moderator, reason).await?;
-        let deleted = posts::mark_deleted(&txn, post.id).await?;
-        if deleted.visibility.federates() {
-            let mut delete = wire::delete_activity(&self.fed().urls, &deleted, &moderator);
-            if !reason.is_empty() {
-                delete["summary"] = serde_json::json!(reason);
-            }
-            self.federate(&txn, &group, &delete, None).await?;
-        }
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
-        tracing::info!(post = %post.ap_id, moderator = session.account.id, "post removed by a moderator");
-        Ok(())
+        Ok(matches!(
+            access::relation(&self.db, &Reader::Account(account_id), group).await?,
+            hearth_domain::access::Relation::Member { .. }
+        ))
     }
 
     /// Whether the viewer moderates the group (here) a post is in.
@@ -516,72 +174,698 @@ impl App {
         })
     }
 
+    // ---- commands as members here call them --------------------------
+
+    /// Start a thread.
+    pub async fn create_thread(
+        &self,
+        origin: &Origin,
+        group: &PostGroup,
+        input: PostInput,
+    ) -> Result<Post, AppError> {
+        let content = Content::thread(Typed {
+            title: input.title.as_deref().unwrap_or(""),
+            body: input.body.as_deref().unwrap_or(""),
+            support_kind: input.support_kind.as_deref().unwrap_or(""),
+            content_warning: input.content_warning.as_deref().unwrap_or(""),
+            link: input.link.as_deref().unwrap_or(""),
+        });
+        let visibility = parse_visibility(input.visibility.as_deref(), group);
+        let (content, visibility) = match (content, visibility) {
+            (Ok(content), Ok(visibility)) => (content, visibility),
+            (content, visibility) => {
+                let mut errors = content.err().unwrap_or_default();
+                errors.extend(visibility.err());
+                return Err(AppError::Invalid(errors));
+            }
+        };
+        let target = Target::Thread {
+            group: group.clone(),
+            visibility,
+        };
+        self.write(origin, target, content, Identity::Minted)
+            .await?
+            .ok_or_else(|| AppError::Internal("a new post's id was already taken".into()))
+    }
+
+    /// Reply to a post (a thread or another reply).
+    pub async fn create_reply(
+        &self,
+        origin: &Origin,
+        parent_id: i64,
+        input: PostInput,
+    ) -> Result<Post, AppError> {
+        let content = Content::reply(
+            input.body.as_deref().unwrap_or(""),
+            input.content_warning.as_deref().unwrap_or(""),
+        )
+        .map_err(AppError::Invalid)?;
+        let parent = posts::find_by_id(&self.db, parent_id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.write(origin, Target::Reply { parent }, content, Identity::Minted)
+            .await?
+            .ok_or_else(|| AppError::Internal("a new post's id was already taken".into()))
+    }
+
+    /// Edit one's own post. Fields left out keep their value.
+    pub async fn edit_post(
+        &self,
+        origin: &Origin,
+        id: i64,
+        input: PostInput,
+    ) -> Result<Post, AppError> {
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        let keep = |given: &Option<String>, current: &str| -> String {
+            given.clone().unwrap_or_else(|| current.to_owned())
+        };
+        let content = match post.kind {
+            PostKind::Thread => Content::thread(Typed {
+                title: &keep(&input.title, &post.title),
+                body: &keep(&input.body, &post.source),
+                support_kind: &keep(
+                    &input.support_kind,
+                    post.support_kind.map(SupportKind::as_str).unwrap_or(""),
+                ),
+                content_warning: &keep(
+                    &input.content_warning,
+                    post.content_warning.as_deref().unwrap_or(""),
+                ),
+                link: &keep(&input.link, post.link.as_deref().unwrap_or("")),
+            }),
+            PostKind::Reply => Content::reply(
+                &keep(&input.body, &post.source),
+                &keep(
+                    &input.content_warning,
+                    post.content_warning.as_deref().unwrap_or(""),
+                ),
+            ),
+        };
+        // Refuse who may not edit before judging what they wrote.
+        let group = self.check_edit(origin, &post).await?;
+        let content = content.map_err(AppError::Invalid)?;
+        self.change(origin, post, group, content, Utc::now())
+            .await?
+            .ok_or_else(|| AppError::Internal("an edit was applied twice".into()))
+    }
+
+    /// Delete one's own post: its words are gone here at once, and every
+    /// server that has it is told.
+    pub async fn delete_post(&self, origin: &Origin, id: i64) -> Result<(), AppError> {
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.erase(origin, post, Erase::OwnPost).await?;
+        Ok(())
+    }
+
+    /// Moderators: remove a post from a group here, with a reason for its
+    /// author. Its words are erased here at once; every member server is
+    /// sent a `Delete` by the moderator (carrying the reason), announced by
+    /// the group; the author is notified, here or, through their server,
+    /// elsewhere.
+    pub async fn remove_post(
+        &self,
+        origin: &Origin,
+        id: i64,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let reason = reason.trim();
+        if reason.chars().count() > REASON_MAX {
+            return Err(AppError::invalid(ValidationError::new(
+                "reason",
+                "too_long",
+                format!("Keep the reason under {REASON_MAX} characters"),
+            )));
+        }
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.erase(origin, post, Erase::Removal(reason.to_owned()))
+            .await?;
+        Ok(())
+    }
+
     /// Give a support reaction (once per kind).
     pub async fn react(
         &self,
-        session: &Session,
+        origin: &Origin,
         id: i64,
         reaction: Reaction,
     ) -> Result<(), AppError> {
-        let (post, group) = self.readable_post(Some(session), id).await?;
-        if post.is_deleted() {
-            return Err(AppError::NotFound { what: "post" });
-        }
-        self.require_member(session, &group).await?;
-        let urls = &self.fed().urls;
-        let actor = urls.user(&session.account.username).to_string();
-        let like = wire::like_activity(urls, &actor, &post, reaction);
-        let like_id = like["id"].as_str().unwrap_or_default().to_owned();
-        let txn = begin_write(&self.db).await?;
-        let added = posts::add_reaction(
-            &txn,
-            post.id,
-            reaction,
-            &actor,
-            Some(session.account.id),
-            &like_id,
-        )
-        .await?;
-        if added {
-            hearth_db::notifications::reacted(&txn, &post, &actor, reaction).await?;
-        }
-        if added && post.visibility.federates() {
-            self.federate(&txn, &group, &like, None).await?;
-        }
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.add_reaction(origin, post, reaction).await?;
         Ok(())
     }
 
     /// Take a reaction back.
     pub async fn unreact(
         &self,
-        session: &Session,
+        origin: &Origin,
         id: i64,
         reaction: Reaction,
     ) -> Result<(), AppError> {
-        let (post, group) = self.readable_post(Some(session), id).await?;
-        let urls = &self.fed().urls;
-        let actor = urls.user(&session.account.username).to_string();
-        let txn = begin_write(&self.db).await?;
-        let removed = posts::remove_reaction(&txn, post.id, reaction, &actor).await?;
-        if let Some(like_id) = removed
-            && post.visibility.federates()
-        {
-            let like = serde_json::json!({"id": like_id, "type": "Like", "actor": actor, "object": post.ap_id});
-            let mut undo = outbound::undo(
-                urls,
-                &url::Url::parse(&actor).map_err(|e| AppError::Internal(e.to_string()))?,
-                &like,
-                &url::Url::parse(&post.group_ap_id)
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
-            );
-            undo["audience"] = serde_json::json!(post.group_ap_id);
-            self.federate(&txn, &group, &undo, None).await?;
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        let group = self.readable_group(origin, &post).await?;
+        let actor = origin.actor_id(self.urls());
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(());
+        };
+        if let Some(like_id) = posts::remove_reaction(&txn, post.id, reaction, &actor).await? {
+            let id = self.activity_id(origin);
+            self.announce(
+                &txn,
+                origin,
+                &group,
+                &post,
+                id,
+                Change::Unreacted { reaction, like_id },
+            )
+            .await?;
         }
-        txn.commit().await?;
-        self.fed().outbox_ready.notify_one();
+        self.commit(txn).await
+    }
+
+    // ---- the cores every origin goes through --------------------------
+
+    /// Store a new thread or reply. `None` when it was already here (a
+    /// second delivery).
+    pub(crate) async fn write(
+        &self,
+        origin: &Origin,
+        target: Target,
+        content: Content,
+        identity: Identity,
+    ) -> Result<Option<Post>, AppError> {
+        let (group, parent, visibility, kind) = match target {
+            Target::Thread { group, visibility } => (group, None, visibility, PostKind::Thread),
+            Target::Reply { parent } => {
+                let group = self.readable_group(origin, &parent).await?;
+                if parent.is_deleted() {
+                    return Err(AppError::NotFound { what: "post" });
+                }
+                // A reply is read by exactly those who read its thread,
+                // whatever its own addressing says.
+                let visibility = self.thread_visibility(&parent).await?;
+                (group, Some(parent), visibility, PostKind::Reply)
+            }
+        };
+        if visibility == Visibility::Local && !matches!(group, PostGroup::Local(_)) {
+            return Err(AppError::invalid(ValidationError::new(
+                "visibility",
+                "not_here",
+                "\"Only this server\" is for groups on this server",
+            )));
+        }
+        let outside_welcome = match &group {
+            PostGroup::Local(g) => g.allow_outside_posts && visibility == Visibility::Public,
+            PostGroup::Remote(_) => false,
+        };
+        self.may_take_part(origin, &group, outside_welcome).await?;
+        let author = origin.actor_id(self.urls());
+        let (ap_id, url, published, mention_ids) = match identity {
+            Identity::Minted => {
+                let id = self.urls().new_post().to_string();
+                let mentions = hearth_domain::notification::local_mentions(
+                    &content.source,
+                    &self.config.domain,
+                )
+                .into_iter()
+                .map(|name| self.urls().user(&name).to_string())
+                .collect();
+                (id.clone(), Some(id), Utc::now(), mentions)
+            }
+            Identity::Given {
+                ap_id,
+                url,
+                published,
+                mentions,
+            } => {
+                self.check_remote_id(origin, &ap_id)?;
+                (ap_id, url, published.unwrap_or_else(Utc::now), mentions)
+            }
+        };
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
+        let inserted = posts::insert(
+            &txn,
+            NewPost {
+                ap_id,
+                group_ap_id: group.ap_id(self),
+                group_id: match &group {
+                    PostGroup::Local(g) => Some(g.id),
+                    PostGroup::Remote(_) => None,
+                },
+                author_ap_id: author,
+                author_user_id: match origin {
+                    Origin::Local(account) => Some(account.id),
+                    Origin::Remote(_) => None,
+                },
+                in_reply_to_ap_id: parent.as_ref().map(|p| p.ap_id.clone()),
+                parent,
+                kind,
+                title: content.title,
+                source: content.source,
+                content_html: content.html,
+                content_warning: content.content_warning,
+                support_kind: content.support_kind,
+                visibility,
+                url,
+                link: content.link,
+                local: origin.is_local(),
+                published_at: published,
+            },
+        )
+        .await;
+        let post = match inserted {
+            Ok(post) => post,
+            Err(DbError::Conflict { .. }) => {
+                txn.rollback().await?;
+                return Ok(None);
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let mut mentioned = Vec::new();
+        for id in &mention_ids {
+            if let Some(LocalRef::User(name)) = self.urls().parse_local_id(id)
+                && let Some(account) = hearth_db::accounts::find_by_username(&txn, &name).await?
+            {
+                mentioned.push(account.id);
+            }
+        }
+        notifications::post_stored(&txn, &post, &mentioned).await?;
+        let id = self.activity_id(origin);
+        self.announce(&txn, origin, &group, &post, id, Change::Created)
+            .await?;
+        self.commit(txn).await?;
+        tracing::info!(post = %post.ap_id, kind = kind.as_str(), author = %post.author_ap_id, "post written");
+        Ok(Some(post))
+    }
+
+    /// Who may edit `post`: its author, and only while it exists. Returns
+    /// the post's group, for [`App::change`].
+    pub(crate) async fn check_edit(
+        &self,
+        origin: &Origin,
+        post: &Post,
+    ) -> Result<PostGroup, AppError> {
+        let group = self.readable_group(origin, post).await?;
+        if post.is_deleted() {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        self.check_relay(origin, &group)?;
+        if !self.is_author(origin, post) {
+            return Err(AppError::Forbidden(
+                "Only the person who wrote a post can change it.",
+            ));
+        }
+        Ok(group)
+    }
+
+    /// Apply an edit that [`App::check_edit`] allowed. `None` for a second
+    /// delivery.
+    pub(crate) async fn change(
+        &self,
+        origin: &Origin,
+        post: Post,
+        group: PostGroup,
+        content: Content,
+        updated_at: DateTime<Utc>,
+    ) -> Result<Option<Post>, AppError> {
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
+        let updated = posts::update(
+            &txn,
+            post.id,
+            PostEdit {
+                title: content.title,
+                source: content.source,
+                content_html: content.html,
+                content_warning: content.content_warning,
+                support_kind: match post.kind {
+                    PostKind::Thread => content.support_kind,
+                    PostKind::Reply => None,
+                },
+                link: content.link,
+                updated_at,
+            },
+        )
+        .await?;
+        let id = self.activity_id(origin);
+        self.announce(&txn, origin, &group, &updated, id, Change::Edited)
+            .await?;
+        self.commit(txn).await?;
+        Ok(Some(updated))
+    }
+
+    /// Delete (by its author) or remove (by a moderator) a post. `None` for
+    /// a second delivery.
+    pub(crate) async fn erase(
+        &self,
+        origin: &Origin,
+        post: Post,
+        how: Erase,
+    ) -> Result<Option<()>, AppError> {
+        let group = self.readable_group(origin, &post).await?;
+        if post.is_deleted() {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        self.check_relay(origin, &group)?;
+        let by_author = self.is_author(origin, &post);
+        let moderator = match (origin, &group) {
+            (Origin::Local(account), PostGroup::Local(g)) => {
+                groups::is_moderator(&self.db, g.id, account.id).await?
+            }
+            // A group elsewhere: its own server decides what is in it.
+            (Origin::Remote(r), PostGroup::Remote(g)) => {
+                matches!(&r.via, Via::Relay(_)) && g.authority.eq_ignore_ascii_case(&r.server)
+            }
+            _ => false,
+        };
+        let reason = match (&how, by_author, moderator) {
+            (Erase::OwnPost, true, _) => None,
+            (Erase::Removal(reason), _, true) => Some(reason.clone()),
+            (Erase::Either(_), true, _) => None,
+            (Erase::Either(reason), false, true) => Some(reason.clone()),
+            (Erase::Removal(_), _, false) => {
+                return Err(AppError::Forbidden(
+                    "Only the group's moderators can remove posts.",
+                ));
+            }
+            _ => {
+                return Err(AppError::Forbidden(
+                    "Only the person who wrote a post can change it.",
+                ));
+            }
+        };
+        let actor = origin.actor_id(self.urls());
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
+        if let Some(reason) = &reason {
+            notifications::post_removed(&txn, &post, &actor, reason).await?;
+        }
+        let deleted = posts::mark_deleted(&txn, post.id).await?;
+        let id = self.activity_id(origin);
+        let reason = reason.filter(|r| !r.is_empty());
+        self.announce(
+            &txn,
+            origin,
+            &group,
+            &deleted,
+            id,
+            Change::Deleted { reason },
+        )
+        .await?;
+        self.commit(txn).await?;
+        tracing::info!(post = %post.ap_id, by = %actor, author = by_author, "post deleted");
+        Ok(Some(()))
+    }
+
+    /// Record a reaction. `None` for a second delivery.
+    pub(crate) async fn add_reaction(
+        &self,
+        origin: &Origin,
+        post: Post,
+        reaction: Reaction,
+    ) -> Result<Option<()>, AppError> {
+        let group = self.readable_group(origin, &post).await?;
+        if post.is_deleted() {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        self.may_take_part(origin, &group, false).await?;
+        let actor = origin.actor_id(self.urls());
+        let id = self.activity_id(origin);
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
+        let user_id = match origin {
+            Origin::Local(account) => Some(account.id),
+            Origin::Remote(_) => None,
+        };
+        if posts::add_reaction(&txn, post.id, reaction, &actor, user_id, &id).await? {
+            notifications::reacted(&txn, &post, &actor, reaction).await?;
+            self.announce(&txn, origin, &group, &post, id, Change::Reacted(reaction))
+                .await?;
+        }
+        self.commit(txn).await?;
+        Ok(Some(()))
+    }
+
+    /// Take back the reaction another server's member gave with the
+    /// activity `like_id`. Only the one who reacted can; a group elsewhere
+    /// only for its own posts. `None` when there was nothing to take back
+    /// (or for a second delivery).
+    pub(crate) async fn take_back(
+        &self,
+        origin: &Origin,
+        like_id: &str,
+    ) -> Result<Option<()>, AppError> {
+        let actor = origin.actor_id(self.urls());
+        let Some(found) = posts::find_reaction_by_ap_id(&self.db, like_id).await? else {
+            return Ok(None);
+        };
+        if found.actor_ap_id != actor {
+            return Err(AppError::Refused(format!(
+                "{actor} may not take back a reaction of {}",
+                found.actor_ap_id
+            )));
+        }
+        let post = posts::find_by_id(&self.db, found.post_id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        let group = group_of(&self.db, &post)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.check_relay(origin, &group)?;
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
+        if posts::remove_reaction_by_ap_id(&txn, like_id, &actor)
+            .await?
+            .is_some()
+        {
+            let id = self.activity_id(origin);
+            self.announce(
+                &txn,
+                origin,
+                &group,
+                &post,
+                id,
+                Change::Unreacted {
+                    reaction: found.reaction,
+                    like_id: like_id.to_owned(),
+                },
+            )
+            .await?;
+        }
+        self.commit(txn).await?;
+        Ok(Some(()))
+    }
+
+    // ---- the checks ---------------------------------------------------
+
+    /// The post's group, when whoever asks may read the post; "not found"
+    /// otherwise, exactly as for a post that does not exist.
+    async fn readable_group(&self, origin: &Origin, post: &Post) -> Result<PostGroup, AppError> {
+        let group = group_of(&self.db, post).await?;
+        if !access::can_read(&self.db, &origin.reader(), post, group.as_ref()).await? {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        group.ok_or(AppError::NotFound { what: "post" })
+    }
+
+    /// The visibility of the thread `post` is in (its own for a thread).
+    async fn thread_visibility(&self, post: &Post) -> Result<Visibility, AppError> {
+        Ok(match post.root_id {
+            Some(root) => posts::find_by_id(&self.db, root)
+                .await?
+                .map_or(post.visibility, |r| r.visibility),
+            None => post.visibility,
+        })
+    }
+
+    /// Whether `origin` may write, reply or react in `group`:
+    /// - a member here: when a joined member;
+    /// - another server's member, signed: in a group here, when a joined
+    ///   member (or when the group welcomes outside posts and
+    ///   `outside_welcome` says this is such a post);
+    /// - a group elsewhere: only in itself, and only while members here
+    ///   follow it.
+    async fn may_take_part(
+        &self,
+        origin: &Origin,
+        group: &PostGroup,
+        outside_welcome: bool,
+    ) -> Result<(), AppError> {
+        match origin {
+            Origin::Local(account) => {
+                if !self.is_member(account.id, group).await? {
+                    return Err(AppError::NotMember);
+                }
+            }
+            Origin::Remote(r) => match (&r.via, group) {
+                (Via::Signed(actor), PostGroup::Local(g)) => {
+                    let joined = groups::find_membership(&self.db, g.id, Member::Remote(actor.id))
+                        .await?
+                        .is_some_and(|m| m.state == MembershipState::Joined);
+                    if !joined && !outside_welcome {
+                        return Err(AppError::NotMember);
+                    }
+                }
+                (Via::Signed(_), PostGroup::Remote(g)) => {
+                    return Err(AppError::Refused(format!(
+                        "{} is a group on another server; write to it there",
+                        g.ap_id
+                    )));
+                }
+                (Via::Relay(_), _) => self.check_relay(origin, group)?,
+            },
+        }
         Ok(())
+    }
+
+    /// A group elsewhere may only pass on what belongs to itself.
+    fn check_relay(&self, origin: &Origin, group: &PostGroup) -> Result<(), AppError> {
+        if let Some(r) = origin.remote()
+            && let Via::Relay(relay) = &r.via
+            && !group.same_as(relay)
+        {
+            return Err(AppError::Refused(format!(
+                "{} may only pass on activities about its own posts",
+                relay.ap_id
+            )));
+        }
+        Ok(())
+    }
+
+    fn is_author(&self, origin: &Origin, post: &Post) -> bool {
+        match origin {
+            Origin::Local(account) => post.author_user_id == Some(account.id),
+            Origin::Remote(r) => !post.local && post.author_ap_id == r.actor,
+        }
+    }
+
+    /// A post another server names must be its own: on the author's
+    /// server, and never on this one.
+    fn check_remote_id(&self, origin: &Origin, ap_id: &str) -> Result<(), AppError> {
+        let server = crate::ids::authority_of(ap_id);
+        match origin.remote() {
+            Some(r) if server.as_deref() == Some(r.server.as_str()) => Ok(()),
+            Some(r) => Err(AppError::Refused(format!(
+                "{ap_id} is not on the server of its author {}",
+                r.actor
+            ))),
+            None => Err(AppError::Internal("a given id for a local post".into())),
+        }
+    }
+
+    /// The id of the activity a change is announced with.
+    fn activity_id(&self, origin: &Origin) -> String {
+        match origin {
+            Origin::Local(_) => self.urls().new_activity().to_string(),
+            Origin::Remote(r) => r.activity.clone(),
+        }
+    }
+
+    /// Tell other servers about a change to a post, unless it never leaves
+    /// this server: a group here relays it to its members' servers; a group
+    /// elsewhere hears it from the member here who did it (and relays it
+    /// itself; what it relays to us is not passed on again).
+    async fn announce(
+        &self,
+        txn: &DatabaseTransaction,
+        origin: &Origin,
+        group: &PostGroup,
+        post: &Post,
+        id: String,
+        change: Change,
+    ) -> Result<(), AppError> {
+        if !post.visibility.federates() {
+            return Ok(());
+        }
+        let to = match group {
+            // Every member server, the one the activity came from included:
+            // as Lemmy's groups do, the group's Announce tells it the
+            // activity was accepted (and Hearth ignores its own activities
+            // coming back).
+            PostGroup::Local(g) => PostAudience::GroupHere {
+                group: g.clone(),
+                inboxes: groups::remote_member_inboxes(txn, g.id).await?,
+            },
+            PostGroup::Remote(g) if origin.is_local() => {
+                PostAudience::GroupElsewhere { group: g.clone() }
+            }
+            PostGroup::Remote(_) => return Ok(()),
+        };
+        let act = PostAct {
+            id,
+            actor: origin.actor_id(self.urls()),
+            by_member_here: origin.is_local(),
+            post: post.clone(),
+            change,
+        };
+        self.emit(txn, Event::Post(Box::new(PostEvent { to, act })))
+            .await
+    }
+
+    // ---- reading ------------------------------------------------------
+
+    /// A post the viewer may read, with its group.
+    pub async fn readable_post(
+        &self,
+        viewer: Option<&Session>,
+        id: i64,
+    ) -> Result<(Post, PostGroup), AppError> {
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.visible(&Reader::viewer(viewer), post).await
+    }
+
+    /// `post` with its group, when `reader` may read it.
+    async fn visible(&self, reader: &Reader, post: Post) -> Result<(Post, PostGroup), AppError> {
+        let group = group_of(&self.db, &post).await?;
+        if !access::can_read(&self.db, reader, &post, group.as_ref()).await? {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        let group = group.ok_or(AppError::NotFound { what: "post" })?;
+        Ok((post, group))
+    }
+
+    /// A post written here, by its id, when `reader` may read it (for
+    /// fetches by id; a deleted one comes back as its tombstone).
+    pub async fn own_post_for(
+        &self,
+        reader: &Reader,
+        ap_id: &str,
+    ) -> Result<(Post, PostGroup), AppError> {
+        let post = posts::find_by_ap_id(&self.db, ap_id)
+            .await?
+            .filter(|p| p.local)
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.visible(reader, post).await
+    }
+
+    /// The direct replies to a post written here, for its `replies`
+    /// collection: those `reader` may read, not deleted.
+    pub async fn replies_for(&self, reader: &Reader, ap_id: &str) -> Result<Vec<Post>, AppError> {
+        let (post, group) = self.own_post_for(reader, ap_id).await?;
+        let visible = access::readable_in(&self.db, reader, &group).await?;
+        Ok(posts::thread(&self.db, post.thread_id())
+            .await?
+            .into_iter()
+            .filter(|p| p.parent_id == Some(post.id) && !p.is_deleted())
+            .filter(|p| visible.allows(p))
+            .collect())
     }
 
     /// One page of a group's threads.
@@ -591,11 +875,20 @@ impl App {
         group: &PostGroup,
         q: TimelineQuery,
     ) -> Result<Vec<Post>, AppError> {
-        let visible = self.visible_in(viewer, group).await?;
+        self.timeline_for(&Reader::viewer(viewer), group, q).await
+    }
+
+    pub(crate) async fn timeline_for(
+        &self,
+        reader: &Reader,
+        group: &PostGroup,
+        q: TimelineQuery,
+    ) -> Result<Vec<Post>, AppError> {
+        let visible = access::readable_in(&self.db, reader, group).await?;
         Ok(posts::threads(
             &self.db,
             &group.ap_id(self),
-            &visible,
+            &visible.visibilities(),
             q.support_kind,
             q.order,
             q.after,
@@ -604,20 +897,47 @@ impl App {
         .await?)
     }
 
+    /// A group here's newest threads as `reader` may see them (its outbox).
+    pub async fn group_outbox(
+        &self,
+        reader: &Reader,
+        name: &str,
+        limit: u64,
+    ) -> Result<(Group, Vec<Post>), AppError> {
+        let group = groups::find_by_name(&self.db, name)
+            .await?
+            .ok_or(AppError::NotFound { what: "group" })?;
+        let threads = self
+            .timeline_for(
+                reader,
+                &PostGroup::Local(group.clone()),
+                TimelineQuery {
+                    order: Order::Newest,
+                    support_kind: None,
+                    after: None,
+                    limit,
+                },
+            )
+            .await?;
+        Ok((group, threads))
+    }
+
     /// A thread with every reply the viewer may read.
     pub async fn thread(
         &self,
         viewer: Option<&Session>,
         id: i64,
     ) -> Result<(PostGroup, Vec<Post>), AppError> {
-        let (post, group) = self.readable_post(viewer, id).await?;
-        // A reply can be narrower than its thread (a members-only answer
-        // from another server under a public thread): filter each post.
-        let visible = self.visible_in(viewer, &group).await?;
+        let reader = Reader::viewer(viewer);
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        let (post, group) = self.visible(&reader, post).await?;
+        let visible = access::readable_in(&self.db, &reader, &group).await?;
         let posts = posts::thread(&self.db, post.thread_id())
             .await?
             .into_iter()
-            .filter(|p| visible.contains(&p.visibility))
+            .filter(|p| visible.allows(p))
             .collect();
         Ok((group, posts))
     }
@@ -631,25 +951,20 @@ impl App {
     ) -> Result<Vec<(String, Post)>, AppError> {
         let mut out = Vec::new();
         for m in self.my_memberships(session).await? {
-            let (group, title) = match m {
+            let group = match m {
                 crate::groups::MyMembership::Local { group, membership }
                     if membership.state == MembershipState::Joined =>
                 {
-                    let title = group.display_name.clone();
-                    (PostGroup::Local(group), title)
+                    PostGroup::Local(group)
                 }
                 crate::groups::MyMembership::Remote { group, membership }
                     if membership.state == MembershipState::Joined =>
                 {
-                    let title = if group.name.is_empty() {
-                        group.preferred_username.clone()
-                    } else {
-                        group.name.clone()
-                    };
-                    (PostGroup::Remote(group), title)
+                    PostGroup::Remote(group)
                 }
                 _ => continue,
             };
+            let title = group.title();
             let threads = self
                 .timeline(
                     Some(session),
@@ -682,46 +997,93 @@ impl App {
             .await?
             .filter(|a| a.status == hearth_domain::AccountStatus::Active)
             .ok_or(AppError::NotFound { what: "account" })?;
-        let author = self.fed().urls.user(&account.username).to_string();
-        let own = viewer.is_some_and(|s| s.account.id == account.id);
-        let mut groups: std::collections::HashMap<String, Option<(String, Vec<Visibility>)>> =
-            std::collections::HashMap::new();
+        let author = self.urls().user(&account.username).to_string();
+        let reader = Reader::viewer(viewer);
+        let mut groups: HashMap<String, Option<PostGroup>> = HashMap::new();
         let mut out = Vec::new();
         for post in posts::by_author(&self.db, &author, None, limit).await? {
             if !groups.contains_key(&post.group_ap_id) {
-                let seen = match self.find_group(&post.group_ap_id).await {
-                    Ok(group) => {
-                        let title = match &group {
-                            PostGroup::Local(g) => g.display_name.clone(),
-                            PostGroup::Remote(a) if !a.name.is_empty() => a.name.clone(),
-                            PostGroup::Remote(a) => a.preferred_username.clone(),
-                        };
-                        Some((title, self.visible_in(viewer, &group).await?))
-                    }
-                    Err(AppError::NotFound { .. }) => None,
-                    Err(e) => return Err(e),
-                };
-                groups.insert(post.group_ap_id.clone(), seen);
+                let group = group_of(&self.db, &post).await?;
+                groups.insert(post.group_ap_id.clone(), group);
             }
-            if let Some(Some((title, visible))) = groups.get(&post.group_ap_id)
-                && (own || visible.contains(&post.visibility))
+            let group = groups.get(&post.group_ap_id).cloned().flatten();
+            if access::can_read(&self.db, &reader, &post, group.as_ref()).await?
+                && let Some(group) = group
             {
-                out.push((title.clone(), post));
+                out.push((group.title(), post));
             }
         }
         Ok((account, out))
     }
 
-    /// The caller's own posts, newest first.
+    /// The caller's own posts, newest first (through the read rule like
+    /// every read: people always read their own words).
     pub async fn my_posts(
         &self,
         session: &Session,
         before: Option<i64>,
         limit: u64,
     ) -> Result<Vec<Post>, AppError> {
-        let author = self.fed().urls.user(&session.account.username).to_string();
-        Ok(posts::by_author(&self.db, &author, before, limit).await?)
+        let author = self.urls().user(&session.account.username).to_string();
+        let reader = Reader::Account(session.account.id);
+        let mut out = Vec::new();
+        for post in posts::by_author(&self.db, &author, before, limit).await? {
+            let group = group_of(&self.db, &post).await?;
+            if access::can_read(&self.db, &reader, &post, group.as_ref()).await? {
+                out.push(post);
+            }
+        }
+        Ok(out)
     }
+
+    /// Authors of `posts`, by actor id.
+    pub async fn authors(&self, posts: &[Post]) -> Result<HashMap<String, Author>, AppError> {
+        let mut out = HashMap::new();
+        for post in posts {
+            if out.contains_key(&post.author_ap_id) {
+                continue;
+            }
+            let author = self.actor_display(&post.author_ap_id).await?;
+            out.insert(post.author_ap_id.clone(), author);
+        }
+        Ok(out)
+    }
+
+    /// Reaction counts and the viewer's own reactions for `posts`.
+    pub async fn reactions(
+        &self,
+        viewer: Option<&Session>,
+        posts: &[Post],
+    ) -> Result<HashMap<i64, posts::ReactionSummary>, AppError> {
+        let viewer_id = viewer.map(|s| self.urls().user(&s.account.username).to_string());
+        let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
+        Ok(posts::reaction_summary(&self.db, &ids, viewer_id.as_deref()).await?)
+    }
+}
+
+/// The group a stored post is in, if it is still known here.
+pub(crate) async fn group_of(
+    db: &impl hearth_db::ConnectionTrait,
+    post: &Post,
+) -> Result<Option<PostGroup>, AppError> {
+    Ok(match post.group_id {
+        Some(id) => groups::find_by_id(db, id).await?.map(PostGroup::Local),
+        None => remote::find_actor(db, &post.group_ap_id)
+            .await?
+            .map(PostGroup::Remote),
+    })
+}
+
+/// How a post is being erased.
+#[derive(Debug, Clone)]
+pub(crate) enum Erase {
+    /// By its author; nobody else may.
+    OwnPost,
+    /// By a moderator, with a reason; nobody else may.
+    Removal(String),
+    /// Whichever applies (another server's `Delete` does not say): by the
+    /// author, or a moderator's removal with this reason.
+    Either(String),
 }
 
 fn parse_visibility(raw: Option<&str>, group: &PostGroup) -> Result<Visibility, ValidationError> {
@@ -750,31 +1112,7 @@ pub struct Author {
     pub local: bool,
 }
 
-impl App {
-    /// Authors of `posts`, by actor id.
-    pub async fn authors(
-        &self,
-        posts: &[Post],
-    ) -> Result<std::collections::HashMap<String, Author>, AppError> {
-        let mut out = std::collections::HashMap::new();
-        for post in posts {
-            if out.contains_key(&post.author_ap_id) {
-                continue;
-            }
-            let author = self.actor_display(&post.author_ap_id).await?;
-            out.insert(post.author_ap_id.clone(), author);
-        }
-        Ok(out)
-    }
-
-    /// Reaction counts and the viewer's own reactions for `posts`.
-    pub async fn reactions(
-        &self,
-        viewer: Option<&Session>,
-        posts: &[Post],
-    ) -> Result<std::collections::HashMap<i64, posts::ReactionSummary>, AppError> {
-        let viewer_id = viewer.map(|s| self.fed().urls.user(&s.account.username).to_string());
-        let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
-        Ok(posts::reaction_summary(&self.db, &ids, viewer_id.as_deref()).await?)
-    }
+/// A plain-text excerpt of a removal reason another server gave.
+pub(crate) fn remote_reason(raw: &str) -> String {
+    text::excerpt(&text::html_to_plain(raw), REASON_MAX)
 }

@@ -74,11 +74,21 @@ pub async fn inbound_seen(db: &impl ConnectionTrait, ap_id: &str) -> Result<bool
         > 0)
 }
 
+/// A stored outbound activity, as its id fetches it.
+#[derive(Debug, Clone)]
+pub struct StoredActivity {
+    pub body: String,
+    /// The post it is about, if any.
+    pub about: Option<String>,
+    /// The servers it was delivered to (or is waiting for).
+    pub authorities: Vec<String>,
+}
+
 /// A stored outbound activity, by id, with the servers it was sent to.
 pub async fn outbound_by_ap_id(
     db: &impl ConnectionTrait,
     ap_id: &str,
-) -> Result<Option<(String, Vec<String>)>, DbError> {
+) -> Result<Option<StoredActivity>, DbError> {
     let Some(activity) = outbound_activities::Entity::find()
         .filter(outbound_activities::Column::ApId.eq(ap_id))
         .one(db)
@@ -93,5 +103,9 @@ pub async fn outbound_by_ap_id(
         .into_iter()
         .map(|d| d.authority)
         .collect();
-    Ok(Some((activity.body, authorities)))
+    Ok(Some(StoredActivity {
+        body: activity.body,
+        about: activity.about_ap_id,
+        authorities,
+    }))
 }

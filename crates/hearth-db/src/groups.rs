@@ -173,20 +173,27 @@ pub async fn private_key_pem(
         .map(|g| g.private_key_pem))
 }
 
+/// Whether the account moderates the group. Moderators are members: one
+/// who is not (or no longer) a joined member moderates nothing.
 pub async fn is_moderator(
     db: &impl ConnectionTrait,
     group_id: i64,
     user_id: i64,
 ) -> Result<bool, DbError> {
-    Ok(group_moderators::Entity::find()
+    let listed = group_moderators::Entity::find()
         .filter(group_moderators::Column::GroupId.eq(group_id))
         .filter(group_moderators::Column::UserId.eq(user_id))
         .count(db)
         .await?
-        > 0)
+        > 0;
+    Ok(listed
+        && find_membership(db, group_id, Member::Local(user_id))
+            .await?
+            .is_some_and(|m| m.state == MembershipState::Joined))
 }
 
-/// Usernames of the group's moderators, oldest first.
+/// Usernames of the group's moderators (joined members only, as
+/// [`is_moderator`] counts them), oldest first.
 pub async fn moderator_usernames(
     db: &impl ConnectionTrait,
     group_id: i64,
@@ -198,6 +205,9 @@ pub async fn moderator_usernames(
         .await?;
     let mut names = Vec::with_capacity(mods.len());
     for m in mods {
+        if !is_moderator(db, group_id, m.user_id).await? {
+            continue;
+        }
         if let Some(user) = users::Entity::find_by_id(m.user_id).one(db).await? {
             names.push(user.username);
         }
@@ -354,7 +364,8 @@ pub async fn decide_membership(
     Membership::try_from(row.update(db).await?)
 }
 
-/// Remove a membership (leaving). Returns whether one existed.
+/// Remove a membership (leaving). A moderator who leaves stops being one.
+/// Returns whether a membership existed.
 pub async fn remove_membership(
     db: &impl ConnectionTrait,
     group_id: i64,
@@ -362,6 +373,11 @@ pub async fn remove_membership(
 ) -> Result<bool, DbError> {
     let deleted = match member {
         Member::Local(id) => {
+            group_moderators::Entity::delete_many()
+                .filter(group_moderators::Column::GroupId.eq(group_id))
+                .filter(group_moderators::Column::UserId.eq(id))
+                .exec(db)
+                .await?;
             group_members::Entity::delete_many()
                 .filter(group_members::Column::GroupId.eq(group_id))
                 .filter(group_members::Column::UserId.eq(id))

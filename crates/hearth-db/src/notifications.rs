@@ -1,29 +1,20 @@
-//! Notifications: what a local member is told about. They are written in
-//! the same transaction as the change they report, whether that change
-//! was made here (a reply from this server) or arrived from another server
-//! (a reply, a reaction, an `Accept`), so one place decides who hears about
-//! what:
-//!
-//! - nobody is told about their own actions;
-//! - nobody is told about a post they may not read (a members-only post in
-//!   a group they are not, or no longer, a member of);
-//! - the same unread news is not repeated (a reaction given, taken back and
-//!   given again is one notification).
+//! Notifications: what a local member is told about, stored in the same
+//! transaction as the change they report. Who is told is decided by the
+//! use-cases (`hearth-app`'s `notifications`), which ask the one read rule;
+//! this module only stores, lists and marks them, and never repeats the
+//! same unread news (a reaction given, taken back and given again is one
+//! notification).
 
 use chrono::{DateTime, Utc};
-use hearth_domain::MembershipState;
 use hearth_domain::notification::NotificationKind;
-use hearth_domain::post::{Reaction, Visibility};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 
+use crate::DbError;
 use crate::entity::notifications;
-use crate::groups::{self, Member};
-use crate::posts::Post;
-use crate::{DbError, remote};
 
 /// One notification, as the pages show it.
 #[derive(Debug, Clone)]
@@ -63,7 +54,7 @@ impl TryFrom<notifications::Model> for Notification {
 }
 
 /// Record one notification unless the same one is waiting unread.
-async fn notify(
+pub async fn record(
     db: &impl ConnectionTrait,
     user_id: i64,
     kind: NotificationKind,
@@ -105,147 +96,6 @@ async fn notify(
     }
     .insert(db)
     .await?;
-    Ok(())
-}
-
-/// Whether local account `user_id` may read `post` (it is public, or they
-/// are a member of its group).
-pub async fn can_read(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    post: &Post,
-) -> Result<bool, DbError> {
-    if post.visibility == Visibility::Public {
-        return Ok(true);
-    }
-    let joined = match post.group_id {
-        Some(group_id) => groups::find_membership(db, group_id, Member::Local(user_id))
-            .await?
-            .is_some_and(|m| m.state == MembershipState::Joined),
-        None => match remote::find_actor(db, &post.group_ap_id).await? {
-            Some(group) => remote::find_membership(db, user_id, group.id)
-                .await?
-                .is_some_and(|m| m.state == MembershipState::Joined),
-            None => false,
-        },
-    };
-    // `local` posts are for members on the group's own server only: a
-    // member of a group elsewhere never has them.
-    Ok(joined && (post.visibility != Visibility::Local || post.group_id.is_some()))
-}
-
-/// A post was stored: tell the author of the post it answers, and the local
-/// accounts it mentions (`mentioned`), if they may read it.
-pub async fn post_stored(
-    db: &impl ConnectionTrait,
-    post: &Post,
-    mentioned: &[i64],
-) -> Result<(), DbError> {
-    if post.is_deleted() {
-        return Ok(());
-    }
-    let mut told = Vec::new();
-    if let Some(parent_id) = post.parent_id
-        && let Some(parent) = crate::posts::find_by_id(db, parent_id).await?
-        && let Some(author) = parent.author_user_id
-        && parent.author_ap_id != post.author_ap_id
-        && can_read(db, author, post).await?
-    {
-        notify(
-            db,
-            author,
-            NotificationKind::Reply,
-            Some(&post.author_ap_id),
-            Some(post.id),
-            Some(&post.group_ap_id),
-            "",
-        )
-        .await?;
-        told.push(author);
-    }
-    for &user in mentioned {
-        if told.contains(&user) || post.author_user_id == Some(user) {
-            continue;
-        }
-        if can_read(db, user, post).await? {
-            notify(
-                db,
-                user,
-                NotificationKind::Mention,
-                Some(&post.author_ap_id),
-                Some(post.id),
-                Some(&post.group_ap_id),
-                "",
-            )
-            .await?;
-            told.push(user);
-        }
-    }
-    Ok(())
-}
-
-/// `actor` gave `post` a reaction: tell its author, if it was written here.
-pub async fn reacted(
-    db: &impl ConnectionTrait,
-    post: &Post,
-    actor_ap_id: &str,
-    reaction: Reaction,
-) -> Result<(), DbError> {
-    if let Some(author) = post.author_user_id
-        && post.author_ap_id != actor_ap_id
-        && !post.is_deleted()
-    {
-        notify(
-            db,
-            author,
-            NotificationKind::Reaction,
-            Some(actor_ap_id),
-            Some(post.id),
-            Some(&post.group_ap_id),
-            reaction.as_str(),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// A group decided on `user_id`'s request to join.
-pub async fn join_decided(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    group_ap_id: &str,
-    approved: bool,
-) -> Result<(), DbError> {
-    let kind = if approved {
-        NotificationKind::JoinApproved
-    } else {
-        NotificationKind::JoinDeclined
-    };
-    notify(db, user_id, kind, None, None, Some(group_ap_id), "").await
-}
-
-/// A moderator (`actor`) removed `post`: tell its author, if written here
-/// and not by themselves.
-pub async fn post_removed(
-    db: &impl ConnectionTrait,
-    post: &Post,
-    actor_ap_id: &str,
-    reason: &str,
-) -> Result<(), DbError> {
-    if let Some(author) = post.author_user_id
-        && post.author_ap_id != actor_ap_id
-    {
-        notify(
-            db,
-            author,
-            NotificationKind::PostRemoved,
-            Some(actor_ap_id),
-            Some(post.id),
-            Some(&post.group_ap_id),
-            reason,
-        )
-        .await?;
-    }
     Ok(())
 }
 

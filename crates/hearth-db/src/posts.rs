@@ -410,6 +410,37 @@ pub async fn remove_reaction(
     Ok(Some(row.ap_id))
 }
 
+/// A reaction recorded by the activity `ap_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionRecord {
+    pub post_id: i64,
+    pub reaction: Reaction,
+    pub actor_ap_id: String,
+}
+
+/// The reaction the activity `ap_id` gave, if it is recorded.
+pub async fn find_reaction_by_ap_id(
+    db: &impl ConnectionTrait,
+    ap_id: &str,
+) -> Result<Option<ReactionRecord>, DbError> {
+    let Some(row) = reactions::Entity::find()
+        .filter(reactions::Column::ApId.eq(ap_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let reaction = row.reaction.parse().map_err(|e| DbError::Corrupt {
+        table: "reactions",
+        detail: format!("reaction {}: {e}", row.id),
+    })?;
+    Ok(Some(ReactionRecord {
+        post_id: row.post_id,
+        reaction,
+        actor_ap_id: row.actor_ap_id,
+    }))
+}
+
 /// Remove the reaction given by the activity `ap_id` (an incoming Undo).
 pub async fn remove_reaction_by_ap_id(
     db: &impl ConnectionTrait,

@@ -82,6 +82,7 @@ impl DeliveryState {
 }
 
 /// Store an activity to send and one pending delivery per distinct inbox.
+/// `about` is the post it concerns, if any (see [`crate::federation::outbound_by_ap_id`]).
 /// Call it inside the transaction that makes the change the activity
 /// announces, so the two never disagree. Deliveries are ordered by the
 /// activity's actor (see the module docs).
@@ -91,6 +92,7 @@ pub async fn enqueue(
     kind: &str,
     actor_ap_id: &str,
     body: &str,
+    about: Option<&str>,
     targets: &[Target],
 ) -> Result<i64, DbError> {
     let now = Utc::now();
@@ -99,6 +101,7 @@ pub async fn enqueue(
         kind: Set(kind.to_owned()),
         actor_ap_id: Set(actor_ap_id.to_owned()),
         body: Set(body.to_owned()),
+        about_ap_id: Set(about.map(str::to_owned)),
         created_at: Set(now),
         ..Default::default()
     }

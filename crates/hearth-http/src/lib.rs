@@ -6,7 +6,10 @@
 //!
 //! Architecture invariant: only this crate knows REST shapes and status
 //! codes. Handlers parse the request, call one use-case on
-//! [`hearth_app::App`], and shape the answer; rules live in the use-case.
+//! [`hearth_app::App`] (or, for ActivityPub, one function of
+//! `hearth_activitypub` that does), and shape the answer; rules live in the
+//! use-case. Every route is in one table ([`routes::routes`]) that says
+//! what it may serve.
 //!
 //! ```text
 //! request ─▶ request id ─▶ trace span ─▶ timeout ─▶ body limit ─▶ problems ─▶ route ─▶ App
@@ -18,7 +21,7 @@ pub mod metrics;
 mod pagination;
 pub mod problem;
 mod rate_limit;
-mod routes;
+pub mod routes;
 mod views;
 mod web;
 
@@ -27,9 +30,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use hearth_activitypub::FederationHandle;
 use hearth_app::App;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -38,34 +42,51 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::problem::Problem;
-use crate::rate_limit::ClientLimiter;
+use crate::rate_limit::{AuthLimits, ClientLimiter};
 
+pub use crate::routes::{Access, Route, routes};
 pub use crate::views::FederationStatusView;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct ApiState {
     pub app: App,
-    auth_limiter: ClientLimiter,
+    /// The ActivityPub side: the inboxes and signed fetches need it.
+    federation: FederationHandle,
+    auth_limits: AuthLimits,
     inbox_limiter: ClientLimiter,
 }
+
+impl ApiState {
+    /// A request-scoped federation handle.
+    pub(crate) fn data(&self) -> hearth_activitypub::Data {
+        self.federation.data()
+    }
+}
+
+/// In test mode, how often a request consulted the read rule: the route
+/// walk test (`tests/routes.rs`) uses it to prove every route serving
+/// posts asked.
+pub const READ_CHECKS_HEADER: &str = "x-hearth-read-checks";
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application for `app`. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` so rate limits see
 /// client addresses.
-pub fn router(app: App) -> Router {
+pub fn router(app: App, federation: FederationHandle) -> Router {
     let config = app.config.clone();
     let state = ApiState {
-        auth_limiter: ClientLimiter::new(
+        auth_limits: AuthLimits::new(
             config.auth.rate_limit_per_minute,
+            config.auth.account_rate_limit_per_minute,
             config.http.trust_forwarded_for,
         ),
         inbox_limiter: ClientLimiter::new(
             config.federation.inbox_rate_limit_per_minute,
             config.http.trust_forwarded_for,
         ),
+        federation,
         app,
     };
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
@@ -82,10 +103,7 @@ pub fn router(app: App) -> Router {
             account_id = tracing::field::Empty,
         )
     });
-    Router::new()
-        .nest("/api/v1", routes::api(&state))
-        .merge(routes::federation(&state))
-        .merge(web::router())
+    let router = routes::router(&state)
         .fallback(|| async { Problem::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async {
             Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)
@@ -103,7 +121,23 @@ pub fn router(app: App) -> Router {
                 ))
                 .layer(DefaultBodyLimit::max(config.http.max_body_bytes)),
         )
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so that every answer carries it, whatever layer made it.
+    if config.test_mode {
+        router.layer(middleware::from_fn(count_read_checks))
+    } else {
+        router
+    }
+}
+
+/// Test mode only: say in a header how often the request asked the read
+/// rule.
+async fn count_read_checks(request: Request, next: Next) -> Response {
+    let (mut response, checks) = hearth_app::access::audited(next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&checks.to_string()) {
+        response.headers_mut().insert(READ_CHECKS_HEADER, value);
+    }
+    response
 }
 
 /// Turn every error response that is not yet a problem document (405 from
@@ -115,12 +149,17 @@ async fn problems(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    // Problem documents and web pages (which show their own errors) pass.
+    // Problem documents, web pages (which show their own errors) and
+    // ActivityPub documents (a deleted post's tombstone, with 410) pass.
     let already_described = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(problem::CONTENT_TYPE) || v.starts_with("text/html"));
+        .is_some_and(|v| {
+            v.starts_with(problem::CONTENT_TYPE)
+                || v.starts_with("text/html")
+                || v.starts_with(hearth_activitypub::protocol::ACTIVITY_JSON)
+        });
     if already_described {
         return response;
     }

@@ -191,6 +191,18 @@ impl From<AppError> for Problem {
                 "You are not allowed to do this",
             )
             .detail(what),
+            AppError::NotMember => Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You are not allowed to do this",
+            )
+            .detail("Join the group to post, reply or react in it."),
+            AppError::Refused(why) => Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You are not allowed to do this",
+            )
+            .detail(why),
             AppError::Remote(why) => Problem::new(
                 StatusCode::BAD_GATEWAY,
                 "remote-unavailable",

@@ -1,10 +1,17 @@
-//! Per-client rate limits: log-in and sign-up (so passwords cannot be
-//! guessed quickly and sign-ups cannot be flooded) and the ActivityPub
-//! inboxes.
+//! Rate limits: every authentication door (log-in, sign-up and password
+//! change, on the web pages and the API alike) and the ActivityPub inboxes.
+//!
+//! The authentication doors share one set of limits, so a guesser gains
+//! nothing by switching between the pages and the API:
+//! - per client address (`auth.rate_limit_per_minute`), on every door;
+//! - per account (`auth.account_rate_limit_per_minute`), on log-in (by the
+//!   username tried) and password change (by the account), so many
+//!   addresses together cannot guess one person's password quickly.
 //!
 //! Limits are kept in memory, per process. With several processes behind a
 //! load balancer each enforces its own share, which still bounds guessing.
 
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -19,35 +26,76 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::ApiState;
 use crate::problem::Problem;
 
-/// Above this many tracked clients, forget those whose quota has refilled.
+/// Above this many tracked keys, forget those whose quota has refilled.
 const FORGET_ABOVE: usize = 10_000;
 
+/// One keyed limit: so many attempts per minute per key.
 #[derive(Clone)]
-pub struct ClientLimiter {
-    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    trust_forwarded_for: bool,
+struct Limit<K: Hash + Eq + Clone> {
+    limiter: Arc<DefaultKeyedRateLimiter<K>>,
 }
 
-impl ClientLimiter {
-    pub fn new(per_minute: u32, trust_forwarded_for: bool) -> Self {
-        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        Self {
-            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
-            trust_forwarded_for,
+impl<K: Hash + Eq + Clone> Limit<K> {
+    fn per_minute(n: u32) -> Self {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        Limit {
+            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(n))),
         }
     }
 
-    /// `Err(seconds)` to wait when `client` is over its quota.
-    fn check(&self, client: IpAddr) -> Result<(), u64> {
+    /// `Err(seconds)` to wait when `key` is over its quota.
+    fn check(&self, key: &K) -> Result<(), u64> {
         if self.limiter.len() > FORGET_ABOVE {
             self.limiter.retain_recent();
         }
-        self.limiter.check_key(&client).map_err(|not_until| {
+        self.limiter.check_key(key).map_err(|not_until| {
             not_until
                 .wait_time_from(DefaultClock::default().now())
                 .as_secs()
                 .max(1)
         })
+    }
+}
+
+/// A per-address limit (the inboxes).
+#[derive(Clone)]
+pub struct ClientLimiter {
+    limit: Limit<IpAddr>,
+    trust_forwarded_for: bool,
+}
+
+impl ClientLimiter {
+    pub fn new(per_minute: u32, trust_forwarded_for: bool) -> Self {
+        Self {
+            limit: Limit::per_minute(per_minute),
+            trust_forwarded_for,
+        }
+    }
+}
+
+/// The limits every authentication door shares.
+#[derive(Clone)]
+pub struct AuthLimits {
+    address: ClientLimiter,
+    account: Limit<String>,
+}
+
+impl AuthLimits {
+    pub fn new(per_address: u32, per_account: u32, trust_forwarded_for: bool) -> Self {
+        AuthLimits {
+            address: ClientLimiter::new(per_address, trust_forwarded_for),
+            account: Limit::per_minute(per_account),
+        }
+    }
+
+    /// One attempt on the account named `username` (any case): `Err` with
+    /// the seconds to wait when it had too many.
+    pub fn account(&self, username: &str) -> Result<(), u64> {
+        let result = self.account.check(&username.trim().to_ascii_lowercase());
+        if result.is_err() {
+            tracing::warn!(account = %username, "rate limit reached for an account");
+        }
+        result
     }
 }
 
@@ -71,25 +119,50 @@ pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr>
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
-/// Middleware for the log-in and sign-up routes.
+/// The words a person sees when they tried too often.
+pub fn wait_message(wait: u64) -> String {
+    format!("Too many attempts. Please wait {wait} seconds and try again.")
+}
+
+/// The API's answer when a limit is reached.
+pub fn too_many_problem(wait: u64) -> Problem {
+    Problem::for_status(StatusCode::TOO_MANY_REQUESTS)
+        .detail(wait_message(wait))
+        .retry_after(wait)
+}
+
+fn too_many(wait: u64) -> Response {
+    too_many_problem(wait).into_response()
+}
+
+/// Middleware for every authentication door, per client address. Web pages
+/// get a page in words; the API a problem document. Both carry
+/// `Retry-After`.
 pub async fn limit_auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    limit(&state.auth_limiter, "auth", request, next).await
+    let limits = &state.auth_limits.address;
+    if let Some(ip) = client_ip(&request, limits.trust_forwarded_for)
+        && let Err(wait) = limits.limit.check(&ip)
+    {
+        tracing::warn!(client = %ip, path = %request.uri().path(), "rate limit reached");
+        if request.uri().path().starts_with("/api/") {
+            return too_many(wait);
+        }
+        return crate::web::too_many(&state, request.headers(), wait);
+    }
+    next.run(request).await
 }
 
 /// Middleware for the ActivityPub inboxes: each unknown sender costs a
 /// fetch of its actor, so floods are cut off early.
 pub async fn limit_inbox(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    limit(&state.inbox_limiter, "inbox", request, next).await
-}
-
-async fn limit(limiter: &ClientLimiter, what: &str, request: Request, next: Next) -> Response {
-    if let Some(ip) = client_ip(&request, limiter.trust_forwarded_for)
-        && let Err(wait) = limiter.check(ip)
+    let limits = &state.inbox_limiter;
+    if let Some(ip) = client_ip(&request, limits.trust_forwarded_for)
+        && let Err(wait) = limits.limit.check(&ip)
     {
-        tracing::warn!(client = %ip, what, "rate limit reached");
+        tracing::warn!(client = %ip, what = "inbox", "rate limit reached");
         return Problem::for_status(StatusCode::TOO_MANY_REQUESTS)
             .detail(format!(
-                "Too many attempts from your connection. Please wait {wait} seconds and try again."
+                "Too many activities from your server. Please wait {wait} seconds and try again."
             ))
             .retry_after(wait)
             .into_response();

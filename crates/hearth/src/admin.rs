@@ -13,7 +13,7 @@ use hearth_domain::{AccountStatus, Role};
 use crate::cli::AdminCommand;
 
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
-    let (app, _) = crate::serve::open(config).await?;
+    let (app, _, _) = crate::serve::open(config).await?;
     let result = dispatch(&app, command).await;
     app.close().await.context("closing the database")?;
     result

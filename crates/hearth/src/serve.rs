@@ -11,17 +11,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use hearth_activitypub::FederationHandle;
 use hearth_app::{App, Config};
 use tokio::sync::Notify;
 
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
-    let db = hearth_app::connect(&config).await.with_context(|| {
+    let applied = hearth_app::migrate(&config).await.with_context(|| {
         format!(
-            "cannot open the {} database (key `database.url`)",
-            backend_name(&config)
+            "cannot migrate the {} database (key `database.url`)",
+            hearth_app::database_kind(&config)
         )
     })?;
-    let applied = hearth_db::migrate(&db).await.context("migration failed")?;
     if applied.is_empty() {
         println!("database is up to date");
     } else {
@@ -29,28 +29,25 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
             println!("applied {name}");
         }
     }
-    db.close().await.context("closing the database")?;
     Ok(())
 }
 
-fn backend_name(config: &Config) -> String {
-    hearth_db::Backend::from_url(&config.database_url())
-        .map(|b| format!("{b:?}"))
-        .unwrap_or_default()
-}
-
 /// Connect, apply pending migrations and set up federation.
-pub async fn open(config: Config) -> anyhow::Result<(App, Vec<String>)> {
-    let name = backend_name(&config);
-    App::open(config)
+pub async fn open(config: Config) -> anyhow::Result<(App, FederationHandle, Vec<String>)> {
+    let name = hearth_app::database_kind(&config);
+    let (app, applied) = App::open(config)
         .await
-        .with_context(|| format!("cannot start on the {name} database (key `database.url`)"))
+        .with_context(|| format!("cannot start on the {name} database (key `database.url`)"))?;
+    let federation = hearth_activitypub::install(&app)
+        .await
+        .context("cannot set up federation")?;
+    Ok((app, federation, applied))
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let bind = config.bind;
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-    let (app, applied) = open(config).await?;
+    let (app, federation, applied) = open(config).await?;
     for name in &applied {
         tracing::info!(migration = %name, "applied migration");
     }
@@ -61,21 +58,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         address = %local,
         domain = %app.config.domain,
-        database = ?hearth_db::Backend::from_url(&app.config.database_url()),
+        database = %hearth_app::database_kind(&app.config),
         "hearth is listening on http://{local}"
     );
 
     let (stop_sender, sender_shutdown) = tokio::sync::watch::channel(false);
     hearth_http::metrics::spawn(&app, sender_shutdown.clone()).await?;
     let sender = if app.config.federation.serve_runs_workers {
-        Some(app.spawn_workers(sender_shutdown))
+        Some(federation.spawn_workers(sender_shutdown))
     } else {
         tracing::info!(
             "this process does not deliver (federation.serve_runs_workers = false); run `hearth worker`"
         );
         None
     };
-    let router = hearth_http::router(app.clone());
+    let router = hearth_http::router(app.clone(), federation);
     let stopping = Arc::new(Notify::new());
     let signal = {
         let stopping = stopping.clone();
@@ -121,21 +118,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// flight then finish (up to `http.shutdown_grace_secs`).
 pub async fn worker(config: Config) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-    let (app, applied) = open(config).await?;
+    let (app, federation, applied) = open(config).await?;
     for name in &applied {
         tracing::info!(migration = %name, "applied migration");
     }
-    if matches!(
-        hearth_db::Backend::from_url(&app.config.database_url()),
-        Some(hearth_db::Backend::Sqlite)
-    ) {
+    if hearth_app::database_kind(&app.config) == "Sqlite" {
         tracing::warn!(
             "a separate worker on SQLite competes with `hearth serve` for one write lock; use PostgreSQL to scale out"
         );
     }
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     hearth_http::metrics::spawn(&app, shutdown.clone()).await?;
-    let workers = app.spawn_workers(shutdown);
+    let workers = federation.spawn_workers(shutdown);
     tracing::info!(domain = %app.config.domain, "hearth worker is delivering");
     wait_for_signal().await;
     tracing::info!("shutting down: finishing deliveries in flight");

@@ -12,6 +12,8 @@ pub struct Model {
     pub kind: String,
     pub actor_ap_id: String,
     pub body: String,
+    /// The post the activity is about, if any.
+    pub about_ap_id: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -9,6 +9,7 @@ use crate::ApiState;
 use crate::auth::Authenticated;
 use crate::json::Json;
 use crate::problem::ApiError;
+use crate::rate_limit::too_many_problem;
 use crate::views::{OwnAccountView, timestamp};
 
 #[derive(Deserialize)]
@@ -74,6 +75,10 @@ pub async fn login(
     State(state): State<ApiState>,
     Json(body): Json<LoginBody>,
 ) -> Result<Json<LoginAnswer>, ApiError> {
+    state
+        .auth_limits
+        .account(&body.username)
+        .map_err(too_many_problem)?;
     let logged_in = state.app.login(&body.username, &body.password).await?;
     Ok(Json(LoginAnswer {
         token: logged_in.token,

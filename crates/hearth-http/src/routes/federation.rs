@@ -3,50 +3,21 @@
 //! `hearth_activitypub`; this module only routes, negotiates and maps
 //! errors to status codes.
 
-use axum::Router;
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use hearth_activitypub::actors::{group_json, person_json, site_json};
 use hearth_activitypub::inbox::{self, InboundRequest, InboxError, InboxTarget, Received};
-use hearth_activitypub::protocol::{self, CollectionJson};
-use hearth_activitypub::{FederationError, discovery};
-use hearth_db::{accounts, groups};
-use hearth_domain::AccountStatus;
+use hearth_activitypub::serve::{self, Served};
+use hearth_activitypub::{FederationError, discovery, protocol};
+use hearth_app::{AppError, Reader};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
 use crate::problem::Problem;
-use crate::rate_limit::limit_inbox;
-
-pub fn router(state: &ApiState) -> Router<ApiState> {
-    let inboxes = Router::new()
-        .route("/inbox", post(shared_inbox))
-        .route("/u/{name}/inbox", post(user_inbox))
-        .route("/g/{name}/inbox", post(group_inbox))
-        .route("/actor/inbox", post(site_inbox))
-        .route_layer(middleware::from_fn_with_state(state.clone(), limit_inbox));
-    Router::new()
-        .route("/.well-known/webfinger", get(webfinger))
-        .route("/.well-known/nodeinfo", get(nodeinfo_links))
-        .route("/nodeinfo/{version}", get(nodeinfo))
-        .route("/actor", get(site_actor))
-        .route("/actor/outbox", get(site_outbox))
-        .route("/u/{name}", get(person))
-        .route("/u/{name}/outbox", get(person_outbox))
-        .route("/u/{name}/followers", get(person_followers))
-        .route("/g/{name}", get(group))
-        .route("/g/{name}/outbox", get(group_outbox))
-        .route("/g/{name}/followers", get(group_followers))
-        .route("/g/{name}/moderators", get(group_moderators))
-        .route("/p/{id}", get(post_object))
-        .route("/activities/{id}", get(activity_object))
-        .route("/p/{id}/replies", get(post_replies))
-        .merge(inboxes)
-}
 
 /// A JSON body with an explicit content type.
 fn typed_json<T: Serialize>(content_type: &'static str, value: &T) -> Response {
@@ -90,6 +61,60 @@ fn federation_problem(err: FederationError) -> Response {
     }
 }
 
+/// A document `serve` made, or its error.
+fn served(result: Result<String, FederationError>) -> Response {
+    match result {
+        Ok(doc) => activity_body(doc, StatusCode::OK),
+        Err(err) => federation_problem(err),
+    }
+}
+
+fn app_problem(err: AppError) -> Response {
+    federation_problem(err.into())
+}
+
+/// A JSON document already serialised.
+fn activity_body(body: String, status: StatusCode) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(protocol::ACTIVITY_JSON),
+    );
+    response
+}
+
+/// The headers a signature is checked against: as received, plus `host`
+/// from the request's authority under HTTP/2 (which has no Host header).
+fn signed_headers<'a>(uri: &OriginalUri, headers: &'a HeaderMap) -> Cow<'a, HeaderMap> {
+    if headers.contains_key(header::HOST) {
+        return Cow::Borrowed(headers);
+    }
+    let mut with_host = headers.clone();
+    if let Some(authority) = uri.0.authority()
+        && let Ok(value) = HeaderValue::from_str(authority.as_str())
+    {
+        with_host.insert(header::HOST, value);
+    }
+    Cow::Owned(with_host)
+}
+
+fn path_of(uri: &OriginalUri) -> &str {
+    uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+}
+
+/// Who reads: the server whose signature verified (over this server's host
+/// and this path), or nobody in particular.
+async fn reader(
+    state: &ApiState,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+) -> Result<Reader, Response> {
+    let headers = signed_headers(uri, headers);
+    inbox::verify_fetch(&state.data(), path_of(uri), &headers)
+        .await
+        .map_err(|err| inbox_problem(&err))
+}
+
 fn inbox_problem(err: &InboxError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
     if status.is_server_error() {
@@ -116,15 +141,10 @@ async fn check_signed_fetch(
     uri: &OriginalUri,
     headers: &HeaderMap,
 ) -> Result<(), Response> {
-    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    match inbox::verify_fetch(&state.app.data(), path, headers).await {
-        Ok(Some(signer)) => {
-            tracing::debug!(%signer, "signed fetch");
-            Ok(())
-        }
-        Ok(None) => Ok(()),
-        Err(err) => Err(inbox_problem(&err)),
+    if let Reader::Server(signer) = reader(state, uri, headers).await? {
+        tracing::debug!(%signer, "signed fetch");
     }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -132,32 +152,38 @@ pub struct WebfingerQuery {
     resource: Option<String>,
 }
 
-async fn webfinger(State(state): State<ApiState>, Query(q): Query<WebfingerQuery>) -> Response {
+pub(crate) async fn webfinger(
+    State(state): State<ApiState>,
+    Query(q): Query<WebfingerQuery>,
+) -> Response {
     let Some(resource) = q.resource.filter(|r| !r.is_empty()) else {
         return Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "Missing resource")
             .field("resource")
             .detail("Ask for `?resource=acct:name@domain`.")
             .into_response();
     };
-    match discovery::webfinger(state.app.fed(), &resource).await {
+    match discovery::webfinger(&state.data(), &resource).await {
         Ok(jrd) => typed_json(protocol::JRD_JSON, &jrd),
         Err(err) => federation_problem(err),
     }
 }
 
-async fn nodeinfo_links(State(state): State<ApiState>) -> Response {
+pub(crate) async fn nodeinfo_links(State(state): State<ApiState>) -> Response {
     typed_json(
         "application/json",
-        &discovery::nodeinfo_links(state.app.fed()),
+        &discovery::nodeinfo_links(&state.data()),
     )
 }
 
-async fn nodeinfo(State(state): State<ApiState>, Path(version): Path<String>) -> Response {
+pub(crate) async fn nodeinfo(
+    State(state): State<ApiState>,
+    Path(version): Path<String>,
+) -> Response {
     let content_type = match version.as_str() {
         "2.0" => "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.0#\"",
         _ => "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
     };
-    match discovery::nodeinfo(state.app.fed(), &version).await {
+    match discovery::nodeinfo(&state.data(), &version).await {
         Ok(doc) => typed_json(content_type, &doc),
         Err(err) => federation_problem(err),
     }
@@ -168,31 +194,24 @@ async fn nodeinfo(State(state): State<ApiState>, Path(version): Path<String>) ->
 /// key, which the signer's server fetches signed by its instance actor; if
 /// this document needed a verified signature too, two servers would wait on
 /// each other forever.
-async fn site_actor(State(state): State<ApiState>) -> Response {
-    match hearth_db::federation::site_keys(&state.app.db).await {
-        Ok(Some(keys)) => activity_json(&site_json(state.app.fed(), &keys.public_key_pem)),
-        Ok(None) => federation_problem(FederationError::NotFound("instance actor")),
-        Err(err) => federation_problem(err.into()),
+pub(crate) async fn site_actor(State(state): State<ApiState>) -> Response {
+    match state.app.site_keys().await {
+        Ok(keys) => activity_json(&site_json(&state.data(), &keys.public_key_pem)),
+        Err(err) => app_problem(err),
     }
 }
 
-async fn active_account(
-    state: &ApiState,
-    name: &str,
-) -> Result<hearth_db::accounts::Account, Response> {
-    match accounts::find_by_username(&state.app.db, name).await {
-        Ok(Some(a)) if a.status == AccountStatus::Active => Ok(a),
-        Ok(_) => Err(federation_problem(FederationError::NotFound("member"))),
-        Err(err) => Err(federation_problem(err.into())),
-    }
+async fn active_account(state: &ApiState, name: &str) -> Result<hearth_app::Account, Response> {
+    state.app.active_account(name).await.map_err(app_problem)
 }
 
-async fn local_group(state: &ApiState, name: &str) -> Result<hearth_db::groups::Group, Response> {
-    match groups::find_by_name(&state.app.db, name).await {
-        Ok(Some(g)) => Ok(g),
-        Ok(None) => Err(federation_problem(FederationError::NotFound("group"))),
-        Err(err) => Err(federation_problem(err.into())),
-    }
+async fn local_group(state: &ApiState, name: &str) -> Result<hearth_app::records::Group, Response> {
+    state
+        .app
+        .group(name)
+        .await
+        .map(|summary| summary.group)
+        .map_err(app_problem)
 }
 
 /// Whether a request for an actor or object comes from a browser rather
@@ -218,7 +237,7 @@ fn see_page(path: &str) -> Response {
     response
 }
 
-async fn person(
+pub(crate) async fn person(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     uri: OriginalUri,
@@ -231,12 +250,12 @@ async fn person(
         return r;
     }
     match active_account(&state, &name).await {
-        Ok(account) => activity_json(&person_json(&state.app.fed().urls, &account)),
+        Ok(account) => activity_json(&person_json(state.app.urls(), &account)),
         Err(r) => r,
     }
 }
 
-async fn group(
+pub(crate) async fn group(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     uri: OriginalUri,
@@ -249,90 +268,57 @@ async fn group(
         return r;
     }
     match local_group(&state, &name).await {
-        Ok(g) => activity_json(&group_json(&state.app.fed().urls, &g)),
+        Ok(g) => activity_json(&group_json(state.app.urls(), &g)),
         Err(r) => r,
     }
 }
 
 /// Followers of a group: its member count only, never who they are.
-async fn group_followers(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
-    let g = match local_group(&state, &name).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    match groups::joined_count(&state.app.db, g.id).await {
-        Ok(n) => activity_json(&CollectionJson::count_only(
-            state.app.fed().urls.group_followers(&g.name),
-            n,
-        )),
-        Err(err) => federation_problem(err.into()),
-    }
+pub(crate) async fn group_followers(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Response {
+    served(serve::group_followers(&state.data(), &name).await)
 }
 
 /// Moderators of a group (FEP-1b12 `attributedTo`).
-async fn group_moderators(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
-    let g = match local_group(&state, &name).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let urls = &state.app.fed().urls;
-    match groups::moderator_usernames(&state.app.db, g.id).await {
-        Ok(names) => activity_json(&CollectionJson::with_items(
-            urls.group_moderators(&g.name),
-            names.iter().map(|n| urls.user(n)).collect(),
-        )),
-        Err(err) => federation_problem(err.into()),
-    }
+pub(crate) async fn group_moderators(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Response {
+    served(serve::group_moderators(&state.data(), &name).await)
 }
 
-/// The group's recent threads; members-only ones only for signed fetches
-/// from servers where a member lives.
-async fn group_outbox(
+/// The group's recent threads, as the signed reader may see them.
+pub(crate) async fn group_outbox(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let signer = match inbox::verify_fetch(&state.app.data(), path, &headers).await {
-        Ok(signer) => signer,
-        Err(err) => return inbox_problem(&err),
-    };
-    let g = match local_group(&state, &name).await {
-        Ok(g) => g,
+    let reader = match reader(&state, &uri, &headers).await {
+        Ok(reader) => reader,
         Err(r) => return r,
     };
-    match hearth_activitypub::posts::group_outbox(state.app.fed(), &g, signer.as_ref()).await {
-        Ok(doc) => activity_json(&doc),
-        Err(err) => federation_problem(err),
-    }
+    served(serve::outbox(&state.data(), &reader, &name).await)
 }
 
-async fn person_outbox(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
-    match active_account(&state, &name).await {
-        Ok(a) => activity_json(&CollectionJson::with_items(
-            state.app.fed().urls.user_outbox(&a.username),
-            Vec::new(),
-        )),
-        Err(r) => r,
-    }
+pub(crate) async fn person_outbox(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Response {
+    served(serve::person_outbox(&state.data(), &name).await)
 }
 
-async fn person_followers(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
-    match active_account(&state, &name).await {
-        Ok(a) => activity_json(&CollectionJson::count_only(
-            state.app.fed().urls.user_followers(&a.username),
-            0,
-        )),
-        Err(r) => r,
-    }
+pub(crate) async fn person_followers(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Response {
+    served(serve::person_followers(&state.data(), &name).await)
 }
 
-async fn site_outbox(State(state): State<ApiState>) -> Response {
-    activity_json(&CollectionJson::with_items(
-        state.app.fed().urls.site_outbox(),
-        Vec::new(),
-    ))
+pub(crate) async fn site_outbox(State(state): State<ApiState>) -> Response {
+    served(serve::site_outbox(&state.data()))
 }
 
 async fn receive(
@@ -342,14 +328,14 @@ async fn receive(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let headers = signed_headers(uri, headers);
     let request = InboundRequest {
-        path_and_query: path,
-        headers,
+        path_and_query: path_of(uri),
+        headers: &headers,
         body,
         target,
     };
-    match inbox::receive(&state.app.data(), request).await {
+    match inbox::receive(&state.data(), request).await {
         Ok(Received::Applied | Received::Duplicate | Received::Ignored(_)) => {
             StatusCode::ACCEPTED.into_response()
         }
@@ -357,7 +343,7 @@ async fn receive(
     }
 }
 
-async fn shared_inbox(
+pub(crate) async fn shared_inbox(
     State(state): State<ApiState>,
     uri: OriginalUri,
     headers: HeaderMap,
@@ -366,7 +352,7 @@ async fn shared_inbox(
     receive(&state, InboxTarget::Shared, &uri, &headers, &body).await
 }
 
-async fn user_inbox(
+pub(crate) async fn user_inbox(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     uri: OriginalUri,
@@ -377,11 +363,11 @@ async fn user_inbox(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let target = InboxTarget::Actor(state.app.fed().urls.user(&account.username));
+    let target = InboxTarget::Actor(state.app.urls().user(&account.username));
     receive(&state, target, &uri, &headers, &body).await
 }
 
-async fn group_inbox(
+pub(crate) async fn group_inbox(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     uri: OriginalUri,
@@ -392,17 +378,17 @@ async fn group_inbox(
         Ok(g) => g,
         Err(r) => return r,
     };
-    let target = InboxTarget::Actor(state.app.fed().urls.group(&g.name));
+    let target = InboxTarget::Actor(state.app.urls().group(&g.name));
     receive(&state, target, &uri, &headers, &body).await
 }
 
-async fn site_inbox(
+pub(crate) async fn site_inbox(
     State(state): State<ApiState>,
     uri: OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let target = InboxTarget::Actor(state.app.fed().urls.site());
+    let target = InboxTarget::Actor(state.app.urls().site());
     receive(&state, target, &uri, &headers, &body).await
 }
 
@@ -413,42 +399,47 @@ async fn serve_post(
     headers: &HeaderMap,
     replies: bool,
 ) -> Response {
-    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let signer = match inbox::verify_fetch(&state.app.data(), path, headers).await {
-        Ok(signer) => signer,
-        Err(err) => return inbox_problem(&err),
+    let reader = match reader(state, uri, headers).await {
+        Ok(reader) => reader,
+        Err(r) => return r,
     };
-    let ap_id = state.app.fed().urls.post(id).to_string();
-    match hearth_activitypub::posts::serve(state.app.fed(), &ap_id, signer.as_ref(), replies).await
-    {
-        Ok(hearth_activitypub::posts::Served::Object(doc)) => activity_json(&doc),
-        Ok(hearth_activitypub::posts::Served::Gone(doc)) => {
-            let mut response = activity_json(&doc);
-            *response.status_mut() = StatusCode::GONE;
-            response
-        }
+    let ap_id = state.app.urls().post(id).to_string();
+    let data = state.data();
+    if replies {
+        return served(serve::replies(&data, &reader, &ap_id).await);
+    }
+    match serve::post(&data, &reader, &ap_id).await {
+        Ok(Served::Object(doc)) => activity_body(doc, StatusCode::OK),
+        Ok(Served::Gone(doc)) => activity_body(doc, StatusCode::GONE),
         Err(err) => federation_problem(err),
     }
 }
 
-/// A post's `Page`/`Note` (or `Tombstone` with 410). Members-only posts
-/// need a fetch signed by a server where a member of the group lives.
-async fn post_object(
+/// A post's `Page`/`Note` (or `Tombstone` with 410), as the reader may
+/// see it. A browser is sent to the post's page, if it may read it there;
+/// what it may not read answers as what does not exist.
+pub(crate) async fn post_object(
     State(state): State<ApiState>,
     Path(id): Path<String>,
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
     if wants_html(&headers) {
-        let ap_id = state.app.fed().urls.post(&id).to_string();
-        if let Ok(Some(post)) = hearth_db::posts::find_by_ap_id(&state.app.db, &ap_id).await {
-            return see_page(&format!("/posts/{}#post-{}", post.thread_id(), post.id));
-        }
+        let ap_id = state.app.urls().post(&id).to_string();
+        let session = crate::web::browser_session(&state.app, &headers).await;
+        return match state
+            .app
+            .own_post_for(&Reader::viewer(session.as_ref()), &ap_id)
+            .await
+        {
+            Ok((post, _)) => see_page(&format!("/posts/{}#post-{}", post.thread_id(), post.id)),
+            Err(err) => app_problem(err),
+        };
     }
     serve_post(&state, &id, &uri, &headers, false).await
 }
 
-async fn post_replies(
+pub(crate) async fn post_replies(
     State(state): State<ApiState>,
     Path(id): Path<String>,
     uri: OriginalUri,
@@ -458,21 +449,16 @@ async fn post_replies(
 }
 
 /// An activity this server sent, for servers that fetch it by id.
-async fn activity_object(
+pub(crate) async fn activity_object(
     State(state): State<ApiState>,
     Path(id): Path<String>,
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let signer = match inbox::verify_fetch(&state.app.data(), path, &headers).await {
-        Ok(signer) => signer,
-        Err(err) => return inbox_problem(&err),
+    let reader = match reader(&state, &uri, &headers).await {
+        Ok(reader) => reader,
+        Err(r) => return r,
     };
-    let ap_id = state.app.fed().urls.activity(&id).to_string();
-    match hearth_activitypub::posts::serve_activity(state.app.fed(), &ap_id, signer.as_ref()).await
-    {
-        Ok(doc) => activity_json(&doc),
-        Err(err) => federation_problem(err),
-    }
+    let ap_id = state.app.urls().activity(&id).to_string();
+    served(serve::activity(&state.data(), &reader, &ap_id).await)
 }

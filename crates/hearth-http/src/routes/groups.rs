@@ -4,9 +4,9 @@
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use hearth_app::Origin;
 use hearth_app::groups::{GroupSummary, Joined, MembershipId, MyMembership, NewGroupInput};
-use hearth_db::groups::{Group, Membership, MembershipEntry};
-use hearth_db::remote::{RemoteActor, RemoteMembership};
+use hearth_app::records::{Group, Membership, MembershipEntry, RemoteActor, RemoteMembership};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
@@ -59,7 +59,7 @@ fn group_ref(state: &ApiState, group: &Group) -> GroupRef {
     GroupRef {
         handle: format!("{}@{}", group.name, state.app.config.domain),
         title: group.display_name.clone(),
-        url: state.app.fed().urls.group(&group.name).to_string(),
+        url: state.app.urls().group(&group.name).to_string(),
         local: true,
     }
 }
@@ -116,7 +116,7 @@ async fn group_view(
         id: g.id.to_string(),
         name: g.name.clone(),
         handle: format!("{}@{}", g.name, state.app.config.domain),
-        url: state.app.fed().urls.group(&g.name).to_string(),
+        url: state.app.urls().group(&g.name).to_string(),
         title: g.display_name.clone(),
         description: g.description.clone(),
         rules: g.rules.clone(),
@@ -168,7 +168,7 @@ pub async fn create(
     let group = state
         .app
         .create_group(
-            &session,
+            &Origin::local(&session),
             NewGroupInput {
                 name: body.name,
                 title: body.title,
@@ -220,7 +220,10 @@ pub async fn join(
     Authenticated(session): Authenticated,
     Path(name): Path<String>,
 ) -> Result<Json<MembershipView>, ApiError> {
-    let (group, membership) = state.app.join_local(&session, &name).await?;
+    let (group, membership) = state
+        .app
+        .join_local(&Origin::local(&session), &name)
+        .await?;
     Ok(Json(local_membership(&state, &group, &membership)))
 }
 
@@ -229,7 +232,10 @@ pub async fn leave(
     Authenticated(session): Authenticated,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.leave_local(&session, &name).await?;
+    state
+        .app
+        .leave_local(&Origin::local(&session), &name)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -253,7 +259,7 @@ pub async fn requests(
     let (after, limit) = query.position()?;
     let rows = state
         .app
-        .pending_requests(&session, &name, after, limit)
+        .pending_requests(&Origin::local(&session), &name, after, limit)
         .await?;
     Ok(Json(Page::from_rows(
         rows,
@@ -288,7 +294,7 @@ async fn decide(
 ) -> Result<Json<MembershipView>, ApiError> {
     let membership = state
         .app
-        .decide_request(&session, &name, request_id(&id)?, approve)
+        .decide_request(&Origin::local(&session), &name, request_id(&id)?, approve)
         .await?;
     let group = state.app.group(&name).await?.group;
     Ok(Json(local_membership(&state, &group, &membership)))
@@ -324,7 +330,7 @@ pub async fn join_anywhere(
 ) -> Result<Json<MembershipView>, ApiError> {
     let joined = state
         .app
-        .join(&session, &body.target)
+        .join(&Origin::local(&session), &body.target)
         .await
         .map_err(target_field)?;
     Ok(Json(match joined {
@@ -383,7 +389,10 @@ pub async fn leave_membership(
                 .detail("No such membership."),
         )
     })?;
-    state.app.leave_membership(&session, parsed).await?;
+    state
+        .app
+        .leave_membership(&Origin::local(&session), parsed)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

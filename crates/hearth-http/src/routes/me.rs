@@ -55,6 +55,10 @@ pub async fn change_password(
     Json(body): Json<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
     state
+        .auth_limits
+        .account(&session.account.username)
+        .map_err(crate::rate_limit::too_many_problem)?;
+    state
         .app
         .change_password(&session, &body.current_password, &body.new_password)
         .await

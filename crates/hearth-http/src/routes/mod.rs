@@ -1,75 +1,427 @@
-//! The `/api/v1` routes. Handlers are thin: parse, call a use-case on
-//! `hearth_app::App`, shape the answer.
+//! Every route Hearth serves, in one table: method, path, what it may
+//! serve ([`Access`]) and its handler. The router is built from this table
+//! and nothing else, so no route exists without saying how it guards what
+//! it serves; `tests/routes.rs` walks the whole table against a real server
+//! and fails when a route serves stored posts without asking the read rule.
+//!
+//! Handlers are thin: parse, call one use-case on `hearth_app::App`, shape
+//! the answer. The JSON API is under `/api/v1`; the ActivityPub endpoints
+//! are in [`federation`]; the web pages in `crate::web`.
 
 mod admin;
 mod auth;
-mod federation;
+pub(crate) mod federation;
 pub(crate) mod groups;
 mod me;
 mod notifications;
 mod posts;
 mod system;
 
-pub use federation::router as federation;
-
 use axum::Router;
-use axum::middleware;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodRouter, delete, get, patch, post};
 
 use crate::ApiState;
-use crate::rate_limit::limit_auth;
+use crate::rate_limit::{limit_auth, limit_inbox};
+use crate::web;
 
-pub fn api(state: &ApiState) -> Router<ApiState> {
-    let limited = Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route_layer(middleware::from_fn_with_state(state.clone(), limit_auth));
-    Router::new()
-        .route("/health", get(system::health))
-        .route("/instance", get(system::instance))
-        .merge(limited)
-        .route("/auth/logout", post(auth::logout))
-        .route("/me", get(me::show).patch(me::update))
-        .route("/me/password", post(me::change_password))
-        .route("/admin/accounts", get(admin::list_accounts))
-        .route("/admin/accounts/{id}/approve", post(admin::approve))
-        .route("/admin/accounts/{id}/reject", post(admin::reject))
-        .route("/admin/federation", get(admin::federation))
-        .route("/groups", get(groups::list).post(groups::create))
-        .route("/groups/{name}", get(groups::show))
-        .route("/groups/{name}/join", post(groups::join))
-        .route("/groups/{name}/leave", post(groups::leave))
-        .route("/groups/{name}/requests", get(groups::requests))
-        .route(
+/// What a route may serve, and what guards it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Serves nothing stored, or only what is public by design; says why.
+    Public(&'static str),
+    /// Serves stored posts or what they say: every answer passes the one
+    /// read rule (`hearth_app::access`), and refusals look like "not
+    /// found".
+    ReadRule,
+    /// The logged-in person's own things (account, memberships, forms,
+    /// notifications, whose posts still pass the read rule).
+    Own,
+    /// A group's moderators only.
+    Moderators,
+    /// The server's admins only.
+    Admin,
+    /// Changes something through a use-case command, which decides who may.
+    Command,
+    /// Another server's activities, through the verified inbox.
+    Inbox,
+}
+
+/// One route of the table.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+type Build = fn(&ApiState) -> MethodRouter<ApiState>;
+
+struct Entry {
+    route: Route,
+    build: Build,
+}
+
+fn at(method: Method, path: &'static str, access: Access, build: Build) -> Entry {
+    Entry {
+        route: Route {
+            method,
+            path,
+            access,
+        },
+        build,
+    }
+}
+
+/// A door where passwords are tried or accounts made: rate-limited per
+/// client address (and, in the handler, per account).
+fn auth_door(state: &ApiState, router: MethodRouter<ApiState>) -> MethodRouter<ApiState> {
+    router.route_layer(from_fn_with_state(state.clone(), limit_auth))
+}
+
+fn inbox(state: &ApiState, router: MethodRouter<ApiState>) -> MethodRouter<ApiState> {
+    router.route_layer(from_fn_with_state(state.clone(), limit_inbox))
+}
+
+fn table() -> Vec<Entry> {
+    use Access::*;
+    use Method as M;
+    vec![
+        // ---- the JSON API --------------------------------------------
+        at(
+            M::GET,
+            "/api/v1/health",
+            Public("whether the server is up"),
+            |_| get(system::health),
+        ),
+        at(
+            M::GET,
+            "/api/v1/instance",
+            Public("the server's name, rules and counts"),
+            |_| get(system::instance),
+        ),
+        at(M::POST, "/api/v1/auth/register", Command, |s| {
+            auth_door(s, post(auth::register))
+        }),
+        at(M::POST, "/api/v1/auth/login", Command, |s| {
+            auth_door(s, post(auth::login))
+        }),
+        at(M::POST, "/api/v1/auth/logout", Command, |_| {
+            post(auth::logout)
+        }),
+        at(M::GET, "/api/v1/me", Own, |_| get(me::show)),
+        at(M::PATCH, "/api/v1/me", Command, |_| patch(me::update)),
+        at(M::POST, "/api/v1/me/password", Command, |s| {
+            auth_door(s, post(me::change_password))
+        }),
+        at(M::GET, "/api/v1/me/posts", Own, |_| get(posts::mine)),
+        at(M::GET, "/api/v1/admin/accounts", Admin, |_| {
+            get(admin::list_accounts)
+        }),
+        at(
+            M::POST,
+            "/api/v1/admin/accounts/{id}/approve",
+            Admin,
+            |_| post(admin::approve),
+        ),
+        at(M::POST, "/api/v1/admin/accounts/{id}/reject", Admin, |_| {
+            post(admin::reject)
+        }),
+        at(M::GET, "/api/v1/admin/federation", Admin, |_| {
+            get(admin::federation)
+        }),
+        at(
+            M::GET,
+            "/api/v1/groups",
+            Public("the directory of listed groups, as their actor documents show them"),
+            |_| get(groups::list),
+        ),
+        at(M::POST, "/api/v1/groups", Command, |_| post(groups::create)),
+        at(
+            M::GET,
+            "/api/v1/groups/{name}",
+            Public("a group's description, as its actor document shows it"),
+            |_| get(groups::show),
+        ),
+        at(M::POST, "/api/v1/groups/{name}/join", Command, |_| {
+            post(groups::join)
+        }),
+        at(M::POST, "/api/v1/groups/{name}/leave", Command, |_| {
+            post(groups::leave)
+        }),
+        at(M::GET, "/api/v1/groups/{name}/requests", Moderators, |_| {
+            get(groups::requests)
+        }),
+        at(
+            M::POST,
+            "/api/v1/groups/{name}/requests/{id}/approve",
+            Command,
+            |_| post(groups::approve),
+        ),
+        at(
+            M::POST,
+            "/api/v1/groups/{name}/requests/{id}/decline",
+            Command,
+            |_| post(groups::decline),
+        ),
+        at(M::GET, "/api/v1/memberships", Own, |_| {
+            get(groups::my_memberships)
+        }),
+        at(M::POST, "/api/v1/memberships", Command, |_| {
+            post(groups::join_anywhere)
+        }),
+        at(M::DELETE, "/api/v1/memberships/{id}", Command, |_| {
+            delete(groups::leave_membership)
+        }),
+        at(M::GET, "/api/v1/resolve", Own, |_| get(groups::resolve)),
+        at(M::GET, "/api/v1/posts", ReadRule, |_| get(posts::timeline)),
+        at(M::POST, "/api/v1/posts", Command, |_| post(posts::create)),
+        at(M::GET, "/api/v1/posts/{id}", ReadRule, |_| get(posts::show)),
+        at(M::PATCH, "/api/v1/posts/{id}", Command, |_| {
+            patch(posts::edit)
+        }),
+        at(M::DELETE, "/api/v1/posts/{id}", Command, |_| {
+            delete(posts::delete)
+        }),
+        at(M::POST, "/api/v1/posts/{id}/replies", Command, |_| {
+            post(posts::reply)
+        }),
+        at(
+            M::POST,
+            "/api/v1/posts/{id}/reactions/{reaction}",
+            Command,
+            |_| post(posts::react),
+        ),
+        at(
+            M::DELETE,
+            "/api/v1/posts/{id}/reactions/{reaction}",
+            Command,
+            |_| delete(posts::unreact),
+        ),
+        at(M::POST, "/api/v1/posts/{id}/remove", Command, |_| {
+            post(posts::remove)
+        }),
+        at(M::GET, "/api/v1/notifications", Own, |_| {
+            get(notifications::list)
+        }),
+        at(M::GET, "/api/v1/notifications/unread", Own, |_| {
+            get(notifications::unread)
+        }),
+        at(M::POST, "/api/v1/notifications/read", Command, |_| {
+            post(notifications::mark_read)
+        }),
+        // ---- ActivityPub and discovery -------------------------------
+        at(
+            M::GET,
+            "/.well-known/webfinger",
+            Public("who an account or group is, for other servers"),
+            |_| get(federation::webfinger),
+        ),
+        at(
+            M::GET,
+            "/.well-known/nodeinfo",
+            Public("where the NodeInfo documents are"),
+            |_| get(federation::nodeinfo_links),
+        ),
+        at(
+            M::GET,
+            "/nodeinfo/{version}",
+            Public("the software and its counts"),
+            |_| get(federation::nodeinfo),
+        ),
+        at(
+            M::GET,
+            "/actor",
+            Public("the instance actor, which signs fetches"),
+            |_| get(federation::site_actor),
+        ),
+        at(M::GET, "/actor/outbox", Public("always empty"), |_| {
+            get(federation::site_outbox)
+        }),
+        at(
+            M::GET,
+            "/u/{name}",
+            Public("a member's pseudonymous actor: name, display name, bio, key"),
+            |_| get(federation::person),
+        ),
+        at(
+            M::GET,
+            "/u/{name}/outbox",
+            Public("always empty: members' posts live in their groups"),
+            |_| get(federation::person_outbox),
+        ),
+        at(
+            M::GET,
+            "/u/{name}/followers",
+            Public("a count, always 0: people are not followed"),
+            |_| get(federation::person_followers),
+        ),
+        at(
+            M::GET,
+            "/g/{name}",
+            Public("a group's actor: its name, description and key"),
+            |_| get(federation::group),
+        ),
+        at(M::GET, "/g/{name}/outbox", ReadRule, |_| {
+            get(federation::group_outbox)
+        }),
+        at(
+            M::GET,
+            "/g/{name}/followers",
+            Public("a count only, never who the members are"),
+            |_| get(federation::group_followers),
+        ),
+        at(
+            M::GET,
+            "/g/{name}/moderators",
+            Public("who moderates a group is public, as on Lemmy"),
+            |_| get(federation::group_moderators),
+        ),
+        at(M::GET, "/p/{id}", ReadRule, |_| {
+            get(federation::post_object)
+        }),
+        at(M::GET, "/p/{id}/replies", ReadRule, |_| {
+            get(federation::post_replies)
+        }),
+        at(M::GET, "/activities/{id}", ReadRule, |_| {
+            get(federation::activity_object)
+        }),
+        at(M::POST, "/inbox", Inbox, |s| {
+            inbox(s, post(federation::shared_inbox))
+        }),
+        at(M::POST, "/u/{name}/inbox", Inbox, |s| {
+            inbox(s, post(federation::user_inbox))
+        }),
+        at(M::POST, "/g/{name}/inbox", Inbox, |s| {
+            inbox(s, post(federation::group_inbox))
+        }),
+        at(M::POST, "/actor/inbox", Inbox, |s| {
+            inbox(s, post(federation::site_inbox))
+        }),
+        // ---- the web pages -------------------------------------------
+        at(M::GET, "/", ReadRule, |_| get(web::pages::home)),
+        at(M::GET, "/login", Public("the log-in form"), |_| {
+            get(web::pages::login_form)
+        }),
+        at(M::POST, "/login", Command, |s| {
+            auth_door(s, post(web::pages::login))
+        }),
+        at(
+            M::GET,
+            "/signup",
+            Public("the sign-up form and the server's rules"),
+            |_| get(web::pages::signup_form),
+        ),
+        at(M::POST, "/signup", Command, |s| {
+            auth_door(s, post(web::pages::signup))
+        }),
+        at(M::POST, "/logout", Command, |_| post(web::pages::logout)),
+        at(
+            M::GET,
+            "/groups",
+            Public("the directory of listed groups"),
+            |_| get(web::pages::directory),
+        ),
+        at(M::GET, "/groups/new", Own, |_| {
+            get(web::manage::new_group_form)
+        }),
+        at(M::POST, "/groups/new", Command, |_| {
+            post(web::manage::new_group)
+        }),
+        at(M::GET, "/groups/join", Own, |_| {
+            get(web::manage::join_elsewhere_form)
+        }),
+        at(M::POST, "/groups/join", Command, |_| {
+            post(web::manage::join_elsewhere)
+        }),
+        at(M::GET, "/groups/{name}", ReadRule, |_| {
+            get(web::groups::group_page)
+        }),
+        at(M::GET, "/groups/{name}/requests", Moderators, |_| {
+            get(web::manage::requests)
+        }),
+        at(
+            M::POST,
             "/groups/{name}/requests/{id}/approve",
-            post(groups::approve),
-        )
-        .route(
+            Command,
+            |_| post(web::manage::approve),
+        ),
+        at(
+            M::POST,
             "/groups/{name}/requests/{id}/decline",
-            post(groups::decline),
-        )
-        .route(
-            "/memberships",
-            get(groups::my_memberships).post(groups::join_anywhere),
-        )
-        .route(
-            "/memberships/{id}",
-            axum::routing::delete(groups::leave_membership),
-        )
-        .route("/resolve", get(groups::resolve))
-        .route("/posts", get(posts::timeline).post(posts::create))
-        .route(
-            "/posts/{id}",
-            get(posts::show).patch(posts::edit).delete(posts::delete),
-        )
-        .route("/posts/{id}/replies", post(posts::reply))
-        .route(
-            "/posts/{id}/reactions/{reaction}",
-            post(posts::react).delete(posts::unreact),
-        )
-        .route("/me/posts", get(posts::mine))
-        .route("/notifications", get(notifications::list))
-        .route("/notifications/unread", get(notifications::unread))
-        .route("/notifications/read", post(notifications::mark_read))
-        .route("/posts/{id}/remove", post(posts::remove))
+            Command,
+            |_| post(web::manage::decline),
+        ),
+        at(M::GET, "/settings", Own, |_| get(web::manage::settings)),
+        at(M::POST, "/settings/profile", Command, |_| {
+            post(web::manage::save_profile)
+        }),
+        at(M::POST, "/settings/password", Command, |s| {
+            auth_door(s, post(web::manage::change_password))
+        }),
+        at(M::POST, "/groups/{name}/join", Command, |_| {
+            post(web::groups::join)
+        }),
+        at(M::POST, "/groups/{name}/leave", Command, |_| {
+            post(web::groups::leave)
+        }),
+        at(M::GET, "/groups/{name}/new", Own, |_| {
+            get(web::groups::new_post_form)
+        }),
+        at(M::POST, "/groups/{name}/new", Command, |_| {
+            post(web::groups::new_post)
+        }),
+        at(M::GET, "/posts/{id}", ReadRule, |_| {
+            get(web::groups::thread_page)
+        }),
+        at(M::POST, "/posts/{id}/reply", Command, |_| {
+            post(web::groups::reply)
+        }),
+        at(M::POST, "/posts/{id}/react", Command, |_| {
+            post(web::groups::react)
+        }),
+        at(M::POST, "/posts/{id}/delete", Command, |_| {
+            post(web::groups::delete)
+        }),
+        at(M::POST, "/posts/{id}/remove", Command, |_| {
+            post(web::groups::remove)
+        }),
+        at(M::GET, "/posts/{id}/edit", ReadRule, |_| {
+            get(web::groups::edit_post_form)
+        }),
+        at(M::POST, "/posts/{id}/edit", Command, |_| {
+            post(web::groups::edit_post)
+        }),
+        at(M::GET, "/help", Public("where to find support"), |_| {
+            get(web::groups::help)
+        }),
+        at(M::GET, "/people/{username}", ReadRule, |_| {
+            get(web::people::profile)
+        }),
+        at(M::GET, "/notifications", Own, |_| {
+            get(web::notifications::list)
+        }),
+        at(M::POST, "/notifications/read", Command, |_| {
+            post(web::notifications::mark_read)
+        }),
+        at(
+            M::GET,
+            web::assets::STYLESHEET_ROUTE,
+            Public("the stylesheet"),
+            |_| get(web::assets::stylesheet),
+        ),
+    ]
+}
+
+/// Every route, with what guards it (for tests and the docs).
+pub fn routes() -> Vec<Route> {
+    table().into_iter().map(|e| e.route).collect()
+}
+
+/// The router of every route in the table.
+pub(crate) fn router(state: &ApiState) -> Router<ApiState> {
+    table().into_iter().fold(Router::new(), |router, e| {
+        router.route(e.route.path, (e.build)(state))
+    })
 }

@@ -1,12 +1,13 @@
 //! Posts over the API: write, edit, delete, react, and read timelines and
 //! threads.
 
+use hearth_app::Origin;
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hearth_app::posts::{Author, PostGroup, PostInput, TimelineQuery};
-use hearth_db::posts::{Order, Post, PostKind};
+use hearth_app::records::{Order, Post, PostKind};
 use hearth_domain::post::{Reaction, SupportKind};
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +63,7 @@ pub struct PostView {
 
 struct Context<'a> {
     authors: HashMap<String, Author>,
-    reactions: HashMap<i64, hearth_db::posts::ReactionSummary>,
+    reactions: HashMap<i64, hearth_app::records::ReactionSummary>,
     viewer: Option<&'a hearth_app::Session>,
     group: String,
 }
@@ -151,7 +152,7 @@ pub async fn create(
     let post = state
         .app
         .create_thread(
-            &session,
+            &Origin::local(&session),
             &group,
             PostInput {
                 title: body.title,
@@ -190,7 +191,7 @@ pub async fn reply(
     let post = state
         .app
         .create_reply(
-            &session,
+            &Origin::local(&session),
             post_id(&id)?,
             PostInput {
                 body: body.body,
@@ -222,7 +223,7 @@ pub async fn edit(
     let post = state
         .app
         .edit_post(
-            &session,
+            &Origin::local(&session),
             post_id(&id)?,
             PostInput {
                 title: body.title,
@@ -244,7 +245,10 @@ pub async fn delete(
     Authenticated(session): Authenticated,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.delete_post(&session, post_id(&id)?).await?;
+    state
+        .app
+        .delete_post(&Origin::local(&session), post_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -264,7 +268,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     state
         .app
-        .remove_post(&session, post_id(&id)?, &body.reason)
+        .remove_post(&Origin::local(&session), post_id(&id)?, &body.reason)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -286,7 +290,7 @@ pub async fn react(
 ) -> Result<StatusCode, ApiError> {
     state
         .app
-        .react(&session, post_id(&id)?, reaction(&kind)?)
+        .react(&Origin::local(&session), post_id(&id)?, reaction(&kind)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -298,7 +302,7 @@ pub async fn unreact(
 ) -> Result<StatusCode, ApiError> {
     state
         .app
-        .unreact(&session, post_id(&id)?, reaction(&kind)?)
+        .unreact(&Origin::local(&session), post_id(&id)?, reaction(&kind)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

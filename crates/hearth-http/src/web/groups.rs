@@ -1,6 +1,7 @@
 //! Group pages: a group's front page with its threads, joining and
 //! leaving, writing a new thread, and reading a thread with its replies.
 
+use hearth_app::Origin;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -10,7 +11,7 @@ use axum::response::Response;
 use hearth_app::AppError;
 use hearth_app::groups::GroupView;
 use hearth_app::posts::{PostGroup, PostInput, TimelineQuery};
-use hearth_db::posts::{Order, Post, PostKind};
+use hearth_app::records::{Order, Post, PostKind};
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
 use hearth_domain::{MembershipState, text};
 use maud::{Markup, PreEscaped, html};
@@ -207,11 +208,14 @@ async fn membership_action(
     let result = if join {
         state
             .app
-            .join_group(&session, &view.group)
+            .join_group(&Origin::local(&session), &view.group)
             .await
             .map(|_| ())
     } else {
-        state.app.leave_group(&session, &view.group).await
+        state
+            .app
+            .leave_group(&Origin::local(&session), &view.group)
+            .await
     };
     if let Err(err) = result {
         tracing::info!(error = %err, "membership change from the web failed");
@@ -439,7 +443,11 @@ pub async fn new_post(
         visibility: Some(field(&form, "visibility").to_owned()),
         link: Some(field(&form, "link").to_owned()),
     };
-    match state.app.create_thread(&session, &view.group, input).await {
+    match state
+        .app
+        .create_thread(&Origin::local(&session), &view.group, input)
+        .await
+    {
         Ok(post) => redirect_to(&format!("/posts/{}", post.id)),
         Err(AppError::Invalid(errs)) => fail(field_errors(errs)),
         Err(AppError::Forbidden(why)) => fail(vec![FieldError {
@@ -718,7 +726,11 @@ pub async fn reply(
             body: Some(body.clone()),
             ..Default::default()
         };
-        match state.app.create_reply(&session, parent, input).await {
+        match state
+            .app
+            .create_reply(&Origin::local(&session), parent, input)
+            .await
+        {
             Ok(post) => {
                 return redirect_to(&format!("/posts/{}#post-{}", post.thread_id(), post.id));
             }
@@ -757,7 +769,10 @@ pub async fn react(
         Err(r) => return r,
     };
     if let Ok(reaction) = field(&form, "reaction").parse::<Reaction>()
-        && let Err(err) = state.app.react(&session, id, reaction).await
+        && let Err(err) = state
+            .app
+            .react(&Origin::local(&session), id, reaction)
+            .await
     {
         tracing::info!(error = %err, "reaction from the web refused");
     }
@@ -776,7 +791,7 @@ pub async fn delete(
         Err(r) => return r,
     };
     let thread = thread_of(&state, &session, id).await;
-    if let Err(err) = state.app.delete_post(&session, id).await {
+    if let Err(err) = state.app.delete_post(&Origin::local(&session), id).await {
         tracing::info!(error = %err, "delete from the web refused");
     }
     redirect_to(&format!("/posts/{thread}"))
@@ -795,7 +810,7 @@ pub async fn remove(
     let thread = thread_of(&state, &session, id).await;
     if let Err(err) = state
         .app
-        .remove_post(&session, id, field(&form, "reason"))
+        .remove_post(&Origin::local(&session), id, field(&form, "reason"))
         .await
     {
         tracing::info!(error = %err, "removal from the web refused");
@@ -928,7 +943,11 @@ pub async fn edit_post(
         link: thread.then(|| field(&form, "link").to_owned()),
         visibility: None,
     };
-    match state.app.edit_post(&session, post.id, input).await {
+    match state
+        .app
+        .edit_post(&Origin::local(&session), post.id, input)
+        .await
+    {
         Ok(p) => redirect_to(&format!("/posts/{}#post-{}", p.thread_id(), p.id)),
         Err(AppError::Invalid(errs)) => fail(field_errors(errs)),
         Err(AppError::Forbidden(why)) => fail(vec![FieldError {

@@ -1,6 +1,7 @@
 //! Pages for starting and finding groups, moderators' requests, and the
 //! member's own settings.
 
+use hearth_app::Origin;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -139,7 +140,11 @@ pub async fn new_group(
         listed: Some(true),
         allow_outside_posts: Some(false),
     };
-    match state.app.create_group(&session, input).await {
+    match state
+        .app
+        .create_group(&Origin::local(&session), input)
+        .await
+    {
         Ok(group) => redirect_to(&format!("/groups/{}", group.name)),
         Err(err) => fail(field_errors(err, "name")),
     }
@@ -209,7 +214,7 @@ pub async fn join_elsewhere(
             None,
         );
     }
-    match state.app.join(&session, &target).await {
+    match state.app.join(&Origin::local(&session), &target).await {
         Ok(Joined::Local(group, _)) => redirect_to(&format!("/groups/{}", group.name)),
         Ok(Joined::Remote(group, _)) => redirect_to(&format!(
             "/groups/{}@{}",
@@ -245,7 +250,11 @@ pub async fn requests(
     let Some(session) = forms::session(&state.app, &headers).await else {
         return redirect_to("/login");
     };
-    let pending = match state.app.pending_requests(&session, &name, None, 100).await {
+    let pending = match state
+        .app
+        .pending_requests(&Origin::local(&session), &name, None, 100)
+        .await
+    {
         Ok(p) => p,
         Err(_) => {
             return page(
@@ -314,7 +323,10 @@ async fn decide(
     };
     if forms::csrf_ok(&headers, field(&form, CSRF_FIELD))
         && let Ok(id) = id.parse::<i64>()
-        && let Err(err) = state.app.decide_request(&session, &name, id, approve).await
+        && let Err(err) = state
+            .app
+            .decide_request(&Origin::local(&session), &name, id, approve)
+            .await
     {
         tracing::info!(error = %err, "decision from the web refused");
     }
@@ -451,6 +463,9 @@ pub async fn change_password(
             StatusCode::UNPROCESSABLE_ENTITY,
             |csrf| settings_content(csrf, &current, &expired("current_password"), None),
         );
+    }
+    if let Err(wait) = state.auth_limits.account(&session.account.username) {
+        return super::too_many(&state, &headers, wait);
     }
     match state
         .app

@@ -22,7 +22,7 @@ pub(super) fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a st
 }
 
 /// Render a page for this browser, setting the CSRF cookie if it has none.
-pub(super) fn page(
+pub(crate) fn page(
     state: &ApiState,
     headers: &HeaderMap,
     session: Option<&WebSession>,
@@ -224,6 +224,9 @@ pub async fn login(
     }
     if !errors.is_empty() {
         return fail(errors, None);
+    }
+    if let Err(wait) = state.auth_limits.account(&username) {
+        return super::too_many(&state, &headers, wait);
     }
     match state.app.login(&username, field(&form, "password")).await {
         Ok(logged_in) => {

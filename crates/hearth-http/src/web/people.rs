@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use hearth_db::posts::PostKind;
+use hearth_app::records::PostKind;
 use hearth_domain::text;
 use maud::html;
 

@@ -1,0 +1,376 @@
+//! Verified activities become commands. The inbox (or a backfill) has
+//! proven who is speaking; this module reads what they said off the wire
+//! and calls the `hearth-app` command it stands for, with an [`Origin`]
+//! saying who asked. It decides nothing about rights: the commands do,
+//! the same way for every door.
+//!
+//! ```text
+//! Follow ─────────────▶ App::receive_follow          Accept/Reject ─▶ App::receive_follow_answer
+//! Undo{Follow} ───────▶ App::receive_unfollow        Undo{Like} ────▶ App::receive_undo_reaction
+//! Create/Update ──────▶ App::receive_post / _edit    Delete ────────▶ App::receive_delete
+//! Like/EmojiReact ────▶ App::receive_reaction
+//! Announce{activity} ─▶ the same, with Origin relayed by the group (it may only speak about
+//!                       its own posts, never for anyone on this server)
+//! Announce{id} ───────▶ fetched from its author's server, then App::receive_post
+//! ```
+//!
+//! Network work (fetching an object, an author) happens here, before any
+//! command opens a transaction: no transaction waits on another server.
+
+use activitypub_federation::fetch::fetch_object_http;
+use activitypub_federation::fetch::object_id::ObjectId;
+use hearth_app::inbound::IncomingPost;
+use hearth_app::records::RemoteActor;
+use hearth_app::{AppError, LocalRef, Origin};
+use hearth_domain::content::RemoteContent;
+use hearth_domain::post::Reaction;
+use serde_json::Value;
+use url::Url;
+
+use crate::actors::RemoteActorObject;
+use crate::context::{Data, Federation};
+use crate::inbox::{InboxError, Received};
+use crate::objects::{self, Announced, Envelope, IncomingObject, ObjectKind, ReactionKind};
+use crate::protocol;
+
+fn malformed(e: objects::ObjectError) -> InboxError {
+    InboxError::Malformed(e.to_string())
+}
+
+/// An activity `actor` signed and sent to one of our inboxes.
+pub(crate) async fn received(
+    data: &Data,
+    envelope: &Envelope,
+    raw: &Value,
+    actor: RemoteActorObject,
+) -> Result<Received, InboxError> {
+    let fed = data.app_data();
+    let app = &fed.app;
+    let origin = Origin::signed(actor.actor.clone(), envelope.id.as_str(), &envelope.kind);
+    let object_id = || {
+        envelope
+            .object_id
+            .clone()
+            .ok_or_else(|| InboxError::Malformed(format!("{} has no object", envelope.kind)))
+    };
+    Ok(match envelope.kind.as_str() {
+        "Follow" => app.receive_follow(&origin, object_id()?.as_str()).await?,
+        "Accept" | "Reject" => {
+            app.receive_follow_answer(&origin, object_id()?.as_str(), envelope.kind == "Accept")
+                .await?
+        }
+        "Undo" => {
+            let undone = object_id()?;
+            // Only one's own activities can be undone.
+            if protocol::authority(&undone) != protocol::authority(&envelope.actor) {
+                return Err(InboxError::OriginMismatch(format!(
+                    "Undo by {} names {undone}, which is on another origin",
+                    envelope.actor
+                )));
+            }
+            if let Some(inner_actor) = envelope.object.get("actor").and_then(protocol::id_of)
+                && inner_actor != envelope.actor
+            {
+                return Err(InboxError::OriginMismatch(format!(
+                    "Undo by {} of an activity by {inner_actor}",
+                    envelope.actor
+                )));
+            }
+            match envelope.object_kind.as_deref() {
+                Some("Like" | "EmojiReact" | "Dislike") => {
+                    app.receive_undo_reaction(&origin, undone.as_str()).await?
+                }
+                Some("Follow") => {
+                    let target = envelope.object.get("object").and_then(protocol::id_of);
+                    app.receive_unfollow(&origin, undone.as_str(), target.as_ref().map(Url::as_str))
+                        .await?
+                }
+                // Only the id: a Follow of ours, or a reaction.
+                None => match app.receive_unfollow(&origin, undone.as_str(), None).await? {
+                    Received::Ignored(_) => {
+                        app.receive_undo_reaction(&origin, undone.as_str()).await?
+                    }
+                    done => done,
+                },
+                Some(other) => {
+                    Received::Ignored(format!("Undo of {other} is not used by Hearth yet"))
+                }
+            }
+        }
+        "Create" | "Update" => {
+            let obj = objects::parse_object(&envelope.object).map_err(malformed)?;
+            if protocol::authority(&obj.id) != protocol::authority(&envelope.actor) {
+                return Err(InboxError::OriginMismatch(format!(
+                    "{} is not on the origin of {}",
+                    obj.id, envelope.actor
+                )));
+            }
+            let post = incoming_post(&obj, |url| {
+                matches!(fed.urls.parse_local(url), Some(LocalRef::Group(_)))
+            });
+            if envelope.kind == "Create" {
+                app.receive_post(&origin, post).await?
+            } else {
+                app.receive_edit(&origin, post).await?
+            }
+        }
+        "Delete" => {
+            app.receive_delete(&origin, object_id()?.as_str(), None)
+                .await?
+        }
+        "Like" | "EmojiReact" | "Dislike" => {
+            let reaction = objects::parse_reaction(raw).map_err(malformed)?;
+            match reaction_of(&reaction) {
+                Some(kind) => {
+                    app.receive_reaction(&origin, reaction.object.as_str(), kind)
+                        .await?
+                }
+                None => Received::Ignored("a reaction Hearth does not offer".into()),
+            }
+        }
+        "Announce" => relayed(data, &actor.actor, raw).await?,
+        other => Received::Ignored(format!("{other} activities are not used by Hearth yet")),
+    })
+}
+
+/// The support reaction an incoming vote or reaction stands for; Hearth has
+/// no dislikes.
+fn reaction_of(reaction: &objects::IncomingReaction) -> Option<Reaction> {
+    (reaction.kind != ReactionKind::Dislike)
+        .then(|| Reaction::from_emoji(reaction.content.as_deref()))
+        .flatten()
+}
+
+/// An `Announce` by `group`, a group on another server: received in our
+/// inbox, or read from its outbox by a backfill. Each announced activity
+/// becomes the command it stands for, by its own actor, relayed by the
+/// group: the commands then refuse whatever is not the group's to say.
+pub(crate) async fn relayed(
+    data: &Data,
+    group: &RemoteActor,
+    raw: &Value,
+) -> Result<Received, InboxError> {
+    let fed = data.app_data();
+    let app = &fed.app;
+    if !app.followed_here(group).await? {
+        return Ok(Received::Ignored(
+            "an Announce from an actor no member here follows".into(),
+        ));
+    }
+    let parsed = objects::parse_envelope(raw).map_err(malformed)?;
+    let id = match objects::announced(&parsed).map_err(malformed)? {
+        Announced::Activity(inner_value) => {
+            return relayed_activity(data, group, &inner_value).await;
+        }
+        Announced::Object(value) => protocol::id_of(&value)
+            .ok_or_else(|| InboxError::Malformed("announced object has no id".into()))?,
+        Announced::Reference(id) => id,
+    };
+    // A bare Announce (for Mastodon): usually Hearth already has the post
+    // from the Announce of its Create; otherwise fetch it from its origin.
+    if app.knows_post(id.as_str()).await? {
+        return Ok(Received::Ignored("already here".into()));
+    }
+    let obj = match fetch_object(data, &id).await {
+        Ok(obj) => obj,
+        Err(err) => {
+            return Ok(Received::Ignored(format!(
+                "cannot fetch the announced post: {err}"
+            )));
+        }
+    };
+    know_author(data, &obj).await;
+    let origin = Origin::relayed(
+        &fed.urls,
+        group.clone(),
+        obj.attributed_to.as_str(),
+        obj.id.as_str(),
+        "Announce",
+    )?;
+    let post = incoming_post(&obj, |url| url.as_str() == group.ap_id);
+    quiet_not_found(app.receive_post(&origin, post).await)
+}
+
+async fn relayed_activity(
+    data: &Data,
+    group: &RemoteActor,
+    inner_value: &Value,
+) -> Result<Received, InboxError> {
+    let fed = data.app_data();
+    let app = &fed.app;
+    let inner = objects::parse_envelope(inner_value).map_err(malformed)?;
+    if fed.urls.is_local(&inner.actor) {
+        // Our own member's activity coming back, or a group trying to
+        // speak for someone here: either way nothing to apply.
+        tracing::info!(group = %group.ap_id, actor = %inner.actor, "ignored a relayed activity by a member of this server");
+        return Ok(Received::Ignored(
+            "an activity by a member of this server is never taken from a relay".into(),
+        ));
+    }
+    let origin = Origin::relayed(
+        &fed.urls,
+        group.clone(),
+        inner.actor.as_str(),
+        inner.id.as_str(),
+        &inner.kind,
+    )?;
+    let object_id = || {
+        inner
+            .object_id
+            .clone()
+            .ok_or_else(|| InboxError::Malformed(format!("announced {} has no object", inner.kind)))
+    };
+    let outcome = match inner.kind.as_str() {
+        "Create" | "Update" => {
+            let obj = trusted_object(data, group, &inner.actor, &inner.object).await?;
+            if obj.attributed_to != inner.actor {
+                return Err(InboxError::OriginMismatch(format!(
+                    "{} is not by {}",
+                    obj.id, inner.actor
+                )));
+            }
+            know_author(data, &obj).await;
+            let post = incoming_post(&obj, |url| url.as_str() == group.ap_id);
+            if inner.kind == "Create" {
+                app.receive_post(&origin, post).await
+            } else {
+                app.receive_edit(&origin, post).await
+            }
+        }
+        "Delete" => {
+            let reason = inner_value.get("summary").and_then(Value::as_str);
+            app.receive_delete(&origin, object_id()?.as_str(), reason)
+                .await
+        }
+        "Like" | "EmojiReact" | "Dislike" => {
+            let reaction = objects::parse_reaction(inner_value).map_err(malformed)?;
+            match reaction_of(&reaction) {
+                Some(kind) => {
+                    app.receive_reaction(&origin, reaction.object.as_str(), kind)
+                        .await
+                }
+                None => Ok(Received::Ignored("a reaction Hearth does not offer".into())),
+            }
+        }
+        "Undo" => match inner.object_kind.as_deref() {
+            Some("Like" | "EmojiReact" | "Dislike") | None => {
+                app.receive_undo_reaction(&origin, object_id()?.as_str())
+                    .await
+            }
+            Some(other) => Ok(Received::Ignored(format!(
+                "announced Undo of {other} is not used by Hearth"
+            ))),
+        },
+        other => Ok(Received::Ignored(format!(
+            "announced {other} is not used by Hearth yet"
+        ))),
+    };
+    quiet_not_found(outcome)
+}
+
+/// What a group relays about a post not known here (or not readable by
+/// it) is simply not for us: accepted and ignored, so the answer does not
+/// say which of the two it was.
+fn quiet_not_found(outcome: Result<Received, AppError>) -> Result<Received, InboxError> {
+    match outcome {
+        Err(AppError::NotFound { what }) => Ok(Received::Ignored(format!("{what} not known here"))),
+        other => Ok(other?),
+    }
+}
+
+/// The object of an announced `Create`/`Update`, as far as it can be
+/// trusted.
+///
+/// - Its author is on the group's own server: the group's server vouches
+///   for its own accounts; the embedded copy is used.
+/// - A public post from another server: fetched again from its author's
+///   server, so a group cannot put words in someone else's mouth in public.
+/// - A members-only post from another server: the embedded copy is used.
+///   The author's server cannot know who may read it (only the group's
+///   server knows the members), so it would refuse the fetch; the group is
+///   trusted for what it relays about its own posts, as on Lemmy.
+async fn trusted_object(
+    data: &Data,
+    group: &RemoteActor,
+    author: &Url,
+    embedded: &Value,
+) -> Result<IncomingObject, InboxError> {
+    let id = protocol::id_of(embedded)
+        .ok_or_else(|| InboxError::Malformed("announced object has no id".into()))?;
+    if protocol::authority(&id) != protocol::authority(author) {
+        return Err(InboxError::OriginMismatch(format!(
+            "{id} is not on its author's origin"
+        )));
+    }
+    if embedded.is_object() {
+        let parsed = objects::parse_object(embedded).map_err(malformed)?;
+        let same_server = protocol::authority(author).as_deref() == Some(group.authority.as_str());
+        if same_server || !parsed.public {
+            return Ok(parsed);
+        }
+    }
+    fetch_object(data, &id).await
+}
+
+/// A post fetched from its own server: it must be the object asked for,
+/// by someone on that server.
+pub(crate) async fn fetch_object(data: &Data, id: &Url) -> Result<IncomingObject, InboxError> {
+    let fetched = fetch_object_http::<Federation, Value>(id, data)
+        .await
+        .map_err(|e| InboxError::NotFound(format!("cannot fetch {id}: {e}")))?;
+    let obj = objects::parse_object(&fetched.object).map_err(malformed)?;
+    if obj.id != *id || protocol::authority(&obj.attributed_to) != protocol::authority(id) {
+        return Err(InboxError::OriginMismatch(format!(
+            "{id} served another object or author"
+        )));
+    }
+    Ok(obj)
+}
+
+/// Know the author, to show who wrote a post. A failure only means the post
+/// shows the author's address instead of their name.
+async fn know_author(data: &Data, obj: &IncomingObject) {
+    if data.app_data().urls.is_local(&obj.attributed_to) {
+        return;
+    }
+    let author: ObjectId<RemoteActorObject> = obj.attributed_to.clone().into();
+    if let Err(err) = author.dereference(data).await {
+        tracing::info!(author = %obj.attributed_to, error = %err, "cannot fetch a post's author");
+    }
+}
+
+/// A post read off the wire, as the commands take it. `is_group` says
+/// which addressees count as the group (its `audience` always does).
+///
+/// Mastodon's `summary` on a `Note` is a content warning; on a `Page` it is
+/// an excerpt unless the post is marked sensitive.
+pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> bool) -> IncomingPost {
+    let warning = match obj.kind {
+        ObjectKind::Note => obj.summary.clone(),
+        _ if obj.sensitive => obj.summary.clone(),
+        _ => None,
+    };
+    IncomingPost {
+        id: obj.id.to_string(),
+        author: obj.attributed_to.to_string(),
+        group: obj.group(is_group).map(|u| u.to_string()),
+        in_reply_to: obj.in_reply_to.as_ref().map(Url::to_string),
+        public: obj.public,
+        url: obj
+            .url
+            .as_ref()
+            .and_then(|u| hearth_domain::content::web_address(u.as_str())),
+        published: obj.published,
+        updated: obj.updated,
+        content: RemoteContent {
+            name: obj.name.clone(),
+            html: obj.content_html.clone(),
+            markdown: obj.source_markdown.clone(),
+            warning,
+            support_kind: obj.support_kind.clone(),
+            hashtags: obj.hashtags().map(str::to_owned).collect(),
+            link: obj.link.as_ref().map(Url::to_string),
+        },
+        mentions: obj.mentions().map(Url::to_string).collect(),
+    }
+}

@@ -1,0 +1,102 @@
+//! What a command tells the rest of the world: each accepted change that
+//! other servers must hear about is one [`Event`], handed to the federation
+//! port ([`crate::port::Federation`]) inside the command's transaction. The
+//! port turns it into activities; the command stores them in the delivery
+//! queue in that same transaction, so a change and its announcement are
+//! kept or lost together.
+//!
+//! A `local` post never produces an event: nothing about it leaves.
+
+use hearth_db::groups::Group;
+use hearth_db::posts::Post;
+use hearth_db::remote::RemoteActor;
+use hearth_domain::post::Reaction;
+
+/// Something other servers must be told.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Something happened to a post in a group.
+    Post(Box<PostEvent>),
+    /// A member here asked to join a group elsewhere.
+    JoinAsked {
+        member: String,
+        group: RemoteActor,
+        follow_id: String,
+    },
+    /// A member here left (or stopped asking to join) a group elsewhere.
+    JoinWithdrawn {
+        member: String,
+        group: RemoteActor,
+        follow_id: String,
+    },
+    /// A group here let someone from another server in, or said no.
+    JoinAnswered {
+        group: Group,
+        follower: RemoteActor,
+        follow_id: String,
+        accepted: bool,
+    },
+    /// Someone asked to follow a person here (or the instance actor):
+    /// Hearth is about groups, so the answer is no.
+    FollowRefused {
+        target: String,
+        follower: RemoteActor,
+        follow_id: String,
+    },
+    /// Someone who is not a member wrote to a group here that does not
+    /// take posts from outside.
+    PostRefused {
+        group: Group,
+        author: RemoteActor,
+        activity_id: String,
+    },
+}
+
+/// A change to a post, and who hears about it.
+#[derive(Debug, Clone)]
+pub struct PostEvent {
+    pub to: PostAudience,
+    pub act: PostAct,
+}
+
+/// Who hears about a post's change.
+#[derive(Debug, Clone)]
+pub enum PostAudience {
+    /// A group here relays it to the servers its members are on.
+    GroupHere { group: Group, inboxes: Vec<String> },
+    /// A group elsewhere gets it from the member here who did it, and
+    /// relays it itself.
+    GroupElsewhere { group: RemoteActor },
+}
+
+/// One change to a post, by one actor.
+#[derive(Debug, Clone)]
+pub struct PostAct {
+    /// The activity's id: minted here for members here, as received for
+    /// members elsewhere.
+    pub id: String,
+    /// Who did it.
+    pub actor: String,
+    /// The actor is a member of this server (so the activity is ours, kept
+    /// to be fetched by its id).
+    pub by_member_here: bool,
+    /// The post as it is now (a tombstone after a delete).
+    pub post: Post,
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Edited,
+    /// Deleted by its author, or removed by a moderator with a reason.
+    Deleted {
+        reason: Option<String>,
+    },
+    Reacted(Reaction),
+    /// A reaction taken back; `like_id` is the activity that gave it.
+    Unreacted {
+        reaction: Reaction,
+        like_id: String,
+    },
+}

@@ -1,0 +1,58 @@
+//! The federation port: what the use-cases need from the network, as a
+//! trait. `hearth-activitypub` implements it; this crate never depends on
+//! it, so no rule can hide in the wire format.
+
+use hearth_db::remote::RemoteActor;
+
+use crate::events::Event;
+
+/// One activity to store for delivery.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Its id (a URL on this server).
+    pub id: String,
+    /// Its type, for the queue's records.
+    pub kind: String,
+    /// The local actor that signs it.
+    pub actor: String,
+    /// The JSON document, as sent.
+    pub body: String,
+    /// Where it goes; may be empty (kept only so that it can be fetched by
+    /// its id). Inboxes on this server are skipped.
+    pub inboxes: Vec<String>,
+    /// The post it is about, if any: who may fetch it by id is then decided
+    /// by the read rule for that post.
+    pub about: Option<String>,
+}
+
+/// What the network said no to.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortError {
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The address or document is not acceptable.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The other server could not be reached or answered with an error.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// The network side of federation.
+#[async_trait::async_trait]
+pub trait Federation: Send + Sync + 'static {
+    /// The activities that tell other servers about `event`. Pure: no I/O,
+    /// it runs inside the command's transaction.
+    fn render(&self, event: &Event) -> Result<Vec<Outgoing>, PortError>;
+
+    /// Find a person or group on another server by handle or link
+    /// (WebFinger, then a signed fetch), and remember it here.
+    async fn resolve(&self, target: &str) -> Result<RemoteActor, PortError>;
+
+    /// A member here was let into `group`: fill in its recent threads, in
+    /// the background (through the same commands as the inbox).
+    fn joined_elsewhere(&self, group: &RemoteActor);
+}
