@@ -256,9 +256,9 @@ fn free_port() -> u16 {
 }
 
 /// A Hearth instance with a moderator `mod` who created group `peers`.
-async fn hearth_with_group(join_policy: &str) -> (Instance, String) {
+async fn hearth_with_group(backend: &Backend, join_policy: &str) -> (Instance, String) {
     require_installed();
-    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let hearth = Instance::start(backend, Options::default().registration("open")).await;
     hearth.register("mod", PW).await;
     let token = hearth.login("mod", PW).await;
     let created = hearth
@@ -331,7 +331,11 @@ async fn check_accepted(peer: &mut FedifyPeer, hearth: &Instance, follow_id: &st
 
 #[tokio::test]
 async fn fedify_peer_follows_an_open_group_and_verifies_the_accept() {
-    let (hearth, _token) = hearth_with_group("open").await;
+    each_backend!(|backend| fedify_peer_follows_an_open_group_and_verifies_the_accept_on(&backend));
+}
+
+async fn fedify_peer_follows_an_open_group_and_verifies_the_accept_on(backend: &Backend) {
+    let (hearth, _token) = hearth_with_group(backend, "open").await;
     let _log = HearthLogOnFailure("A", &hearth);
 
     let mut peer =
@@ -347,7 +351,17 @@ async fn fedify_peer_follows_an_open_group_and_verifies_the_accept() {
 
 #[tokio::test]
 async fn fedify_peer_follow_of_an_approval_group_waits_for_the_moderator_then_is_accepted() {
-    let (hearth, token) = hearth_with_group("approval").await;
+    each_backend!(|backend| {
+        fedify_peer_follow_of_an_approval_group_waits_for_the_moderator_then_is_accepted_on(
+            &backend,
+        )
+    });
+}
+
+async fn fedify_peer_follow_of_an_approval_group_waits_for_the_moderator_then_is_accepted_on(
+    backend: &Backend,
+) {
+    let (hearth, token) = hearth_with_group(backend, "approval").await;
     let _log = HearthLogOnFailure("A", &hearth);
 
     let mut peer =
@@ -438,10 +452,20 @@ async fn join(instance: &Instance, token: &str, target: &str) {
 
 #[tokio::test]
 async fn fedify_peer_receives_announced_threads_and_its_reply_reaches_every_hearth_server() {
+    each_backend!(|backend| {
+        fedify_peer_receives_announced_threads_and_its_reply_reaches_every_hearth_server_on(
+            &backend,
+        )
+    });
+}
+
+async fn fedify_peer_receives_announced_threads_and_its_reply_reaches_every_hearth_server_on(
+    backend: &Backend,
+) {
     require_installed();
-    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let a = Instance::start(backend, Options::default().registration("open")).await;
     let _log_a = HearthLogOnFailure("A", &a);
-    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let b = Instance::start(backend, Options::default().registration("open")).await;
     let _log_b = HearthLogOnFailure("B", &b);
     a.register("ann", PW).await;
     let ann = a.login("ann", PW).await;

@@ -8,6 +8,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::rig::Scene;
 use support::{
     Backend, Instance, Options, post_signed, private_key, signed_get, signed_post, wait_until,
 };
@@ -70,23 +71,37 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits_reactions_and_deletes()
  {
-    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let c = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let ann = member(&a, "ann").await;
-    let bob = member(&b, "bob").await;
-    let carol = member(&c, "carol").await;
-    let created = a
-        .post(
-            "/api/v1/groups",
-            Some(&ann),
-            json!({"name": "peers", "title": "Long COVID peers", "join_policy": "open"}),
-        )
+    each_backend!(|backend| {
+        a_thread_from_one_server_reaches_every_member_server_with_replies_edits_reactions_and_deletes_on(&backend)
+    });
+}
+
+async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits_reactions_and_deletes_on(
+    backend: &Backend,
+) {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .group("peers", "ann")
+        .server("b")
+        .member("bob")
+        .joins("bob", "peers@a")
+        .server("c")
+        .member("carol")
+        .joins("carol", "peers@a")
+        .start(backend)
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    let handle = format!("@peers@localhost:{}", a.port);
-    join(&b, &bob, &handle).await;
-    join(&c, &carol, &handle).await;
+    let (a, b, c) = (
+        &rig.at("a").instance,
+        &rig.at("b").instance,
+        &rig.at("c").instance,
+    );
+    let (ann, bob, carol) = (
+        rig.at("a").token("ann").to_owned(),
+        rig.at("b").token("bob").to_owned(),
+        rig.at("c").token("carol").to_owned(),
+    );
+    let handle = rig.handle("peers@a");
 
     // Carol on C writes a thread in the group on A.
     let written = c
@@ -147,7 +162,7 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
     }
 
     // Bob on B replies; the reply threads under it on A and C.
-    let thread_on_b = thread_on(&b, &bob, &handle, &url).await.unwrap();
+    let thread_on_b = thread_on(b, &bob, &handle, &url).await.unwrap();
     let reply = b
         .post(
             &format!(
@@ -173,7 +188,7 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
     }
 
     // Ann on A reacts with a hug; it counts once everywhere, even when sent twice.
-    let on_a = thread_on(&a, &ann, &handle, &url).await.unwrap();
+    let on_a = thread_on(a, &ann, &handle, &url).await.unwrap();
     let id_a = on_a["id"].as_str().unwrap().to_owned();
     for _ in 0..2 {
         let r = a
@@ -195,7 +210,7 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
     }
 
     // Carol edits her thread; the edit reaches A and B.
-    let on_c = thread_on(&c, &carol, &handle, &url).await.unwrap();
+    let on_c = thread_on(c, &carol, &handle, &url).await.unwrap();
     let id_c = on_c["id"].as_str().unwrap().to_owned();
     let edited = c
         .request(
@@ -265,7 +280,7 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
     // else, like every post they may not read, 404.
     let unsigned = reqwest::get(&url).await.unwrap();
     assert_eq!(unsigned.status(), StatusCode::NOT_FOUND);
-    let key = private_key(&a, "ann").await;
+    let key = private_key(a, "ann").await;
     let key_id = format!("http://localhost:{}/u/ann#main-key", a.port);
     let gone = reqwest::Client::new()
         .get(&url)
@@ -281,7 +296,15 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
 
 #[tokio::test]
 async fn members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused() {
-    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    each_backend!(|backend| {
+        members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused_on(&backend)
+    });
+}
+
+async fn members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused_on(
+    backend: &Backend,
+) {
+    let a = Instance::start(backend, Options::default().registration("open")).await;
     let ann = member(&a, "ann").await;
     let zed = member(&a, "zed").await;
     a.post(
@@ -403,8 +426,14 @@ async fn members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused(
 
 #[tokio::test]
 async fn a_server_whose_member_joins_fills_in_the_groups_recent_threads() {
-    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    each_backend!(
+        |backend| a_server_whose_member_joins_fills_in_the_groups_recent_threads_on(&backend)
+    );
+}
+
+async fn a_server_whose_member_joins_fills_in_the_groups_recent_threads_on(backend: &Backend) {
+    let a = Instance::start(backend, Options::default().registration("open")).await;
+    let b = Instance::start(backend, Options::default().registration("open")).await;
     let ann = member(&a, "ann").await;
     let bob = member(&b, "bob").await;
     a.post(
@@ -510,23 +539,36 @@ async fn send_as(b: &Instance, a: &Instance, username: &str, activity: &Value) -
 
 #[tokio::test]
 async fn hostile_html_from_another_server_is_neutralised_everywhere() {
+    each_backend!(
+        |backend| hostile_html_from_another_server_is_neutralised_everywhere_on(&backend)
+    );
+}
+
+async fn hostile_html_from_another_server_is_neutralised_everywhere_on(backend: &Backend) {
     // Bob on B (played by the test, signing with his real key) sends
     // hostile HTML to the group on A, which relays it to Carol's server C.
-    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let c = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let ann = member(&a, "ann").await;
-    let bob = member(&b, "bob").await;
-    let carol = member(&c, "carol").await;
-    a.post(
-        "/api/v1/groups",
-        Some(&ann),
-        json!({"name": "peers", "title": "Peers", "join_policy": "open"}),
-    )
-    .await;
-    let group = format!("http://localhost:{}/g/peers", a.port);
-    join(&b, &bob, &format!("@peers@localhost:{}", a.port)).await;
-    join(&c, &carol, &format!("@peers@localhost:{}", a.port)).await;
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .group("peers", "ann")
+        .server("b")
+        .member("bob")
+        .joins("bob", "peers@a")
+        .server("c")
+        .member("carol")
+        .joins("carol", "peers@a")
+        .start(backend)
+        .await;
+    let (a, b, c) = (
+        &rig.at("a").instance,
+        &rig.at("b").instance,
+        &rig.at("c").instance,
+    );
+    let (ann, carol) = (
+        rig.at("a").token("ann").to_owned(),
+        rig.at("c").token("carol").to_owned(),
+    );
+    let group = rig.at("a").group_url("peers");
 
     let payloads = include_str!("../crates/hearth-domain/tests/xss_payloads.txt");
     let hostile: String = payloads
@@ -552,7 +594,7 @@ async fn hostile_html_from_another_server_is_neutralised_everywhere() {
             "mediaType": "text/html",
         },
     });
-    assert_eq!(send_as(&b, &a, "bob", &create).await, StatusCode::ACCEPTED);
+    assert_eq!(send_as(b, a, "bob", &create).await, StatusCode::ACCEPTED);
 
     let bad = [
         "<script",
@@ -601,8 +643,18 @@ async fn hostile_html_from_another_server_is_neutralised_everywhere() {
 
 #[tokio::test]
 async fn a_public_post_from_a_non_member_is_rejected_unless_the_group_welcomes_outside_posts() {
-    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    each_backend!(|backend| {
+        a_public_post_from_a_non_member_is_rejected_unless_the_group_welcomes_outside_posts_on(
+            &backend,
+        )
+    });
+}
+
+async fn a_public_post_from_a_non_member_is_rejected_unless_the_group_welcomes_outside_posts_on(
+    backend: &Backend,
+) {
+    let a = Instance::start(backend, Options::default().registration("open")).await;
+    let b = Instance::start(backend, Options::default().registration("open")).await;
     let ann = member(&a, "ann").await;
     member(&b, "rosa").await;
     a.post(

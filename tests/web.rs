@@ -30,8 +30,12 @@ fn csrf_of(html: &str) -> String {
 
 #[tokio::test]
 async fn signing_up_needs_consent_keeps_what_was_typed_and_logs_in() {
+    each_backend!(|backend| signing_up_needs_consent_keeps_what_was_typed_and_logs_in_on(&backend));
+}
+
+async fn signing_up_needs_consent_keeps_what_was_typed_and_logs_in_on(backend: &Backend) {
     let hearth = Instance::start(
-        &Backend::Sqlite,
+        backend,
         Options::default()
             .registration("open")
             .set("HEARTH_INSTANCE_RULES", "Be gentle with each other."),
@@ -146,7 +150,11 @@ async fn signing_up_needs_consent_keeps_what_was_typed_and_logs_in() {
 
 #[tokio::test]
 async fn logging_in_and_out_with_a_session_cookie() {
-    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    each_backend!(|backend| logging_in_and_out_with_a_session_cookie_on(&backend));
+}
+
+async fn logging_in_and_out_with_a_session_cookie_on(backend: &Backend) {
+    let hearth = Instance::start(backend, Options::default().registration("open")).await;
     hearth.register("bob", "a long enough passphrase").await;
     let client = browser();
     let html = client
@@ -218,7 +226,13 @@ async fn logging_in_and_out_with_a_session_cookie() {
 
 #[tokio::test]
 async fn the_stylesheet_is_cache_busted_and_the_directory_lists_groups() {
-    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    each_backend!(
+        |backend| the_stylesheet_is_cache_busted_and_the_directory_lists_groups_on(&backend)
+    );
+}
+
+async fn the_stylesheet_is_cache_busted_and_the_directory_lists_groups_on(backend: &Backend) {
+    let hearth = Instance::start(backend, Options::default().registration("open")).await;
     hearth.register("ann", "a long enough passphrase").await;
     let token = hearth.login("ann", "a long enough passphrase").await;
     hearth
@@ -290,7 +304,15 @@ async fn signed_up(hearth: &Instance, username: &str) -> (reqwest::Client, Strin
 
 #[tokio::test]
 async fn a_member_joins_writes_with_a_content_warning_and_others_reply_and_react() {
-    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    each_backend!(|backend| {
+        a_member_joins_writes_with_a_content_warning_and_others_reply_and_react_on(&backend)
+    });
+}
+
+async fn a_member_joins_writes_with_a_content_warning_and_others_reply_and_react_on(
+    backend: &Backend,
+) {
+    let hearth = Instance::start(backend, Options::default().registration("open")).await;
     hearth.register("mod", "a long enough passphrase").await;
     let token = hearth.login("mod", "a long enough passphrase").await;
     hearth
@@ -610,7 +632,11 @@ async fn a_member_joins_writes_with_a_content_warning_and_others_reply_and_react
 
 #[tokio::test]
 async fn starting_a_group_deciding_requests_and_changing_settings() {
-    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    each_backend!(|backend| starting_a_group_deciding_requests_and_changing_settings_on(&backend));
+}
+
+async fn starting_a_group_deciding_requests_and_changing_settings_on(backend: &Backend) {
+    let hearth = Instance::start(backend, Options::default().registration("open")).await;
     let (ann, csrf) = signed_up(&hearth, "ann").await;
 
     let bad = ann
@@ -728,8 +754,12 @@ async fn starting_a_group_deciding_requests_and_changing_settings() {
 
 #[tokio::test]
 async fn joining_a_group_on_another_server_from_the_web() {
-    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
-    let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    each_backend!(|backend| joining_a_group_on_another_server_from_the_web_on(&backend));
+}
+
+async fn joining_a_group_on_another_server_from_the_web_on(backend: &Backend) {
+    let a = Instance::start(backend, Options::default().registration("open")).await;
+    let b = Instance::start(backend, Options::default().registration("open")).await;
     a.register("ann", "a long enough passphrase").await;
     let token = a.login("ann", "a long enough passphrase").await;
     a.post(
