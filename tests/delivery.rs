@@ -74,16 +74,6 @@ fn got(fleet: &ReceiverFleet, i: usize, object: &str) -> usize {
 /// and the bare Page for Mastodon.
 const ANNOUNCES_PER_THREAD: usize = 2;
 
-async fn scalar(instance: &Instance, sql: &str) -> i64 {
-    let db = instance.db().await;
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
-}
-
 #[tokio::test]
 async fn a_sender_killed_mid_fan_out_finishes_after_a_restart_without_losing_anyone() {
     each_backend!(|backend| killed_mid_fan_out(&backend));
@@ -118,16 +108,12 @@ async fn killed_mid_fan_out(backend: &Backend) {
     let complete_at_kill = (0..fleet.len())
         .filter(|&i| got(&fleet, i, &page) == ANNOUNCES_PER_THREAD)
         .count();
-    let in_flight = scalar(
-        &a,
-        "SELECT COUNT(*) FROM deliveries WHERE state = 'sending'",
-    )
-    .await;
-    let waiting = scalar(
-        &a,
-        "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'",
-    )
-    .await;
+    let in_flight = a
+        .scalar("SELECT COUNT(*) FROM deliveries WHERE state = 'sending'")
+        .await;
+    let waiting = a
+        .scalar("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'")
+        .await;
     assert!(
         complete_at_kill < fleet.len(),
         "the kill came after the fan-out ended; nothing was tested"
@@ -155,11 +141,8 @@ async fn killed_mid_fan_out(backend: &Backend) {
     );
     assert_eq!(fleet.rejected(), 0, "{:?}", fleet.rejections());
     assert_eq!(
-        scalar(
-            &a,
-            "SELECT COUNT(*) FROM deliveries WHERE state <> 'delivered'"
-        )
-        .await,
+        a.scalar("SELECT COUNT(*) FROM deliveries WHERE state <> 'delivered'")
+            .await,
         0
     );
 }
@@ -225,9 +208,7 @@ async fn down_then_up(backend: &Backend) {
     );
     let down = fleet.authority(0);
     wait_until("the server that is down to be marked unreachable", || async {
-        let state = scalar(
-            &a,
-            &format!(
+        let state = a.scalar(&format!(
                 "SELECT COUNT(*) FROM instances WHERE authority = '{down}' AND state = 'unreachable'"
             ),
         )
@@ -257,11 +238,10 @@ async fn down_then_up(backend: &Backend) {
     sorted.sort_unstable();
     assert_eq!(order, sorted, "caught up in the order of creation");
     assert_eq!(
-        scalar(
-            &a,
-            &format!("SELECT COUNT(*) FROM instances WHERE authority = '{down}' AND state = 'ok'"),
-        )
-        .await,
+        a.scalar(&format!(
+            "SELECT COUNT(*) FROM instances WHERE authority = '{down}' AND state = 'ok'"
+        ),)
+            .await,
         1,
         "answering again makes it reachable"
     );
@@ -478,10 +458,8 @@ async fn concurrent_duplicates(backend: &Backend) {
         (fleet.count_with(|r| r.accepted() && r.concerns(&note_id)) >= 1).then_some(())
     })
     .await;
-    let relays = scalar(
-        &a,
-        "SELECT COUNT(*) FROM outbound_activities WHERE kind = 'Announce'",
-    )
-    .await;
+    let relays = a
+        .scalar("SELECT COUNT(*) FROM outbound_activities WHERE kind = 'Announce'")
+        .await;
     assert_eq!(relays, 3, "two for the thread, one for the reply");
 }

@@ -202,9 +202,7 @@ async fn walk_every_route(backend: &Backend) {
                 &format!("{marker} reply"),
             )
             .await;
-        let activity = support_text(
-            a,
-            &format!(
+        let activity = a.instance.text(&format!(
                 "SELECT ap_id FROM outbound_activities WHERE about_ap_id = '{}' AND kind = 'Create'",
                 reply["url"].as_str().unwrap()
             ),
@@ -367,19 +365,4 @@ async fn walk_every_route(backend: &Backend) {
             route.path
         );
     }
-}
-
-async fn support_text(server: &Server, sql: &str) -> Option<String> {
-    use sea_orm::ConnectionTrait;
-    let db = server.instance.db().await;
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            sql.to_owned(),
-        ))
-        .await
-        .unwrap();
-    let value = row.and_then(|r| r.try_get_by_index::<Option<String>>(0).ok().flatten());
-    db.close().await.unwrap();
-    value
 }

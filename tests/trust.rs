@@ -10,7 +10,7 @@ mod support;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::rig::{Rig, Scene, find_in, to_loopback};
-use support::{Backend, signed_get, wait_until};
+use support::{Backend, browser, csrf_of, signed_get, wait_until};
 
 const AS_PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
@@ -81,39 +81,6 @@ fn announce(id: &str, group: &str, inner: Value) -> Value {
     })
 }
 
-/// One value from the server's database.
-async fn scalar(instance: &support::Instance, sql: &str) -> i64 {
-    use sea_orm::ConnectionTrait;
-    let db = instance.db().await;
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            sql.to_owned(),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let n: i64 = row.try_get_by_index(0).unwrap();
-    db.close().await.unwrap();
-    n
-}
-
-/// One text value (or none) from the server's database.
-async fn text(instance: &support::Instance, sql: &str) -> Option<String> {
-    use sea_orm::ConnectionTrait;
-    let db = instance.db().await;
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            sql.to_owned(),
-        ))
-        .await
-        .unwrap();
-    let value = row.and_then(|r| r.try_get_by_index::<Option<String>>(0).ok().flatten());
-    db.close().await.unwrap();
-    value
-}
-
 fn uuid_of(url: &str) -> &str {
     url.rsplit('/').next().unwrap()
 }
@@ -149,15 +116,14 @@ async fn signed_fetch_replayed(backend: &Backend) {
             &format!("{secret}, again"),
         )
         .await;
-    let activity_id = text(
-        &a.instance,
-        &format!(
+    let activity_id = a
+        .instance
+        .text(&format!(
             "SELECT ap_id FROM outbound_activities WHERE body LIKE '%{}%' AND kind = 'Create'",
             reply["url"].as_str().unwrap()
-        ),
-    )
-    .await
-    .expect("the reply's Create is kept to be fetched");
+        ))
+        .await
+        .expect("the reply's Create is kept to be fetched");
 
     let targets = [
         "/g/circle/outbox".to_owned(),
@@ -241,7 +207,10 @@ async fn signed_delivery_replayed(backend: &Backend) {
         })
     })
     .await;
-    let before = scalar(&a.instance, "SELECT COUNT(*) FROM inbound_activities").await;
+    let before = a
+        .instance
+        .scalar("SELECT COUNT(*) FROM inbound_activities")
+        .await;
     for path in ["/inbox", "/g/circle/inbox"] {
         let (status, body) = hostile.replay_to(&recorded, &a.instance.base, path).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
@@ -249,7 +218,9 @@ async fn signed_delivery_replayed(backend: &Backend) {
     let (status, body) = hostile.replay(&recorded, &a.instance.base).await;
     assert!(body.contains("wrong-host"), "{status} {body}");
     assert_eq!(
-        scalar(&a.instance, "SELECT COUNT(*) FROM inbound_activities").await,
+        a.instance
+            .scalar("SELECT COUNT(*) FROM inbound_activities")
+            .await,
         before,
         "nothing recorded or applied"
     );
@@ -415,7 +386,7 @@ async fn speak_in_a_local_members_name(backend: &Backend) {
     let evil = hostile.group("evil");
     let ann = a.actor("ann");
     let forged = a.id("/p/made-up-by-evil");
-    let posts_before = scalar(&a.instance, "SELECT COUNT(*) FROM posts").await;
+    let posts_before = a.instance.scalar("SELECT COUNT(*) FROM posts").await;
     let attempts = [
         // Ann "writes" a thread in evil, with an id on her own server.
         activity(
@@ -460,7 +431,7 @@ async fn speak_in_a_local_members_name(backend: &Backend) {
         }
     }
     assert_eq!(
-        scalar(&a.instance, "SELECT COUNT(*) FROM posts").await,
+        a.instance.scalar("SELECT COUNT(*) FROM posts").await,
         posts_before,
         "nothing stored in Ann's name"
     );
@@ -680,20 +651,6 @@ async fn web_log_in_sign_up_and_password_change_are_rate_limited() {
     each_backend!(|backend| authentication_doors_limited(&backend));
 }
 
-/// A browser-like client: keeps cookies, does not follow redirects.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_owned()
-}
-
 async fn form(
     client: &reqwest::Client,
     base: &str,
@@ -892,7 +849,7 @@ async fn remote_content_rules(backend: &Backend) {
     assert!(!page.text.to_ascii_lowercase().contains("javascript:"));
 
     // A body over the limit is refused, and nothing is stored.
-    let before = scalar(&a.instance, "SELECT COUNT(*) FROM posts").await;
+    let before = a.instance.scalar("SELECT COUNT(*) FROM posts").await;
     let (status, body) = send(
         "long",
         json!({"type": "Page", "name": "Long", "content": format!("<p>{}</p>", "word ".repeat(5_000))}),
@@ -900,7 +857,7 @@ async fn remote_content_rules(backend: &Backend) {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(
-        scalar(&a.instance, "SELECT COUNT(*) FROM posts").await,
+        a.instance.scalar("SELECT COUNT(*) FROM posts").await,
         before
     );
 
@@ -966,19 +923,14 @@ async fn react_to_a_local_post(backend: &Backend) {
             assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
         }
     }
+    assert_eq!(a.instance.scalar("SELECT COUNT(*) FROM reactions").await, 0);
     assert_eq!(
-        scalar(&a.instance, "SELECT COUNT(*) FROM reactions").await,
-        0
-    );
-    assert_eq!(
-        scalar(
-            &a.instance,
-            &format!(
+        a.instance
+            .scalar(&format!(
                 "SELECT COUNT(*) FROM outbound_activities WHERE body LIKE '%{}%'",
                 uuid_of(&url)
-            )
-        )
-        .await,
+            ))
+            .await,
         0,
         "nothing about the local post is queued to leave"
     );
@@ -1077,17 +1029,17 @@ async fn update_of_a_deleted_post(backend: &Backend) {
     hostile.send(&evil, &a.inbox(), &relay(update)).await;
 
     for id in [&direct, &announced] {
-        let title = text(
-            &a.instance,
-            &format!("SELECT title FROM posts WHERE ap_id = '{id}'"),
-        )
-        .await;
+        let title = a
+            .instance
+            .text(&format!("SELECT title FROM posts WHERE ap_id = '{id}'"))
+            .await;
         assert_eq!(title.as_deref(), Some(""), "{id} stays erased");
-        let deleted = text(
-            &a.instance,
-            &format!("SELECT CAST(deleted_at AS TEXT) FROM posts WHERE ap_id = '{id}'"),
-        )
-        .await;
+        let deleted = a
+            .instance
+            .text(&format!(
+                "SELECT CAST(deleted_at AS TEXT) FROM posts WHERE ap_id = '{id}'"
+            ))
+            .await;
         assert!(deleted.is_some(), "{id} stays deleted");
     }
     // Nor does a reply or a reaction attach to it.
@@ -1246,9 +1198,7 @@ async fn moderator_who_left(backend: &Backend) {
         )
         .await;
     requests.assert_problem(403, "forbidden");
-    let membership_id = text(
-        &a.instance,
-        "SELECT CAST(m.id AS TEXT) FROM group_members m JOIN users u ON u.id = m.user_id WHERE u.username = 'bob'",
+    let membership_id = a.instance.text("SELECT CAST(m.id AS TEXT) FROM group_members m JOIN users u ON u.id = m.user_id WHERE u.username = 'bob'",
     )
     .await
     .unwrap();

@@ -9,24 +9,7 @@
 mod support;
 
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
-use support::{Backend, Instance, Options};
-
-/// A browser-like client: keeps cookies, does not follow redirects.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of the hidden CSRF field in a page.
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a CSRF field") + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
+use support::{Backend, Instance, Options, browser, csrf_of};
 
 #[tokio::test]
 async fn signing_up_needs_consent_keeps_what_was_typed_and_logs_in() {

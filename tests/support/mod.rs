@@ -482,6 +482,32 @@ impl Instance {
             .unwrap()
     }
 
+    /// The first column of the first row of `sql`, as a number.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let db = self.db().await;
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no row for {sql}"));
+        let n = row.try_get_by_index::<i64>(0).unwrap();
+        db.close().await.unwrap();
+        n
+    }
+
+    /// The first column of the first row of `sql`, as text (`None` when
+    /// there is no row or it is NULL).
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        let db = self.db().await;
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap();
+        let value = row.and_then(|r| r.try_get_by_index::<Option<String>>(0).ok().flatten());
+        db.close().await.unwrap();
+        value
+    }
+
     /// Row count of `table`.
     pub async fn count(&self, table: &str) -> i64 {
         let db = self.db().await;
@@ -572,6 +598,22 @@ fn replace_db_name(url: &str, name: &str) -> String {
     let mut parsed = url::Url::parse(url).expect("HEARTH_TEST_DATABASE_URL is not a URL");
     parsed.set_path(&format!("/{name}"));
     parsed.to_string()
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the hidden CSRF field in a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
 }
 
 /// Poll `check` until it returns `Some`, or fail after [`DEADLINE`].

@@ -209,14 +209,7 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
             group,
             follow_id,
         } => {
-            let follow: Follow = Activity::new(
-                ActivityType::Follow,
-                follow_id.clone(),
-                member.clone(),
-                group.ap_id.clone(),
-                vec![group.ap_id.clone()],
-            )
-            .with_context(Context::Activities);
+            let follow = follow(follow_id, member, &group.ap_id).with_context(Context::Activities);
             Ok(vec![Outgoing {
                 id: follow_id.clone(),
                 kind: "Follow".into(),
@@ -231,13 +224,7 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
             group,
             follow_id,
         } => {
-            let follow: Follow = Activity::new(
-                ActivityType::Follow,
-                follow_id.clone(),
-                member.clone(),
-                group.ap_id.clone(),
-                vec![group.ap_id.clone()],
-            );
+            let follow = follow(follow_id, member, &group.ap_id);
             let id = urls.new_activity().to_string();
             let undo = Activity::new(
                 ActivityType::Undo,
@@ -302,6 +289,18 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
     }
 }
 
+/// The `Follow` with id `id` of `object` by `actor`, as sent, and as
+/// embedded in its `Undo`, `Accept` and `Reject`.
+fn follow(id: &str, actor: &str, object: &str) -> Follow {
+    Activity::new(
+        ActivityType::Follow,
+        id.to_owned(),
+        actor.to_owned(),
+        object.to_owned(),
+        vec![object.to_owned()],
+    )
+}
+
 /// `Accept` or `Reject` of a Follow, embedding the Follow (as
 /// `{id, type, actor, object}`) so the follower can match it without a
 /// fetch.
@@ -312,13 +311,7 @@ fn answer(
     follower: &hearth_app::records::RemoteActor,
     follow_id: &str,
 ) -> Result<Vec<Outgoing>, PortError> {
-    let follow: Follow = Activity::new(
-        ActivityType::Follow,
-        follow_id.to_owned(),
-        follower.ap_id.clone(),
-        actor.to_owned(),
-        vec![actor.to_owned()],
-    );
+    let follow = follow(follow_id, &follower.ap_id, actor);
     let id = urls.new_activity().to_string();
     let activity = Activity::new(
         kind,

@@ -158,6 +158,13 @@ impl App {
             .ok_or(AppError::NotFound { what: "group" })
     }
 
+    /// A stored post by its local id.
+    async fn post_by_id(&self, id: i64) -> Result<Post, AppError> {
+        posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })
+    }
+
     /// Whether the account is a joined member of the group.
     pub async fn is_member(&self, account_id: i64, group: &PostGroup) -> Result<bool, AppError> {
         Ok(matches!(
@@ -220,9 +227,7 @@ impl App {
             input.content_warning.as_deref().unwrap_or(""),
         )
         .map_err(AppError::Invalid)?;
-        let parent = posts::find_by_id(&self.db, parent_id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
+        let parent = self.post_by_id(parent_id).await?;
         self.write(origin, Target::Reply { parent }, content, Identity::Minted)
             .await?
             .ok_or_else(|| AppError::Internal("a new post's id was already taken".into()))
@@ -235,9 +240,7 @@ impl App {
         id: i64,
         input: PostInput,
     ) -> Result<Post, AppError> {
-        let post = posts::find_by_id(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
+        let post = self.post_by_id(id).await?;
         let keep = |given: &Option<String>, current: &str| -> String {
             given.clone().unwrap_or_else(|| current.to_owned())
         };
@@ -274,9 +277,7 @@ impl App {
     /// Delete one's own post: its words are gone here at once, and every
     /// server that has it is told.
     pub async fn delete_post(&self, origin: &Origin, id: i64) -> Result<(), AppError> {
-        let post = posts::find_by_id(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
+        let post = self.post_by_id(id).await?;
         self.erase(origin, post, Erase::OwnPost).await?;
         Ok(())
     }
@@ -300,9 +301,7 @@ impl App {
                 format!("Keep the reason under {REASON_MAX} characters"),
             )));
         }
-        let post = posts::find_by_id(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
+        let post = self.post_by_id(id).await?;
         self.erase(origin, post, Erase::Removal(reason.to_owned()))
             .await?;
         Ok(())
@@ -315,9 +314,7 @@ impl App {
         id: i64,
         reaction: Reaction,
     ) -> Result<(), AppError> {
-        let post = posts::find_by_id(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
+        let post = self.post_by_id(id).await?;
         self.add_reaction(origin, post, reaction).await?;
         Ok(())
     }
@@ -329,9 +326,7 @@ impl App {
         id: i64,
         reaction: Reaction,
     ) -> Result<(), AppError> {
-        let post = posts::find_by_id(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
+        let post = self.post_by_id(id).await?;
         let group = self.readable_group(origin, &post).await?;
         let actor = origin.actor_id(self.urls());
         let Some(txn) = self.begin(origin).await? else {
@@ -825,9 +820,7 @@ impl App {
         viewer: Option<&Session>,
         id: i64,
     ) -> Result<(Post, PostGroup), AppError> {
-        let post = posts::find_by_id(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
+        let post = self.post_by_id(id).await?;
         self.visible(&Reader::viewer(viewer), post).await
     }
 
@@ -929,9 +922,7 @@ impl App {
         id: i64,
     ) -> Result<(PostGroup, Vec<Post>), AppError> {
         let reader = Reader::viewer(viewer);
-        let post = posts::find_by_id(&self.db, id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
+        let post = self.post_by_id(id).await?;
         let (post, group) = self.visible(&reader, post).await?;
         let visible = access::readable_in(&self.db, &reader, &group).await?;
         let posts = posts::thread(&self.db, post.thread_id())
