@@ -361,10 +361,7 @@ impl App {
         let (group, parent, visibility, kind) = match target {
             Target::Thread { group, visibility } => (group, None, visibility, PostKind::Thread),
             Target::Reply { parent } => {
-                let group = self.readable_group(origin, &parent).await?;
-                if parent.is_deleted() {
-                    return Err(AppError::NotFound { what: "post" });
-                }
+                let group = self.live_group(origin, &parent).await?;
                 // A reply is read by exactly those who read its thread,
                 // whatever its own addressing says.
                 let visibility = self.thread_visibility(&parent).await?;
@@ -471,10 +468,7 @@ impl App {
         origin: &Origin,
         post: &Post,
     ) -> Result<PostGroup, AppError> {
-        let group = self.readable_group(origin, post).await?;
-        if post.is_deleted() {
-            return Err(AppError::NotFound { what: "post" });
-        }
+        let group = self.live_group(origin, post).await?;
         self.check_relay(origin, &group)?;
         if !self.is_author(origin, post) {
             return Err(AppError::Forbidden(
@@ -529,10 +523,7 @@ impl App {
         post: Post,
         how: Erase,
     ) -> Result<Option<()>, AppError> {
-        let group = self.readable_group(origin, &post).await?;
-        if post.is_deleted() {
-            return Err(AppError::NotFound { what: "post" });
-        }
+        let group = self.live_group(origin, &post).await?;
         self.check_relay(origin, &group)?;
         let by_author = self.is_author(origin, &post);
         let moderator = match (origin, &group) {
@@ -592,10 +583,7 @@ impl App {
         post: Post,
         reaction: Reaction,
     ) -> Result<Option<()>, AppError> {
-        let group = self.readable_group(origin, &post).await?;
-        if post.is_deleted() {
-            return Err(AppError::NotFound { what: "post" });
-        }
+        let group = self.live_group(origin, &post).await?;
         self.may_take_part(origin, &group, false).await?;
         let actor = origin.actor_id(self.urls());
         let id = self.activity_id(origin);
@@ -676,6 +664,16 @@ impl App {
             return Err(AppError::NotFound { what: "post" });
         }
         group.ok_or(AppError::NotFound { what: "post" })
+    }
+
+    /// [`App::readable_group`], for a post that is not deleted: deleted
+    /// stays deleted, nothing changes or attaches to it.
+    async fn live_group(&self, origin: &Origin, post: &Post) -> Result<PostGroup, AppError> {
+        let group = self.readable_group(origin, post).await?;
+        if post.is_deleted() {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        Ok(group)
     }
 
     /// The visibility of the thread `post` is in (its own for a thread).
