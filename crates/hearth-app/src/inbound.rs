@@ -103,6 +103,14 @@ impl App {
                         post.id
                     )));
                 }
+                if matches!(r.via, Via::Signed(_)) && parent.group_id.is_none() {
+                    // A reply in a group elsewhere sent to us too (we wrote
+                    // the post it answers): the group relays it if it
+                    // takes it.
+                    return Ok(Outcome::Ignored(
+                        "a reply in a group on another server; that group relays it".into(),
+                    ));
+                }
                 Target::Reply { parent }
             }
             None => {
