@@ -189,12 +189,11 @@ impl Rig {
     pub async fn join(&self, from: &str, member: &str, target: &str) {
         let server = self.at(from);
         let token = server.token(member);
-        let handle = self.handle(target);
-        if let Some((_, name)) = target.split_once('@')
-            && name == "hostile"
-        {
-            self.hostile().group(target.split('@').next().unwrap());
+        let (group, host) = target.split_once('@').expect("group@server");
+        if host == "hostile" {
+            self.hostile().group(group);
         }
+        let handle = self.handle(target);
         let joined = server
             .instance
             .post(
@@ -205,7 +204,6 @@ impl Rig {
             .await;
         assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
         let url = joined.body["group"]["url"].as_str().unwrap().to_owned();
-        let (group, host) = target.split_once('@').unwrap();
         if host != "hostile" && self.at(host).creators[group].1 {
             self.at(host).approve_all(group).await;
         }

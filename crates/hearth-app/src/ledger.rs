@@ -195,7 +195,6 @@ impl App {
     /// post (the one read rule); any other (a Follow, an Accept) by the
     /// servers it was sent to.
     pub async fn activity_for(&self, reader: &Reader, ap_id: &str) -> Result<String, AppError> {
-        let not_found = AppError::NotFound { what: "activity" };
         let stored = federation::outbound_by_ap_id(&self.db, ap_id)
             .await?
             .ok_or(AppError::NotFound { what: "activity" })?;
@@ -213,7 +212,7 @@ impl App {
         if allowed {
             Ok(stored.body)
         } else {
-            Err(not_found)
+            Err(AppError::NotFound { what: "activity" })
         }
     }
 

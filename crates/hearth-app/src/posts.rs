@@ -97,6 +97,18 @@ pub struct TimelineQuery {
     pub limit: u64,
 }
 
+impl TimelineQuery {
+    /// The newest `limit` threads, of any kind.
+    pub fn newest(limit: u64) -> Self {
+        TimelineQuery {
+            order: Order::Newest,
+            support_kind: None,
+            after: None,
+            limit,
+        }
+    }
+}
+
 /// Where a new post goes.
 pub(crate) enum Target {
     Thread {
@@ -832,6 +844,24 @@ impl App {
         Ok((post, group))
     }
 
+    /// `post` with its group and the read rule for `reader` in that group,
+    /// when `reader` may read it: one look at how the reader stands towards
+    /// the group serves the post and the thread around it.
+    async fn readable_around(
+        &self,
+        reader: &Reader,
+        post: Post,
+    ) -> Result<(Post, PostGroup, access::Readable), AppError> {
+        let group = group_of(&self.db, &post)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        let rule = access::readable_in(&self.db, reader, &group).await?;
+        if !rule.allows(&post) {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        Ok((post, group, rule))
+    }
+
     /// A post written here, by its id, when `reader` may read it (for
     /// fetches by id; a deleted one comes back as its tombstone).
     pub async fn own_post_for(
@@ -849,8 +879,11 @@ impl App {
     /// The direct replies to a post written here, for its `replies`
     /// collection: those `reader` may read, not deleted.
     pub async fn replies_for(&self, reader: &Reader, ap_id: &str) -> Result<Vec<Post>, AppError> {
-        let (post, group) = self.own_post_for(reader, ap_id).await?;
-        let visible = access::readable_in(&self.db, reader, &group).await?;
+        let post = posts::find_by_ap_id(&self.db, ap_id)
+            .await?
+            .filter(|p| p.local)
+            .ok_or(AppError::NotFound { what: "post" })?;
+        let (post, _, visible) = self.readable_around(reader, post).await?;
         Ok(posts::thread(&self.db, post.thread_id())
             .await?
             .into_iter()
@@ -902,12 +935,7 @@ impl App {
             .timeline_for(
                 reader,
                 &PostGroup::Local(group.clone()),
-                TimelineQuery {
-                    order: Order::Newest,
-                    support_kind: None,
-                    after: None,
-                    limit,
-                },
+                TimelineQuery::newest(limit),
             )
             .await?;
         Ok((group, threads))
@@ -921,8 +949,7 @@ impl App {
     ) -> Result<(PostGroup, Vec<Post>), AppError> {
         let reader = Reader::viewer(viewer);
         let post = self.post_by_id(id).await?;
-        let (post, group) = self.visible(&reader, post).await?;
-        let visible = access::readable_in(&self.db, &reader, &group).await?;
+        let (post, group, visible) = self.readable_around(&reader, post).await?;
         let posts = posts::thread(&self.db, post.thread_id())
             .await?
             .into_iter()
@@ -955,16 +982,7 @@ impl App {
             };
             let title = group.title();
             let threads = self
-                .timeline(
-                    Some(session),
-                    &group,
-                    TimelineQuery {
-                        order: Order::Newest,
-                        support_kind: None,
-                        after: None,
-                        limit,
-                    },
-                )
+                .timeline(Some(session), &group, TimelineQuery::newest(limit))
                 .await?;
             out.extend(threads.into_iter().map(|p| (title.clone(), p)));
         }
