@@ -416,3 +416,18 @@ async fn send_signed(
     let status = resp.status();
     (status, resp.text().await.unwrap_or_default())
 }
+
+impl Hostile {
+    /// The private key every actor here signs with, as PKCS#8 PEM: for a
+    /// test that signs as one of them with another implementation (see
+    /// `tests/rfc9421.rs`).
+    pub fn private_key_pem(&self) -> String {
+        use rsa::pkcs8::EncodePrivateKey as _;
+        self.shared
+            .key
+            .to_pkcs8_pem(LineEnding::LF)
+            .unwrap()
+            .as_str()
+            .to_owned()
+    }
+}

@@ -5,11 +5,14 @@
 //!
 //! ```text
 //! POST inbox
-//!   1 precheck     Signature header well-formed, covers (request-target)
-//!                  host date digest; Date within 1 h ahead / 65 min behind;
-//!                  Digest matches the body        ── nothing fetched yet
-//!   2 host         the signed Host is this server (a signature made for
-//!                  another server, replayed here, fails)
+//!   1 precheck     draft-cavage Signature header, or RFC 9421
+//!                  Signature-Input + Signature, well-formed; covers the
+//!                  method/target, host and body digest; Date or created
+//!                  within 1 h ahead / 65 min behind; digest matches the
+//!                  body                            ── nothing fetched yet
+//!   2 host         the signed Host (or RFC 9421 authority) is this server
+//!                  (a signature made for another server, replayed here,
+//!                  fails)
 //!   3 parse        JSON (depth-limited), id/type/actor/object present;
 //!                  id on the actor's origin; actor not on this server
 //!   4 duplicate?   id already applied → 202, nothing changes
@@ -151,6 +154,7 @@ const MAX_DEPTH: usize = 32;
 pub async fn receive(data: &Data, req: InboundRequest<'_>) -> Result<Received, InboxError> {
     let signed = SignedRequest {
         method: "POST",
+        scheme: scheme(data),
         path_and_query: req.path_and_query,
         headers: req.headers,
         body: Some(req.body),
@@ -165,6 +169,16 @@ pub async fn receive(data: &Data, req: InboundRequest<'_>) -> Result<Received, I
     receive_envelope(data, &req, &signed, &signature, envelope, raw)
         .instrument(span)
         .await
+}
+
+/// How this server is reached, for RFC 9421's `@scheme` and `@target-uri`:
+/// https (behind its TLS proxy), or plain http in test mode.
+fn scheme(data: &Data) -> &'static str {
+    if data.app_data().settings.test_mode {
+        "http"
+    } else {
+        "https"
+    }
 }
 
 /// The signed `Host` must be this server's.
@@ -182,7 +196,7 @@ async fn receive_envelope(
     data: &Data,
     req: &InboundRequest<'_>,
     signed: &SignedRequest<'_>,
-    signature: &signatures::SignatureHeader,
+    signature: &signatures::Signature,
     envelope: Envelope,
     raw: Value,
 ) -> Result<Received, InboxError> {
@@ -201,11 +215,11 @@ async fn receive_envelope(
     }
     // A keyId of the form `actor#fragment` names its owner: refuse a key of
     // another actor before fetching anything.
-    if signature.key_id.contains('#')
-        && signatures::key_id_without_fragment(&signature.key_id).as_ref() != Some(&envelope.actor)
+    if signature.key_id().contains('#')
+        && signatures::key_id_without_fragment(signature.key_id()).as_ref() != Some(&envelope.actor)
     {
         return Err(InboxError::KeyOwnerMismatch {
-            key_id: signature.key_id.clone(),
+            key_id: signature.key_id().to_owned(),
             actor: envelope.actor.to_string(),
         });
     }
@@ -286,7 +300,7 @@ fn policy_check(data: &Data, envelope: &Envelope) -> Result<(), InboxError> {
 async fn verified_actor(
     data: &Data,
     signed: &SignedRequest<'_>,
-    signature: &signatures::SignatureHeader,
+    signature: &signatures::Signature,
     actor_id: &Url,
 ) -> Result<RemoteActorObject, InboxError> {
     let object_id: ObjectId<RemoteActorObject> = actor_id.clone().into();
@@ -296,9 +310,9 @@ async fn verified_actor(
         .await
         .map_err(|e| InboxError::KeyUnavailable(format!("cannot fetch actor {actor_id}: {e}")))?;
     let check = |actor: &RemoteActorObject| -> Result<(), InboxError> {
-        if actor.actor.public_key_id != signature.key_id {
+        if actor.actor.public_key_id != signature.key_id() {
             return Err(InboxError::KeyOwnerMismatch {
-                key_id: signature.key_id.clone(),
+                key_id: signature.key_id().to_owned(),
                 actor: actor_id.to_string(),
             });
         }
@@ -332,6 +346,7 @@ pub async fn verify_fetch(
     headers: &http::HeaderMap,
 ) -> Result<Reader, InboxError> {
     let signed_header = headers.contains_key("signature")
+        || headers.contains_key("signature-input")
         || headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -341,14 +356,18 @@ pub async fn verify_fetch(
     }
     let signed = SignedRequest {
         method: "GET",
+        scheme: scheme(data),
         path_and_query,
         headers,
         body: None,
     };
     let signature = signatures::precheck(&signed, std::time::SystemTime::now(), MASTODON_WINDOW)?;
     check_host(data, &signed)?;
-    let actor_id = signatures::key_id_without_fragment(&signature.key_id).ok_or_else(|| {
-        InboxError::KeyUnavailable(format!("keyId {} does not name an actor", signature.key_id))
+    let actor_id = signatures::key_id_without_fragment(signature.key_id()).ok_or_else(|| {
+        InboxError::KeyUnavailable(format!(
+            "keyId {} does not name an actor",
+            signature.key_id()
+        ))
     })?;
     if data.app_data().urls.is_local(&actor_id) {
         return Err(InboxError::Refused(
