@@ -562,3 +562,482 @@ async fn many_concurrent_sign_ups_and_log_ins_never_hit_a_locked_database() {
         assert_eq!(hearth.count("access_tokens").await, 24);
     });
 }
+
+// ---- the first-run setup link ----------------------------------------
+
+/// Every setup link an instance printed so far, oldest first (its stdout
+/// line and its log line name the same link once).
+fn setup_links(hearth: &Instance) -> Vec<String> {
+    let logs = hearth.logs();
+    let mut links: Vec<String> = Vec::new();
+    for (at, _) in logs.match_indices("/setup/") {
+        let token: String = logs[at + "/setup/".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        if !token.is_empty() && links.last() != Some(&token) {
+            links.push(token);
+        }
+    }
+    links
+}
+
+/// A browser that opened `/setup/{token}`: its client (holding the CSRF
+/// cookie), the answer's status and page.
+async fn open_setup(hearth: &Instance, token: &str) -> (reqwest::Client, StatusCode, String) {
+    let client = support::browser();
+    let page = client
+        .get(hearth.url(&format!("/setup/{token}")))
+        .send()
+        .await
+        .unwrap();
+    let status = page.status();
+    (client, status, page.text().await.unwrap())
+}
+
+async fn submit_setup(
+    hearth: &Instance,
+    client: &reqwest::Client,
+    token: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut form = vec![("csrf", csrf)];
+    form.extend_from_slice(fields);
+    let answer = client
+        .post(hearth.url(&format!("/setup/{token}")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    (status, answer.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_fresh_server_prints_a_setup_link_that_creates_the_admin_exactly_once() {
+    each_backend!(|backend| async {
+        let mut hearth = Instance::start(&backend, Options::default()).await;
+        let logs = hearth.logs();
+        let links = setup_links(&hearth);
+        assert_eq!(links.len(), 1, "one link on a fresh start: {logs}");
+        let token = links[0].clone();
+        assert!(token.len() >= 22, "at least 128 bits: {token}");
+        let link = format!("http://localhost:{}/setup/{token}", hearth.port);
+        assert!(
+            logs.contains(&format!(
+                "create the admin account (it works once, for 24 hours): {link}"
+            )),
+            "printed on standard output: {logs}"
+        );
+        assert!(
+            logs.lines()
+                .any(|l| l.contains("INFO") && l.contains(&format!("link={link}"))),
+            "and in the log: {logs}"
+        );
+        assert_eq!(
+            hearth.count("setup_tokens").await,
+            1,
+            "stored, as a digest only"
+        );
+        assert_eq!(
+            hearth
+                .text("SELECT token_digest FROM setup_tokens")
+                .await
+                .map(|d| d.len()),
+            Some(64)
+        );
+        assert!(
+            !hearth
+                .text("SELECT token_digest FROM setup_tokens")
+                .await
+                .unwrap()
+                .contains(&token)
+        );
+
+        // A wrong link does not work.
+        let (_, status, page) = open_setup(&hearth, "not-the-link").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(page.contains("This setup link does not work"), "{page}");
+
+        // Someone already asked to join with a name: taking it is refused
+        // in words, and the link keeps working.
+        hearth.register("sam", PW).await;
+        let (client, status, page) = open_setup(&hearth, &token).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("<h1>Set up this server</h1>"), "{page}");
+        assert!(page.contains("<label for=\"confirm\">"), "{page}");
+        let csrf = support::csrf_of(&page);
+        let (status, page) = submit_setup(
+            &hearth,
+            &client,
+            &token,
+            &csrf,
+            &[("username", "Sam"), ("password", PW), ("confirm", PW)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.contains("already used by a person or a group"),
+            "{page}"
+        );
+        // Passwords that differ, and a form without its CSRF token.
+        let (status, page) = submit_setup(
+            &hearth,
+            &client,
+            &token,
+            &csrf,
+            &[
+                ("username", "alice"),
+                ("password", PW),
+                ("confirm", "something else"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains("href=\"#confirm\""), "{page}");
+        assert!(page.contains("value=\"alice\""), "what was typed is kept");
+        let (status, _) = submit_setup(
+            &hearth,
+            &client,
+            &token,
+            "forged",
+            &[("username", "alice"), ("password", PW), ("confirm", PW)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(hearth.count("users").await, 1);
+
+        // Two people send the form at once: exactly one becomes admin.
+        let (other, _, other_page) = open_setup(&hearth, &token).await;
+        let other_csrf = support::csrf_of(&other_page);
+        let (first, second) = tokio::join!(
+            submit_setup(
+                &hearth,
+                &client,
+                &token,
+                &csrf,
+                &[("username", "alice"), ("password", PW), ("confirm", PW)],
+            ),
+            submit_setup(
+                &hearth,
+                &other,
+                &token,
+                &other_csrf,
+                &[("username", "bruno"), ("password", PW), ("confirm", PW)],
+            ),
+        );
+        let mut statuses = [first.0, second.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::SEE_OTHER, StatusCode::NOT_FOUND],
+            "{}\n{}",
+            first.1,
+            second.1
+        );
+        let (winner, name) = if first.0 == StatusCode::SEE_OTHER {
+            (&client, "alice")
+        } else {
+            (&other, "bruno")
+        };
+        assert_eq!(
+            hearth
+                .scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
+                .await,
+            1
+        );
+        assert_eq!(hearth.count("setup_tokens").await, 0);
+        // The winner is logged in, as an admin.
+        let home = winner
+            .get(hearth.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(home.contains(&format!("Logged in as {name}")), "{home}");
+        let token_api = hearth.login(name, PW).await;
+        let me = hearth.get("/api/v1/me", Some(&token_api)).await;
+        assert_eq!(me.body["role"], "admin", "{}", me.text);
+
+        // Now the page is gone, for the used link and any other.
+        for link in [token.as_str(), "not-the-link"] {
+            let (_, status, page) = open_setup(&hearth, link).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            assert!(page.contains("This server is already set up"), "{page}");
+        }
+        let (status, _) = submit_setup(
+            &hearth,
+            &client,
+            &token,
+            &csrf,
+            &[("username", "carol"), ("password", PW), ("confirm", PW)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(hearth.count("users").await, 2);
+
+        // With an admin, a restart prints no link.
+        hearth.restart().await;
+        assert_eq!(setup_links(&hearth), vec![token.clone()]);
+        assert_eq!(hearth.count("setup_tokens").await, 0);
+    });
+}
+
+#[tokio::test]
+async fn a_setup_link_is_replaced_at_each_start_and_expires() {
+    each_backend!(|backend| async {
+        let mut hearth = Instance::start(&backend, Options::default()).await;
+        let first = setup_links(&hearth);
+        hearth.restart().await;
+        let links = setup_links(&hearth);
+        assert_eq!(links.len(), 2, "a new link at each start");
+        assert_eq!(links[0], first[0]);
+        let (old, new) = (&links[0], &links[1]);
+        assert_ne!(old, new);
+        assert_eq!(hearth.count("setup_tokens").await, 1);
+        let (_, status, page) = open_setup(&hearth, old).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "the old link is replaced");
+        assert!(page.contains("This setup link does not work"), "{page}");
+        let (client, status, page) = open_setup(&hearth, new).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let csrf = support::csrf_of(&page);
+
+        // A day later the link no longer works.
+        let db = hearth.db().await;
+        let backend_kind = db.get_database_backend();
+        let placeholder = if backend_kind == sea_orm::DbBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        };
+        use sea_orm::ConnectionTrait;
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend_kind,
+            format!("UPDATE setup_tokens SET created_at = {placeholder}"),
+            [(chrono::Utc::now() - chrono::Duration::hours(25)).into()],
+        ))
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+        let (_, status, page) = open_setup(&hearth, new).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(page.contains("more than 24 hours old"), "{page}");
+        let (status, _) = submit_setup(
+            &hearth,
+            &client,
+            new,
+            &csrf,
+            &[("username", "alice"), ("password", PW), ("confirm", PW)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(hearth.count("users").await, 0);
+
+        // A restart gives a fresh link that works.
+        hearth.restart().await;
+        let fresh = setup_links(&hearth).pop().unwrap();
+        assert_ne!(&fresh, new);
+        let (client, status, page) = open_setup(&hearth, &fresh).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, page) = submit_setup(
+            &hearth,
+            &client,
+            &fresh,
+            &support::csrf_of(&page),
+            &[("username", "alice"), ("password", PW), ("confirm", PW)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        hearth.login("alice", PW).await;
+    });
+}
+
+// ---- one name, one owner: people and groups ---------------------------
+
+/// The `self` links WebFinger gives for `name` on `hearth`.
+async fn webfinger_links(hearth: &Instance, name: &str) -> Vec<String> {
+    let wf = hearth
+        .get(
+            &format!(
+                "/.well-known/webfinger?resource=acct:{name}@localhost:{}",
+                hearth.port
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(wf.status, StatusCode::OK, "{}", wf.text);
+    wf.body["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == "self")
+        .map(|l| l["href"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_person_and_a_group_never_share_a_name_in_any_letter_case() {
+    each_backend!(|backend| async {
+        let hearth = Instance::start(&backend, Options::default().registration("open")).await;
+        hearth.register("Ann", PW).await;
+        let ann = hearth.login("ann", PW).await;
+        let group = |name: &str| {
+            hearth.post(
+                "/api/v1/groups",
+                Some(&ann),
+                json!({"name": name, "title": "Peer support"}),
+            )
+        };
+        // A group named like a person.
+        for name in ["Ann", "ann", "ANN"] {
+            let clash = group(name).await;
+            clash.assert_problem(409, "conflict");
+            assert_eq!(clash.body["field"], "name");
+            assert!(
+                clash.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("a person or a group"),
+                "{}",
+                clash.text
+            );
+        }
+        // A person named like a group: the API, the web form, the CLI.
+        assert_eq!(group("Circle").await.status, StatusCode::CREATED);
+        for name in ["Circle", "circle", "CIRCLE"] {
+            let clash = hearth
+                .post(
+                    "/api/v1/auth/register",
+                    None,
+                    json!({"username": name, "password": PW}),
+                )
+                .await;
+            clash.assert_problem(409, "username-taken");
+            assert_eq!(clash.body["field"], "username");
+        }
+        let browser = support::browser();
+        let signup = browser
+            .get(hearth.url("/signup"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let page = browser
+            .post(hearth.url("/signup"))
+            .form(&[
+                ("csrf", support::csrf_of(&signup).as_str()),
+                ("username", "cIRCLE"),
+                ("password", PW),
+                ("consent", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(
+                "That name is already used by a person or a group on this server. Please choose another."
+            ) && page.contains("href=\"#username\""),
+            "{page}"
+        );
+        let (status, _, err) = hearth.run(
+            &["admin", "create-user", "circle", "--password-stdin"],
+            &format!("{PW}\n"),
+        );
+        assert!(!status.success());
+        assert!(err.contains("username: already taken"), "{err}");
+        assert_eq!(hearth.count("users").await, 1);
+        assert_eq!(hearth.count("groups").await, 1);
+        assert_eq!(hearth.count("local_names").await, 2);
+
+        // A person and a group asking for one name at once: one gets it.
+        let people = (0..4).map(|i| {
+            hearth.post(
+                "/api/v1/auth/register",
+                None,
+                json!({"username": if i % 2 == 0 { "Mix" } else { "mix" }, "password": PW}),
+            )
+        });
+        let groups = (0..4).map(|_| group("MIX"));
+        let (people, groups) = tokio::join!(join_all(people), join_all(groups));
+        let won: Vec<_> = people
+            .iter()
+            .chain(groups.iter())
+            .filter(|a| a.status == StatusCode::CREATED)
+            .collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "{:?}",
+            people
+                .iter()
+                .chain(groups.iter())
+                .map(|a| &a.text)
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            people
+                .iter()
+                .chain(groups.iter())
+                .all(|a| a.status == StatusCode::CREATED || a.status == StatusCode::CONFLICT)
+        );
+
+        // WebFinger: one self link per name, in any case.
+        let person = webfinger_links(&hearth, "ANN").await;
+        assert_eq!(person.len(), 1, "{person:?}");
+        assert!(person[0].ends_with("/u/ann"));
+        let circle = webfinger_links(&hearth, "circle").await;
+        assert_eq!(circle.len(), 1, "{circle:?}");
+        assert!(circle[0].ends_with("/g/circle"));
+    });
+}
+
+#[tokio::test]
+async fn a_name_shared_before_names_were_unique_answers_webfinger_with_the_older_actor() {
+    each_backend!(|backend| async {
+        let hearth = Instance::start(&backend, Options::default().registration("open")).await;
+        hearth.register("rosa", PW).await;
+        let rosa = hearth.login("rosa", PW).await;
+        let created = hearth
+            .post(
+                "/api/v1/groups",
+                Some(&rosa),
+                json!({"name": "garden", "title": "Garden"}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        // Data from before the rule: a group that shares its person's name.
+        let db = hearth.db().await;
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared(
+            "UPDATE groups SET name = 'Rosa', name_canonical = 'rosa' WHERE name_canonical = 'garden'",
+        )
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+        let links = webfinger_links(&hearth, "rosa").await;
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert!(
+            links[0].ends_with("/u/rosa"),
+            "the person came first: {links:?}"
+        );
+        support::wait_until("the warning about the shared name", || async {
+            hearth
+                .logs()
+                .lines()
+                .any(|l| l.contains("WARN") && l.contains("a person and a group share this name"))
+                .then_some(())
+        })
+        .await;
+        // The group still answers at its own address.
+        let group = hearth.get("/api/v1/groups/rosa", None).await;
+        assert_eq!(group.status, StatusCode::OK, "{}", group.text);
+    });
+}

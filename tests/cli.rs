@@ -228,3 +228,36 @@ fn serve_refuses_an_unreachable_database_with_a_clear_message() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_admin_made_with_the_cli_ends_the_setup_link() {
+    each_backend!(|backend| async {
+        let mut hearth = Instance::start(&backend, Options::default()).await;
+        let printed = |hearth: &Instance| hearth.logs().matches("/setup/").count();
+        let before = printed(&hearth);
+        assert!(before > 0, "a fresh server shows its setup link");
+        let logs = hearth.logs();
+        let at = logs.find("/setup/").unwrap() + "/setup/".len();
+        let token: String = logs[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+
+        hearth.create_user("alice", PW, &["--admin"]);
+        hearth.login("alice", PW).await;
+        let page = reqwest::get(hearth.url(&format!("/setup/{token}")))
+            .await
+            .unwrap();
+        assert_eq!(page.status(), reqwest::StatusCode::NOT_FOUND);
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("This server is already set up")
+        );
+        assert_eq!(hearth.count("setup_tokens").await, 0);
+
+        hearth.restart().await;
+        assert_eq!(printed(&hearth), before, "no new link once an admin exists");
+    });
+}

@@ -70,9 +70,9 @@ fn got(fleet: &ReceiverFleet, i: usize, object: &str) -> usize {
     })
 }
 
-/// A thread is announced twice to each member server: the author's Create,
-/// and the bare Page for Mastodon.
-const ANNOUNCES_PER_THREAD: usize = 2;
+/// A thread is announced once to each member server that reads group
+/// relays (the receivers say they run Hearth): the author's Create.
+const ANNOUNCES_PER_THREAD: usize = 1;
 
 #[tokio::test]
 async fn a_sender_killed_mid_fan_out_finishes_after_a_restart_without_losing_anyone() {
@@ -133,18 +133,37 @@ async fn killed_mid_fan_out(backend: &Backend) {
     eprintln!(
         "[{backend}] SIGKILL mid-fan-out: {complete_at_kill}/100 servers complete at the kill, \
          {in_flight} deliveries in flight, {waiting} waiting; after the restart all 100 have \
-         both announces; duplicates seen by receivers: {duplicates}"
+         the announce; duplicates seen by receivers: {duplicates}"
     );
     assert!(
         duplicates as i64 <= in_flight,
         "{duplicates} duplicates, but only {in_flight} deliveries were in flight at the kill"
     );
     assert_eq!(fleet.rejected(), 0, "{:?}", fleet.rejections());
-    assert_eq!(
-        a.scalar("SELECT COUNT(*) FROM deliveries WHERE state <> 'delivered'")
-            .await,
-        0
-    );
+    // Deliveries in flight at the kill are sent again once their lease
+    // runs out (twice the request timeout plus 10 s), though the receiver
+    // may have taken the first copy: wait for the queue to settle.
+    let settled = tokio::time::Instant::now() + support::DEADLINE;
+    let mut undelivered;
+    loop {
+        undelivered = a
+            .scalar("SELECT COUNT(*) FROM deliveries WHERE state <> 'delivered'")
+            .await;
+        if undelivered == 0 || tokio::time::Instant::now() > settled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    if undelivered != 0 {
+        let detail = a
+            .text(
+                "SELECT MIN(o.kind || ' ' || d.state || ' ' || COALESCE(d.last_error, '')) \
+                 FROM deliveries d JOIN outbound_activities o ON o.id = d.activity_id \
+                 WHERE d.state <> 'delivered'",
+            )
+            .await;
+        panic!("{undelivered} deliveries not delivered, for example: {detail:?}");
+    }
 }
 
 #[tokio::test]
@@ -461,5 +480,8 @@ async fn concurrent_duplicates(backend: &Backend) {
     let relays = a
         .scalar("SELECT COUNT(*) FROM outbound_activities WHERE kind = 'Announce'")
         .await;
-    assert_eq!(relays, 3, "two for the thread, one for the reply");
+    assert_eq!(
+        relays, 2,
+        "one for the thread (member servers run Hearth: no bare Announce), one for the reply"
+    );
 }

@@ -362,23 +362,25 @@ async fn actor_and_webfinger_documents_meet_mastodons_requirements() {
 }
 
 #[tokio::test]
-async fn webfinger_lists_the_group_last_when_a_member_shares_its_name() {
+async fn webfinger_answers_one_actor_per_name() {
     let a = Instance::start(&Backend::Sqlite, open()).await;
     let token = member(&a, "support").await;
-    create_group(&a, &token, "support", "open").await;
-    let wf = a
-        .get(
-            &format!(
-                "/.well-known/webfinger?resource=acct:support@localhost:{}",
-                a.port
-            ),
-            None,
-        )
-        .await;
-    let links: Vec<&Value> = wf.body["links"].as_array().unwrap().iter().collect();
-    assert_eq!(links.len(), 2);
-    assert!(links[0]["href"].as_str().unwrap().ends_with("/u/support"));
-    assert!(links[1]["href"].as_str().unwrap().ends_with("/g/support"));
+    create_group(&a, &token, "circle", "open").await;
+    for (name, path) in [("support", "/u/support"), ("CIRCLE", "/g/circle")] {
+        let wf = a
+            .get(
+                &format!(
+                    "/.well-known/webfinger?resource=acct:{name}@localhost:{}",
+                    a.port
+                ),
+                None,
+            )
+            .await;
+        let links: Vec<&Value> = wf.body["links"].as_array().unwrap().iter().collect();
+        assert_eq!(links.len(), 1, "{}", wf.text);
+        assert_eq!(links[0]["rel"], "self");
+        assert!(links[0]["href"].as_str().unwrap().ends_with(path));
+    }
     a.get(
         &format!(
             "/.well-known/webfinger?resource=acct:nobody@localhost:{}",

@@ -50,10 +50,14 @@ impl FedifyPeer {
     /// Start the peer and wait until it listens; it then looks up `group`
     /// and follows it on its own, then plays `scenario` (`follow` ends at
     /// the Accept; `reply`: see `tests/peers/fedify/peer.mjs`).
-    async fn start(group: &str, scenario: &str) -> FedifyPeer {
+    ///
+    /// `port` is chosen before Hearth starts ([`peer_port`]): Hearth does
+    /// not know Fedify's handling of members-only posts, so the test's
+    /// Hearth admin vouches for the peer's server by its address.
+    async fn start(group: &str, scenario: &str, port: u16) -> FedifyPeer {
         require_installed();
         for attempt in 0..3 {
-            let mut peer = FedifyPeer::spawn(group, scenario);
+            let mut peer = FedifyPeer::spawn(group, scenario, port);
             let first = peer.next_any().await;
             match first["event"].as_str() {
                 Some("listening") => return peer,
@@ -71,8 +75,7 @@ impl FedifyPeer {
         unreachable!()
     }
 
-    fn spawn(group: &str, scenario: &str) -> FedifyPeer {
-        let port = free_port();
+    fn spawn(group: &str, scenario: &str, port: u16) -> FedifyPeer {
         let dir = tempfile::Builder::new()
             .prefix("hearth-fedify-peer-")
             .tempdir()
@@ -255,10 +258,30 @@ fn free_port() -> u16 {
         .expect("no free loopback port")
 }
 
-/// A Hearth instance with a moderator `mod` who created group `peers`.
-async fn hearth_with_group(backend: &Backend, join_policy: &str) -> (Instance, String) {
+/// The options of a Hearth instance the Fedify peer on `peer_port` may join
+/// from: its admin vouches for the peer's server (software Hearth does not
+/// know may not join groups otherwise).
+fn vouching_for(peer_port: u16) -> Options {
+    Options::default().registration("open").set(
+        "HEARTH_FEDERATION_MEMBERS_ONLY_SERVERS",
+        format!("localhost:{peer_port}"),
+    )
+}
+
+/// A port for the peer, chosen before Hearth starts.
+fn peer_port() -> u16 {
+    free_port()
+}
+
+/// A Hearth instance with a moderator `mod` who created group `peers`,
+/// vouching for a peer on `peer_port`.
+async fn hearth_with_group(
+    backend: &Backend,
+    join_policy: &str,
+    peer_port: u16,
+) -> (Instance, String) {
     require_installed();
-    let hearth = Instance::start(backend, Options::default().registration("open")).await;
+    let hearth = Instance::start(backend, vouching_for(peer_port)).await;
     hearth.register("mod", PW).await;
     let token = hearth.login("mod", PW).await;
     let created = hearth
@@ -335,11 +358,16 @@ async fn fedify_peer_follows_an_open_group_and_verifies_the_accept() {
 }
 
 async fn fedify_peer_follows_an_open_group_and_verifies_the_accept_on(backend: &Backend) {
-    let (hearth, _token) = hearth_with_group(backend, "open").await;
+    let port = peer_port();
+    let (hearth, _token) = hearth_with_group(backend, "open", port).await;
     let _log = HearthLogOnFailure("A", &hearth);
 
-    let mut peer =
-        FedifyPeer::start(&format!("acct:peers@localhost:{}", hearth.port), "follow").await;
+    let mut peer = FedifyPeer::start(
+        &format!("acct:peers@localhost:{}", hearth.port),
+        "follow",
+        port,
+    )
+    .await;
     let follow_id = assert_resolved_and_followed(&mut peer, &hearth).await;
     assert_accepted(&mut peer, &hearth, &follow_id).await;
 
@@ -361,11 +389,16 @@ async fn fedify_peer_follow_of_an_approval_group_waits_for_the_moderator_then_is
 async fn fedify_peer_follow_of_an_approval_group_waits_for_the_moderator_then_is_accepted_on(
     backend: &Backend,
 ) {
-    let (hearth, token) = hearth_with_group(backend, "approval").await;
+    let port = peer_port();
+    let (hearth, token) = hearth_with_group(backend, "approval", port).await;
     let _log = HearthLogOnFailure("A", &hearth);
 
-    let mut peer =
-        FedifyPeer::start(&format!("acct:peers@localhost:{}", hearth.port), "follow").await;
+    let mut peer = FedifyPeer::start(
+        &format!("acct:peers@localhost:{}", hearth.port),
+        "follow",
+        port,
+    )
+    .await;
     let follow_id = assert_resolved_and_followed(&mut peer, &hearth).await;
 
     let handle = format!("peer@localhost:{}", peer.port);
@@ -463,7 +496,8 @@ async fn fedify_peer_receives_announced_threads_and_its_reply_reaches_every_hear
     backend: &Backend,
 ) {
     require_installed();
-    let a = Instance::start(backend, Options::default().registration("open")).await;
+    let port = peer_port();
+    let a = Instance::start(backend, vouching_for(port)).await;
     let _log_a = HearthLogOnFailure("A", &a);
     let b = Instance::start(backend, Options::default().registration("open")).await;
     let _log_b = HearthLogOnFailure("B", &b);
@@ -484,7 +518,8 @@ async fn fedify_peer_receives_announced_threads_and_its_reply_reaches_every_hear
     join(&b, &bob, &handle).await;
 
     // The peer joins too.
-    let mut peer = FedifyPeer::start(&format!("acct:peers@localhost:{}", a.port), "reply").await;
+    let mut peer =
+        FedifyPeer::start(&format!("acct:peers@localhost:{}", a.port), "reply", port).await;
     let follow_id = assert_resolved_and_followed(&mut peer, &a).await;
     check_accepted(&mut peer, &a, &follow_id).await;
     support::wait_until("ann, bob and the peer to be members", || async {

@@ -90,6 +90,7 @@ impl Walk {
             ("{reaction}", "hug".into()),
             ("{version}", "2.1".into()),
             ("{file}", "hearth.css".into()),
+            ("{token}", "not-a-setup-link".into()),
         ];
         for (param, value) in fills {
             path = path.replace(param, value);

@@ -15,6 +15,9 @@ mod m20261122_000005_post_links;
 mod m20261122_000006_notifications;
 mod m20261122_000007_delivery_queue;
 mod m20261129_000008_one_door;
+mod m20261129_000009_setup_link;
+mod m20261129_000010_local_names;
+mod m20261129_000011_peers;
 
 pub struct Migrator;
 
@@ -30,6 +33,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_notifications::Migration),
             Box::new(m20261122_000007_delivery_queue::Migration),
             Box::new(m20261129_000008_one_door::Migration),
+            Box::new(m20261129_000009_setup_link::Migration),
+            Box::new(m20261129_000010_local_names::Migration),
+            Box::new(m20261129_000011_peers::Migration),
         ]
     }
 }

@@ -62,6 +62,8 @@ impl Recorded {
 
 struct Shared {
     authority: String,
+    /// The software its NodeInfo names.
+    software: String,
     key: RsaPrivateKey,
     public_pem: String,
     groups: Mutex<Vec<String>>,
@@ -91,7 +93,14 @@ fn key() -> RsaPrivateKey {
 }
 
 impl Hostile {
+    /// A hostile server that passes itself off as a Hearth server.
     pub async fn start() -> Hostile {
+        Hostile::start_as("hearth").await
+    }
+
+    /// A server whose NodeInfo says it runs `software` (`mastodon`,
+    /// `mbin`, `piefed`…), to play that software's side in tests.
+    pub async fn start_as(software: &str) -> Hostile {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let key = key();
@@ -100,6 +109,7 @@ impl Hostile {
             .unwrap();
         let shared = Arc::new(Shared {
             authority: format!("localhost:{port}"),
+            software: software.to_owned(),
             key,
             public_pem,
             groups: Mutex::default(),
@@ -216,6 +226,10 @@ async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| uri.path().to_owned());
+    // NodeInfo, not recorded: the software it passes itself off as.
+    if let Some(answer) = nodeinfo(&shared.authority, uri.path(), &shared.software) {
+        return answer;
+    }
     shared.received.lock().unwrap().push(Recorded {
         method: method.to_string(),
         path: path.clone(),
@@ -430,4 +444,32 @@ impl Hostile {
             .as_str()
             .to_owned()
     }
+}
+
+/// A NodeInfo answer for `path` on a server at `authority` that says it
+/// runs `software`; `None` for other paths.
+pub fn nodeinfo(authority: &str, path: &str, software: &str) -> Option<Response> {
+    let body = match path {
+        "/.well-known/nodeinfo" => json!({"links": [{
+            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+            "href": format!("http://{authority}/nodeinfo/2.1"),
+        }]}),
+        "/nodeinfo/2.1" => json!({
+            "version": "2.1",
+            "software": {"name": software, "version": "0.0.0-test"},
+            "protocols": ["activitypub"],
+            "services": {"inbound": [], "outbound": []},
+            "openRegistrations": false,
+            "usage": {"users": {}},
+            "metadata": {},
+        }),
+        _ => return None,
+    };
+    Some(
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response(),
+    )
 }

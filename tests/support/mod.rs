@@ -11,6 +11,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod hostile;
+pub mod lemmy;
 pub mod rig;
 
 use std::fmt;
@@ -64,6 +65,18 @@ pub fn backends() -> Vec<Backend> {
     all
 }
 
+/// A command running `program` with `hosts` bind-mounted over
+/// `/etc/hosts` in a private mount namespace (`unshare -m`; needs root,
+/// as on CI). Arguments added to the command go to `program`.
+pub fn with_hosts_file(hosts: &Path, program: &str) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+        .arg(hosts)
+        .arg(program);
+    cmd
+}
+
 /// Run `body` once per backend, saying which one failed.
 #[macro_export]
 macro_rules! each_backend {
@@ -79,9 +92,18 @@ macro_rules! each_backend {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub env: Vec<(String, String)>,
+    /// A hosts file the process sees as `/etc/hosts` (in a mount namespace
+    /// of its own), so peers with host names of their own resolve to
+    /// loopback without touching the machine's file.
+    pub hosts_file: Option<PathBuf>,
 }
 
 impl Options {
+    pub fn hosts_file(mut self, path: &Path) -> Self {
+        self.hosts_file = Some(path.to_owned());
+        self
+    }
+
     pub fn set(mut self, key: &str, value: impl ToString) -> Self {
         self.env.push((key.to_owned(), value.to_string()));
         self
@@ -253,7 +275,10 @@ impl Instance {
 
     /// A `hearth` command with this instance's configuration.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(hearth_bin());
+        let mut cmd = match &self.options.hosts_file {
+            Some(hosts) => with_hosts_file(hosts, hearth_bin()),
+            None => Command::new(hearth_bin()),
+        };
         for (key, _) in std::env::vars() {
             if key.starts_with("HEARTH_") || key == "RUST_LOG" {
                 cmd.env_remove(key);

@@ -652,6 +652,8 @@ impl Receiver {
         let app = Router::new()
             .route(&format!("/users/{MEMBER}"), get(actor))
             .route("/.well-known/webfinger", get(webfinger))
+            .route("/.well-known/nodeinfo", get(nodeinfo))
+            .route("/nodeinfo/2.1", get(nodeinfo))
             .route("/inbox", post(inbox))
             .route(&format!("/users/{MEMBER}/inbox"), post(inbox))
             .with_state(self.clone());
@@ -997,6 +999,31 @@ async fn actor(State(r): State<Arc<Receiver>>) -> Response {
             HeaderValue::from_static(ACTIVITY_JSON),
         )],
         r.person().to_string(),
+    )
+        .into_response()
+}
+
+/// NodeInfo saying this receiver runs Hearth: a member server that keeps
+/// members-only posts to the group and reads group relays.
+async fn nodeinfo(State(r): State<Arc<Receiver>>, uri: Uri) -> Response {
+    let body = if uri.path() == "/.well-known/nodeinfo" {
+        json!({"links": [{
+            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+            "href": format!("http://{}/nodeinfo/2.1", r.authority),
+        }]})
+    } else {
+        json!({
+            "version": "2.1",
+            "software": {"name": "hearth", "version": "0.0.0-receiver"},
+            "protocols": ["activitypub"],
+        })
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
     )
         .into_response()
 }

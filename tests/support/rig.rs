@@ -75,6 +75,14 @@ impl Scene {
         self
     }
 
+    /// The current server sees `hosts` as its `/etc/hosts` (peers with
+    /// host names of their own, such as a real Lemmy).
+    pub fn hosts_file(mut self, hosts: &std::path::Path) -> Scene {
+        let server = self.current();
+        server.options = std::mem::take(&mut server.options).hosts_file(hosts);
+        self
+    }
+
     pub fn member(mut self, name: &str) -> Scene {
         self.current().members.push(name.to_owned());
         self

@@ -2,6 +2,7 @@
 //! NodeInfo (what software is this, how big is it?).
 
 use hearth_app::AppError;
+use hearth_app::accounts::NamedActor;
 
 use crate::FederationError;
 use crate::actors::SITE_ACTOR_NAME;
@@ -12,8 +13,9 @@ use crate::protocol::{
 };
 
 /// Answer `GET /.well-known/webfinger?resource=…` for members, groups and
-/// the instance actor. A member and a group may share a name: both links
-/// are listed, the Group last (the convention Lemmy and its clients use).
+/// the instance actor: one `self` link per name. People and groups never
+/// share a name; where old data has both, the app answers the one created
+/// first ([`hearth_app::App::actor_named`]).
 pub async fn webfinger(fed: &Federation, resource: &str) -> Result<Jrd, FederationError> {
     let acct = resource.strip_prefix("acct:").unwrap_or(resource);
     let (name, domain) = acct.rsplit_once('@').ok_or(FederationError::Refused(
@@ -29,19 +31,14 @@ pub async fn webfinger(fed: &Federation, resource: &str) -> Result<Jrd, Federati
         links.push(JrdLink::actor(&fed.urls.site(), "Application"));
         subject_name = Some(SITE_ACTOR_NAME.to_owned());
     } else {
-        match fed.app.active_account(name).await {
-            Ok(account) => {
+        match fed.app.actor_named(name).await {
+            Ok(NamedActor::Person(account)) => {
                 links.push(JrdLink::actor(&fed.urls.user(&account.username), "Person"));
                 subject_name = Some(account.username);
             }
-            Err(AppError::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-        match fed.app.group(name).await {
-            Ok(summary) => {
-                let group = summary.group;
+            Ok(NamedActor::Group(group)) => {
                 links.push(JrdLink::actor(&fed.urls.group(&group.name), "Group"));
-                subject_name.get_or_insert(group.name);
+                subject_name = Some(group.name);
             }
             Err(AppError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),

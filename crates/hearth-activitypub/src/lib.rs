@@ -23,6 +23,7 @@ pub mod backfill;
 pub mod context;
 pub mod discovery;
 pub mod inbox;
+pub mod nodeinfo;
 pub mod objects;
 pub mod outbound;
 pub mod port;
@@ -32,6 +33,7 @@ pub mod resolve;
 pub mod serve;
 pub mod signatures;
 pub mod translate;
+pub mod warning;
 pub mod wire;
 
 use std::sync::Arc;

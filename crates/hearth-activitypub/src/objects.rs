@@ -118,6 +118,9 @@ pub struct IncomingObject {
     pub source_markdown: Option<String>,
     /// The content warning (Mastodon) or summary.
     pub summary: Option<String>,
+    /// Hearth's own `contentWarning` (a Hearth `Page`'s `summary` may be
+    /// an excerpt).
+    pub content_warning: Option<String>,
     pub sensitive: bool,
     /// The page for people: `url` as a string, a Link, or a list (the first
     /// `text/html` one, else the first that reads).
@@ -193,6 +196,7 @@ pub fn parse_object(value: &Value) -> Result<IncomingObject, ObjectError> {
         content_html: text_or_map(map, "content", "contentMap"),
         source_markdown: map.get("source").and_then(markdown_source),
         summary: text_or_map(map, "summary", "summaryMap"),
+        content_warning: text(map, "contentWarning"),
         sensitive: map
             .get("sensitive")
             .and_then(Value::as_bool)

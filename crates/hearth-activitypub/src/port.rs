@@ -3,6 +3,7 @@
 
 use activitypub_federation::config::FederationConfig;
 use hearth_app::events::Event;
+use hearth_app::port::NodeSoftware;
 use hearth_app::records::RemoteActor;
 use hearth_app::{Outgoing, PortError};
 
@@ -38,5 +39,10 @@ impl hearth_app::Federation for FederationPort {
                 tracing::info!(group, error = %err, "backfill failed");
             }
         });
+    }
+
+    async fn software(&self, authority: &str) -> Result<Option<NodeSoftware>, PortError> {
+        let data = self.config.to_request_data();
+        Ok(crate::nodeinfo::software(data.app_data(), authority).await?)
     }
 }

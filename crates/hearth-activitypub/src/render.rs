@@ -14,9 +14,10 @@
 //! (a reply in a members-only thread is never relayed as public, whatever
 //! its author's server put in `to`).
 
-use hearth_app::events::{Change, Event, PostAct, PostAudience};
+use hearth_app::events::{Change, Event, MemberServer, PostAct, PostAudience};
 use hearth_app::records::{Post, PostKind};
 use hearth_app::{Outgoing, PortError, Urls};
+use hearth_domain::peer::Software;
 use hearth_domain::post::Visibility;
 use hearth_domain::text;
 
@@ -84,11 +85,9 @@ pub fn post_object(post: &Post, group_handle: &str) -> PostObject {
         cc,
         content: post.content_html.clone(),
         media_type: "text/html",
-        source: (!post.source.is_empty()).then(|| Source {
-            content: post.source.clone(),
-            media_type: "text/markdown",
-        }),
-        sensitive: post.content_warning.is_some(),
+        source: markdown_source(post),
+        sensitive: false,
+        content_warning: post.content_warning.clone(),
         published: timestamp(post.published_at),
         updated: post.updated_at.map(timestamp),
         url: post.url.clone().unwrap_or_else(|| post.ap_id.clone()),
@@ -110,6 +109,75 @@ pub fn post_object(post: &Post, group_handle: &str) -> PostObject {
             PostKind::Reply => None,
         },
     }
+}
+
+/// The Markdown `source` of a post: as written, and, under a content
+/// warning, inside the spoiler block Lemmy, Mbin and PieFed render
+/// collapsed (they read `source` and ignore `summary`).
+fn markdown_source(post: &Post) -> Option<Source> {
+    let body = if !post.source.is_empty() {
+        post.source.clone()
+    } else if post.content_warning.is_some() {
+        text::html_to_plain(&post.content_html)
+    } else {
+        return None;
+    };
+    Some(Source {
+        content: match &post.content_warning {
+            Some(warning) => crate::warning::spoiler(warning, &body),
+            None => body,
+        },
+        media_type: "text/markdown",
+    })
+}
+
+/// The id of a thread's note: the thread as a `Note` for microblogs (see
+/// [`thread_note`]).
+pub fn thread_note_id(post_ap_id: &str) -> String {
+    format!("{post_ap_id}/note")
+}
+
+/// The id of a group's `Announce` of a thread's note (microblogs) or of
+/// its `Page` id (other software): fixed, so the group can undo it when the
+/// thread goes.
+fn boost_id(post_ap_id: &str, note: bool) -> String {
+    if note {
+        format!("{post_ap_id}/note/announce")
+    } else {
+        format!("{post_ap_id}/announce")
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A thread as a `Note`, for Mastodon and other microblogs. Mastodon shows
+/// a `Page` as title, `summary` and link, with nothing collapsed, so a
+/// warned thread would show its warning as its body. The note is what
+/// they are told instead: the title, an excerpt and the link as its
+/// content, and the content warning as `summary`, which they collapse.
+pub fn thread_note(post: &Post, group_handle: &str) -> PostObject {
+    let mut note = post_object(post, group_handle);
+    let excerpt = text::excerpt(&text::html_to_plain(&post.content_html), EXCERPT_CHARS);
+    let link = escape(&note.url);
+    note.id = thread_note_id(&post.ap_id);
+    note.kind = PostType::Note;
+    note.content = format!(
+        "<p><strong>{}</strong></p><p>{}</p><p><a href=\"{link}\">{link}</a></p>",
+        escape(&post.title),
+        escape(&excerpt),
+    );
+    note.summary = post.content_warning.clone();
+    note.source = None;
+    note.replies = None;
+    note.attachment = Vec::new();
+    note.name = None;
+    note.support_kind = None;
+    note
 }
 
 /// A deleted post's `Tombstone`: nothing but its id and when.
@@ -246,6 +314,7 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
         Event::JoinAnswered {
             group,
             follower,
+            software,
             follow_id,
             accepted,
         } => {
@@ -255,13 +324,23 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
                 ActivityType::Reject
             };
             let group_url = urls.group(&group.name).to_string();
-            answer(urls, kind, &group_url, follower, follow_id)
+            answer(urls, kind, &group_url, follower, software, follow_id, None)
         }
         Event::FollowRefused {
             target,
             follower,
+            software,
             follow_id,
-        } => answer(urls, ActivityType::Reject, target, follower, follow_id),
+            reason,
+        } => answer(
+            urls,
+            ActivityType::Reject,
+            target,
+            follower,
+            software,
+            follow_id,
+            reason.clone(),
+        ),
         Event::PostRefused {
             group,
             author,
@@ -303,29 +382,48 @@ fn follow(id: &str, actor: &str, object: &str) -> Follow {
 
 /// `Accept` or `Reject` of a Follow, embedding the Follow (as
 /// `{id, type, actor, object}`) so the follower can match it without a
-/// fetch.
+/// fetch; `reason`, a plain explanation, goes in `summary`. Mbin's
+/// handler fails on a `Reject` that embeds the Follow (it expects a
+/// person as the actor), so Mbin servers get the Follow's id alone.
 fn answer(
     urls: &Urls,
     kind: ActivityType,
     actor: &str,
     follower: &hearth_app::records::RemoteActor,
+    software: &Software,
     follow_id: &str,
+    reason: Option<String>,
 ) -> Result<Vec<Outgoing>, PortError> {
-    let follow = follow(follow_id, &follower.ap_id, actor);
     let id = urls.new_activity().to_string();
-    let activity = Activity::new(
-        kind,
-        id.clone(),
-        actor.to_owned(),
-        follow,
-        vec![follower.ap_id.clone()],
-    )
-    .with_context(Context::Activities);
+    let body = if kind == ActivityType::Reject && *software == Software::Mbin {
+        let mut activity = Activity::new(
+            kind,
+            id.clone(),
+            actor.to_owned(),
+            follow_id.to_owned(),
+            vec![follower.ap_id.clone()],
+        )
+        .with_context(Context::Activities);
+        activity.summary = reason;
+        json(&activity)?
+    } else {
+        let follow = follow(follow_id, &follower.ap_id, actor);
+        let mut activity = Activity::new(
+            kind,
+            id.clone(),
+            actor.to_owned(),
+            follow,
+            vec![follower.ap_id.clone()],
+        )
+        .with_context(Context::Activities);
+        activity.summary = reason;
+        json(&activity)?
+    };
     Ok(vec![Outgoing {
         id,
         kind: kind.as_str().into(),
         actor: actor.to_owned(),
-        body: json(&activity)?,
+        body,
         inboxes: vec![follower.inbox.clone()],
         about: None,
     }])
@@ -359,13 +457,7 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
             if act.post.visibility == Visibility::Public {
                 to.push(AS_PUBLIC.to_owned());
             }
-            let mut announces = vec![inner];
-            if act.change == Change::Created && act.post.kind == PostKind::Thread {
-                // A new thread is also announced bare: what Mastodon shows.
-                announces.push(Wrapped::Id(act.post.ap_id.clone()));
-            }
-            for object in announces {
-                let id = urls.new_activity().to_string();
+            let announce = |id: String, object: Wrapped| -> Result<Outgoing, PortError> {
                 let mut announce = Activity::new(
                     ActivityType::Announce,
                     id.clone(),
@@ -375,14 +467,106 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
                 )
                 .with_context(Context::Posts);
                 announce.audience = Some(group_url.clone());
-                out.push(Outgoing {
+                Ok(Outgoing {
                     id,
                     kind: "Announce".into(),
                     actor: group_url.clone(),
                     body: json(&announce)?,
-                    inboxes: inboxes.clone(),
+                    inboxes: Vec::new(),
                     about: about.clone(),
-                });
+                })
+            };
+            let to_inboxes = |servers: &[&MemberServer]| -> Vec<String> {
+                servers.iter().map(|s| s.inbox.clone()).collect()
+            };
+            // FEP-1b12 readers (Hearth, Lemmy, Mbin, PieFed) get the whole
+            // activity announced; Mastodon what it reads (the thread as a
+            // note, announced bare, and its author's own edits and
+            // deletes); software nobody knows, both kinds.
+            // The server the activity came from hears it back (as the
+            // group's acceptance, FEP-1b12), except link aggregators: Lemmy
+            // answers 400 to its own objects announced back to it, Mbin
+            // and PieFed ignore them.
+            let origin = url::Url::parse(&act.actor)
+                .ok()
+                .and_then(|u| hearth_app::ids::authority(&u))
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let (relays, rest): (Vec<&MemberServer>, Vec<&MemberServer>) = inboxes
+                .iter()
+                .filter(|s| {
+                    s.authority != origin
+                        || !matches!(
+                            s.software,
+                            Software::Lemmy | Software::Mbin | Software::PieFed
+                        )
+                })
+                .partition(|s| s.software.reads_group_relays());
+            let (microblogs, others): (Vec<&MemberServer>, Vec<&MemberServer>) = rest
+                .into_iter()
+                .partition(|s| s.software == Software::Mastodon);
+            let wrapped_to: Vec<&MemberServer> =
+                relays.iter().chain(others.iter()).copied().collect();
+            if !wrapped_to.is_empty() {
+                let mut out_announce = announce(urls.new_activity().to_string(), inner.clone())?;
+                out_announce.inboxes = to_inboxes(&wrapped_to);
+                out.push(out_announce);
+            }
+            let thread = act.post.kind == PostKind::Thread;
+            for (servers, note) in [(&microblogs, true), (&others, false)] {
+                if servers.is_empty() {
+                    continue;
+                }
+                let inboxes = to_inboxes(servers);
+                let object_id = if note {
+                    thread_note_id(&act.post.ap_id)
+                } else {
+                    act.post.ap_id.clone()
+                };
+                match &act.change {
+                    Change::Created if thread => {
+                        let mut bare =
+                            announce(boost_id(&act.post.ap_id, note), Wrapped::Id(object_id))?;
+                        bare.inboxes = inboxes.clone();
+                        out.push(bare);
+                    }
+                    Change::Deleted { .. } if thread => {
+                        // Take the boost back: Mastodon never applies an
+                        // announced Delete.
+                        let boost = Activity::new(
+                            ActivityType::Announce,
+                            boost_id(&act.post.ap_id, note),
+                            group_url.clone(),
+                            object_id,
+                            to.clone(),
+                        );
+                        let id = urls.new_activity().to_string();
+                        let mut undo = Activity::new(
+                            ActivityType::Undo,
+                            id.clone(),
+                            group_url.clone(),
+                            Box::new(boost),
+                            to.clone(),
+                        )
+                        .with_context(Context::Activities);
+                        undo.audience = Some(group_url.clone());
+                        out.push(Outgoing {
+                            id,
+                            kind: "Undo".into(),
+                            actor: group_url.clone(),
+                            body: json(&undo)?,
+                            inboxes: inboxes.clone(),
+                            about: about.clone(),
+                        });
+                    }
+                    _ => {}
+                }
+                // The author's own Update or Delete, unwrapped, when the
+                // author is a member here (only the author's server can
+                // sign it): microblogs apply only those.
+                if act.post.local && !act.post.author_ap_id.is_empty() {
+                    out.extend(authors_own(urls, act, &handle, note && thread, inboxes)?);
+                }
             }
         }
         PostAudience::GroupElsewhere { group } => {
@@ -396,6 +580,77 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
                 about,
             });
         }
+    }
+    Ok(out)
+}
+
+/// The author's own `Update` or `Delete` of a post (and, for a thread
+/// sent to microblogs as a note, of the note too), unwrapped, for software
+/// that does not read group relays. Nothing for other changes.
+fn authors_own(
+    urls: &Urls,
+    act: &PostAct,
+    handle: &str,
+    with_note: bool,
+    inboxes: Vec<String>,
+) -> Result<Vec<Outgoing>, PortError> {
+    let post = &act.post;
+    let (to, cc) = addressing(post);
+    let about = Some(post.ap_id.clone());
+    let mut ids = vec![post.ap_id.clone()];
+    if with_note {
+        ids.push(thread_note_id(&post.ap_id));
+    }
+    let mut out = Vec::new();
+    for object_id in ids {
+        let is_note = object_id != post.ap_id;
+        let id = urls.new_activity().to_string();
+        let body = match &act.change {
+            Change::Edited => {
+                let object = if is_note {
+                    thread_note(post, handle)
+                } else {
+                    post_object(post, handle)
+                };
+                let mut update = Activity::new(
+                    ActivityType::Update,
+                    id.clone(),
+                    post.author_ap_id.clone(),
+                    object,
+                    to.clone(),
+                )
+                .with_context(Context::Posts);
+                update.cc = cc.clone();
+                json(&update)?
+            }
+            Change::Deleted { .. } => {
+                let mut delete = Activity::new(
+                    ActivityType::Delete,
+                    id.clone(),
+                    post.author_ap_id.clone(),
+                    TombstoneRef {
+                        id: object_id,
+                        kind: TombstoneType::Tombstone,
+                    },
+                    to.clone(),
+                )
+                .with_context(Context::Activities);
+                delete.cc = cc.clone();
+                json(&delete)?
+            }
+            _ => return Ok(out),
+        };
+        out.push(Outgoing {
+            id,
+            kind: match act.change {
+                Change::Edited => "Update".into(),
+                _ => "Delete".into(),
+            },
+            actor: post.author_ap_id.clone(),
+            body,
+            inboxes: inboxes.clone(),
+            about: about.clone(),
+        });
     }
     Ok(out)
 }
@@ -489,6 +744,7 @@ mod tests {
             published_at: Utc::now(),
             updated_at: None,
             deleted_at: None,
+            locked_at: None,
             last_activity_at: Utc::now(),
         }
     }
@@ -501,15 +757,168 @@ mod tests {
             post: reply(visibility),
             change: Change::Created,
         };
-        let to = PostAudience::GroupHere {
-            group: group(),
-            inboxes: vec!["https://c.example/inbox".into()],
-        };
-        post_event(&urls(), &to, &act)
-            .unwrap()
-            .iter()
-            .map(|o| serde_json::from_str(&o.body).unwrap())
+        sent(&act, &[Software::Hearth])
+            .into_iter()
+            .map(|(_, v)| v)
             .collect()
+    }
+
+    /// What `act` in group `peers` here sends to one member server per
+    /// software in `to` (inbox `https://<software>.example/inbox`), as
+    /// (inboxes, body) pairs; the kept copy of a member's own activity
+    /// (no inboxes) left out.
+    fn sent(act: &PostAct, to: &[Software]) -> Vec<(Vec<String>, Value)> {
+        let audience = PostAudience::GroupHere {
+            group: group(),
+            inboxes: to
+                .iter()
+                .map(|software| MemberServer {
+                    inbox: format!(
+                        "https://{}.example/inbox",
+                        software.name().unwrap_or("unknown")
+                    ),
+                    authority: format!("{}.example", software.name().unwrap_or("unknown")),
+                    software: software.clone(),
+                })
+                .collect(),
+        };
+        post_event(&urls(), &audience, act)
+            .unwrap()
+            .into_iter()
+            .filter(|o| !o.inboxes.is_empty())
+            .map(|o| (o.inboxes, serde_json::from_str(&o.body).unwrap()))
+            .collect()
+    }
+
+    fn thread_here(warning: Option<&str>) -> Post {
+        Post {
+            id: 1,
+            ap_id: "https://a.example/p/1".into(),
+            author_ap_id: "https://a.example/u/ann".into(),
+            author_user_id: Some(1),
+            parent_id: None,
+            root_id: None,
+            in_reply_to_ap_id: None,
+            kind: PostKind::Thread,
+            title: "Flare-ups".into(),
+            source: "It was a *hard* week.".into(),
+            content_html: "<p>It was a <em>hard</em> week.</p>".into(),
+            content_warning: warning.map(str::to_owned),
+            local: true,
+            url: Some("https://a.example/groups/peers/1".into()),
+            ..reply(Visibility::Public)
+        }
+    }
+
+    fn by_ann(post: Post, change: Change) -> PostAct {
+        PostAct {
+            id: "https://a.example/activities/1".into(),
+            actor: "https://a.example/u/ann".into(),
+            by_member_here: true,
+            post,
+            change,
+        }
+    }
+
+    fn to_inbox<'a>(sent: &'a [(Vec<String>, Value)], inbox: &str) -> Vec<&'a Value> {
+        sent.iter()
+            .filter(|(inboxes, _)| inboxes.iter().any(|i| i == inbox))
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    #[test]
+    fn every_announce_carries_cc_as_lemmy_requires() {
+        let act = by_ann(thread_here(None), Change::Created);
+        for (_, body) in sent(
+            &act,
+            &[Software::Lemmy, Software::Mastodon, Software::Unknown],
+        ) {
+            assert!(body["cc"].is_array(), "{body}");
+            if body["object"].is_object() {
+                assert!(body["object"]["cc"].is_array(), "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn lemmy_gets_the_whole_activity_and_mastodon_the_thread_as_a_note() {
+        let act = by_ann(thread_here(None), Change::Created);
+        let sent = sent(
+            &act,
+            &[Software::Lemmy, Software::Mastodon, Software::Unknown],
+        );
+        let lemmy = to_inbox(&sent, "https://lemmy.example/inbox");
+        assert_eq!(lemmy.len(), 1, "no bare Announce: Lemmy refuses it");
+        assert_eq!(lemmy[0]["object"]["type"], "Create");
+        let mastodon = to_inbox(&sent, "https://mastodon.example/inbox");
+        assert_eq!(mastodon.len(), 1);
+        assert_eq!(mastodon[0]["object"], "https://a.example/p/1/note");
+        assert_eq!(mastodon[0]["id"], "https://a.example/p/1/note/announce");
+        let unknown = to_inbox(&sent, "https://unknown.example/inbox");
+        assert_eq!(unknown.len(), 2, "both shapes to software nobody knows");
+    }
+
+    #[test]
+    fn a_deleted_thread_is_unboosted_and_deleted_by_its_author_for_mastodon() {
+        let mut post = thread_here(None);
+        post.deleted_at = Some(Utc::now());
+        let act = by_ann(post, Change::Deleted { reason: None });
+        let sent = sent(&act, &[Software::Lemmy, Software::Mastodon]);
+        let mastodon = to_inbox(&sent, "https://mastodon.example/inbox");
+        let undo = mastodon.iter().find(|v| v["type"] == "Undo").unwrap();
+        assert_eq!(undo["actor"], "https://a.example/g/peers");
+        assert_eq!(undo["object"]["type"], "Announce");
+        assert_eq!(undo["object"]["id"], "https://a.example/p/1/note/announce");
+        let deleted: Vec<&str> = mastodon
+            .iter()
+            .filter(|v| v["type"] == "Delete")
+            .map(|v| {
+                assert_eq!(v["actor"], "https://a.example/u/ann", "the author deletes");
+                v["object"]["id"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            deleted,
+            ["https://a.example/p/1", "https://a.example/p/1/note"]
+        );
+        let lemmy = to_inbox(&sent, "https://lemmy.example/inbox");
+        assert_eq!(lemmy.len(), 1);
+        assert_eq!(lemmy[0]["object"]["type"], "Delete");
+    }
+
+    #[test]
+    fn a_content_warning_is_a_warning_never_adult_content() {
+        let post = thread_here(Some("pain, low mood"));
+        let page = serde_json::to_value(post_object(&post, "peers@a.example")).unwrap();
+        assert_eq!(page["sensitive"], false);
+        assert_eq!(page["contentWarning"], "pain, low mood");
+        assert_eq!(
+            page["source"]["content"],
+            "::: spoiler Content warning: pain, low mood\nIt was a *hard* week.\n:::"
+        );
+        let note = serde_json::to_value(thread_note(&post, "peers@a.example")).unwrap();
+        assert_eq!(note["type"], "Note");
+        assert_eq!(note["summary"], "pain, low mood", "Mastodon collapses it");
+        let body = note["content"].as_str().unwrap();
+        assert!(
+            body.contains("Flare-ups") && body.contains("It was a hard week."),
+            "{body}"
+        );
+        assert!(
+            !body.contains("pain, low mood"),
+            "the body is an excerpt, not the warning"
+        );
+    }
+
+    #[test]
+    fn members_only_shapes_never_address_the_public() {
+        let mut post = thread_here(Some("x"));
+        post.visibility = Visibility::Members;
+        let act = by_ann(post, Change::Created);
+        for (_, body) in sent(&act, &[Software::Hearth]) {
+            assert!(!mentions_public(&body), "{body}");
+        }
     }
 
     fn mentions_public(v: &Value) -> bool {

@@ -10,7 +10,8 @@ use hearth_app::posts::PostGroup;
 use crate::FederationError;
 use crate::context::Federation;
 use crate::render;
-use crate::wire::{Collection, Context};
+use crate::wire::{Collection, Context, PostObject};
+use hearth_app::records::PostKind;
 
 /// How many threads a group's outbox lists.
 const OUTBOX_ITEMS: u64 = 20;
@@ -19,7 +20,8 @@ const OUTBOX_ITEMS: u64 = 20;
 pub enum Served {
     /// The document (HTTP 200).
     Object(String),
-    /// A deleted post's tombstone (HTTP 410).
+    /// A deleted post's tombstone: HTTP 410, except to Mastodon, which
+    /// forgets a status it refetches only on 404.
     Gone(String),
 }
 
@@ -47,18 +49,47 @@ pub async fn post(
     Ok(Served::Object(json(&doc)?))
 }
 
-/// The `replies` collection of a post written here.
+/// A thread written here as a `Note`, for microblogs (see
+/// [`render::thread_note`]); its tombstone once the thread is deleted.
+pub async fn thread_note(
+    fed: &Federation,
+    reader: &Reader,
+    ap_id: &str,
+) -> Result<Served, FederationError> {
+    let (post, group) = fed.app.own_post_for(reader, ap_id).await?;
+    if post.kind != PostKind::Thread {
+        return Err(FederationError::NotFound("post"));
+    }
+    if post.is_deleted() {
+        let mut tombstone = render::tombstone(&post);
+        tombstone.id = render::thread_note_id(&post.ap_id);
+        return Ok(Served::Gone(json(&tombstone)?));
+    }
+    let mut doc = render::thread_note(&post, &group_handle(fed, &group));
+    doc.context = Some(Context::Posts);
+    Ok(Served::Object(json(&doc)?))
+}
+
+/// The `replies` collection of a post written here: the replies the
+/// reader may see, as whole objects (PieFed's backfill reads them from
+/// the collection and stops at a list of ids).
 pub async fn replies(
     fed: &Federation,
     reader: &Reader,
     ap_id: &str,
 ) -> Result<String, FederationError> {
+    let (_, group) = fed.app.own_post_for(reader, ap_id).await?;
+    let handle = group_handle(fed, &group);
     let replies = fed.app.replies_for(reader, ap_id).await?;
-    let ids: Vec<String> = replies.into_iter().map(|p| p.ap_id).collect();
+    let items: Vec<PostObject> = replies
+        .iter()
+        .filter(|reply| !reply.is_deleted())
+        .map(|reply| render::post_object(reply, &handle))
+        .collect();
     json(&Collection::with_items(
-        Context::Activities,
+        Context::Posts,
         format!("{ap_id}/replies"),
-        ids,
+        items,
     ))
 }
 

@@ -8,7 +8,7 @@
 //! Follow ─────────────▶ App::receive_follow          Accept/Reject ─▶ App::receive_follow_answer
 //! Undo{Follow} ───────▶ App::receive_unfollow        Undo{Like} ────▶ App::receive_undo_reaction
 //! Create/Update ──────▶ App::receive_post / _edit    Delete ────────▶ App::receive_delete
-//! Like/EmojiReact ────▶ App::receive_reaction
+//! Like/EmojiReact ────▶ App::receive_reaction        Lock, Undo{Lock} (relayed) ─▶ App::receive_lock
 //! Announce{activity} ─▶ the same, with Origin relayed by the group (it may only speak about
 //!                       its own posts, never for anyone on this server)
 //! Announce{id} ───────▶ fetched from its author's server, then App::receive_post
@@ -252,10 +252,19 @@ async fn relayed_activity(
                 None => Ok(Received::Ignored("a reaction Hearth does not offer".into())),
             }
         }
+        "Lock" => app.receive_lock(&origin, object_id()?.as_str(), true).await,
         "Undo" => match inner.object_kind.as_deref() {
             Some("Like" | "EmojiReact" | "Dislike") | None => {
                 app.receive_undo_reaction(&origin, object_id()?.as_str())
                     .await
+            }
+            Some("Lock") => {
+                let locked = inner_value
+                    .get("object")
+                    .and_then(|lock| lock.get("object"))
+                    .and_then(protocol::id_of)
+                    .ok_or_else(|| InboxError::Malformed("Undo{Lock} names no post".into()))?;
+                app.receive_lock(&origin, locked.as_str(), false).await
             }
             Some(other) => Ok(Received::Ignored(format!(
                 "announced Undo of {other} is not used by Hearth"
@@ -342,13 +351,20 @@ async fn know_author(data: &Data, obj: &IncomingObject) {
 /// A post read off the wire, as the commands take it. `is_group` says
 /// which addressees count as the group (its `audience` always does).
 ///
-/// Mastodon's `summary` on a `Note` is a content warning; on a `Page` it is
-/// an excerpt unless the post is marked sensitive.
+/// Hearth says its warning in `contentWarning`. Otherwise Mastodon's
+/// `summary` on a `Note` is a content warning; on a `Page` it is an excerpt
+/// unless the post is marked sensitive. A warning Hearth put in the
+/// Markdown `source` as a spoiler block (for Lemmy's sake) is taken off.
 pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> bool) -> IncomingPost {
-    let warning = match obj.kind {
-        ObjectKind::Note => obj.summary.clone(),
-        _ if obj.sensitive => obj.summary.clone(),
-        _ => None,
+    let warning = match (&obj.content_warning, &obj.kind) {
+        (Some(warning), _) => Some(warning.clone()),
+        (None, ObjectKind::Note) => obj.summary.clone(),
+        (None, _) if obj.sensitive => obj.summary.clone(),
+        (None, _) => None,
+    };
+    let markdown = match (&obj.source_markdown, &warning) {
+        (Some(markdown), Some(warning)) => Some(crate::warning::without_spoiler(markdown, warning)),
+        (markdown, _) => markdown.clone(),
     };
     IncomingPost {
         id: obj.id.to_string(),
@@ -365,7 +381,7 @@ pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> boo
         content: RemoteContent {
             name: obj.name.clone(),
             html: obj.content_html.clone(),
-            markdown: obj.source_markdown.clone(),
+            markdown,
             warning,
             support_kind: obj.support_kind.clone(),
             hashtags: obj.hashtags().map(str::to_owned).collect(),

@@ -41,6 +41,8 @@ struct PostTerms {
     hearth: &'static str,
     #[serde(rename = "supportKind")]
     support_kind: &'static str,
+    #[serde(rename = "contentWarning")]
+    content_warning: &'static str,
     sensitive: &'static str,
     #[serde(rename = "Hashtag")]
     hashtag: &'static str,
@@ -56,6 +58,7 @@ impl Serialize for Context {
                 seq.serialize_element(&PostTerms {
                     hearth: HEARTH_NS,
                     support_kind: "hearth:supportKind",
+                    content_warning: "hearth:contentWarning",
                     sensitive: "as:sensitive",
                     hashtag: "as:Hashtag",
                 })?;
@@ -122,7 +125,8 @@ pub struct Activity<O> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     pub to: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Always present, even empty: Lemmy 0.19 refuses an `Announce` (and a
+    /// `Create`/`Update`) without `cc`.
     pub cc: Vec<String>,
     /// A removal's reason.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,7 +173,7 @@ pub enum Wrapped {
     Delete(Box<Activity<TombstoneRef>>),
     /// A `Like` (its object is the post's id).
     Reference(Box<Activity<String>>),
-    /// An `Undo` of a `Like`.
+    /// An `Undo` of a `Like`, or of a group's `Announce` of a thread.
     Undo(Box<Activity<Box<Activity<String>>>>),
     /// Only an id (the bare `Announce` of a thread, for Mastodon).
     Id(String),
@@ -229,7 +233,13 @@ pub struct PostObject {
     /// The Markdown as written, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// Always false: a content warning is not adult content (Lemmy, Mbin
+    /// and PieFed hide `sensitive` posts as NSFW).
     pub sensitive: bool,
+    /// Hearth's own property: the content warning, so another Hearth
+    /// server tells it from a `Page`'s excerpt in `summary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_warning: Option<String>,
     pub published: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated: Option<String>,
@@ -288,8 +298,8 @@ pub enum LinkType {
     Link,
 }
 
-/// An `OrderedCollection`: a count only (followers), ids (moderators,
-/// replies) or activities (an outbox).
+/// An `OrderedCollection`: a count only (followers), ids (moderators),
+/// objects (replies) or activities (an outbox).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Collection<T> {
@@ -373,6 +383,7 @@ mod tests {
         assert_eq!(v["object"]["id"], "https://b.example/f/1");
         assert_eq!(v["object"]["type"], "Follow");
         assert!(v["object"].get("@context").is_none());
-        assert!(v.get("cc").is_none() && v.get("summary").is_none());
+        assert_eq!(v["cc"], json!([]), "Lemmy requires cc");
+        assert!(v.get("summary").is_none());
     }
 }

@@ -18,9 +18,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use hearth_db::ConnectionTrait;
 use hearth_db::groups::{self, Member};
 use hearth_db::posts::Post;
-use hearth_db::remote;
+use hearth_db::{remote, servers};
 use hearth_domain::MembershipState;
 use hearth_domain::access::{Relation, may_read, readable};
+use hearth_domain::peer::{PeerServer, Software};
 use hearth_domain::post::Visibility;
 
 use crate::AppError;
@@ -64,10 +65,15 @@ fn consulted() {
 }
 
 /// How `reader` stands towards `group`.
+///
+/// A server reads a group here as a member only when one of its people is
+/// a member *and* its software keeps members-only posts to the group (or
+/// the admin vouches for it, `vouched`): see [`hearth_domain::peer`].
 pub(crate) async fn relation(
     db: &impl ConnectionTrait,
     reader: &Reader,
     group: &PostGroup,
+    vouched: &[String],
 ) -> Result<Relation, AppError> {
     let member = Relation::Member {
         on_group_server: false,
@@ -99,7 +105,16 @@ pub(crate) async fn relation(
             }
         }
         (Reader::Server(server), PostGroup::Local(g)) => {
-            if groups::has_member_on(db, g.id, server).await? {
+            let peer = PeerServer {
+                software: Software::from_stored(
+                    servers::software_of(db, server)
+                        .await?
+                        .and_then(|k| k.name)
+                        .as_deref(),
+                ),
+                vouched: vouched.iter().any(|v| v.eq_ignore_ascii_case(server)),
+            };
+            if peer.may_hold_members_only() && groups::has_member_on(db, g.id, server).await? {
                 member
             } else {
                 Relation::Outsider
@@ -126,6 +141,7 @@ pub(crate) async fn can_read(
     reader: &Reader,
     post: &Post,
     group: Option<&PostGroup>,
+    vouched: &[String],
 ) -> Result<bool, AppError> {
     consulted();
     let own = matches!(reader, Reader::Account(id) if post.author_user_id == Some(*id));
@@ -133,7 +149,7 @@ pub(crate) async fn can_read(
         return Ok(may_read(post.visibility, Relation::Outsider, true));
     }
     let relation = match group {
-        Some(group) => relation(db, reader, group).await?,
+        Some(group) => relation(db, reader, group, vouched).await?,
         // A post whose group is not known here: only what is public.
         None => Relation::Outsider,
     };
@@ -147,10 +163,11 @@ pub(crate) async fn readable_in(
     db: &impl ConnectionTrait,
     reader: &Reader,
     group: &PostGroup,
+    vouched: &[String],
 ) -> Result<Readable, AppError> {
     consulted();
     Ok(Readable {
-        relation: relation(db, reader, group).await?,
+        relation: relation(db, reader, group, vouched).await?,
         account: match reader {
             Reader::Account(id) => Some(*id),
             _ => None,

@@ -1,17 +1,37 @@
 //! Account use-cases: register, log in and out, resolve a token, change a
-//! profile or password, and the admin's approve, reject and list.
+//! profile or password, the admin's approve, reject and list, and the
+//! first-run setup link that creates the first admin.
+//!
+//! A person's name is shared with groups: nobody may take a name a person
+//! or a group here already has, in any letter case (`hearth_db::names`),
+//! so WebFinger has one answer per name ([`App::actor_named`]).
 
 use chrono::{DateTime, Duration, Utc};
 use hearth_db::accounts::{self, Account, NewAccount, ProfileChange};
+use hearth_db::groups::{self as db_groups, Group};
+use hearth_db::names;
+use hearth_db::setup;
+pub use hearth_db::setup::LinkState as SetupLink;
 use hearth_db::tokens::{self, Session};
 use hearth_domain::password::{self, NewPassword};
-use hearth_domain::token::IssuedToken;
+use hearth_domain::token::{self, IssuedToken};
 use hearth_domain::{AccountStatus, Bio, DisplayName, Email, Role, Username, ValidationError};
 
 use crate::{App, AppError, blocking};
 
 /// The longest reason a person may give when asking to join.
 pub const REASON_MAX: usize = 1000;
+
+/// How long a first-run setup link works. Each start of `hearth serve`
+/// while there is no admin issues a new one.
+pub const SETUP_LINK_LIFETIME: Duration = Duration::hours(24);
+
+/// Who answers to a name on this server (WebFinger).
+#[derive(Debug, Clone)]
+pub enum NamedActor {
+    Person(Account),
+    Group(Group),
+}
 
 /// What someone types to sign up. Only username and password are required.
 #[derive(Debug, Default, Clone)]
@@ -124,12 +144,23 @@ impl App {
         status: AccountStatus,
     ) -> Result<Account, AppError> {
         let checked = check(input)?;
-        // Answer a taken name before spending time on hashing and keys; the
-        // unique index still decides races between concurrent sign-ups.
-        if accounts::find_by_username(&self.db, checked.username.as_str())
-            .await?
-            .is_some()
-        {
+        let new = self.prepare_account(checked, role, status).await?;
+        let account = accounts::insert(&self.db, new).await?;
+        tracing::info!(account_id = account.id, username = %account.username, status = %account.status, "account created");
+        Ok(account)
+    }
+
+    /// Hash the password and make the keys of a checked sign-up. A name a
+    /// person or a group already has is refused first, before that work;
+    /// the insert claims the name again in its own transaction, which
+    /// decides races.
+    async fn prepare_account(
+        &self,
+        checked: Checked,
+        role: Role,
+        status: AccountStatus,
+    ) -> Result<NewAccount, AppError> {
+        if names::is_taken(&self.db, checked.username.as_str()).await? {
             return Err(AppError::Conflict { field: "username" });
         }
         let password = checked.password;
@@ -141,24 +172,123 @@ impl App {
             Ok((hash, keys))
         })
         .await?;
-        let account = accounts::insert(
-            &self.db,
-            NewAccount {
-                username: checked.username,
-                display_name: checked.display_name,
-                bio: checked.bio,
-                email: checked.email,
-                password_hash,
-                role,
-                status,
-                registration_reason: checked.reason,
-                public_key_pem: keys.public_pem,
-                private_key_pem: keys.private_pem,
-            },
-        )
-        .await?;
-        tracing::info!(account_id = account.id, username = %account.username, status = %account.status, "account created");
-        Ok(account)
+        Ok(NewAccount {
+            username: checked.username,
+            display_name: checked.display_name,
+            bio: checked.bio,
+            email: checked.email,
+            password_hash,
+            role,
+            status,
+            registration_reason: checked.reason,
+            public_key_pem: keys.public_pem,
+            private_key_pem: keys.private_pem,
+        })
+    }
+
+    /// At start-up: while no account is an admin, issue a new first-run
+    /// setup link (replacing any earlier one) and return it; `None` once
+    /// the server has an admin.
+    pub async fn issue_setup_link(&self) -> Result<Option<url::Url>, AppError> {
+        let issued = IssuedToken::generate();
+        let link = self
+            .urls
+            .site()
+            .join(&format!("/setup/{}", issued.secret))
+            .map_err(|e| AppError::Internal(format!("setup link: {e}")))?;
+        if setup::issue(&self.db, &issued.digest).await? {
+            Ok(Some(link))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Whether a setup link may be used now.
+    pub async fn setup_link(&self, secret: &str) -> Result<SetupLink, AppError> {
+        let cutoff = Utc::now() - SETUP_LINK_LIFETIME;
+        Ok(setup::check(&self.db, &token::digest(secret), cutoff).await?)
+    }
+
+    /// The first admin, created by whoever holds the setup link: an
+    /// active admin account, logged in. The link is used up in the same
+    /// transaction, so of two submissions exactly one succeeds. A link
+    /// that is wrong, used, replaced or expired, or a server that already
+    /// has an admin, is `NotFound { what: "setup link" }`; bad fields and a
+    /// taken name leave the link usable.
+    pub async fn first_admin(
+        &self,
+        secret: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<LoggedIn, AppError> {
+        let digest = token::digest(secret);
+        let cutoff = Utc::now() - SETUP_LINK_LIFETIME;
+        // Refuse a dead link before the expensive work.
+        if setup::check(&self.db, &digest, cutoff).await? != SetupLink::Valid {
+            return Err(AppError::NotFound { what: "setup link" });
+        }
+        let checked = check(Registration {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            ..Default::default()
+        })?;
+        let new = self
+            .prepare_account(checked, Role::Admin, AccountStatus::Active)
+            .await?;
+        let account = setup::create_first_admin(&self.db, &digest, cutoff, new)
+            .await?
+            .map_err(|_| AppError::NotFound { what: "setup link" })?;
+        tracing::info!(account_id = account.id, username = %account.username, "first admin created with the setup link");
+        self.start_session(account).await
+    }
+
+    /// Issue a bearer token for an account that just proved who it is.
+    async fn start_session(&self, account: Account) -> Result<LoggedIn, AppError> {
+        let issued = IssuedToken::generate();
+        let expires_at =
+            Utc::now() + Duration::days(i64::from(self.config.auth.token_lifetime_days));
+        tokens::insert(&self.db, account.id, &issued.digest, expires_at).await?;
+        tracing::info!(account_id = account.id, "logged in");
+        Ok(LoggedIn {
+            account,
+            token: issued.secret,
+            expires_at,
+        })
+    }
+
+    /// Who answers to `name` (any case): an active person or a group here.
+    ///
+    /// Names are unique across people and groups, but a database from
+    /// before that rule may hold both with one name: then only the one
+    /// created first answers (the person on a tie, as the migration that
+    /// added the rule decided), and a warning is logged.
+    pub async fn actor_named(&self, name: &str) -> Result<NamedActor, AppError> {
+        let person = accounts::find_by_username(&self.db, name)
+            .await?
+            .filter(|a| a.status == AccountStatus::Active);
+        let group = db_groups::find_by_name(&self.db, name).await?;
+        match (person, group) {
+            (Some(person), None) => Ok(NamedActor::Person(person)),
+            (None, Some(group)) => Ok(NamedActor::Group(group)),
+            (None, None) => Err(AppError::NotFound {
+                what: "account or group",
+            }),
+            (Some(person), Some(group)) => {
+                let person_first = person.created_at <= group.created_at;
+                tracing::warn!(
+                    name = %person.username,
+                    account_id = person.id,
+                    group_id = group.id,
+                    answers = if person_first { "person" } else { "group" },
+                    "a person and a group share this name (stored before names were unique); WebFinger answers only the one created first"
+                );
+                Ok(if person_first {
+                    NamedActor::Person(person)
+                } else {
+                    NamedActor::Group(group)
+                })
+            }
+        }
     }
 
     /// Check a username and password and issue a bearer token.
@@ -188,16 +318,7 @@ impl App {
         if account.status != AccountStatus::Active {
             return Err(AppError::AccountNotActive(account.status));
         }
-        let issued = IssuedToken::generate();
-        let expires_at =
-            Utc::now() + Duration::days(i64::from(self.config.auth.token_lifetime_days));
-        tokens::insert(&self.db, account.id, &issued.digest, expires_at).await?;
-        tracing::info!(account_id = account.id, "logged in");
-        Ok(LoggedIn {
-            account,
-            token: issued.secret,
-            expires_at,
-        })
+        self.start_session(account).await
     }
 
     /// The session a bearer token belongs to.

@@ -69,6 +69,10 @@ pub struct FederationConfig {
     /// Seconds before an unreachable server is tried again (doubling up to
     /// `retry_max_secs`).
     pub probe_interval_secs: u64,
+    /// Servers (`host` or `host:port`) whose software Hearth does not know
+    /// to keep members-only posts private, but whose admins this server's
+    /// admin trusts to: they may join groups and receive members-only posts.
+    pub members_only_servers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,8 +116,8 @@ pub struct RegistrationConfig {
 pub struct AuthConfig {
     /// Days a log-in lasts.
     pub token_lifetime_days: u32,
-    /// Log-in, sign-up and password-change attempts per client address
-    /// per minute (web pages and API together).
+    /// Log-in, sign-up, password-change and first-run setup attempts per
+    /// client address per minute (web pages and API together).
     pub rate_limit_per_minute: u32,
     /// Log-in and password-change attempts per account per minute, from
     /// any address.
@@ -308,6 +312,11 @@ impl Config {
                 "must not be more than federation.delivery_concurrency".into(),
             );
         }
+        for server in &self.federation.members_only_servers {
+            if let Err(message) = validate_domain(server) {
+                return fail("federation.members_only_servers", message);
+            }
+        }
         if !self.metrics.bind.is_empty() && self.metrics.bind.parse::<SocketAddr>().is_err() {
             return fail(
                 "metrics.bind",
@@ -451,6 +460,14 @@ fn apply_env(
                     _ => return Err(bad("true or false")),
                 })
             }
+            // A list from the environment: comma-separated strings.
+            toml::Value::Array(_) => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| toml::Value::String(item.to_owned()))
+                    .collect(),
+            ),
             _ => return Err(bad("a value this key cannot take from the environment")),
         };
         origins.insert(path, name);
@@ -605,6 +622,33 @@ mod tests {
 
         let err = Config::load(None, env(&[("HEARTH_TEST_MODE", "perhaps")])).unwrap_err();
         assert_eq!(err.key, "test_mode");
+
+        let err = Config::load(
+            None,
+            env(&[(
+                "HEARTH_FEDERATION_MEMBERS_ONLY_SERVERS",
+                "https://b.example/",
+            )]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "federation.members_only_servers");
+    }
+
+    #[test]
+    fn a_list_comes_from_the_environment_comma_separated() {
+        let c = Config::load(
+            None,
+            env(&[(
+                "HEARTH_FEDERATION_MEMBERS_ONLY_SERVERS",
+                "peers.example, localhost:8443,",
+            )]),
+        )
+        .unwrap()
+        .config;
+        assert_eq!(
+            c.federation.members_only_servers,
+            ["peers.example", "localhost:8443"]
+        );
     }
 
     #[test]

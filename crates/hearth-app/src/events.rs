@@ -10,6 +10,7 @@
 use hearth_db::groups::Group;
 use hearth_db::posts::Post;
 use hearth_db::remote::RemoteActor;
+use hearth_domain::peer::Software;
 use hearth_domain::post::Reaction;
 
 /// Something other servers must be told.
@@ -33,6 +34,9 @@ pub enum Event {
     JoinAnswered {
         group: Group,
         follower: RemoteActor,
+        /// What the follower's server runs (the answer's shape depends on
+        /// it: Mbin fails on a `Reject` that embeds the `Follow`).
+        software: Software,
         follow_id: String,
         accepted: bool,
     },
@@ -41,7 +45,10 @@ pub enum Event {
     FollowRefused {
         target: String,
         follower: RemoteActor,
+        software: Software,
         follow_id: String,
+        /// A plain explanation for the person, when there is one.
+        reason: Option<String>,
     },
     /// Someone who is not a member wrote to a group here that does not
     /// take posts from outside.
@@ -63,10 +70,25 @@ pub struct PostEvent {
 #[derive(Debug, Clone)]
 pub enum PostAudience {
     /// A group here relays it to the servers its members are on.
-    GroupHere { group: Group, inboxes: Vec<String> },
+    GroupHere {
+        group: Group,
+        /// The member servers that may hear about this post: for a
+        /// members-only post, only those that keep it to the group.
+        inboxes: Vec<MemberServer>,
+    },
     /// A group elsewhere gets it from the member here who did it, and
     /// relays it itself.
     GroupElsewhere { group: RemoteActor },
+}
+
+/// A member server's inbox, with the software it runs (which decides the
+/// shape of what it is sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberServer {
+    pub inbox: String,
+    /// `host[:port]`, lower case.
+    pub authority: String,
+    pub software: Software,
 }
 
 /// One change to a post, by one actor.

@@ -16,6 +16,7 @@ use hearth_db::groups::{self, Group, Member, Membership, MembershipEntry, NewGro
 use hearth_db::remote::{self, RemoteActor, RemoteMembership};
 use hearth_db::tokens::Session;
 use hearth_domain::group::{parse_description, parse_rules, parse_title};
+use hearth_domain::peer::Software;
 use hearth_domain::{GroupName, JoinPolicy, MembershipState, ValidationError};
 
 use crate::events::Event;
@@ -107,10 +108,10 @@ impl App {
         else {
             return Err(AppError::Invalid(errors));
         };
-        if groups::find_by_name(&self.db, name.as_str())
-            .await?
-            .is_some()
-        {
+        // A name any person or group here has (in any case) is taken: one
+        // answer per name for WebFinger. The insert claims it again in its
+        // transaction, which decides races.
+        if hearth_db::names::is_taken(&self.db, name.as_str()).await? {
             return Err(AppError::Conflict { field: "name" });
         }
         let keys =
@@ -237,16 +238,50 @@ impl App {
     /// their place (a request that was declined may be made again); a
     /// server repeating a `Follow` of a member is confirmed again. Someone
     /// on another server who is let in is told with `Accept`. `None` for a
-    /// second delivery of the same `Follow`.
+    /// second delivery of the same `Follow`, and for a server whose people may
+    /// not join (see [`hearth_domain::peer`]): told so with `Reject`.
     pub(crate) async fn join_here(
         &self,
         origin: &Origin,
         group: &Group,
     ) -> Result<Option<Membership>, AppError> {
         let member = Self::member_of(origin)?;
+        // Groups hold members-only threads: people from servers whose
+        // software would show those to everyone (or that nobody knows) are
+        // told no, in plain words (the NodeInfo lookup happens before the
+        // transaction: it is network I/O).
+        let peer = match origin {
+            Origin::Remote(r) => {
+                self.learn_software(&r.server).await?;
+                Some(self.peer_server(&self.db, &r.server).await?)
+            }
+            Origin::Local(_) => None,
+        };
+        let refusal = peer.as_ref().and_then(|p| p.may_join().err());
+        let software = peer.map(|p| p.software).unwrap_or(Software::Unknown);
         let Some(txn) = self.begin(origin).await? else {
             return Ok(None);
         };
+        if let (Some(refusal), Origin::Remote(r)) = (refusal, origin) {
+            if let Via::Signed(follower) = &r.via {
+                tracing::info!(group = %group.name, follower = %follower.ap_id, server = %r.server, "join refused: the server's software may not hold members-only posts");
+                self.emit(
+                    &txn,
+                    Event::FollowRefused {
+                        target: self.urls().group(&group.name).to_string(),
+                        follower: follower.clone(),
+                        software: software.clone(),
+                        follow_id: r.activity.clone(),
+                        reason: Some(refusal.explain().to_owned()),
+                    },
+                )
+                .await?;
+            }
+            self.commit(txn).await?;
+            // Answered (with the Reject and its reason): nothing to refuse
+            // at the HTTP level.
+            return Ok(None);
+        }
         let existing = groups::find_membership(&txn, group.id, member).await?;
         let membership = match (origin, existing) {
             (Origin::Local(_), Some(m)) if m.state != MembershipState::Declined => m,
@@ -281,6 +316,7 @@ impl App {
                         Event::JoinAnswered {
                             group: group.clone(),
                             follower: follower.clone(),
+                            software: software.clone(),
                             follow_id: r.activity.clone(),
                             accepted: true,
                         },
@@ -490,11 +526,13 @@ impl App {
                 let follower = remote::find_actor_by_id(&txn, actor_id)
                     .await?
                     .ok_or(AppError::NotFound { what: "member" })?;
+                let software = self.peer_server(&txn, &follower.authority).await?.software;
                 self.emit(
                     &txn,
                     Event::JoinAnswered {
                         group: group.clone(),
                         follower,
+                        software,
                         follow_id: membership.follow_ap_id.clone().unwrap_or_default(),
                         accepted: approve,
                     },
@@ -535,7 +573,9 @@ impl App {
                     Event::FollowRefused {
                         target: target.to_owned(),
                         follower: follower.clone(),
+                        software: self.peer_server(&txn, &r.server).await?.software,
                         follow_id: r.activity.clone(),
+                        reason: None,
                     },
                 )
                 .await?;

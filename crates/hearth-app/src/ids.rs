@@ -146,6 +146,20 @@ impl Urls {
         }
     }
 
+    /// The id of a thread written here, when `id` is the id of its note
+    /// (`/p/{id}/note`: the thread as a `Note`, which microblogs are told
+    /// about and their people reply to).
+    pub fn thread_of_note(&self, id: &str) -> Option<String> {
+        let url = Url::parse(id).ok()?;
+        if !self.is_local(&url) {
+            return None;
+        }
+        match url.path_segments()?.collect::<Vec<_>>().as_slice() {
+            ["p", post, "note"] => Some(self.post(post).to_string()),
+            _ => None,
+        }
+    }
+
     /// [`Urls::parse_local`] of a string.
     pub fn parse_local_id(&self, id: &str) -> Option<LocalRef> {
         Url::parse(id).ok().and_then(|u| self.parse_local(&u))
@@ -160,11 +174,15 @@ pub struct Handle {
 }
 
 impl Handle {
-    /// Parse `@name@host[:port]`, `name@host` or `acct:name@host`.
+    /// Parse `@name@host[:port]`, `name@host`, `acct:name@host` or
+    /// `!name@host` (how Lemmy, Mbin and PieFed people write a group).
     pub fn parse(raw: &str) -> Option<Handle> {
         let trimmed = raw.trim();
         let trimmed = trimmed.strip_prefix("acct:").unwrap_or(trimmed);
-        let trimmed = trimmed.strip_prefix('@').unwrap_or(trimmed);
+        let trimmed = trimmed
+            .strip_prefix('@')
+            .or_else(|| trimmed.strip_prefix('!'))
+            .unwrap_or(trimmed);
         let (name, authority) = trimmed.split_once('@')?;
         let valid_name = !name.is_empty()
             && name.len() <= 255

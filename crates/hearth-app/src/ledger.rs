@@ -202,7 +202,8 @@ impl App {
             Some(post_id) => match posts::find_by_ap_id(&self.db, post_id).await? {
                 Some(post) => {
                     let group = group_of(&self.db, &post).await?;
-                    access::can_read(&self.db, reader, &post, group.as_ref()).await?
+                    access::can_read(&self.db, reader, &post, group.as_ref(), self.vouched())
+                        .await?
                 }
                 None => false,
             },

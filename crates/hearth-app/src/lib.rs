@@ -32,6 +32,7 @@ pub mod notifications;
 pub mod origin;
 pub mod port;
 pub mod posts;
+pub mod servers;
 
 use std::sync::{Arc, OnceLock};
 

@@ -23,7 +23,7 @@ use crate::{App, AppError};
 /// Whether local account `user_id` may read `post`: the one read rule.
 async fn may_read(db: &impl ConnectionTrait, user_id: i64, post: &Post) -> Result<bool, AppError> {
     let group = group_of(db, post).await?;
-    access::can_read(db, &Reader::Account(user_id), post, group.as_ref()).await
+    access::can_read(db, &Reader::Account(user_id), post, group.as_ref(), &[]).await
 }
 
 /// A post was stored: tell the author of the post it answers, and the local

@@ -55,4 +55,16 @@ pub trait Federation: Send + Sync + 'static {
     /// A member here was let into `group`: fill in its recent threads, in
     /// the background (through the same commands as the inbox).
     fn joined_elsewhere(&self, group: &RemoteActor);
+
+    /// The software the server at `authority` runs, from its NodeInfo:
+    /// `software.name` and `software.version`. `Ok(None)` when the server
+    /// answers but has no readable NodeInfo.
+    async fn software(&self, authority: &str) -> Result<Option<NodeSoftware>, PortError>;
+}
+
+/// NodeInfo's `software`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSoftware {
+    pub name: String,
+    pub version: Option<String>,
 }

@@ -180,7 +180,13 @@ impl App {
     /// Whether the account is a joined member of the group.
     pub async fn is_member(&self, account_id: i64, group: &PostGroup) -> Result<bool, AppError> {
         Ok(matches!(
-            access::relation(&self.db, &Reader::Account(account_id), group).await?,
+            access::relation(
+                &self.db,
+                &Reader::Account(account_id),
+                group,
+                self.vouched()
+            )
+            .await?,
             hearth_domain::access::Relation::Member { .. }
         ))
     }
@@ -376,7 +382,15 @@ impl App {
                 let group = self.live_group(origin, &parent).await?;
                 // A reply is read by exactly those who read its thread,
                 // whatever its own addressing says.
-                let visibility = self.thread_visibility(&parent).await?;
+                let thread = self.thread_of(&parent).await?;
+                // The group closed the thread (Lemmy's Lock): its server
+                // would refuse the reply, so nobody here writes one.
+                if thread.locked_at.is_some() && origin.is_local() {
+                    return Err(AppError::Refused(
+                        "This thread is closed to new replies.".into(),
+                    ));
+                }
+                let visibility = thread.visibility;
                 (group, Some(parent), visibility, PostKind::Reply)
             }
         };
@@ -672,7 +686,15 @@ impl App {
     /// otherwise, exactly as for a post that does not exist.
     async fn readable_group(&self, origin: &Origin, post: &Post) -> Result<PostGroup, AppError> {
         let group = group_of(&self.db, post).await?;
-        if !access::can_read(&self.db, &origin.reader(), post, group.as_ref()).await? {
+        if !access::can_read(
+            &self.db,
+            &origin.reader(),
+            post,
+            group.as_ref(),
+            self.vouched(),
+        )
+        .await?
+        {
             return Err(AppError::NotFound { what: "post" });
         }
         group.ok_or(AppError::NotFound { what: "post" })
@@ -689,12 +711,13 @@ impl App {
     }
 
     /// The visibility of the thread `post` is in (its own for a thread).
-    async fn thread_visibility(&self, post: &Post) -> Result<Visibility, AppError> {
+    /// The thread `post` is in (itself for a thread).
+    async fn thread_of(&self, post: &Post) -> Result<Post, AppError> {
         Ok(match post.root_id {
             Some(root) => posts::find_by_id(&self.db, root)
                 .await?
-                .map_or(post.visibility, |r| r.visibility),
-            None => post.visibility,
+                .unwrap_or_else(|| post.clone()),
+            None => post.clone(),
         })
     }
 
@@ -804,7 +827,9 @@ impl App {
             // coming back).
             PostGroup::Local(g) => PostAudience::GroupHere {
                 group: g.clone(),
-                inboxes: groups::remote_member_inboxes(txn, g.id).await?,
+                inboxes: self
+                    .member_servers(txn, g.id, post.visibility != Visibility::Public)
+                    .await?,
             },
             PostGroup::Remote(g) if origin.is_local() => {
                 PostAudience::GroupElsewhere { group: g.clone() }
@@ -837,7 +862,7 @@ impl App {
     /// `post` with its group, when `reader` may read it.
     async fn visible(&self, reader: &Reader, post: Post) -> Result<(Post, PostGroup), AppError> {
         let group = group_of(&self.db, &post).await?;
-        if !access::can_read(&self.db, reader, &post, group.as_ref()).await? {
+        if !access::can_read(&self.db, reader, &post, group.as_ref(), self.vouched()).await? {
             return Err(AppError::NotFound { what: "post" });
         }
         let group = group.ok_or(AppError::NotFound { what: "post" })?;
@@ -855,7 +880,7 @@ impl App {
         let group = group_of(&self.db, &post)
             .await?
             .ok_or(AppError::NotFound { what: "post" })?;
-        let rule = access::readable_in(&self.db, reader, &group).await?;
+        let rule = access::readable_in(&self.db, reader, &group, self.vouched()).await?;
         if !rule.allows(&post) {
             return Err(AppError::NotFound { what: "post" });
         }
@@ -908,7 +933,7 @@ impl App {
         group: &PostGroup,
         q: TimelineQuery,
     ) -> Result<Vec<Post>, AppError> {
-        let visible = access::readable_in(&self.db, reader, group).await?;
+        let visible = access::readable_in(&self.db, reader, group, self.vouched()).await?;
         Ok(posts::threads(
             &self.db,
             &group.ap_id(self),
@@ -1014,7 +1039,7 @@ impl App {
                 groups.insert(post.group_ap_id.clone(), group);
             }
             let group = groups.get(&post.group_ap_id).cloned().flatten();
-            if access::can_read(&self.db, &reader, &post, group.as_ref()).await?
+            if access::can_read(&self.db, &reader, &post, group.as_ref(), self.vouched()).await?
                 && let Some(group) = group
             {
                 out.push((group.title(), post));
@@ -1036,7 +1061,7 @@ impl App {
         let mut out = Vec::new();
         for post in posts::by_author(&self.db, &author, before, limit).await? {
             let group = group_of(&self.db, &post).await?;
-            if access::can_read(&self.db, &reader, &post, group.as_ref()).await? {
+            if access::can_read(&self.db, &reader, &post, group.as_ref(), self.vouched()).await? {
                 out.push(post);
             }
         }

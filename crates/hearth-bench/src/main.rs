@@ -10,7 +10,7 @@
 //!    │  (dead ones then hang: they accept connections, never answer)
 //!    │  POST /api/v1/posts ── t0 = when it returns
 //!    │                                 group ──Announce{Create}, Announce{Page}──▶ N shared inboxes
-//!    └─ poll the receivers until each verified both Announces; sample hearth's RSS
+//!    └─ poll the receivers until each verified the Announce; sample hearth's RSS
 //! ```
 
 #[path = "../../../tests/support/receivers.rs"]
@@ -32,7 +32,8 @@ use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-const USERNAME: &str = "bench";
+/// Not the group's name: a person and a group never share one.
+const USERNAME: &str = "bench_writer";
 const PASSWORD: &str = "a long enough bench passphrase";
 const GROUP: &str = "bench";
 
@@ -258,7 +259,7 @@ async fn measure(args: &Args, server: &Server, n: usize, dead: usize) -> anyhow:
         (t0 - sent).as_secs_f64() * 1000.0
     );
 
-    // Poll until every healthy receiver verified both Announces; the
+    // Poll until every healthy receiver verified the Announce; the
     // arrival times recorded by the receivers give the figures, so the
     // polling interval does not enter them.
     let deadline = t0 + Duration::from_secs(args.timeout_secs);
@@ -266,7 +267,7 @@ async fn measure(args: &Args, server: &Server, n: usize, dead: usize) -> anyhow:
     loop {
         for (i, slot) in done.iter_mut().enumerate() {
             if slot.is_none() {
-                *slot = fleet.with_received(i, |records| both_announces(records, &post_url));
+                *slot = fleet.with_received(i, |records| announced(records, &post_url));
             }
         }
         let count = done.iter().filter(|d| d.is_some()).count();
@@ -274,7 +275,7 @@ async fn measure(args: &Args, server: &Server, n: usize, dead: usize) -> anyhow:
             break;
         }
         if Instant::now() > deadline {
-            eprintln!("timed out: {count} of {n} receivers have both Announces");
+            eprintln!("timed out: {count} of {n} receivers have the Announce");
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -320,7 +321,7 @@ async fn measure(args: &Args, server: &Server, n: usize, dead: usize) -> anyhow:
         dead,
         database: db_label(&args.database).to_owned(),
         join,
-        deliveries: 2 * n,
+        deliveries: n,
         delivered,
         first,
         all,
@@ -338,9 +339,11 @@ fn is_announce_of(r: &Received, post_url: &str) -> bool {
     r.kind == "Announce" && r.concerns(post_url)
 }
 
-/// When a receiver had both Announces of the post (the `Announce{Create}`
-/// and the bare `Announce{Page}`), or `None` if it has not yet.
-fn both_announces(records: &[Received], post_url: &str) -> Option<Instant> {
+/// When a receiver had the group's Announce of the post (the
+/// `Announce{Create}`; the receivers say they run Hearth, which reads group
+/// relays, so there is no bare `Announce{Page}` for them), or `None` if it
+/// has not yet.
+fn announced(records: &[Received], post_url: &str) -> Option<Instant> {
     let mut firsts: Vec<(&str, Instant)> = Vec::new();
     for r in records
         .iter()
@@ -350,7 +353,7 @@ fn both_announces(records: &[Received], post_url: &str) -> Option<Instant> {
             firsts.push((&r.id, r.at));
         }
     }
-    if firsts.len() >= 2 {
+    if !firsts.is_empty() {
         firsts.iter().map(|(_, at)| *at).max()
     } else {
         None

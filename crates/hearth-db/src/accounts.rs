@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use crate::entity::{access_tokens, users};
+use crate::names::{self, NameKind};
 use crate::{DbError, begin_write};
 use sea_orm::DatabaseConnection;
 
@@ -75,11 +76,27 @@ pub struct NewAccount {
 }
 
 /// Store a new account. A username that differs only in case from an
-/// existing one is a `Conflict { field: "username" }`, and nothing is written.
+/// existing person's or group's name is a `Conflict { field: "username" }`,
+/// and nothing is written.
 pub async fn insert(db: &DatabaseConnection, new: NewAccount) -> Result<Account, DbError> {
+    let txn = begin_write(db).await?;
+    let account = insert_in(&txn, new).await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// [`insert`] inside the caller's transaction: claims the name (shared
+/// with groups, see [`crate::names`]) and stores the account. A new admin
+/// also ends any first-run setup link: the server is set up.
+pub(crate) async fn insert_in(
+    txn: &impl ConnectionTrait,
+    new: NewAccount,
+) -> Result<Account, DbError> {
+    let canonical = new.username.canonical();
+    names::claim(txn, &canonical, NameKind::Person, "username").await?;
     let now = Utc::now();
     let row = users::ActiveModel {
-        username_canonical: Set(new.username.canonical()),
+        username_canonical: Set(canonical),
         username: Set(new.username.as_str().to_owned()),
         display_name: Set(new.display_name.as_str().to_owned()),
         bio: Set(new.bio.as_str().to_owned()),
@@ -95,10 +112,22 @@ pub async fn insert(db: &DatabaseConnection, new: NewAccount) -> Result<Account,
         ..Default::default()
     };
     let model = row
-        .insert(db)
+        .insert(txn)
         .await
         .map_err(|e| DbError::unique_as(e, "username"))?;
+    if new.role == Role::Admin {
+        crate::setup::clear(txn).await?;
+    }
     Account::try_from(model)
+}
+
+/// Whether any account has the admin role, whatever its status.
+pub async fn admin_exists(db: &impl ConnectionTrait) -> Result<bool, DbError> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Role.eq(Role::Admin.as_str()))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// An account and its password hash, for checking a log-in.

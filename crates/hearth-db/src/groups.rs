@@ -74,8 +74,17 @@ pub struct NewGroup {
 }
 
 /// Create a group; its creator becomes its first moderator and member. One
-/// transaction: a group never exists without a moderator.
+/// transaction: a group never exists without a moderator. The name is
+/// shared with people ([`crate::names`]): one a person or a group already
+/// has, in any case, is `Conflict { field: "name" }`.
 pub async fn insert(db: &impl ConnectionTrait, new: NewGroup) -> Result<Group, DbError> {
+    crate::names::claim(
+        db,
+        &new.name.canonical(),
+        crate::names::NameKind::Group,
+        "name",
+    )
+    .await?;
     let now = Utc::now();
     let creator = new.created_by;
     let row = groups::ActiveModel {
@@ -532,19 +541,30 @@ async fn joined_remote_members(
 }
 
 /// Where activities for a group's members on other servers go: the shared
-/// inbox (or inbox) of each joined remote member, each server once.
+/// inbox (or inbox) of each joined remote member, each server once, with
+/// the server's authority.
 pub async fn remote_member_inboxes(
     db: &impl ConnectionTrait,
     group_id: i64,
-) -> Result<Vec<String>, DbError> {
-    let mut inboxes = Vec::new();
+) -> Result<Vec<MemberInbox>, DbError> {
+    let mut inboxes: Vec<MemberInbox> = Vec::new();
     for actor in joined_remote_members(db, group_id).await? {
         let inbox = actor.shared_inbox.unwrap_or(actor.inbox);
-        if !inboxes.contains(&inbox) {
-            inboxes.push(inbox);
+        if !inboxes.iter().any(|known| known.inbox == inbox) {
+            inboxes.push(MemberInbox {
+                inbox,
+                authority: actor.authority.to_ascii_lowercase(),
+            });
         }
     }
     Ok(inboxes)
+}
+
+/// An inbox of a group's member server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInbox {
+    pub inbox: String,
+    pub authority: String,
 }
 
 /// Whether any joined member of the group lives on the server `authority`

@@ -18,10 +18,13 @@ mod entity;
 mod error;
 pub mod federation;
 pub mod groups;
+pub mod names;
 pub mod notifications;
 pub mod posts;
 pub mod queue;
 pub mod remote;
+pub mod servers;
+pub mod setup;
 pub mod tokens;
 
 pub use connect::{

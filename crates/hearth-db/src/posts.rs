@@ -56,6 +56,8 @@ pub struct Post {
     pub published_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Closed to new replies by its group's moderators (threads).
+    pub locked_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
 }
 
@@ -114,6 +116,7 @@ impl TryFrom<posts::Model> for Post {
             published_at: r.published_at,
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
+            locked_at: r.locked_at,
             last_activity_at: r.last_activity_at,
         })
     }
@@ -173,6 +176,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<Post, DbE
         published_at: Set(new.published_at),
         updated_at: Set(None),
         deleted_at: Set(None),
+        locked_at: Set(None),
         last_activity_at: Set(now),
         created_at: Set(now),
         ..Default::default()
@@ -256,6 +260,17 @@ pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64) -> Result<Post, Db
         .filter(reactions::Column::PostId.eq(id))
         .exec(db)
         .await?;
+    Post::try_from(row.update(db).await?)
+}
+
+/// Lock (`true`) or unlock a thread.
+pub async fn set_locked(db: &impl ConnectionTrait, id: i64, locked: bool) -> Result<Post, DbError> {
+    let mut row: posts::ActiveModel = posts::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(DbError::NotFound { what: "post" })?
+        .into();
+    row.locked_at = Set(locked.then(Utc::now));
     Post::try_from(row.update(db).await?)
 }
 

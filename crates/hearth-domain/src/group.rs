@@ -17,7 +17,8 @@ pub const DESCRIPTION_MAX: usize = 5000;
 pub const RULES_MAX: usize = 10_000;
 
 /// A group's handle: the same rule as usernames. Unique without regard to
-/// case among groups (a group may share its name with a person).
+/// case among people and groups together, so `acct:NAME@DOMAIN` names one
+/// actor.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct GroupName(String);

@@ -14,6 +14,7 @@ pub mod error;
 pub mod group;
 pub mod notification;
 pub mod password;
+pub mod peer;
 pub mod post;
 pub mod text;
 pub mod token;

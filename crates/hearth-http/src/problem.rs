@@ -147,9 +147,16 @@ impl From<AppError> for Problem {
                 } else {
                     "conflict"
                 };
+                // People and groups share one set of names (one WebFinger
+                // answer per name), so either may hold it.
+                let detail = if matches!(field, "username" | "name") {
+                    "This name is already used by a person or a group on this server. Please choose another.".to_owned()
+                } else {
+                    format!("This {} is already in use. Please choose another.", field.replace('_', " "))
+                };
                 Problem::new(StatusCode::CONFLICT, code, "That is already taken")
                     .field(field)
-                    .detail(format!("This {} is already in use. Please choose another.", field.replace('_', " ")))
+                    .detail(detail)
             }
             AppError::Unauthenticated => {
                 let mut p = Problem::new(

@@ -1,5 +1,6 @@
-//! Rate limits: every authentication door (log-in, sign-up and password
-//! change, on the web pages and the API alike) and the ActivityPub inboxes.
+//! Rate limits: every authentication door (log-in, sign-up, password
+//! change and the first-run setup page, on the web pages and the API
+//! alike) and the ActivityPub inboxes.
 //!
 //! The authentication doors share one set of limits, so a guesser gains
 //! nothing by switching between the pages and the API:

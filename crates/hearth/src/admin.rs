@@ -215,7 +215,9 @@ fn explain(err: AppError) -> anyhow::Error {
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        AppError::Conflict { field } => anyhow::anyhow!("{field}: already taken"),
+        AppError::Conflict { field } => {
+            anyhow::anyhow!("{field}: already taken by a person or a group on this server")
+        }
         AppError::NotFound { what } => anyhow::anyhow!("no such {what}"),
         other => anyhow::anyhow!("{other}"),
     }

@@ -26,6 +26,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply database migrations, then serve HTTP until SIGTERM or Ctrl-C.
+    ///
+    /// While no account is an admin, it prints a one-time setup link with
+    /// which the first visitor creates the admin account in the browser.
     Serve,
     /// Apply database migrations, then deliver activities to other servers
     /// (no web server) until SIGTERM or Ctrl-C. Run several on one

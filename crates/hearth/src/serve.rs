@@ -1,8 +1,9 @@
 //! `hearth serve`, `hearth worker` and `hearth migrate`.
 //!
-//! Start-up order: connect, migrate, bind, serve. On SIGTERM or Ctrl-C the
-//! server stops accepting connections, lets requests in flight finish (up
-//! to `http.shutdown_grace_secs`), then closes the database pool so SQLite
+//! Start-up order: connect, migrate, bind, show the first-run setup link
+//! while there is no admin, serve. On SIGTERM or Ctrl-C the server stops
+//! accepting connections, lets requests in flight finish (up to
+//! `http.shutdown_grace_secs`), then closes the database pool so SQLite
 //! checkpoints its WAL and nothing is left half-written.
 
 use std::future::IntoFuture;
@@ -61,6 +62,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         database = %hearth_app::database_kind(&app.config),
         "hearth is listening on http://{local}"
     );
+    announce_setup_link(&app).await?;
 
     let (stop_sender, sender_shutdown) = tokio::sync::watch::channel(false);
     hearth_http::metrics::spawn(&app, sender_shutdown.clone()).await?;
@@ -111,6 +113,27 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     app.close().await.context("closing the database")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// While no account is an admin, issue a new one-time setup link (the
+/// previous one stops working) and show it on standard output and in the
+/// log: whoever opens it first creates the admin account in the browser.
+/// `hearth admin create-user NAME --admin` remains the other way; once
+/// any admin exists, nothing is shown.
+async fn announce_setup_link(app: &App) -> anyhow::Result<()> {
+    let Some(link) = app
+        .issue_setup_link()
+        .await
+        .context("cannot issue the first-run setup link")?
+    else {
+        return Ok(());
+    };
+    let hours = hearth_app::accounts::SETUP_LINK_LIFETIME.num_hours();
+    println!(
+        "This server has no admin yet. Open this link to create the admin account (it works once, for {hours} hours): {link}"
+    );
+    tracing::info!(%link, valid_hours = hours, "no admin account yet: open the setup link to create it");
     Ok(())
 }
 

@@ -29,6 +29,7 @@ pub struct Model {
     pub published_at: DateTimeUtc,
     pub updated_at: Option<DateTimeUtc>,
     pub deleted_at: Option<DateTimeUtc>,
+    pub locked_at: Option<DateTimeUtc>,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
 }

@@ -392,12 +392,23 @@ pub(crate) async fn site_inbox(
     receive(&state, target, &uri, &headers, &body).await
 }
 
+/// Which document of a post is asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PostDocument {
+    /// The `Page` or `Note`.
+    Object,
+    /// Its `replies` collection.
+    Replies,
+    /// A thread as a `Note`, for microblogs.
+    Note,
+}
+
 async fn serve_post(
     state: &ApiState,
     id: &str,
     uri: &OriginalUri,
     headers: &HeaderMap,
-    replies: bool,
+    document: PostDocument,
 ) -> Response {
     let reader = match reader(state, uri, headers).await {
         Ok(reader) => reader,
@@ -405,12 +416,28 @@ async fn serve_post(
     };
     let ap_id = state.app.urls().post(id).to_string();
     let data = state.data();
-    if replies {
-        return served(serve::replies(&data, &reader, &ap_id).await);
-    }
-    match serve::post(&data, &reader, &ap_id).await {
+    let served = match document {
+        PostDocument::Replies => return served(serve::replies(&data, &reader, &ap_id).await),
+        PostDocument::Object => serve::post(&data, &reader, &ap_id).await,
+        PostDocument::Note => serve::thread_note(&data, &reader, &ap_id).await,
+    };
+    match served {
         Ok(Served::Object(doc)) => activity_body(doc, StatusCode::OK),
-        Ok(Served::Gone(doc)) => activity_body(doc, StatusCode::GONE),
+        Ok(Served::Gone(doc)) => {
+            // Mastodon deletes a status it refetches on 404 only, never on
+            // 410; everyone else reads 410 as gone. The note exists only
+            // for microblogs.
+            let mastodon = headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ua| ua.contains("Mastodon"));
+            let status = if mastodon || document == PostDocument::Note {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::GONE
+            };
+            activity_body(doc, status)
+        }
         Err(err) => federation_problem(err),
     }
 }
@@ -436,7 +463,7 @@ pub(crate) async fn post_object(
             Err(err) => app_problem(err),
         };
     }
-    serve_post(&state, &id, &uri, &headers, false).await
+    serve_post(&state, &id, &uri, &headers, PostDocument::Object).await
 }
 
 pub(crate) async fn post_replies(
@@ -445,7 +472,18 @@ pub(crate) async fn post_replies(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    serve_post(&state, &id, &uri, &headers, true).await
+    serve_post(&state, &id, &uri, &headers, PostDocument::Replies).await
+}
+
+/// A thread as a `Note` (for Mastodon and other microblogs), as the
+/// reader may see it.
+pub(crate) async fn post_note(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    serve_post(&state, &id, &uri, &headers, PostDocument::Note).await
 }
 
 /// An activity this server sent, for servers that fetch it by id.

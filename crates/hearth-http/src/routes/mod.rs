@@ -284,6 +284,9 @@ fn table() -> Vec<Entry> {
         at(M::GET, "/p/{id}/replies", ReadRule, |_| {
             get(federation::post_replies)
         }),
+        at(M::GET, "/p/{id}/note", ReadRule, |_| {
+            get(federation::post_note)
+        }),
         at(M::GET, "/activities/{id}", ReadRule, |_| {
             get(federation::activity_object)
         }),
@@ -317,6 +320,17 @@ fn table() -> Vec<Entry> {
             auth_door(s, post(web::pages::signup))
         }),
         at(M::POST, "/logout", Command, |_| post(web::pages::logout)),
+        // The first-run link: an authentication door (its token is the
+        // credential), so both methods share the log-in limits.
+        at(
+            M::GET,
+            "/setup/{token}",
+            Public("the first-run form, only while the server has no admin"),
+            |s| auth_door(s, get(web::setup::setup_form)),
+        ),
+        at(M::POST, "/setup/{token}", Command, |s| {
+            auth_door(s, post(web::setup::setup))
+        }),
         at(
             M::GET,
             "/groups",

@@ -55,6 +55,8 @@ pub struct PostView {
     /// The server the post was written on.
     server: String,
     deleted: bool,
+    /// Closed to new replies by the group's moderators.
+    locked: bool,
     published_at: String,
     updated_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,6 +114,7 @@ fn view(post: &Post, ctx: &Context<'_>) -> PostView {
             })
             .unwrap_or_default(),
         deleted: post.is_deleted(),
+        locked: post.locked_at.is_some(),
         published_at: timestamp(post.published_at),
         updated_at: post.updated_at.map(timestamp),
         replies: None,

@@ -475,6 +475,8 @@ struct ThreadCtx<'a> {
     csrf: &'a str,
     viewer: Option<&'a WebSession>,
     can_write: bool,
+    /// The group closed the thread to new replies.
+    locked: bool,
     moderator: bool,
     draft: Option<&'a ReplyDraft>,
 }
@@ -517,6 +519,9 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                 @if post.visibility == Visibility::Public { " · Anyone can read this" }
                 @if post.updated_at.is_some() && !post.is_deleted() { " · edited" }
             }
+            @if post.kind == PostKind::Thread && post.locked_at.is_some() {
+                p class="notice" { "The group's moderators closed this thread: no new replies." }
+            }
             @if let Some(cw) = &post.content_warning {
                 details {
                     summary { "Content warning: " (cw) " (open to read)" }
@@ -535,6 +540,7 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                         }
                     }
                 }
+                @if !cx.locked {
                 form method="post" action=(format!("/posts/{}/reply", post.id)) novalidate {
                     input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
                     div class=(if draft.is_some() { "field has-error" } else { "field" }) {
@@ -547,6 +553,7 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                             aria-invalid=[draft.map(|_| "true")] { @if let Some(d) = draft { (d.body) } }
                     }
                     button type="submit" { "Send reply" }
+                }
                 }
                 @if own {
                     div class="actions" {
@@ -656,6 +663,7 @@ async fn show_thread(
             csrf,
             viewer: session,
             can_write,
+            locked: root.locked_at.is_some(),
             moderator,
             draft: draft.as_ref(),
         };

@@ -31,7 +31,7 @@ fn field_errors(err: AppError, fallback_field: &str) -> Vec<FieldError> {
             .collect(),
         AppError::Conflict { field } => vec![FieldError {
             field: field.to_owned(),
-            message: "That name is already taken. Please choose another.".into(),
+            message: "That name is already used by a person or a group on this server. Please choose another.".into(),
         }],
         AppError::NotFound { .. } => vec![FieldError {
             field: fallback_field.to_owned(),

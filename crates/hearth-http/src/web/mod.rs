@@ -15,6 +15,7 @@ pub(crate) mod manage;
 pub(crate) mod notifications;
 pub(crate) mod pages;
 pub(crate) mod people;
+pub(crate) mod setup;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;

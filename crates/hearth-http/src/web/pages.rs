@@ -53,7 +53,7 @@ pub(super) fn redirect_to(to: &str) -> Response {
     response
 }
 
-fn redirect(to: &'static str, set_cookies: &[String]) -> Response {
+pub(super) fn redirect(to: &'static str, set_cookies: &[String]) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     response
         .headers_mut()
@@ -66,7 +66,25 @@ fn redirect(to: &'static str, set_cookies: &[String]) -> Response {
     response
 }
 
-fn expired_form() -> FieldError {
+/// What an account form (sign-up, first-run set-up) says when the
+/// account cannot be made: each invalid field, or the name taken.
+pub(super) fn account_form_errors(err: AppError) -> Vec<FieldError> {
+    match err {
+        AppError::Invalid(errs) => errs
+            .into_iter()
+            .map(|e| FieldError {
+                field: e.field.to_owned(),
+                message: e.message,
+            })
+            .collect(),
+        _ => vec![FieldError {
+            field: "username".into(),
+            message: "That name is already used by a person or a group on this server. Please choose another.".into(),
+        }],
+    }
+}
+
+pub(super) fn expired_form() -> FieldError {
     FieldError {
         field: "main".into(),
         message: "This form had expired. Please check your answers and send it again.".into(),
@@ -408,18 +426,9 @@ pub async fn signup(
                 p { "An admin will look at your request. You can log in once it is approved." }
             }
         }),
-        Err(AppError::Invalid(errs)) => fail(
-            errs.into_iter()
-                .map(|e| FieldError {
-                    field: e.field.to_owned(),
-                    message: e.message,
-                })
-                .collect(),
-        ),
-        Err(AppError::Conflict { .. }) => fail(vec![FieldError {
-            field: "username".into(),
-            message: "That username is taken. Please choose another.".into(),
-        }]),
+        Err(err @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
+            fail(account_form_errors(err))
+        }
         Err(err) => {
             tracing::error!(error = %err, "sign-up page failed");
             fail(vec![FieldError {

@@ -1,0 +1,669 @@
+//! Hearth and a real Lemmy 0.19.20 on loopback, both ways, through each
+//! one's own HTTP API (see `tests/support/lemmy.rs` for how Lemmy is
+//! built and run). Every test runs on SQLite and, when
+//! `HEARTH_TEST_DATABASE_URL` is set, PostgreSQL for Hearth (Lemmy always
+//! uses PostgreSQL).
+//!
+//! Without Lemmy's source (`../shared/peers/`) the tests say so in one line
+//! and pass; `.ci/run` sets `HEARTH_REQUIRE_LEMMY=1`, where that fails.
+//!
+//! Every test ends by reporting each delivery Lemmy refused (any 4xx), with
+//! Lemmy's answer, and fails if there was one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::lemmy::{Lemmy, Peers};
+use support::rig::{Rig, Scene, find_in};
+use support::{Backend, wait_until};
+
+/// Start Lemmy and a Hearth server `a` (members `ann`, `bea`; an open
+/// group `circle` and an approval group `quiet`, both ann's) that see the
+/// same hosts file. `None`: Lemmy is not available here (said on stderr).
+async fn scene(backend: &Backend, peers: &Peers) -> Option<(Lemmy, Rig)> {
+    let lemmy = Lemmy::start(peers).await?;
+    let rig = Scene::new()
+        .server("a")
+        .hosts_file(&peers.hosts())
+        .member("ann")
+        .member("bea")
+        .group("circle", "ann")
+        .group_with("quiet", "ann", json!({"join_policy": "approval"}))
+        .start(backend)
+        .await;
+    Some((lemmy, rig))
+}
+
+/// Prints Hearth's log when the test fails.
+struct LogOnFailure<'a>(&'a Rig);
+
+impl Drop for LogOnFailure<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let a = &self.0.at("a").instance;
+            eprintln!("=== Hearth log (port {}) ===\n{}", a.port, a.logs());
+        }
+    }
+}
+
+/// How many people of Lemmy's server are joined members of `group` on `a`.
+async fn lemmy_members(rig: &Rig, lemmy: &Lemmy, group: &str) -> i64 {
+    rig.at("a")
+        .instance
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM group_members m \
+             JOIN groups g ON g.id = m.group_id \
+             JOIN remote_actors r ON r.id = m.remote_actor_id \
+             WHERE g.name = '{group}' AND m.state = 'joined' AND r.authority = '{}'",
+            lemmy.authority()
+        ))
+        .await
+}
+
+/// Lemmy's admin subscribes to `group` on `a` until Lemmy's state is
+/// `want`. Lemmy's queue starts a server it has never sent to at its
+/// newest activity, so the very first Follow to Hearth may be skipped: the
+/// Follow is sent again if nothing came of it.
+async fn lemmy_subscribes(rig: &Rig, lemmy: &Lemmy, group: &str, want: &str) -> i64 {
+    let handle = format!("!{group}@{}", rig.at("a").authority());
+    let community = lemmy.community(&handle).await;
+    let mut state = lemmy.follow(community, true).await;
+    let started = std::time::Instant::now();
+    let mut resent = false;
+    loop {
+        if state == want {
+            return community;
+        }
+        if !resent && started.elapsed() > std::time::Duration::from_secs(15) {
+            lemmy.follow(community, false).await;
+            lemmy.follow(community, true).await;
+            resent = true;
+        }
+        assert!(
+            started.elapsed() < support::DEADLINE,
+            "Lemmy's subscription to {handle} stayed {state}, wanted {want}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        state = lemmy.subscribed(community).await;
+    }
+}
+
+/// Print every delivery from `a` that Lemmy refused with a 4xx, with
+/// Lemmy's answer, and fail if there is one.
+async fn no_refused_deliveries(rig: &Rig, lemmy: &Lemmy) {
+    let db = rig.at("a").instance.db().await;
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT o.kind, o.body, d.inbox, d.last_status, d.last_error \
+                 FROM deliveries d JOIN outbound_activities o ON o.id = d.activity_id \
+                 WHERE d.authority = '{}' AND d.last_status >= 400 AND d.last_status < 500",
+                lemmy.authority()
+            ),
+        ))
+        .await
+        .unwrap();
+    for row in &rows {
+        let kind: String = row.try_get("", "kind").unwrap();
+        let body: String = row.try_get("", "body").unwrap();
+        let status: i32 = row.try_get("", "last_status").unwrap();
+        let error: Option<String> = row.try_get("", "last_error").unwrap();
+        eprintln!(
+            "Lemmy refused a {kind} with {status}: {}\n  sent: {body}",
+            error.unwrap_or_default()
+        );
+    }
+    assert!(
+        rows.is_empty(),
+        "Lemmy refused {} deliveries (above)",
+        rows.len()
+    );
+}
+
+/// Wait until the thread `url` of `group` on `a`, as `member` sees it,
+/// satisfies `check`.
+async fn wait_hearth(
+    rig: &Rig,
+    member: &str,
+    group: &str,
+    url: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let a = rig.at("a");
+    wait_until(what, || async {
+        a.thread(Some(member), group, url)
+            .await
+            .filter(|thread| check(thread))
+    })
+    .await
+}
+
+/// A request to `a`'s API as `member` that must succeed.
+async fn hearth_ok(rig: &Rig, method: Method, path: &str, member: &str, body: Option<Value>) {
+    let answer = rig
+        .at("a")
+        .api(method.clone(), path, Some(member), body)
+        .await;
+    assert!(
+        answer.status.is_success(),
+        "{method} {path}: {}",
+        answer.text
+    );
+}
+
+/// A reply anywhere in `thread` satisfying `check`.
+fn find_reply<'a>(thread: &'a Value, check: &impl Fn(&Value) -> bool) -> Option<&'a Value> {
+    for reply in thread["replies"].as_array().into_iter().flatten() {
+        if check(reply) {
+            return Some(reply);
+        }
+        if let Some(found) = find_reply(reply, check) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn text_of(post: &Value) -> String {
+    post["body_html"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_lemmy_user_takes_part_in_a_hearth_group() {
+    each_backend!(|backend| lemmy_user_in_a_hearth_group(&backend));
+}
+
+async fn lemmy_user_in_a_hearth_group(backend: &Backend) {
+    let peers = Peers::new();
+    let Some((lemmy, rig)) = scene(backend, &peers).await else {
+        return;
+    };
+    let _log = LogOnFailure(&rig);
+    let a = rig.at("a");
+    let circle = lemmy_subscribes(&rig, &lemmy, "circle", "Subscribed").await;
+    wait_until("Lemmy's admin to be a member of circle", || async {
+        (lemmy_members(&rig, &lemmy, "circle").await == 1).then_some(())
+    })
+    .await;
+
+    // A members-only thread first, then a public one with a content warning.
+    let private = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "Only for us", "body": "Members only words.", "visibility": "members"}),
+        )
+        .await;
+    let thread = a
+        .write(
+            "ann",
+            "circle",
+            json!({
+                "title": "Flare-ups after the new dose",
+                "body": "It was a *hard* week, the pain kept me up.",
+                "content_warning": "pain, low mood",
+                "support_kind": "emotional",
+                "visibility": "public",
+            }),
+        )
+        .await;
+    let thread_url = thread["url"].as_str().unwrap().to_owned();
+    let thread_id = thread["id"].as_str().unwrap().to_owned();
+    let seen = lemmy
+        .wait_post(circle, &thread_url, "the thread on Lemmy", |_| true)
+        .await;
+    let post = &seen["post"];
+    assert_eq!(post["name"], "Flare-ups after the new dose");
+    assert_eq!(
+        post["nsfw"], false,
+        "a content warning is not adult content"
+    );
+    let body = post["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("::: spoiler Content warning: pain, low mood\n"),
+        "the warning is a collapsed spoiler on Lemmy: {body}"
+    );
+    assert!(body.contains("It was a *hard* week"), "{body}");
+    let lemmy_post = post["id"].as_i64().unwrap();
+
+    // The members-only thread never went to Lemmy, which would drop it
+    // (and Hearth would count a refused delivery): not sent, not fetchable.
+    let private_url = private["url"].as_str().unwrap();
+    assert!(
+        !lemmy
+            .posts(circle)
+            .await
+            .iter()
+            .any(|p| p["post"]["ap_id"] == private_url)
+    );
+    let sent_private = a
+        .instance
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM deliveries d JOIN outbound_activities o ON o.id = d.activity_id \
+             WHERE d.authority = '{}' AND o.about_ap_id = '{private_url}'",
+            lemmy.authority()
+        ))
+        .await;
+    assert_eq!(sent_private, 0, "members-only posts are not sent to Lemmy");
+    let (status, _) = lemmy.resolve(private_url).await;
+    assert!(
+        !status.is_success(),
+        "Lemmy cannot fetch a members-only thread"
+    );
+
+    // Replies at three depths: Lemmy → Hearth → Lemmy.
+    let (top_lemmy_id, top_ap) = lemmy
+        .comment(lemmy_post, None, "Sending you strength from Lemmy.")
+        .await;
+    let on_hearth = wait_hearth(
+        &rig,
+        "ann",
+        "circle",
+        &thread_url,
+        "Lemmy's comment on Hearth",
+        |t| find_in(t, &top_ap).is_some(),
+    )
+    .await;
+    let top_here = find_in(&on_hearth, &top_ap).unwrap();
+    assert!(text_of(top_here).contains("Sending you strength"));
+    assert_eq!(top_here["in_reply_to"], thread_url.as_str());
+    let top_id = top_here["id"].as_str().unwrap().to_owned();
+    let answer = a
+        .reply("ann", &top_id, "Thank you, it helps to hear.")
+        .await;
+    let answer_url = answer["url"].as_str().unwrap().to_owned();
+    let answer_on_lemmy = lemmy
+        .wait_comment(lemmy_post, "ann's reply on Lemmy", |c| {
+            c["comment"]["ap_id"] == answer_url.as_str()
+        })
+        .await;
+    assert!(
+        answer_on_lemmy["comment"]["path"]
+            .as_str()
+            .unwrap()
+            .contains(&top_lemmy_id.to_string()),
+        "ann's reply hangs under Lemmy's comment: {answer_on_lemmy}"
+    );
+    let (_, deep_ap) = lemmy
+        .comment(
+            lemmy_post,
+            answer_on_lemmy["comment"]["id"].as_i64(),
+            "Any time. Did the nurse line help?",
+        )
+        .await;
+    let on_hearth = wait_hearth(
+        &rig,
+        "ann",
+        "circle",
+        &thread_url,
+        "the third level on Hearth",
+        |t| find_in(t, &deep_ap).is_some(),
+    )
+    .await;
+    assert_eq!(
+        find_in(&on_hearth, &deep_ap).unwrap()["in_reply_to"],
+        answer_url.as_str()
+    );
+
+    // A Lemmy upvote is a "helpful" reaction; a Hearth reaction is an
+    // upvote on Lemmy.
+    lemmy
+        .call(
+            Method::POST,
+            "/api/v3/post/like",
+            json!({"post_id": lemmy_post, "score": 1}),
+        )
+        .await;
+    wait_hearth(
+        &rig,
+        "ann",
+        "circle",
+        &thread_url,
+        "Lemmy's upvote as a reaction",
+        |t| {
+            t["reactions"].as_array().is_some_and(|r| {
+                r.iter()
+                    .any(|c| c["reaction"] == "helpful" && c["count"] == 1)
+            })
+        },
+    )
+    .await;
+    hearth_ok(
+        &rig,
+        Method::POST,
+        &format!("/api/v1/posts/{top_id}/reactions/hug"),
+        "ann",
+        None,
+    )
+    .await;
+    lemmy
+        .wait_comment(lemmy_post, "ann's hug as an upvote on Lemmy", |c| {
+            c["comment"]["ap_id"] == top_ap.as_str() && c["counts"]["upvotes"] == 2
+        })
+        .await;
+
+    // Edits and deletions by the author, and a moderator's removal.
+    hearth_ok(
+        &rig,
+        Method::PATCH,
+        &format!("/api/v1/posts/{thread_id}"),
+        "ann",
+        Some(json!({"body": "Update: the new dose is settling down."})),
+    )
+    .await;
+    lemmy
+        .wait_post_by_id(lemmy_post, "the edit on Lemmy", |p| {
+            p["post"]["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("settling down"))
+        })
+        .await;
+    let answer_id = find_in(&on_hearth, &answer_url).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    hearth_ok(
+        &rig,
+        Method::DELETE,
+        &format!("/api/v1/posts/{answer_id}"),
+        "ann",
+        None,
+    )
+    .await;
+    lemmy
+        .wait_comment(lemmy_post, "ann's deleted reply on Lemmy", |c| {
+            c["comment"]["ap_id"] == answer_url.as_str() && c["comment"]["deleted"] == true
+        })
+        .await;
+    hearth_ok(
+        &rig,
+        Method::POST,
+        &format!("/api/v1/posts/{top_id}/remove"),
+        "ann",
+        Some(json!({"reason": "Please keep medical advice out of this thread."})),
+    )
+    .await;
+    lemmy
+        .wait_comment(lemmy_post, "the removal on Lemmy", |c| {
+            c["comment"]["ap_id"] == top_ap.as_str() && c["comment"]["removed"] == true
+        })
+        .await;
+
+    // A thread started on Lemmy, answered on Hearth, edited and deleted on
+    // Lemmy.
+    let (started_id, started_ap) = lemmy
+        .post(circle, "Hello from Lemmy", "New here, type 1 since May.")
+        .await;
+    let there = wait_hearth(
+        &rig,
+        "ann",
+        "circle",
+        &started_ap,
+        "Lemmy's thread on Hearth",
+        |_| true,
+    )
+    .await;
+    assert_eq!(there["title"], "Hello from Lemmy");
+    let welcome = a
+        .reply(
+            "ann",
+            there["id"].as_str().unwrap(),
+            "Welcome! Glad you found us.",
+        )
+        .await;
+    lemmy
+        .wait_comment(started_id, "ann's welcome on Lemmy", |c| {
+            c["comment"]["ap_id"] == welcome["url"]
+        })
+        .await;
+    lemmy
+        .call(
+            Method::PUT,
+            "/api/v3/post",
+            json!({"post_id": started_id, "body": "New here, type 1 since May. Edited."}),
+        )
+        .await;
+    wait_hearth(
+        &rig,
+        "ann",
+        "circle",
+        &started_ap,
+        "Lemmy's edit on Hearth",
+        |t| text_of(t).contains("Edited."),
+    )
+    .await;
+    lemmy
+        .call(
+            Method::POST,
+            "/api/v3/post/delete",
+            json!({"post_id": started_id, "deleted": true}),
+        )
+        .await;
+    wait_until("Lemmy's deleted thread to go from Hearth", || async {
+        match a.thread(Some("ann"), "circle", &started_ap).await {
+            None => Some(()),
+            Some(t) if t["deleted"] == true => Some(()),
+            Some(_) => None,
+        }
+    })
+    .await;
+
+    // An approval group: Lemmy shows the request pending until a
+    // moderator lets the person in.
+    let quiet = lemmy_subscribes(&rig, &lemmy, "quiet", "Pending").await;
+    a.approve_all("quiet").await;
+    wait_until("Lemmy to show the approved subscription", || async {
+        (lemmy.subscribed(quiet).await == "Subscribed").then_some(())
+    })
+    .await;
+    let quiet_thread = a
+        .write(
+            "ann",
+            "quiet",
+            json!({"title": "Quiet hello", "visibility": "public"}),
+        )
+        .await;
+    lemmy
+        .wait_post(
+            quiet,
+            quiet_thread["url"].as_str().unwrap(),
+            "the approval group's thread on Lemmy",
+            |_| true,
+        )
+        .await;
+
+    no_refused_deliveries(&rig, &lemmy).await;
+}
+
+#[tokio::test]
+async fn a_hearth_member_takes_part_in_a_lemmy_community() {
+    each_backend!(|backend| hearth_member_in_a_lemmy_community(&backend));
+}
+
+async fn hearth_member_in_a_lemmy_community(backend: &Backend) {
+    let peers = Peers::new();
+    let Some((lemmy, rig)) = scene(backend, &peers).await else {
+        return;
+    };
+    let _log = LogOnFailure(&rig);
+    let a = rig.at("a");
+    // Warm Lemmy's queue to Hearth's server up first (it skips what it
+    // queued before it knew the server): Lemmy follows a group here.
+    lemmy_subscribes(&rig, &lemmy, "circle", "Subscribed").await;
+    let created = lemmy
+        .call(
+            Method::POST,
+            "/api/v3/community",
+            json!({"name": "support", "title": "Support"}),
+        )
+        .await;
+    let community = created["community_view"]["community"]["id"]
+        .as_i64()
+        .unwrap();
+    let handle = format!("support@{}", lemmy.authority());
+
+    // Joining: the Follow goes straight to Lemmy's inbox; Lemmy's Accept
+    // goes through its queue, which may skip its very first activity to a
+    // new server, so the join is asked again if no answer comes.
+    let join = || async {
+        a.api(
+            Method::POST,
+            "/api/v1/memberships",
+            Some("bea"),
+            Some(json!({"target": format!("!{handle}")})),
+        )
+        .await
+    };
+    let asked = join().await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    let group_url = asked.body["group"]["url"].as_str().unwrap().to_owned();
+    let joined = || async {
+        let list = a
+            .api(Method::GET, "/api/v1/memberships", Some("bea"), None)
+            .await;
+        list.body["items"].as_array().is_some_and(|items| {
+            items
+                .iter()
+                .any(|m| m["group"]["url"] == group_url.as_str() && m["state"] == "joined")
+        })
+    };
+    let started = std::time::Instant::now();
+    while !joined().await {
+        if started.elapsed() > std::time::Duration::from_secs(15) {
+            let left = a
+                .api(
+                    Method::DELETE,
+                    &format!("/api/v1/memberships/{}", asked.body["id"].as_str().unwrap()),
+                    Some("bea"),
+                    None,
+                )
+                .await;
+            assert!(left.status.is_success(), "{}", left.text);
+            join().await;
+            wait_until("bea to join Lemmy's community", || async {
+                joined().await.then_some(())
+            })
+            .await;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+
+    // A thread on Lemmy reaches bea; her reply reaches Lemmy.
+    let (lemmy_thread_id, lemmy_thread_ap) = lemmy
+        .post(community, "Weekly check-in", "How is everyone?")
+        .await;
+    let here = wait_until("Lemmy's thread on Hearth", || {
+        a.thread(Some("bea"), &handle, &lemmy_thread_ap)
+    })
+    .await;
+    assert_eq!(here["title"], "Weekly check-in");
+    let reply = a
+        .reply(
+            "bea",
+            here["id"].as_str().unwrap(),
+            "Better than last week.",
+        )
+        .await;
+    lemmy
+        .wait_comment(lemmy_thread_id, "bea's reply on Lemmy", |c| {
+            c["comment"]["ap_id"] == reply["url"]
+                && c["comment"]["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("Better than last week"))
+        })
+        .await;
+
+    // Lemmy's moderator locks the thread: shown here, and nobody here can
+    // reply any more; unlocked, replies are open again.
+    lemmy
+        .call(
+            Method::POST,
+            "/api/v3/post/lock",
+            json!({"post_id": lemmy_thread_id, "locked": true}),
+        )
+        .await;
+    let locked = wait_until("the lock on Hearth", || async {
+        a.thread(Some("bea"), &handle, &lemmy_thread_ap)
+            .await
+            .filter(|t| t["locked"] == true)
+    })
+    .await;
+    let refused = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{}/replies", locked["id"].as_str().unwrap()),
+            Some("bea"),
+            Some(json!({"body": "One more thing"})),
+        )
+        .await;
+    assert!(refused.status.is_client_error(), "{}", refused.text);
+    assert!(
+        refused.text.contains("closed to new replies"),
+        "{}",
+        refused.text
+    );
+    lemmy
+        .call(
+            Method::POST,
+            "/api/v3/post/lock",
+            json!({"post_id": lemmy_thread_id, "locked": false}),
+        )
+        .await;
+    wait_until("the unlock on Hearth", || async {
+        a.thread(Some("bea"), &handle, &lemmy_thread_ap)
+            .await
+            .filter(|t| t["locked"] == false)
+    })
+    .await;
+
+    // bea starts a thread there; a Lemmy comment on it comes back.
+    let mine = a
+        .write(
+            "bea",
+            &handle,
+            json!({"title": "Tips for sleeping with pain?", "body": "Anything that helped you?", "visibility": "public"}),
+        )
+        .await;
+    let mine_url = mine["url"].as_str().unwrap().to_owned();
+    let on_lemmy = lemmy
+        .wait_post(community, &mine_url, "bea's thread on Lemmy", |_| true)
+        .await;
+    assert_eq!(on_lemmy["post"]["name"], "Tips for sleeping with pain?");
+    assert_eq!(on_lemmy["post"]["nsfw"], false);
+    let mine_on_lemmy = on_lemmy["post"]["id"].as_i64().unwrap();
+    let (_, comment_ap) = lemmy
+        .comment(mine_on_lemmy, None, "A heat pad before bed.")
+        .await;
+    wait_until("Lemmy's comment on bea's thread", || async {
+        a.thread(Some("bea"), &handle, &mine_url)
+            .await
+            .filter(|t| find_reply(t, &|r| r["url"] == comment_ap.as_str()).is_some())
+    })
+    .await;
+
+    // Lemmy's moderator removes bea's thread: gone on Hearth too.
+    lemmy
+        .call(
+            Method::POST,
+            "/api/v3/post/remove",
+            json!({"post_id": mine_on_lemmy, "removed": true, "reason": "Off topic"}),
+        )
+        .await;
+    wait_until("the removal on Hearth", || async {
+        match a.thread(Some("bea"), &handle, &mine_url).await {
+            None => Some(()),
+            Some(t) if t["deleted"] == true => Some(()),
+            Some(_) => None,
+        }
+    })
+    .await;
+
+    no_refused_deliveries(&rig, &lemmy).await;
+}
