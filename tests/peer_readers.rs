@@ -616,3 +616,46 @@ async fn piefed_reads(backend: &Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(piefed::backfill(&outbox).await, Ok((1, 2)));
 }
+
+#[tokio::test]
+async fn hearth_reads_back_what_it_added_for_link_aggregators() {
+    each_backend!(|backend| hearth_reads_hearth(&backend));
+}
+
+/// What Hearth puts in `source` for Lemmy's sake (the warning as a spoiler
+/// block, the support kind as a last line) is taken off by the Hearth
+/// server that reads it, which has both as properties.
+async fn hearth_reads_hearth(backend: &Backend) {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .group("circle", "ann")
+        .server("b")
+        .member("bea")
+        .joins("bea", "circle@a")
+        .start(backend)
+        .await;
+    let thread = rig
+        .at("b")
+        .write(
+            "bea",
+            &rig.handle("circle@a"),
+            json!({
+                "title": "Fatigue",
+                "body": "Resting *more* helped.",
+                "content_warning": "tiredness",
+                "support_kind": "experience",
+            }),
+        )
+        .await;
+    let url = thread["url"].as_str().unwrap();
+    let on_a = rig.at("a").wait_thread("ann", "circle", url).await;
+    assert_eq!(on_a["content_warning"], "tiredness");
+    assert_eq!(on_a["support_kind"], "experience");
+    let source = rig
+        .at("a")
+        .instance
+        .text(&format!("SELECT source FROM posts WHERE ap_id = '{url}'"))
+        .await;
+    assert_eq!(source.as_deref(), Some("Resting *more* helped."));
+}

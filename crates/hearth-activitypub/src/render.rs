@@ -113,20 +113,32 @@ pub fn post_object(post: &Post, group_handle: &str) -> PostObject {
 
 /// The Markdown `source` of a post: as written, and, under a content
 /// warning, inside the spoiler block Lemmy, Mbin and PieFed render
-/// collapsed (they read `source` and ignore `summary`).
+/// collapsed; a thread's support kind as its last line (they read
+/// `source` and ignore `summary` and `supportKind`).
 fn markdown_source(post: &Post) -> Option<Source> {
+    let kind = match post.kind {
+        PostKind::Thread => post.support_kind,
+        PostKind::Reply => None,
+    };
     let body = if !post.source.is_empty() {
         post.source.clone()
-    } else if post.content_warning.is_some() {
+    } else if post.content_warning.is_some() || kind.is_some() {
         text::html_to_plain(&post.content_html)
     } else {
         return None;
     };
+    let mut content = match &post.content_warning {
+        Some(warning) => crate::warning::spoiler(warning, &body),
+        None => body,
+    };
+    if let Some(kind) = kind {
+        content.push_str(&crate::warning::support_line(
+            kind.explain(),
+            kind.hashtag(),
+        ));
+    }
     Some(Source {
-        content: match &post.content_warning {
-            Some(warning) => crate::warning::spoiler(warning, &body),
-            None => body,
-        },
+        content,
         media_type: "text/markdown",
     })
 }
@@ -804,6 +816,7 @@ mod tests {
             source: "It was a *hard* week.".into(),
             content_html: "<p>It was a <em>hard</em> week.</p>".into(),
             content_warning: warning.map(str::to_owned),
+            support_kind: Some(hearth_domain::post::SupportKind::Experience),
             local: true,
             url: Some("https://a.example/groups/peers/1".into()),
             ..reply(Visibility::Public)
@@ -895,7 +908,8 @@ mod tests {
         assert_eq!(page["contentWarning"], "pain, low mood");
         assert_eq!(
             page["source"]["content"],
-            "::: spoiler Content warning: pain, low mood\nIt was a *hard* week.\n:::"
+            "::: spoiler Content warning: pain, low mood\nIt was a *hard* week.\n:::\n\n\
+             *Support kind: Sharing what worked for me* #experience"
         );
         let note = serde_json::to_value(thread_note(&post, "peers@a.example")).unwrap();
         assert_eq!(note["type"], "Note");

@@ -353,8 +353,8 @@ async fn know_author(data: &Data, obj: &IncomingObject) {
 ///
 /// Hearth says its warning in `contentWarning`. Otherwise Mastodon's
 /// `summary` on a `Note` is a content warning; on a `Page` it is an excerpt
-/// unless the post is marked sensitive. A warning Hearth put in the
-/// Markdown `source` as a spoiler block (for Lemmy's sake) is taken off.
+/// unless the post is marked sensitive. A warning and a support kind Hearth
+/// put in the Markdown `source` (for Lemmy's sake) are taken off.
 pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> bool) -> IncomingPost {
     let warning = match (&obj.content_warning, &obj.kind) {
         (Some(warning), _) => Some(warning.clone()),
@@ -362,10 +362,21 @@ pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> boo
         (None, _) if obj.sensitive => obj.summary.clone(),
         (None, _) => None,
     };
-    let markdown = match (&obj.source_markdown, &warning) {
-        (Some(markdown), Some(warning)) => Some(crate::warning::without_spoiler(markdown, warning)),
-        (markdown, _) => markdown.clone(),
-    };
+    let kind = obj
+        .support_kind
+        .as_deref()
+        .and_then(|k| k.parse::<hearth_domain::post::SupportKind>().ok());
+    let markdown = obj.source_markdown.as_ref().map(|markdown| {
+        let mut markdown = markdown.clone();
+        if let Some(kind) = kind {
+            let line = crate::warning::support_line(kind.explain(), kind.hashtag());
+            markdown = crate::warning::without_support_line(&markdown, &line);
+        }
+        match &warning {
+            Some(warning) => crate::warning::without_spoiler(&markdown, warning),
+            None => markdown,
+        }
+    });
     IncomingPost {
         id: obj.id.to_string(),
         author: obj.attributed_to.to_string(),

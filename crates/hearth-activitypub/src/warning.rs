@@ -1,10 +1,14 @@
-//! A content warning in Markdown: the spoiler block Lemmy, Mbin and
-//! PieFed render collapsed (`::: spoiler title` … `:::`). They read a
-//! post's Markdown `source` and ignore `summary`, so that block is how a
-//! warning reaches them as a warning (and not as NSFW, which `sensitive`
-//! would mean to them). Hearth reading such a `source` back takes the block
-//! off again when its title is the warning it read from `contentWarning`
-//! or `summary`.
+//! What link aggregators see of Hearth's own post properties, in the
+//! Markdown `source` they read (Lemmy, Mbin and PieFed ignore `summary`
+//! and Hearth's `supportKind`):
+//! - a content warning as the spoiler block they render collapsed
+//!   (`::: spoiler title` … `:::`), so it reaches them as a warning and not
+//!   as NSFW, which `sensitive` would mean to them;
+//! - a thread's support kind as a last line, in words and as its hashtag.
+//!
+//! Hearth reading such a `source` back takes both off again when they are
+//! exactly what it would have written for the warning and support kind it
+//! read from `contentWarning`/`summary` and `supportKind`.
 
 /// What the block's title starts with.
 pub const LABEL: &str = "Content warning: ";
@@ -38,9 +42,32 @@ pub fn without_spoiler(markdown: &str, warning: &str) -> String {
     }
 }
 
+/// The last line a thread of support kind `explain` (its plain-language
+/// line) and `hashtag` ends with.
+pub fn support_line(explain: &str, hashtag: &str) -> String {
+    format!("\n\n*Support kind: {explain}* #{hashtag}")
+}
+
+/// `markdown` without the `line` [`support_line`] made, when it ends so.
+pub fn without_support_line(markdown: &str, line: &str) -> String {
+    markdown.strip_suffix(line).unwrap_or(markdown).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_support_line_comes_off_again() {
+        let line = support_line("I need support or encouragement", "emotional_support");
+        let source = format!("Hello{line}");
+        assert_eq!(
+            source,
+            "Hello\n\n*Support kind: I need support or encouragement* #emotional_support"
+        );
+        assert_eq!(without_support_line(&source, &line), "Hello");
+        assert_eq!(without_support_line("Hello", &line), "Hello");
+    }
 
     #[test]
     fn a_warning_becomes_a_collapsed_spoiler_block_and_comes_back_off() {
