@@ -602,6 +602,52 @@ async fn hearth_member_in_a_lemmy_community(backend: &Backend) {
         })
         .await;
 
+    // Her reaction is an upvote there; her edit and her deletion reach it.
+    let thread_here_id = here["id"].as_str().unwrap().to_owned();
+    hearth_ok(
+        &rig,
+        Method::POST,
+        &format!("/api/v1/posts/{thread_here_id}/reactions/hug"),
+        "bea",
+        None,
+    )
+    .await;
+    lemmy
+        .wait_post_by_id(lemmy_thread_id, "bea's hug as an upvote on Lemmy", |p| {
+            p["counts"]["upvotes"] == 2
+        })
+        .await;
+    let reply_id = reply["id"].as_str().unwrap().to_owned();
+    hearth_ok(
+        &rig,
+        Method::PATCH,
+        &format!("/api/v1/posts/{reply_id}"),
+        "bea",
+        Some(json!({"body": "Better than last week, thanks for asking."})),
+    )
+    .await;
+    lemmy
+        .wait_comment(lemmy_thread_id, "bea's edit on Lemmy", |c| {
+            c["comment"]["ap_id"] == reply["url"]
+                && c["comment"]["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("thanks for asking"))
+        })
+        .await;
+    hearth_ok(
+        &rig,
+        Method::DELETE,
+        &format!("/api/v1/posts/{reply_id}"),
+        "bea",
+        None,
+    )
+    .await;
+    lemmy
+        .wait_comment(lemmy_thread_id, "bea's deletion on Lemmy", |c| {
+            c["comment"]["ap_id"] == reply["url"] && c["comment"]["deleted"] == true
+        })
+        .await;
+
     // Lemmy's moderator locks the thread: shown here, and nobody here can
     // reply any more; unlocked, replies are open again.
     lemmy

@@ -247,7 +247,8 @@ mod mbin {
     pub fn collapsed_under(body: &str) -> Option<String> {
         let mut lines = body.lines();
         let title = lines.next()?.strip_prefix("::: ")?;
-        (!title.contains(":::") && body.trim_end().ends_with("\n:::"))
+        let closed = lines.any(|line| line.trim_end() == ":::");
+        (!title.contains(":::") && closed)
             .then(|| title.strip_prefix("spoiler ").unwrap_or(title).to_owned())
     }
 

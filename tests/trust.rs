@@ -8,6 +8,7 @@
 mod support;
 
 use reqwest::{Method, StatusCode};
+use rsa::pkcs8::DecodePrivateKey as _;
 use serde_json::{Value, json};
 use support::rig::{Rig, Scene, find_in, to_loopback};
 use support::{Backend, browser, csrf_of, signed_get, wait_until};
@@ -1243,4 +1244,184 @@ async fn moderator_who_left(backend: &Backend) {
         )
         .await;
     requests.assert_problem(403, "forbidden");
+}
+
+// ---- the Lemmy issue's rules, attacked ---------------------------------
+
+#[tokio::test]
+async fn only_a_group_itself_locks_its_threads() {
+    each_backend!(|backend| lock_attempts(&backend));
+}
+
+/// `Lock` closes a thread here only when the thread's own group relays it,
+/// by someone on the group's own server: never another group, never a
+/// person on their own, never a group passing on a third server's actor.
+async fn lock_attempts(backend: &Backend) {
+    let rig = scene_with_hostile_groups(backend).await;
+    let (a, hostile) = (rig.at("a"), rig.hostile());
+    let evil = hostile.group("evil");
+    let other = hostile.group("other");
+    let mallory = hostile.person("mallory");
+    let theirs = hostile_thread(&rig, "other", "mallory", "Lockable thread").await;
+    let mine = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "Ours", "visibility": "public"}),
+        )
+        .await;
+    let mine_url = mine["url"].as_str().unwrap().to_owned();
+    let lock =
+        |actor: &str, object: &str| activity(&hostile.new_id("lock"), "Lock", actor, json!(object));
+    let b_actor = rig.at("b").actor("bea");
+    let attempts = [
+        // Another group locks `other`'s thread, or a thread of a group here.
+        (
+            &evil,
+            announce(&hostile.new_id("announce"), &evil, lock(&mallory, &theirs)),
+        ),
+        (
+            &evil,
+            announce(
+                &hostile.new_id("announce"),
+                &evil,
+                lock(&mallory, &mine_url),
+            ),
+        ),
+        // The group `other` passes on a lock by someone on another server.
+        (
+            &other,
+            announce(&hostile.new_id("announce"), &other, lock(&b_actor, &theirs)),
+        ),
+        // A person locks on their own, signed.
+        (&mallory, lock(&mallory, &theirs)),
+    ];
+    for (signer, attempt) in attempts {
+        let (status, body) = hostile.send(signer, &a.inbox(), &attempt).await;
+        assert!(
+            status == StatusCode::FORBIDDEN || status == StatusCode::ACCEPTED,
+            "{status} {body}"
+        );
+    }
+    let locked = |url: String, group: String| async move {
+        a.thread(Some("ann"), &group, &url)
+            .await
+            .expect("still there")["locked"]
+            == true
+    };
+    assert!(!locked(theirs.clone(), hostile.handle("other")).await);
+    assert!(!locked(mine_url.clone(), "circle".into()).await);
+
+    // The group itself, by someone on its own server: locked, and nobody
+    // here can reply.
+    let (status, body) = hostile
+        .send(
+            &other,
+            &a.inbox(),
+            &announce(&hostile.new_id("announce"), &other, lock(&mallory, &theirs)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(locked(theirs.clone(), hostile.handle("other")).await);
+    let thread = a
+        .thread(Some("ann"), &hostile.handle("other"), &theirs)
+        .await
+        .unwrap();
+    let refused = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{}/replies", thread["id"].as_str().unwrap()),
+            Some("ann"),
+            Some(json!({"body": "Can I still answer?"})),
+        )
+        .await;
+    refused.assert_problem(403, "forbidden");
+}
+
+#[tokio::test]
+async fn members_only_posts_stay_with_software_that_keeps_them_private() {
+    each_backend!(|backend| members_only_and_software(&backend));
+}
+
+/// A server that joined from Lemmy (which drops non-public posts) is
+/// neither sent a members-only thread nor may fetch it with its signature;
+/// public threads it gets. A PieFed server cannot join at all.
+async fn members_only_and_software(backend: &Backend) {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .group("circle", "ann")
+        .start(backend)
+        .await;
+    let a = rig.at("a");
+    let lemmy = support::hostile::Hostile::start_as("lemmy").await;
+    let actor = lemmy.person("lem");
+    let follow = activity(
+        &lemmy.new_id("follow"),
+        "Follow",
+        &actor,
+        json!(a.group_url("circle")),
+    );
+    let (status, body) = lemmy
+        .send(&actor, &format!("{}/inbox", a.group_url("circle")), &follow)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_until("lem to be accepted", || async {
+        lemmy
+            .received()
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains("\"Accept\""))
+            .then_some(())
+    })
+    .await;
+    let private = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "Just us", "visibility": "members"}),
+        )
+        .await;
+    let public = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "Anyone", "visibility": "public"}),
+        )
+        .await;
+    let public_url = public["url"].as_str().unwrap().to_owned();
+    wait_until("the public thread to reach the Lemmy server", || async {
+        lemmy
+            .received()
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains(&public_url))
+            .then_some(())
+    })
+    .await;
+    let private_url = private["url"].as_str().unwrap();
+    assert!(
+        !lemmy
+            .received()
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains(private_url)),
+        "a members-only thread went to a Lemmy server"
+    );
+    // Its signed fetch reads as an outsider's.
+    let key_id = format!("{actor}#main-key");
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&lemmy.private_key_pem()).unwrap();
+    for url in [private_url.to_owned(), format!("{private_url}/note")] {
+        let resp = reqwest::Client::new()
+            .get(to_loopback(&url))
+            .headers(signed_get(&url, &key_id, &key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{url}");
+    }
+    let resp = reqwest::Client::new()
+        .get(to_loopback(&public_url))
+        .headers(signed_get(&public_url, &key_id, &key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }
