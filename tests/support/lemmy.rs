@@ -4,7 +4,8 @@
 //! The binary is built once, outside the clone, by
 //! `tests/peers/lemmy/build.sh` from the source archive in the workplace's
 //! `../shared/peers/` (or `HEARTH_LEMMY_SOURCE`); `HEARTH_LEMMY_BIN` names
-//! a ready binary. Without either, [`Lemmy::start`] says in one line that
+//! a ready binary, and a binary built earlier in the cache is used when the
+//! source is not here. Without any, [`Lemmy::start`] says in one line that
 //! the Lemmy tests are left out and returns `None`, unless
 //! `HEARTH_REQUIRE_LEMMY=1` (CI), where that is a failure.
 //!
@@ -68,6 +69,16 @@ fn binary() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("../shared/peers/lemmy-0.19.20-src.tar.gz"));
     let required = std::env::var("HEARTH_REQUIRE_LEMMY").is_ok_and(|v| v == "1");
+    let cached = std::env::var("HOME")
+        .map(|home| PathBuf::from(home).join(".cache/hearth/lemmy-0.19.20/bin/lemmy_server"))
+        .ok()
+        .filter(|p| p.exists());
+    if !source.exists()
+        && let Some(cached) = cached
+    {
+        // Built earlier from the same archive by tests/peers/lemmy/build.sh.
+        return Some(cached);
+    }
     if !source.exists() {
         assert!(
             !required,
