@@ -494,11 +494,10 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
             // FEP-1b12 readers (Hearth, Lemmy, Mbin, PieFed) get the whole
             // activity announced; Mastodon what it reads (the thread as a
             // note, announced bare, and its author's own edits and
-            // deletes); software nobody knows, both kinds.
-            // The server the activity came from hears it back (as the
-            // group's acceptance, FEP-1b12), except link aggregators: Lemmy
-            // answers 400 to its own objects announced back to it, Mbin
-            // and PieFed ignore them.
+            // deletes); software nobody knows, both kinds. The server the
+            // activity came from hears it back (as the group's acceptance),
+            // except link aggregators: Lemmy answers 400 to its own objects
+            // announced back to it, Mbin and PieFed ignore them.
             let origin = url::Url::parse(&act.actor)
                 .ok()
                 .and_then(|u| hearth_app::ids::authority(&u))

@@ -18,10 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use hearth_db::ConnectionTrait;
 use hearth_db::groups::{self, Member};
 use hearth_db::posts::Post;
-use hearth_db::{remote, servers};
+use hearth_db::remote;
 use hearth_domain::MembershipState;
 use hearth_domain::access::{Relation, may_read, readable};
-use hearth_domain::peer::{PeerServer, Software};
 use hearth_domain::post::Visibility;
 
 use crate::AppError;
@@ -105,15 +104,7 @@ pub(crate) async fn relation(
             }
         }
         (Reader::Server(server), PostGroup::Local(g)) => {
-            let peer = PeerServer {
-                software: Software::from_stored(
-                    servers::software_of(db, server)
-                        .await?
-                        .and_then(|k| k.name)
-                        .as_deref(),
-                ),
-                vouched: vouched.iter().any(|v| v.eq_ignore_ascii_case(server)),
-            };
+            let peer = crate::servers::peer_at(db, server, vouched).await?;
             if peer.may_hold_members_only() && groups::has_member_on(db, g.id, server).await? {
                 member
             } else {

@@ -14,34 +14,35 @@ const KNOWN_FOR_HOURS: i64 = 24;
 /// How long before a server that had no readable NodeInfo is asked again.
 const UNKNOWN_FOR_MINUTES: i64 = 10;
 
+/// The server at `authority` as the rules see it, from what is stored (no
+/// network): its software, and whether it is among the servers the admin
+/// vouches for (`vouched`). `db`: the command's transaction when there is
+/// one (a second connection while holding one can starve the pool).
+pub(crate) async fn peer_at(
+    db: &impl hearth_db::ConnectionTrait,
+    authority: &str,
+    vouched: &[String],
+) -> Result<PeerServer, AppError> {
+    let known = servers::software_of(db, authority).await?;
+    Ok(PeerServer {
+        software: Software::from_stored(known.and_then(|k| k.name).as_deref()),
+        vouched: vouched.iter().any(|s| s.eq_ignore_ascii_case(authority)),
+    })
+}
+
 impl App {
-    /// The server at `authority` as the rules see it, from what is stored
-    /// (no network). `db`: the command's transaction when there is one (a
-    /// second connection while holding one can starve the pool).
+    /// [`peer_at`] with this server's configuration.
     pub(crate) async fn peer_server(
         &self,
         db: &impl hearth_db::ConnectionTrait,
         authority: &str,
     ) -> Result<PeerServer, AppError> {
-        let known = servers::software_of(db, authority).await?;
-        Ok(self.peer_from(authority, known.and_then(|k| k.name).as_deref()))
+        peer_at(db, authority, self.vouched()).await
     }
 
     /// The servers the admin vouches for (`federation.members_only_servers`).
     pub(crate) fn vouched(&self) -> &[String] {
         &self.config.federation.members_only_servers
-    }
-
-    fn peer_from(&self, authority: &str, software: Option<&str>) -> PeerServer {
-        PeerServer {
-            software: Software::from_stored(software),
-            vouched: self
-                .config
-                .federation
-                .members_only_servers
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(authority)),
-        }
     }
 
     /// Read the software of the server at `authority` from its NodeInfo
@@ -85,8 +86,7 @@ impl App {
     ) -> Result<Vec<MemberServer>, AppError> {
         let mut out = Vec::new();
         for member in hearth_db::groups::remote_member_inboxes(db, group_id).await? {
-            let known = servers::software_of(db, &member.authority).await?;
-            let peer = self.peer_from(&member.authority, known.and_then(|k| k.name).as_deref());
+            let peer = self.peer_server(db, &member.authority).await?;
             if members_only && !peer.may_hold_members_only() {
                 continue;
             }
