@@ -413,6 +413,30 @@ async fn mastodon_reads(backend: &Backend) {
         "with the link to the thread"
     );
 
+    // A Mastodon favourite of the note (`Like` of its id, to its author)
+    // is a "helpful" reaction on the thread.
+    let mia = masto.person("mia");
+    let like = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": masto.new_id("like"),
+        "type": "Like",
+        "actor": mia,
+        "object": status.uri,
+    });
+    let (code, body) = masto.send(&mia, &a.id("/u/ann/inbox"), &like).await;
+    assert!(code.is_success(), "{code} {body}");
+    wait_until("the favourite as a reaction", || async {
+        a.thread(Some("ann"), "circle", &page_url)
+            .await
+            .filter(|t| {
+                t["reactions"].as_array().is_some_and(|r| {
+                    r.iter()
+                        .any(|c| c["reaction"] == "helpful" && c["count"] == 1)
+                })
+            })
+    })
+    .await;
+
     // An edit reaches it as the author's own Update of the note.
     let id = thread["id"].as_str().unwrap();
     let edited = a

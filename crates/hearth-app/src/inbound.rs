@@ -89,15 +89,12 @@ impl App {
         let reply = post.in_reply_to.is_some();
         let target = match &post.in_reply_to {
             Some(parent_id) => {
-                let parent_id = self
-                    .urls()
-                    .thread_of_note(parent_id)
-                    .unwrap_or(parent_id.clone());
-                let parent = posts::find_by_ap_id(&self.db, &parent_id).await?.ok_or(
-                    AppError::NotFound {
+                let parent = self
+                    .named_post(parent_id)
+                    .await?
+                    .ok_or(AppError::NotFound {
                         what: "post this replies to",
-                    },
-                )?;
+                    })?;
                 if let Some(named) = &post.group
                     && *named != parent.group_ap_id
                 {
@@ -251,7 +248,8 @@ impl App {
         object_id: &str,
         reaction: Reaction,
     ) -> Result<Outcome, AppError> {
-        let post = posts::find_by_ap_id(&self.db, object_id)
+        let post = self
+            .named_post(object_id)
             .await?
             .ok_or(AppError::NotFound { what: "post" })?;
         Ok(Outcome::of(
@@ -313,5 +311,16 @@ impl App {
         self.commit(txn).await?;
         tracing::info!(post = %post.ap_id, locked, by = %r.actor, "thread lock changed by its group");
         Ok(Outcome::Applied)
+    }
+
+    /// The post another server names by `id`, which may be a thread's
+    /// note (`/p/{id}/note`): what Mastodon people reply to and favourite,
+    /// standing for the thread.
+    async fn named_post(&self, id: &str) -> Result<Option<posts::Post>, AppError> {
+        let id = self
+            .urls()
+            .thread_of_note(id)
+            .unwrap_or_else(|| id.to_owned());
+        Ok(posts::find_by_ap_id(&self.db, &id).await?)
     }
 }
