@@ -186,6 +186,21 @@ async fn a_thread_from_one_server_reaches_every_member_server_with_replies_edits
         })
         .await;
     }
+    // Every server's timeline counts the reply, written here or elsewhere.
+    for (name, instance, token) in [("A", &a, &ann), ("B", &b, &bob), ("C", &c, &carol)] {
+        let list = instance
+            .get(
+                &format!("/api/v1/posts?group={}", urlencode(&handle)),
+                Some(token),
+            )
+            .await;
+        let item = list.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|p| p["url"] == url))
+            .unwrap_or_else(|| panic!("the thread in the timeline on {name}: {}", list.text));
+        assert_eq!(item["reply_count"], 1, "{name}: {item}");
+        assert!(item["last_activity_at"].is_string(), "{name}: {item}");
+    }
 
     // Ann on A reacts with a hug; it counts once everywhere, even when sent twice.
     let on_a = thread_on(a, &ann, &handle, &url).await.unwrap();

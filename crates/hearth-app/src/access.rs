@@ -166,7 +166,11 @@ pub(crate) async fn readable_in(
     })
 }
 
-/// The read rule for one reader in one group.
+/// The read rule for one reader in one group: the per-page reader context.
+/// It holds the facts the rule needs that cost a query (how the reader
+/// stands towards the group, looked up once by [`readable_in`]), so a page
+/// of any length asks [`may_read`] of each of its posts without asking the
+/// database again.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Readable {
     relation: Relation,
@@ -183,5 +187,11 @@ impl Readable {
     /// The visibilities the reader may read (their own posts aside).
     pub(crate) fn visibilities(&self) -> Vec<Visibility> {
         readable(self.relation)
+    }
+
+    /// Whether the reader is a joined member of the group (for an account:
+    /// may write, reply and react there), as the same look-up found it.
+    pub(crate) fn is_member(&self) -> bool {
+        matches!(self.relation, Relation::Member { .. })
     }
 }

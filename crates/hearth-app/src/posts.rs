@@ -946,6 +946,26 @@ impl App {
         .await?)
     }
 
+    /// One page of a group's threads with everything the API shows beside
+    /// them, in a fixed number of queries whatever the page size: how the
+    /// viewer stands towards the group (one), the threads (one, a range on
+    /// a timeline index), their authors (at most two), reactions (one,
+    /// grouped) and reply counts (one, grouped).
+    pub async fn timeline_page(
+        &self,
+        viewer: Option<&Session>,
+        group: &PostGroup,
+        q: TimelineQuery,
+    ) -> Result<TimelinePage, AppError> {
+        let threads = self.timeline(viewer, group, q).await?;
+        Ok(TimelinePage {
+            authors: self.authors(&threads).await?,
+            reactions: self.reactions(viewer, &threads).await?,
+            replies: self.reply_counts(&threads).await?,
+            threads,
+        })
+    }
+
     /// A group here's newest threads as `reader` may see them (its outbox).
     pub async fn group_outbox(
         &self,
@@ -966,12 +986,11 @@ impl App {
         Ok((group, threads))
     }
 
-    /// A thread with every reply the viewer may read.
-    pub async fn thread(
-        &self,
-        viewer: Option<&Session>,
-        id: i64,
-    ) -> Result<(PostGroup, Vec<Post>), AppError> {
+    /// A thread with every reply the viewer may read, and whether the
+    /// viewer is a member of its group (and so may reply and react): both
+    /// from the one look at how the viewer stands towards the group that
+    /// the read rule takes.
+    pub async fn thread(&self, viewer: Option<&Session>, id: i64) -> Result<ThreadView, AppError> {
         let reader = Reader::viewer(viewer);
         let post = self.post_by_id(id).await?;
         let (post, group, visible) = self.readable_around(&reader, post).await?;
@@ -980,7 +999,11 @@ impl App {
             .into_iter()
             .filter(|p| visible.allows(p))
             .collect();
-        Ok((group, posts))
+        Ok(ThreadView {
+            group,
+            posts,
+            member: visible.is_member(),
+        })
     }
 
     /// The newest threads across the groups the caller has joined, with
@@ -1031,65 +1054,233 @@ impl App {
             .ok_or(AppError::NotFound { what: "account" })?;
         let author = self.urls().user(&account.username).to_string();
         let reader = Reader::viewer(viewer);
-        let mut groups: HashMap<String, Option<PostGroup>> = HashMap::new();
+        let page = posts::by_author(&self.db, &author, None, limit).await?;
+        let mut rules = GroupRules::default();
         let mut out = Vec::new();
-        for post in posts::by_author(&self.db, &author, None, limit).await? {
-            if !groups.contains_key(&post.group_ap_id) {
-                let group = group_of(&self.db, &post).await?;
-                groups.insert(post.group_ap_id.clone(), group);
-            }
-            let group = groups.get(&post.group_ap_id).cloned().flatten();
-            if access::can_read(&self.db, &reader, &post, group.as_ref(), self.vouched()).await?
-                && let Some(group) = group
-            {
+        for post in page {
+            if let Some(group) = rules.readable(self, &reader, &post).await? {
                 out.push((group.title(), post));
             }
         }
         Ok((account, out))
     }
 
-    /// The caller's own posts, newest first (through the read rule like
-    /// every read: people always read their own words).
+    /// The caller's own posts, newest first, each with its group (through
+    /// the read rule like every read: people always read their own words).
     pub async fn my_posts(
         &self,
         session: &Session,
         before: Option<i64>,
         limit: u64,
-    ) -> Result<Vec<Post>, AppError> {
+    ) -> Result<Vec<(PostGroup, Post)>, AppError> {
         let author = self.urls().user(&session.account.username).to_string();
         let reader = Reader::Account(session.account.id);
+        let page = posts::by_author(&self.db, &author, before, limit).await?;
+        let mut rules = GroupRules::default();
         let mut out = Vec::new();
-        for post in posts::by_author(&self.db, &author, before, limit).await? {
-            let group = group_of(&self.db, &post).await?;
-            if access::can_read(&self.db, &reader, &post, group.as_ref(), self.vouched()).await? {
-                out.push(post);
+        for post in page {
+            if let Some(group) = rules.readable(self, &reader, &post).await? {
+                out.push((group, post));
             }
         }
         Ok(out)
     }
 
-    /// Authors of `posts`, by actor id.
+    /// Authors of `posts`, by actor id: at most two queries whatever the
+    /// number of posts (the local accounts among them, then the actors
+    /// known from elsewhere), each reading only the names a page shows.
     pub async fn authors(&self, posts: &[Post]) -> Result<HashMap<String, Author>, AppError> {
-        let mut out = HashMap::new();
-        for post in posts {
-            if out.contains_key(&post.author_ap_id) {
-                continue;
+        let mut ids: Vec<&str> = posts.iter().map(|p| p.author_ap_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // Local authors by their lower-case name, the way accounts are
+        // looked up.
+        let mut local: HashMap<String, Vec<&str>> = HashMap::new();
+        for id in &ids {
+            if let Ok(url) = url::Url::parse(id)
+                && let Some(LocalRef::User(name)) = self.urls().parse_local(&url)
+            {
+                local.entry(name.to_ascii_lowercase()).or_default().push(id);
             }
-            let author = self.actor_display(&post.author_ap_id).await?;
-            out.insert(post.author_ap_id.clone(), author);
+        }
+        let mut out = HashMap::new();
+        if !local.is_empty() {
+            let names: Vec<String> = local.keys().cloned().collect();
+            for a in posts::local_authors(&self.db, &names).await? {
+                for id in local
+                    .get(&a.username.to_ascii_lowercase())
+                    .into_iter()
+                    .flatten()
+                {
+                    out.insert((*id).to_owned(), self.local_author(&a, id));
+                }
+            }
+        }
+        let elsewhere: Vec<String> = ids
+            .iter()
+            .filter(|id| !out.contains_key(**id))
+            .map(|id| (*id).to_owned())
+            .collect();
+        if !elsewhere.is_empty() {
+            for a in posts::remote_authors(&self.db, &elsewhere).await? {
+                let author = remote_author(&a);
+                out.insert(a.ap_id, author);
+            }
+        }
+        // Actors not known here at all are shown by their id.
+        for id in ids {
+            out.entry(id.to_owned()).or_insert_with(|| Author {
+                handle: id.to_owned(),
+                display_name: id.to_owned(),
+                url: id.to_owned(),
+                local: false,
+            });
         }
         Ok(out)
     }
 
-    /// Reaction counts and the viewer's own reactions for `posts`.
+    /// A local account as an author, `ap_id` being its actor id.
+    fn local_author(&self, a: &posts::LocalAuthor, ap_id: &str) -> Author {
+        Author {
+            handle: format!("{}@{}", a.username, self.config.domain),
+            display_name: if a.display_name.is_empty() {
+                a.username.clone()
+            } else {
+                a.display_name.clone()
+            },
+            url: ap_id.to_owned(),
+            local: true,
+        }
+    }
+
+    /// Reaction counts and the viewer's own reactions for `posts`, in one
+    /// grouped query.
     pub async fn reactions(
         &self,
         viewer: Option<&Session>,
         posts: &[Post],
     ) -> Result<HashMap<i64, posts::ReactionSummary>, AppError> {
-        let viewer_id = viewer.map(|s| self.urls().user(&s.account.username).to_string());
         let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
-        Ok(posts::reaction_summary(&self.db, &ids, viewer_id.as_deref()).await?)
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let viewer_id = viewer.map(|s| self.urls().user(&s.account.username).to_string());
+        Ok(posts::reaction_summary(
+            &self.db,
+            posts::ReactionScope::Posts(&ids),
+            viewer_id.as_deref(),
+        )
+        .await?)
+    }
+
+    /// Reaction counts and the viewer's own reactions for every post of
+    /// the thread `root_id` (as [`App::thread`] returns it), in one query
+    /// however long the thread is. Counts of posts the viewer may not read
+    /// are never asked for by callers, which only look up posts they hold.
+    pub async fn thread_reactions(
+        &self,
+        viewer: Option<&Session>,
+        root_id: i64,
+    ) -> Result<HashMap<i64, posts::ReactionSummary>, AppError> {
+        let viewer_id = viewer.map(|s| self.urls().user(&s.account.username).to_string());
+        Ok(posts::reaction_summary(
+            &self.db,
+            posts::ReactionScope::Thread(root_id),
+            viewer_id.as_deref(),
+        )
+        .await?)
+    }
+
+    /// How many replies each of `threads` has (tombstones of deleted ones
+    /// included, as the thread shows them), in one grouped query. Replies
+    /// are read by exactly those who read their thread, so the count of a
+    /// thread the caller was allowed to list is a count they may know.
+    pub async fn reply_counts(&self, threads: &[Post]) -> Result<HashMap<i64, u64>, AppError> {
+        let ids: Vec<i64> = threads
+            .iter()
+            .filter(|p| p.kind == PostKind::Thread)
+            .map(|p| p.id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(posts::reply_counts(&self.db, &ids).await?)
+    }
+}
+
+/// A page of a group's threads as one reader sees it
+/// ([`App::timeline_page`]).
+#[derive(Debug, Clone)]
+pub struct TimelinePage {
+    /// Newest (or most recently active) first.
+    pub threads: Vec<Post>,
+    /// By actor id.
+    pub authors: HashMap<String, Author>,
+    /// By post id; threads nobody reacted to are missing.
+    pub reactions: HashMap<i64, posts::ReactionSummary>,
+    /// Replies per thread id; threads without replies are missing.
+    pub replies: HashMap<i64, u64>,
+}
+
+/// A thread as one reader sees it ([`App::thread`]).
+#[derive(Debug, Clone)]
+pub struct ThreadView {
+    pub group: PostGroup,
+    /// The thread and the replies the reader may read, oldest first.
+    pub posts: Vec<Post>,
+    /// Whether the reader is a joined member of the group, and so may
+    /// reply and react.
+    pub member: bool,
+}
+
+/// An actor from elsewhere as an author.
+fn remote_author(a: &posts::RemoteAuthor) -> Author {
+    Author {
+        handle: format!("{}@{}", a.preferred_username, a.authority),
+        display_name: if a.name.is_empty() {
+            a.preferred_username.clone()
+        } else {
+            a.name.clone()
+        },
+        url: a.ap_id.clone(),
+        local: false,
+    }
+}
+
+/// The read rule for one reader across the groups of a list of posts
+/// (a profile, one's own posts): each group is looked up, and how the
+/// reader stands towards it asked, once, however many of its posts the
+/// list holds. Each post is still judged by [`access::Readable::allows`],
+/// the rule itself.
+#[derive(Default)]
+struct GroupRules {
+    known: HashMap<String, Option<(PostGroup, access::Readable)>>,
+}
+
+impl GroupRules {
+    /// `post`'s group, when `reader` may read `post`.
+    async fn readable(
+        &mut self,
+        app: &App,
+        reader: &Reader,
+        post: &Post,
+    ) -> Result<Option<PostGroup>, AppError> {
+        if !self.known.contains_key(&post.group_ap_id) {
+            let found = match group_of(&app.db, post).await? {
+                Some(group) => {
+                    let rule = access::readable_in(&app.db, reader, &group, app.vouched()).await?;
+                    Some((group, rule))
+                }
+                None => None,
+            };
+            self.known.insert(post.group_ap_id.clone(), found);
+        }
+        // A post whose group is no longer known here is left out: a list
+        // shows each post with its group.
+        Ok(match self.known.get(&post.group_ap_id) {
+            Some(Some((group, rule))) if rule.allows(post) => Some(group.clone()),
+            _ => None,
+        })
     }
 }
 
@@ -1147,4 +1338,384 @@ pub struct Author {
 /// A plain-text excerpt of a removal reason another server gave.
 pub(crate) fn remote_reason(raw: &str) -> String {
     text::excerpt(&text::html_to_plain(raw), REASON_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    //! A timeline page and a thread against a real SQLite file: what they
+    //! show (order, reply counts, authors, reactions, what a non-member
+    //! sees), and that they cost the same number of queries whatever
+    //! their size. The statements are counted with sea-orm's metric
+    //! callback on the app's own connection pool; that each runs on an
+    //! index is `hearth_db::posts`' test.
+
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Duration;
+    use hearth_db::DatabaseConnection;
+    use hearth_db::accounts::NewAccount;
+    use hearth_db::groups::NewGroup;
+    use hearth_db::remote::FetchedActor;
+    use hearth_db::tokens::Session;
+    use hearth_domain::{AccountStatus, Bio, DisplayName, GroupName, JoinPolicy, Role, Username};
+
+    use super::*;
+
+    const REMOTE: &str = "https://remote.example/users/someone";
+
+    /// The SQL of every statement the app ran.
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    struct Scene {
+        app: App,
+        log: Log,
+        group: PostGroup,
+        reader: Session,
+        outsider: Session,
+        /// Thread ids, oldest first; thread `i` has `i % 4` replies.
+        threads: Vec<i64>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn account(db: &DatabaseConnection, name: &str) -> Session {
+        let account = ok(hearth_db::accounts::insert(
+            db,
+            NewAccount {
+                username: ok(Username::parse(name)),
+                display_name: ok(DisplayName::parse(&format!("{name} shown"))),
+                bio: ok(Bio::parse("")),
+                email: None,
+                password_hash: String::new(),
+                role: Role::Member,
+                status: AccountStatus::Active,
+                registration_reason: String::new(),
+                public_key_pem: String::new(),
+                private_key_pem: String::new(),
+            },
+        )
+        .await);
+        Session {
+            token_id: 0,
+            account,
+        }
+    }
+
+    async fn scene() -> Scene {
+        let dir = ok(tempfile::tempdir());
+        let env = [
+            ("HEARTH_DATA_DIR", dir.path().display().to_string()),
+            ("HEARTH_TEST_MODE", "true".to_owned()),
+            ("HEARTH_DOMAIN", "localhost:8080".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v));
+        let config = ok(crate::Config::load(None, env)).config;
+        let (mut app, _) = ok(App::open(config).await);
+        let log: Log = Arc::default();
+        let sink = log.clone();
+        app.db.set_metric_callback(move |info| {
+            if let Ok(mut log) = sink.lock() {
+                log.push(info.statement.sql.clone());
+            }
+        });
+        let db = app.db.clone();
+        let reader = account(&db, "reader").await;
+        let writer = account(&db, "writer").await;
+        let outsider = account(&db, "outsider").await;
+        let group = ok(groups::insert(
+            &db,
+            NewGroup {
+                name: ok(GroupName::parse("circle")),
+                display_name: "Circle".into(),
+                description: String::new(),
+                rules: String::new(),
+                join_policy: JoinPolicy::Open,
+                listed: true,
+                allow_outside_posts: false,
+                public_key_pem: String::new(),
+                private_key_pem: String::new(),
+                created_by: reader.account.id,
+            },
+        )
+        .await);
+        ok(groups::request_membership(
+            &db,
+            group.id,
+            Member::Local(writer.account.id),
+            MembershipState::Joined,
+            None,
+        )
+        .await);
+        ok(remote::upsert_actor(
+            &db,
+            FetchedActor {
+                ap_id: REMOTE.into(),
+                kind: "Person".into(),
+                authority: "remote.example".into(),
+                preferred_username: "someone".into(),
+                name: "Someone Elsewhere".into(),
+                summary: String::new(),
+                inbox: format!("{REMOTE}/inbox"),
+                shared_inbox: None,
+                outbox: None,
+                followers: None,
+                url: None,
+                public_key_id: format!("{REMOTE}#key"),
+                public_key_pem: String::new(),
+                manually_approves_followers: false,
+            },
+        )
+        .await);
+        let group = PostGroup::Local(group);
+        let group_ap_id = group.ap_id(&app);
+        let authors = [
+            (
+                app.urls().user("reader").to_string(),
+                Some(reader.account.id),
+            ),
+            (
+                app.urls().user("writer").to_string(),
+                Some(writer.account.id),
+            ),
+            (REMOTE.to_owned(), None),
+        ];
+        let start = Utc::now() - Duration::days(1);
+        let mut threads = Vec::new();
+        for i in 0..12usize {
+            let (author, user) = authors[i % 3].clone();
+            let visibility = [Visibility::Public, Visibility::Members, Visibility::Local][i % 3];
+            let new = |parent: Option<Post>, n: usize| NewPost {
+                ap_id: format!("https://localhost:8080/p/{i}-{n}"),
+                group_ap_id: group_ap_id.clone(),
+                group_id: match &group {
+                    PostGroup::Local(g) => Some(g.id),
+                    PostGroup::Remote(_) => None,
+                },
+                author_ap_id: author.clone(),
+                author_user_id: user,
+                in_reply_to_ap_id: parent.as_ref().map(|p| p.ap_id.clone()),
+                kind: if parent.is_some() {
+                    PostKind::Reply
+                } else {
+                    PostKind::Thread
+                },
+                parent,
+                title: format!("thread {i}"),
+                source: "words".into(),
+                content_html: "<p>words</p>".into(),
+                content_warning: None,
+                support_kind: Some(SupportKind::Emotional),
+                visibility,
+                url: None,
+                link: None,
+                local: user.is_some(),
+                published_at: start + Duration::minutes(i as i64 * 10 + n as i64),
+            };
+            let thread = ok(posts::insert(&db, new(None, 0)).await);
+            for n in 1..=(i % 4) {
+                ok(posts::insert(&db, new(Some(thread.clone()), n)).await);
+            }
+            if i % 2 == 0 {
+                let by = app.urls().user("reader").to_string();
+                let like = format!("{by}#like-{i}");
+                ok(posts::add_reaction(
+                    &db,
+                    thread.id,
+                    Reaction::Hug,
+                    &by,
+                    Some(reader.account.id),
+                    &like,
+                )
+                .await);
+            }
+            if i % 3 == 0 {
+                let like = format!("{REMOTE}#like-{i}");
+                ok(
+                    posts::add_reaction(&db, thread.id, Reaction::Helpful, REMOTE, None, &like)
+                        .await,
+                );
+            }
+            threads.push(thread.id);
+        }
+        Scene {
+            app,
+            log,
+            group,
+            reader,
+            outsider,
+            threads,
+            _dir: dir,
+        }
+    }
+
+    impl Scene {
+        /// Run `work`, returning what it gave and the statements it ran.
+        async fn counted<T>(&self, work: impl Future<Output = T>) -> (T, Vec<String>) {
+            ok(self.log.lock().map_err(|e| e.to_string())).clear();
+            let out = work.await;
+            let ran = ok(self.log.lock().map_err(|e| e.to_string())).clone();
+            (out, ran)
+        }
+
+        fn newest(&self, limit: u64, after: Option<(i64, i64)>) -> TimelineQuery {
+            TimelineQuery {
+                after,
+                ..TimelineQuery::newest(limit)
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn timeline_page_shows_the_same_in_a_fixed_number_of_queries() {
+        let s = scene().await;
+        let member = Some(&s.reader);
+
+        // A member: every thread, newest first, with what is shown beside.
+        let (page, ran_50) = s
+            .counted(s.app.timeline_page(member, &s.group, s.newest(50, None)))
+            .await;
+        let page = ok(page);
+        let ids: Vec<i64> = page.threads.iter().map(|p| p.id).collect();
+        let mut expected = s.threads.clone();
+        expected.reverse();
+        assert_eq!(ids, expected);
+        for (i, id) in s.threads.iter().enumerate() {
+            let replies = page.replies.get(id).copied().unwrap_or(0);
+            assert_eq!(replies, (i % 4) as u64, "replies of thread {i}");
+            let thread = page.threads.iter().find(|p| p.id == *id);
+            let author = thread.and_then(|t| page.authors.get(&t.author_ap_id));
+            let handle = author.map(|a| (a.handle.as_str(), a.display_name.as_str(), a.local));
+            let want = [
+                ("reader@localhost:8080", "reader shown", true),
+                ("writer@localhost:8080", "writer shown", true),
+                ("someone@remote.example", "Someone Elsewhere", false),
+            ][i % 3];
+            assert_eq!(handle, Some(want), "author of thread {i}");
+            let summary = page.reactions.get(id).cloned().unwrap_or_default();
+            let mut counts = Vec::new();
+            if i % 2 == 0 {
+                counts.push((Reaction::Hug, 1));
+            }
+            if i % 3 == 0 {
+                counts.push((Reaction::Helpful, 1));
+            }
+            counts.sort_by_key(|(r, _)| Reaction::ALL.iter().position(|x| x == r));
+            assert_eq!(summary.counts, counts, "reactions to thread {i}");
+            let mine: Vec<Reaction> = (i % 2 == 0).then_some(Reaction::Hug).into_iter().collect();
+            assert_eq!(summary.mine, mine, "the reader's reactions to thread {i}");
+        }
+
+        // Paging: a short page and the one after its cursor, in the same
+        // number of statements as the long page.
+        let (first, ran_5) = s
+            .counted(s.app.timeline_page(member, &s.group, s.newest(5, None)))
+            .await;
+        let first = ok(first);
+        let last = first
+            .threads
+            .last()
+            .map(|p| (p.published_at.timestamp_micros(), p.id));
+        let (second, ran_deep) = s
+            .counted(s.app.timeline_page(member, &s.group, s.newest(5, last)))
+            .await;
+        let second = ok(second);
+        let paged: Vec<i64> = first
+            .threads
+            .iter()
+            .chain(&second.threads)
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(paged, expected[..10].to_vec());
+        assert_eq!(ran_5.len(), ran_50.len(), "{ran_5:#?}\n{ran_50:#?}");
+        assert_eq!(ran_deep.len(), ran_50.len());
+        // Membership, threads, local and remote authors, reactions,
+        // reply counts.
+        assert!(ran_50.len() <= 6, "{ran_50:#?}");
+
+        // Someone who is not a member, and nobody logged in: public
+        // threads only.
+        let public: Vec<i64> = expected
+            .iter()
+            .copied()
+            .filter(|id| {
+                s.threads
+                    .iter()
+                    .position(|t| t == id)
+                    .is_some_and(|i| i % 3 == 0)
+            })
+            .collect();
+        for viewer in [Some(&s.outsider), None] {
+            let (page, ran) = s
+                .counted(s.app.timeline_page(viewer, &s.group, s.newest(50, None)))
+                .await;
+            let page = ok(page);
+            let ids: Vec<i64> = page.threads.iter().map(|p| p.id).collect();
+            assert_eq!(ids, public);
+            assert!(page.reactions.values().all(|r| r.mine.is_empty()));
+            // Nobody logged in needs no look-up of a membership.
+            assert!(ran.len() <= ran_50.len(), "{ran:#?}");
+        }
+
+        // The active order: the thread replied to last comes first.
+        let (active, ran) = s
+            .counted(s.app.timeline_page(
+                member,
+                &s.group,
+                TimelineQuery {
+                    order: Order::Active,
+                    ..s.newest(50, None)
+                },
+            ))
+            .await;
+        let active = ok(active);
+        assert_eq!(
+            active.threads.first().map(|p| p.id),
+            s.threads.last().copied()
+        );
+        assert_eq!(active.threads.len(), s.threads.len());
+        assert_eq!(ran.len(), ran_50.len());
+    }
+
+    #[tokio::test]
+    async fn a_thread_costs_the_same_queries_whatever_its_length() {
+        let s = scene().await;
+        let member = Some(&s.reader);
+        let mut costs = Vec::new();
+        // Threads 0, 3 and 6 have 0, 3 and 2 replies.
+        for i in [0usize, 3, 6] {
+            let id = s.threads[i];
+            let ((view, authors, reactions), ran) = s
+                .counted(async {
+                    let view = ok(s.app.thread(member, id).await);
+                    let authors = ok(s.app.authors(&view.posts).await);
+                    let reactions = ok(s.app.thread_reactions(member, id).await);
+                    (view, authors, reactions)
+                })
+                .await;
+            assert_eq!(view.posts.len(), 1 + i % 4, "posts in thread {i}");
+            assert!(view.member);
+            assert!(
+                view.posts
+                    .iter()
+                    .all(|p| authors.contains_key(&p.author_ap_id))
+            );
+            assert_eq!(
+                reactions.get(&id).map(|r| r.counts.len()).unwrap_or(0),
+                usize::from(i % 2 == 0) + usize::from(i % 3 == 0)
+            );
+            costs.push(ran.len());
+        }
+        assert!(costs.windows(2).all(|w| w[0] == w[1]), "{costs:?}");
+
+        // A members-only thread is not found for someone outside.
+        assert!(matches!(
+            s.app.thread(Some(&s.outsider), s.threads[1]).await,
+            Err(AppError::NotFound { .. })
+        ));
+        let public = ok(s.app.thread(Some(&s.outsider), s.threads[3]).await);
+        assert!(!public.member);
+    }
 }

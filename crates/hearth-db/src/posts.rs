@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 
 use crate::DbError;
-use crate::entity::{posts, reactions};
+use crate::entity::{posts, reactions, remote_actors, users};
 
 /// A thread opens a conversation (it has a title); a reply answers a
 /// thread or another reply.
@@ -283,9 +283,42 @@ pub enum Order {
     Active,
 }
 
+/// The rows a timeline lists: threads not deleted. Written with literal
+/// values rather than bound parameters so that both SQLite and PostgreSQL
+/// can prove a query implies the `WHERE` of the partial timeline indexes
+/// (migration `m20261129_000012_timeline_indexes`); a planner cannot match a
+/// `?` against `'thread'`.
+const LIVE_THREADS: &str = r#""posts"."kind" = 'thread' AND "posts"."deleted_at" IS NULL"#;
+
+/// The condition a reader's visibilities put on a timeline. Every
+/// visibility: none (so the index on group and time is walked without a
+/// filter); public only: the literal the public-threads indexes are made
+/// for; otherwise a literal `IN` list, checked row by row.
+fn visibility_filter(visible: &[Visibility]) -> Option<Expr> {
+    if Visibility::ALL.iter().all(|v| visible.contains(v)) {
+        return None;
+    }
+    // The values are the enum's own constants (lower-case words), never
+    // user input, so inlining them cannot inject anything.
+    let quoted: Vec<String> = visible
+        .iter()
+        .map(|v| format!("'{}'", v.as_str()))
+        .collect();
+    Some(Expr::cust(match quoted.as_slice() {
+        [] => "1 = 0".to_owned(),
+        [one] => format!(r#""posts"."visibility" = {one}"#),
+        many => format!(r#""posts"."visibility" IN ({})"#, many.join(", ")),
+    }))
+}
+
 /// One page of a group's threads, newest (or most recently active) first.
 /// `visible` lists the visibilities the reader may see. `after` is the last
 /// row of the previous page: (its sort time in microseconds, its id).
+///
+/// Keyset pagination: the cursor becomes a row-value bound, `(time, id) <
+/// (t, i)`, which both databases turn into a range on the timeline index,
+/// so a deep page costs what the first one does (an `OR` of the two halves
+/// would not be used as a range, and SQLite would walk every newer row).
 pub async fn threads(
     db: &impl ConnectionTrait,
     group_ap_id: &str,
@@ -295,38 +328,82 @@ pub async fn threads(
     after: Option<(i64, i64)>,
     limit: u64,
 ) -> Result<Vec<Post>, DbError> {
-    let time_col = match order {
-        Order::Newest => posts::Column::PublishedAt,
-        Order::Active => posts::Column::LastActivityAt,
-    };
-    let mut query = posts::Entity::find()
-        .filter(posts::Column::GroupApId.eq(group_ap_id))
-        .filter(posts::Column::Kind.eq(PostKind::Thread.as_str()))
-        .filter(posts::Column::DeletedAt.is_null())
-        .filter(posts::Column::Visibility.is_in(visible.iter().map(|v| v.as_str())))
-        .order_by_desc(time_col)
-        .order_by_desc(posts::Column::Id);
-    if let Some(kind) = support_kind {
-        query = query.filter(posts::Column::SupportKind.eq(kind.as_str()));
-    }
-    if let Some((micros, id)) = after {
-        let at = DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default();
-        query = query.filter(
-            Condition::any().add(time_col.lt(at)).add(
-                Condition::all()
-                    .add(time_col.eq(at))
-                    .add(posts::Column::Id.lt(id)),
-            ),
-        );
-    }
-    query
-        .limit(limit.min(crate::MAX_PAGE))
+    threads_query(group_ap_id, visible, support_kind, order, after, limit)
         .all(db)
         .await?
         .into_iter()
         .map(Post::try_from)
         .collect()
 }
+
+/// The query [`threads`] runs (apart, so a test can ask each database
+/// how it plans it).
+fn threads_query(
+    group_ap_id: &str,
+    visible: &[Visibility],
+    support_kind: Option<SupportKind>,
+    order: Order,
+    after: Option<(i64, i64)>,
+    limit: u64,
+) -> sea_orm::Select<posts::Entity> {
+    let time_col = match order {
+        Order::Newest => posts::Column::PublishedAt,
+        Order::Active => posts::Column::LastActivityAt,
+    };
+    let mut query = posts::Entity::find()
+        .filter(posts::Column::GroupApId.eq(group_ap_id))
+        .filter(Expr::cust(LIVE_THREADS))
+        .order_by_desc(time_col)
+        .order_by_desc(posts::Column::Id);
+    if let Some(visibility) = visibility_filter(visible) {
+        query = query.filter(visibility);
+    }
+    if let Some(kind) = support_kind {
+        query = query.filter(posts::Column::SupportKind.eq(kind.as_str()));
+    }
+    if let Some((micros, id)) = after {
+        let at = DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default();
+        query = query.filter(sea_orm::sea_query::ExprTrait::lt(
+            Expr::tuple([
+                Expr::col((posts::Entity, time_col)),
+                Expr::col((posts::Entity, posts::Column::Id)),
+            ]),
+            Expr::tuple([Expr::val(at), Expr::val(id)]),
+        ));
+    }
+    query.limit(Ord::min(limit, crate::MAX_PAGE))
+}
+
+/// How many replies each thread has, deleted ones included (they keep
+/// their place in the thread, as tombstones), for threads with any. One
+/// grouped query on the `(root_id, id)` index, whatever the page size.
+pub async fn reply_counts(
+    db: &impl ConnectionTrait,
+    thread_ids: &[i64],
+) -> Result<HashMap<i64, u64>, DbError> {
+    let mut out = HashMap::new();
+    for chunk in thread_ids.chunks(IN_LIST_MAX) {
+        let rows: Vec<(i64, i64)> = posts::Entity::find()
+            .select_only()
+            .column(posts::Column::RootId)
+            .column_as(Expr::cust("COUNT(*)"), "replies")
+            .filter(posts::Column::RootId.is_in(chunk.iter().copied()))
+            .group_by(posts::Column::RootId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))),
+        );
+    }
+    Ok(out)
+}
+
+/// The most ids one `IN (...)` list carries. Pages hold at most
+/// [`crate::MAX_PAGE`] posts, so they always take one query; the bound
+/// keeps far larger lists under SQLite's limit on bound parameters.
+const IN_LIST_MAX: usize = 4096;
 
 /// A thread and all its replies, in the order they were written.
 pub async fn thread(db: &impl ConnectionTrait, root_id: i64) -> Result<Vec<Post>, DbError> {
@@ -359,7 +436,7 @@ pub async fn by_author(
         query = query.filter(posts::Column::Id.lt(before));
     }
     query
-        .limit(limit.min(crate::MAX_PAGE))
+        .limit(Ord::min(limit, crate::MAX_PAGE))
         .all(db)
         .await?
         .into_iter()
@@ -482,37 +559,373 @@ pub struct ReactionSummary {
     pub mine: Vec<Reaction>,
 }
 
-/// Reaction counts per post, and which reactions `viewer` gave.
+/// Which posts [`reaction_summary`] counts for.
+#[derive(Debug, Clone, Copy)]
+pub enum ReactionScope<'a> {
+    /// These posts (a page).
+    Posts(&'a [i64]),
+    /// A thread and all its replies, however many: the ids are looked up
+    /// in the same query, so a thread of any size costs one query.
+    Thread(i64),
+}
+
+/// Reaction counts per post, and which reactions `viewer` gave: one query
+/// grouped by post and reaction, answered from the `(post_id, actor_ap_id,
+/// reaction)` index without reading the rows.
 pub async fn reaction_summary(
     db: &impl ConnectionTrait,
-    post_ids: &[i64],
+    scope: ReactionScope<'_>,
     viewer: Option<&str>,
 ) -> Result<HashMap<i64, ReactionSummary>, DbError> {
     let mut out: HashMap<i64, ReactionSummary> = HashMap::new();
-    if post_ids.is_empty() {
-        return Ok(out);
-    }
-    let rows = reactions::Entity::find()
-        .filter(reactions::Column::PostId.is_in(post_ids.iter().copied()))
-        .all(db)
-        .await?;
-    for row in rows {
-        let Ok(reaction) = row.reaction.parse::<Reaction>() else {
-            continue;
-        };
-        let entry = out.entry(row.post_id).or_default();
-        match entry.counts.iter_mut().find(|(r, _)| *r == reaction) {
-            Some((_, n)) => *n += 1,
-            None => entry.counts.push((reaction, 1)),
+    let selections: Vec<Condition> = match scope {
+        ReactionScope::Posts(ids) => ids
+            .chunks(IN_LIST_MAX)
+            .map(|chunk| {
+                Condition::all().add(reactions::Column::PostId.is_in(chunk.iter().copied()))
+            })
+            .collect(),
+        ReactionScope::Thread(root) => vec![
+            Condition::all().add(
+                reactions::Column::PostId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(posts::Column::Id)
+                        .from(posts::Entity)
+                        .cond_where(
+                            Condition::any()
+                                .add(posts::Column::Id.eq(root))
+                                .add(posts::Column::RootId.eq(root)),
+                        )
+                        .to_owned(),
+                ),
+            ),
+        ],
+    };
+    // Whether the viewer gave it: a count of their rows in the group (0 or
+    // 1, one reaction of a kind per actor).
+    let mine = match viewer {
+        Some(actor) => Expr::case(reactions::Column::ActorApId.eq(actor), 1i64)
+            .finally(0i64)
+            .into(),
+        None => Expr::val(0i64),
+    };
+    for selection in selections {
+        let rows: Vec<(i64, String, i64, i64)> = reactions::Entity::find()
+            .select_only()
+            .column(reactions::Column::PostId)
+            .column(reactions::Column::Reaction)
+            .column_as(Expr::cust("COUNT(*)"), "given")
+            .column_as(Expr::from(Func::max(mine.clone())), "mine")
+            .filter(selection)
+            .group_by(reactions::Column::PostId)
+            .group_by(reactions::Column::Reaction)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (post_id, reaction, given, mine) in rows {
+            let Ok(reaction) = reaction.parse::<Reaction>() else {
+                continue;
+            };
+            let entry = out.entry(post_id).or_default();
+            entry
+                .counts
+                .push((reaction, u64::try_from(given).unwrap_or(0)));
+            if mine > 0 {
+                entry.mine.push(reaction);
+            }
         }
-        if viewer == Some(row.actor_ap_id.as_str()) {
-            entry.mine.push(reaction);
-        }
     }
+    let rank = |r: &Reaction| Reaction::ALL.iter().position(|x| x == r);
     for summary in out.values_mut() {
-        summary
-            .counts
-            .sort_by_key(|(r, _)| Reaction::ALL.iter().position(|x| x == r));
+        summary.counts.sort_by_key(|(r, _)| rank(r));
+        summary.mine.sort_by_key(rank);
     }
     Ok(out)
+}
+
+/// A local author as pages name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalAuthor {
+    pub username: String,
+    pub display_name: String,
+}
+
+/// The local accounts among `usernames` (any letter case), in one query
+/// that reads only the two columns a page shows.
+pub async fn local_authors(
+    db: &impl ConnectionTrait,
+    usernames: &[String],
+) -> Result<Vec<LocalAuthor>, DbError> {
+    let mut out = Vec::new();
+    for chunk in usernames.chunks(IN_LIST_MAX) {
+        let rows: Vec<(String, String)> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Username)
+            .column(users::Column::DisplayName)
+            .filter(
+                users::Column::UsernameCanonical
+                    .is_in(chunk.iter().map(|u| u.to_ascii_lowercase())),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(username, display_name)| LocalAuthor {
+                    username,
+                    display_name,
+                }),
+        );
+    }
+    Ok(out)
+}
+
+/// An author on another server as pages name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteAuthor {
+    pub ap_id: String,
+    pub preferred_username: String,
+    pub authority: String,
+    pub name: String,
+}
+
+/// The known actors among `ap_ids`, in one query that leaves out their
+/// keys and the rest of what federation needs.
+pub async fn remote_authors(
+    db: &impl ConnectionTrait,
+    ap_ids: &[String],
+) -> Result<Vec<RemoteAuthor>, DbError> {
+    let mut out = Vec::new();
+    for chunk in ap_ids.chunks(IN_LIST_MAX) {
+        let rows: Vec<(String, String, String, String)> = remote_actors::Entity::find()
+            .select_only()
+            .column(remote_actors::Column::ApId)
+            .column(remote_actors::Column::PreferredUsername)
+            .column(remote_actors::Column::Authority)
+            .column(remote_actors::Column::Name)
+            .filter(remote_actors::Column::ApId.is_in(chunk.iter().map(String::as_str)))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(
+            rows.into_iter().map(
+                |(ap_id, preferred_username, authority, name)| RemoteAuthor {
+                    ap_id,
+                    preferred_username,
+                    authority,
+                    name,
+                },
+            ),
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sea_orm::{DatabaseConnection, QueryTrait as _};
+
+    use super::*;
+
+    const GROUP: &str = "https://localhost:8080/g/circle";
+
+    /// A migrated SQLite file with a few hundred threads (half of them
+    /// with replies) in two groups. Not analysed, as hearth never runs
+    /// ANALYZE (the plan test checks both).
+    async fn database() -> (tempfile::TempDir, DatabaseConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
+        let db = crate::connect(&url, &crate::ConnectSettings::default())
+            .await
+            .unwrap();
+        crate::migrate(&db).await.unwrap();
+        let start = Utc::now() - chrono::Duration::days(30);
+        for i in 0..400i64 {
+            let group = if i % 4 == 0 {
+                "https://elsewhere.example/c/other".to_owned()
+            } else {
+                GROUP.to_owned()
+            };
+            let new = |parent: Option<Post>, n: i64| NewPost {
+                ap_id: format!("https://localhost:8080/p/{i}-{n}"),
+                group_ap_id: group.clone(),
+                group_id: None,
+                author_ap_id: "https://remote.example/u/someone".into(),
+                author_user_id: None,
+                in_reply_to_ap_id: None,
+                kind: if parent.is_some() {
+                    PostKind::Reply
+                } else {
+                    PostKind::Thread
+                },
+                parent,
+                title: format!("thread {i}"),
+                source: String::new(),
+                content_html: String::new(),
+                content_warning: None,
+                support_kind: Some(SupportKind::ALL[(i % 5) as usize]),
+                visibility: Visibility::ALL[(i % 3) as usize],
+                url: None,
+                link: None,
+                local: false,
+                published_at: start + chrono::Duration::minutes(i * 7 + n),
+            };
+            let thread = insert(&db, new(None, 0)).await.unwrap();
+            for n in 0..(i % 2) * 3 {
+                insert(&db, new(Some(thread.clone()), n + 1)).await.unwrap();
+            }
+        }
+        (dir, db)
+    }
+
+    async fn plan(db: &DatabaseConnection, query: sea_orm::Select<posts::Entity>) -> String {
+        let stmt = query.build(sea_orm::DbBackend::Sqlite);
+        let explain = sea_orm::Statement {
+            sql: format!("EXPLAIN QUERY PLAN {}", stmt.sql),
+            ..stmt
+        };
+        db.query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "detail").unwrap())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Each reader's timeline, first page or any page after, in either
+    /// order, is a walk down one timeline index: no scan of the group's
+    /// posts, no sort.
+    #[tokio::test]
+    async fn every_timeline_page_walks_a_timeline_index() {
+        let (_dir, db) = database().await;
+        let member = Visibility::ALL.to_vec();
+        let elsewhere = vec![Visibility::Members, Visibility::Public];
+        let outsider = vec![Visibility::Public];
+        let cursor = Some((
+            (Utc::now() - chrono::Duration::days(29)).timestamp_micros(),
+            50,
+        ));
+        // Without statistics (how hearth runs), then with them (after an
+        // operator's ANALYZE).
+        for analysed in [false, true] {
+            if analysed {
+                db.execute_unprepared("ANALYZE").await.unwrap();
+            }
+            for (visible, index) in [
+                (&member, "idx_posts_threads_"),
+                (&elsewhere, "idx_posts_threads_"),
+                (&outsider, "idx_posts_public_threads_"),
+            ] {
+                for (order, name) in [(Order::Newest, "newest"), (Order::Active, "active")] {
+                    for after in [None, cursor] {
+                        for kind in [None, Some(SupportKind::Resource)] {
+                            let q = threads_query(GROUP, visible, kind, order, after, 50);
+                            let plan = plan(&db, q).await;
+                            assert!(
+                                plan.contains(&format!("{index}{name}")),
+                                "{visible:?} {name} {after:?} analysed {analysed}: {plan}"
+                            );
+                            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+                            if after.is_some() {
+                                // The cursor bounds the walk (a range), it is
+                                // not a filter on every newer row.
+                                assert!(plan.contains("<"), "{plan}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keyset paging gives every live thread the reader may see, once,
+    /// in order, however the pages fall.
+    #[tokio::test]
+    async fn paging_by_cursor_lists_every_thread_once() {
+        let (_dir, db) = database().await;
+        for visible in [Visibility::ALL.to_vec(), vec![Visibility::Public]] {
+            // What the reader may see, worked out without the database.
+            let mut all: Vec<Post> = posts::Entity::find()
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| Post::try_from(m).unwrap())
+                .filter(|p| {
+                    p.group_ap_id == GROUP
+                        && p.kind == PostKind::Thread
+                        && !p.is_deleted()
+                        && visible.contains(&p.visibility)
+                })
+                .collect();
+            all.sort_by_key(|p| std::cmp::Reverse((p.published_at, p.id)));
+            assert!(all.len() > 50);
+            let mut paged = Vec::new();
+            let mut after = None;
+            loop {
+                let page = threads(&db, GROUP, &visible, None, Order::Newest, after, 7)
+                    .await
+                    .unwrap();
+                let Some(last) = page.last() else { break };
+                after = Some((last.published_at.timestamp_micros(), last.id));
+                paged.extend(page.iter().map(|p| p.id));
+            }
+            assert_eq!(paged, all.iter().map(|p| p.id).collect::<Vec<_>>());
+        }
+    }
+
+    /// Counts grouped in the database match counting the rows.
+    #[tokio::test]
+    async fn grouped_counts_match_the_rows() {
+        let (_dir, db) = database().await;
+        let page = threads(&db, GROUP, Visibility::ALL, None, Order::Newest, None, 50)
+            .await
+            .unwrap();
+        let ids: Vec<i64> = page.iter().map(|p| p.id).collect();
+        let counts = reply_counts(&db, &ids).await.unwrap();
+        for p in &page {
+            let replies = thread(&db, p.id).await.unwrap().len() as u64 - 1;
+            assert_eq!(counts.get(&p.id).copied().unwrap_or(0), replies);
+        }
+        let (a, b) = (ids[0], ids[1]);
+        let me = "https://localhost:8080/u/ann";
+        let other = "https://remote.example/u/bob";
+        for (post, reaction, actor) in [
+            (a, Reaction::Helpful, me),
+            (a, Reaction::Hug, other),
+            (a, Reaction::Helpful, other),
+            (b, Reaction::MeToo, other),
+        ] {
+            let like = format!("{actor}#{post}-{}", reaction.as_str());
+            assert!(
+                add_reaction(&db, post, reaction, actor, None, &like)
+                    .await
+                    .unwrap()
+            );
+        }
+        let by_page = reaction_summary(&db, ReactionScope::Posts(&ids), Some(me))
+            .await
+            .unwrap();
+        assert_eq!(
+            by_page[&a],
+            ReactionSummary {
+                counts: vec![(Reaction::Hug, 1), (Reaction::Helpful, 2)],
+                mine: vec![Reaction::Helpful],
+            }
+        );
+        assert_eq!(by_page[&b].mine, vec![]);
+        let by_thread = reaction_summary(&db, ReactionScope::Thread(a), Some(me))
+            .await
+            .unwrap();
+        assert_eq!(by_thread.get(&a), by_page.get(&a));
+        assert!(!by_thread.contains_key(&b));
+        let anonymous = reaction_summary(&db, ReactionScope::Posts(&ids), None)
+            .await
+            .unwrap();
+        assert!(anonymous[&a].mine.is_empty());
+        assert_eq!(anonymous[&a].counts, by_page[&a].counts);
+    }
 }

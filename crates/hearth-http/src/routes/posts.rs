@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use hearth_app::posts::{Author, PostGroup, PostInput, TimelineQuery};
+use hearth_app::posts::{Author, PostInput, TimelineQuery};
 use hearth_app::records::{Order, Post, PostKind};
 use hearth_domain::post::{Reaction, SupportKind};
 use serde::{Deserialize, Serialize};
@@ -61,16 +61,25 @@ pub struct PostView {
     updated_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     replies: Option<Vec<PostView>>,
+    /// Timelines: how many replies the thread has (deleted ones included,
+    /// as the thread shows them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_count: Option<u64>,
+    /// Timelines: when the thread was written or last replied to (what
+    /// `order=active` sorts by).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_activity_at: Option<String>,
 }
 
+/// What a list of posts shows beside each one, read once for the whole
+/// list (a fixed number of queries, whatever its length).
 struct Context<'a> {
     authors: HashMap<String, Author>,
     reactions: HashMap<i64, hearth_app::records::ReactionSummary>,
     viewer: Option<&'a hearth_app::Session>,
-    group: String,
 }
 
-fn view(post: &Post, ctx: &Context<'_>) -> PostView {
+fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
     let author = ctx.authors.get(&post.author_ap_id);
     let summary = ctx.reactions.get(&post.id).cloned().unwrap_or_default();
     let (counts, mine) = (summary.counts, summary.mine);
@@ -81,7 +90,7 @@ fn view(post: &Post, ctx: &Context<'_>) -> PostView {
         id: post.id.to_string(),
         url: post.ap_id.clone(),
         kind: post.kind.as_str(),
-        group: ctx.group.clone(),
+        group: group.to_owned(),
         author: AuthorView {
             handle: author.map(|a| a.handle.clone()).unwrap_or_default(),
             display_name: author.map(|a| a.display_name.clone()).unwrap_or_default(),
@@ -118,21 +127,33 @@ fn view(post: &Post, ctx: &Context<'_>) -> PostView {
         published_at: timestamp(post.published_at),
         updated_at: post.updated_at.map(timestamp),
         replies: None,
+        reply_count: None,
+        last_activity_at: None,
     }
 }
 
+/// Authors and reactions for `posts`: two or three queries.
 async fn context<'a>(
     state: &ApiState,
     viewer: Option<&'a hearth_app::Session>,
-    group: &PostGroup,
     posts: &[Post],
 ) -> Result<Context<'a>, ApiError> {
     Ok(Context {
         authors: state.app.authors(posts).await?,
         reactions: state.app.reactions(viewer, posts).await?,
         viewer,
-        group: group.handle(&state.app),
     })
+}
+
+/// One post just written or edited, as the API shows it.
+async fn single(
+    state: &ApiState,
+    session: &hearth_app::Session,
+    post: &Post,
+) -> Result<PostView, ApiError> {
+    let group = state.app.find_group(&post.group_ap_id).await?;
+    let ctx = context(state, Some(session), std::slice::from_ref(post)).await?;
+    Ok(view(post, &group.handle(&state.app), &ctx))
 }
 
 #[derive(Deserialize)]
@@ -167,8 +188,11 @@ pub async fn create(
             },
         )
         .await?;
-    let ctx = context(&state, Some(&session), &group, std::slice::from_ref(&post)).await?;
-    Ok((StatusCode::CREATED, Json(view(&post, &ctx))))
+    let ctx = context(&state, Some(&session), std::slice::from_ref(&post)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&post, &group.handle(&state.app), &ctx)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -203,9 +227,10 @@ pub async fn reply(
             },
         )
         .await?;
-    let group = state.app.find_group(&post.group_ap_id).await?;
-    let ctx = context(&state, Some(&session), &group, std::slice::from_ref(&post)).await?;
-    Ok((StatusCode::CREATED, Json(view(&post, &ctx))))
+    Ok((
+        StatusCode::CREATED,
+        Json(single(&state, &session, &post).await?),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -238,9 +263,7 @@ pub async fn edit(
             },
         )
         .await?;
-    let group = state.app.find_group(&post.group_ap_id).await?;
-    let ctx = context(&state, Some(&session), &group, std::slice::from_ref(&post)).await?;
-    Ok(Json(view(&post, &ctx)))
+    Ok(Json(single(&state, &session, &post).await?))
 }
 
 pub async fn delete(
@@ -310,14 +333,15 @@ pub async fn unreact(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A thread with its replies nested under the posts they answer.
+/// A thread with its replies nested under the posts they answer, read in
+/// a fixed number of queries however long the thread is.
 pub async fn show(
     State(state): State<ApiState>,
     MaybeAuthenticated(session): MaybeAuthenticated,
     Path(id): Path<String>,
 ) -> Result<Json<PostView>, ApiError> {
-    let (group, posts) = state.app.thread(session.as_ref(), post_id(&id)?).await?;
-    let ctx = context(&state, session.as_ref(), &group, &posts).await?;
+    let thread = state.app.thread(session.as_ref(), post_id(&id)?).await?;
+    let posts = &thread.posts;
     let root = posts
         .iter()
         .find(|p| p.kind == PostKind::Thread || p.root_id.is_none())
@@ -327,15 +351,44 @@ pub async fn show(
                     .detail("No such post."),
             )
         })?;
-    Ok(Json(nest(root, &posts, &ctx)))
+    let ctx = Context {
+        authors: state.app.authors(posts).await?,
+        reactions: state
+            .app
+            .thread_reactions(session.as_ref(), root.thread_id())
+            .await?,
+        viewer: session.as_ref(),
+    };
+    let group = thread.group.handle(&state.app);
+    let children = children_of(posts);
+    Ok(Json(nest(root, &group, &children, &ctx)))
 }
 
-fn nest(post: &Post, all: &[Post], ctx: &Context<'_>) -> PostView {
-    let mut v = view(post, ctx);
+/// Each post's direct replies, in thread order, by the id they answer: one
+/// pass over the thread, so nesting it is linear in its length.
+fn children_of(posts: &[Post]) -> HashMap<i64, Vec<&Post>> {
+    let mut children: HashMap<i64, Vec<&Post>> = HashMap::new();
+    for p in posts {
+        if let Some(parent) = p.parent_id {
+            children.entry(parent).or_default().push(p);
+        }
+    }
+    children
+}
+
+fn nest(
+    post: &Post,
+    group: &str,
+    children: &HashMap<i64, Vec<&Post>>,
+    ctx: &Context<'_>,
+) -> PostView {
+    let mut v = view(post, group, ctx);
     v.replies = Some(
-        all.iter()
-            .filter(|p| p.parent_id == Some(post.id))
-            .map(|child| nest(child, all, ctx))
+        children
+            .get(&post.id)
+            .into_iter()
+            .flatten()
+            .map(|child| nest(child, group, children, ctx))
             .collect(),
     );
     v
@@ -384,9 +437,9 @@ pub async fn timeline(
     }
     .pair_position()?;
     let group = state.app.find_group(&q.group).await?;
-    let posts = state
+    let page = state
         .app
-        .timeline(
+        .timeline_page(
             session.as_ref(),
             &group,
             TimelineQuery {
@@ -397,7 +450,7 @@ pub async fn timeline(
             },
         )
         .await?;
-    let ctx = context(&state, session.as_ref(), &group, &posts).await?;
+    let posts = &page.threads;
     let next = (posts.len() as u64 == limit)
         .then(|| posts.last())
         .flatten()
@@ -408,27 +461,46 @@ pub async fn timeline(
             };
             (at.timestamp_micros(), p.id)
         });
+    let handle = group.handle(&state.app);
+    let ctx = Context {
+        authors: page.authors,
+        reactions: page.reactions,
+        viewer: session.as_ref(),
+    };
     Ok(Json(Page::from_pair(
-        posts.iter().map(|p| view(p, &ctx)).collect(),
+        posts
+            .iter()
+            .map(|p| PostView {
+                reply_count: Some(page.replies.get(&p.id).copied().unwrap_or(0)),
+                last_activity_at: Some(timestamp(p.last_activity_at)),
+                ..view(p, &handle, &ctx)
+            })
+            .collect(),
         next,
     )))
 }
 
+/// The caller's own posts: the groups they are in are each looked up once,
+/// authors and reactions once for the page.
 pub async fn mine(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<PostView>>, ApiError> {
     let (before, limit) = q.position()?;
-    let posts = state.app.my_posts(&session, before, limit).await?;
-    let mut items = Vec::with_capacity(posts.len());
-    for post in &posts {
-        let group = state.app.find_group(&post.group_ap_id).await?;
-        let ctx = context(&state, Some(&session), &group, std::slice::from_ref(post)).await?;
-        items.push(view(post, &ctx));
+    let found = state.app.my_posts(&session, before, limit).await?;
+    let posts: Vec<Post> = found.iter().map(|(_, p)| p.clone()).collect();
+    let ctx = context(&state, Some(&session), &posts).await?;
+    let mut handles: HashMap<&str, String> = HashMap::new();
+    let mut items = Vec::with_capacity(found.len());
+    for (group, post) in &found {
+        let handle = handles
+            .entry(post.group_ap_id.as_str())
+            .or_insert_with(|| group.handle(&state.app));
+        items.push(view(post, handle, &ctx));
     }
-    let next = (posts.len() as u64 == limit)
-        .then(|| posts.last().map(|p| p.id))
+    let next = (found.len() as u64 == limit)
+        .then(|| found.last().map(|(_, p)| p.id))
         .flatten();
     Ok(Json(Page::from_parts(items, next)))
 }

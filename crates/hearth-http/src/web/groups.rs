@@ -89,6 +89,7 @@ pub async fn group_page(
         .await
         .unwrap_or_default();
     let authors = state.app.authors(&threads).await.unwrap_or_default();
+    let replies = state.app.reply_counts(&threads).await.unwrap_or_default();
     let joined = view.membership == Some(MembershipState::Joined);
     let path = group_path(&view);
     page(
@@ -167,6 +168,8 @@ pub async fn group_page(
                                 span class="hint" {
                                     (t.support_kind.map(kind_label).unwrap_or("Post")) " · by "
                                     (authors.get(&t.author_ap_id).map(|a| a.handle.as_str()).unwrap_or(""))
+                                    @let n = replies.get(&t.id).copied().unwrap_or(0);
+                                    " · " (n) @if n == 1 { " reply" } @else { " replies" }
                                     @if t.content_warning.is_some() { " · has a content warning" }
                                 }
                             }
@@ -471,7 +474,8 @@ struct ReplyDraft {
 /// What every post in a thread page needs.
 struct ThreadCtx<'a> {
     authors: &'a HashMap<String, hearth_app::posts::Author>,
-    all: &'a [Post],
+    /// Each post's direct replies, in thread order.
+    children: &'a HashMap<i64, Vec<&'a Post>>,
     csrf: &'a str,
     viewer: Option<&'a WebSession>,
     can_write: bool,
@@ -578,10 +582,11 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                     }
                 }
             }
-            @let children: Vec<&Post> = cx.all.iter().filter(|p| p.parent_id == Some(post.id)).collect();
+            @let children = cx.children.get(&post.id).map(Vec::as_slice).unwrap_or_default();
             @if !children.is_empty() {
                 @if post.kind == PostKind::Thread {
-                    h2 class="replies-heading" { (children_count(post.id, cx.all)) @if children_count(post.id, cx.all) == 1 { " reply" } @else { " replies" } }
+                    @let n = descendants(post.id, cx.children);
+                    h2 class="replies-heading" { (n) @if n == 1 { " reply" } @else { " replies" } }
                 }
                 ul class="cards replies" {
                     @for child in children {
@@ -593,12 +598,30 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
     }
 }
 
+/// Each post's direct replies, in thread order, by the id they answer: one
+/// pass, so a thread page is linear in the thread's length.
+fn children_of(posts: &[Post]) -> HashMap<i64, Vec<&Post>> {
+    let mut children: HashMap<i64, Vec<&Post>> = HashMap::new();
+    for p in posts {
+        if let Some(parent) = p.parent_id {
+            children.entry(parent).or_default().push(p);
+        }
+    }
+    children
+}
+
 /// How many posts in a thread answer, directly or not, the post `id`.
-fn children_count(id: i64, all: &[Post]) -> usize {
-    all.iter()
-        .filter(|p| p.parent_id == Some(id))
-        .map(|p| 1 + children_count(p.id, all))
-        .sum()
+/// Iterative, so a very deep chain of replies cannot overflow the stack.
+fn descendants(id: i64, children: &HashMap<i64, Vec<&Post>>) -> usize {
+    let mut count = 0;
+    let mut todo = vec![id];
+    while let Some(next) = todo.pop() {
+        for child in children.get(&next).into_iter().flatten() {
+            count += 1;
+            todo.push(child.id);
+        }
+    }
+    count
 }
 
 fn reaction_label(r: Reaction) -> &'static str {
@@ -624,26 +647,22 @@ async fn show_thread(
     id: i64,
     draft: Option<ReplyDraft>,
 ) -> Response {
-    let Ok((group, posts)) = state.app.thread(session.map(|s| &s.session), id).await else {
+    let Ok(thread) = state.app.thread(session.map(|s| &s.session), id).await else {
         return not_found(state, headers, session);
     };
+    let (group, posts) = (&thread.group, &thread.posts);
     let Some(root) = posts.iter().find(|p| p.kind == PostKind::Thread).cloned() else {
         return not_found(state, headers, session);
     };
-    let authors = state.app.authors(&posts).await.unwrap_or_default();
-    let can_write = match session {
-        Some(s) => state
-            .app
-            .is_member(s.account.id, &group)
-            .await
-            .unwrap_or(false),
-        None => false,
-    };
+    let authors = state.app.authors(posts).await.unwrap_or_default();
+    let children = children_of(posts);
+    // The read rule's look-up already says whether the viewer is a member.
+    let can_write = session.is_some() && thread.member;
     let moderator = match session {
-        Some(s) => state.app.moderates(s, &group).await.unwrap_or(false),
+        Some(s) => state.app.moderates(s, group).await.unwrap_or(false),
         None => false,
     };
-    let back = group_path_of(&state.app, &group);
+    let back = group_path_of(&state.app, group);
     let status = if draft.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -659,7 +678,7 @@ async fn show_thread(
     page(state, headers, session, &root.title, status, |csrf| {
         let cx = ThreadCtx {
             authors: &authors,
-            all: &posts,
+            children: &children,
             csrf,
             viewer: session,
             can_write,
