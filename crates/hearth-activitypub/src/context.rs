@@ -12,7 +12,7 @@ use reqwest_middleware::ClientWithMiddleware;
 
 use crate::FederationError;
 use crate::actors::LocalActor;
-use crate::outbound::StatusRecorder;
+use crate::sign::KeyCache;
 
 /// Settings taken from the configuration.
 #[derive(Debug, Clone)]
@@ -49,8 +49,11 @@ pub struct Federation {
     pub settings: Arc<Settings>,
     pub urls: Urls,
     /// The same guarded client activitypub_federation uses, for our own
-    /// requests (WebFinger).
+    /// requests (WebFinger, deliveries).
     pub client: ClientWithMiddleware,
+    /// The local actors' private keys, parsed once for the deliveries they
+    /// sign (`crate::sign`).
+    pub(crate) signing_keys: Arc<KeyCache>,
 }
 
 /// A request-scoped handle: activitypub_federation's `Data`.
@@ -79,6 +82,7 @@ pub async fn configure(app: &App) -> Result<FederationConfig<Federation>, Federa
         urls,
         client: client.clone(),
         settings: Arc::new(settings.clone()),
+        signing_keys: Arc::new(KeyCache::default()),
     };
     FederationConfig::builder()
         .domain(settings.domain.clone())
@@ -91,9 +95,10 @@ pub async fn configure(app: &App) -> Result<FederationConfig<Federation>, Federa
         .debug(settings.test_mode)
         .allow_http_urls(settings.test_mode)
         .request_timeout(settings.request_timeout)
-        // Mastodon-style signatures: Host and Date are set and signed along
-        // with (request-target) (and Digest on POST). Mastodon, and Hearth's
-        // own verifier, refuse signatures that leave Host out.
+        // Mastodon-style signatures on signed fetches: Host and Date are set
+        // and signed along with (request-target). Mastodon, and Hearth's own
+        // verifier, refuse signatures that leave Host out. Deliveries are
+        // signed by `crate::sign`, in the shape this gives POSTs.
         .http_signature_compat(true)
         .http_fetch_limit(50)
         .signed_fetch_actor(&site)
@@ -104,8 +109,7 @@ pub async fn configure(app: &App) -> Result<FederationConfig<Federation>, Federa
 
 /// The outbound HTTP client: no automatic redirects (the library follows
 /// one itself), timeouts, and a DNS resolver that refuses loopback, private
-/// and link-local addresses unless in test mode. It also records response
-/// statuses for the delivery ledger.
+/// and link-local addresses unless in test mode.
 fn build_client(settings: &Settings) -> Result<ClientWithMiddleware, FederationError> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -123,7 +127,5 @@ fn build_client(settings: &Settings) -> Result<ClientWithMiddleware, FederationE
         )))
         .build()
         .map_err(|e| FederationError::Internal(format!("http client: {e}")))?;
-    Ok(reqwest_middleware::ClientBuilder::new(client)
-        .with(StatusRecorder)
-        .build())
+    Ok(reqwest_middleware::ClientBuilder::new(client).build())
 }

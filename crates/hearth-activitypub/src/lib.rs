@@ -31,6 +31,7 @@ pub mod protocol;
 pub mod render;
 pub mod resolve;
 pub mod serve;
+mod sign;
 pub mod signatures;
 pub mod translate;
 pub mod warning;
