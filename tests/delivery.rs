@@ -4,8 +4,9 @@
 //! - a sender killed with SIGKILL in the middle of a fan-out to 100 servers
 //!   finishes it after a restart: nobody misses the post, and the
 //!   duplicates are no more than the deliveries in flight at the kill;
-//! - a server that was down gets everything it missed, in the order it was
-//!   made, once it is back; a server that hangs does not hold up the others;
+//! - a server that was down gets everything it missed once it is back, each
+//!   post's activities in the order they were made (its create before its
+//!   edits); a server that hangs does not hold up the others;
 //! - two worker processes on one PostgreSQL database share 1,000 activities
 //!   for 10 servers, and each server gets each activity once;
 //! - the same activity delivered many times at once is applied once.
@@ -207,13 +208,40 @@ async fn down_then_up(backend: &Backend) {
     for n in 1..=5 {
         pages.push(thread(&a, &token, &format!("While you were away {n}")).await);
     }
+    // The first thread is edited twice: three activities about one post,
+    // which must arrive in the order they were made.
+    let first_id = a
+        .get("/api/v1/posts?group=peers&limit=50", Some(&token))
+        .await;
+    let first_id = first_id.body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a timeline: {}", first_id.text))
+        .iter()
+        .find(|p| p["url"] == pages[0].as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for edit in ["first edit", "second edit"] {
+        let edited = a
+            .request(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/posts/{first_id}"),
+                Some(&token),
+                Some(json!({"title": edit})),
+            )
+            .await;
+        assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
+    }
+    let expected = |p: usize| if p == 0 { 3 } else { ANNOUNCES_PER_THREAD };
     wait_until("the healthy servers to have all five threads", || async {
         healthy
             .iter()
             .all(|&i| {
                 pages
                     .iter()
-                    .all(|p| got(&fleet, i, p) == ANNOUNCES_PER_THREAD)
+                    .enumerate()
+                    .all(|(n, p)| got(&fleet, i, p) == expected(n))
             })
             .then_some(())
     })
@@ -237,25 +265,42 @@ async fn down_then_up(backend: &Backend) {
     .await;
     assert_eq!(got(&fleet, 0, &pages[0]), 0, "it was down");
 
-    // Back up: it gets everything it missed, in the order it was written.
+    // Back up: it gets everything it missed, each post's activities in the
+    // order they were written.
     fleet.restart(0).await;
     wait_until("the server that was down to catch up", || async {
         pages
             .iter()
-            .all(|p| got(&fleet, 0, p) == ANNOUNCES_PER_THREAD)
+            .enumerate()
+            .all(|(n, p)| got(&fleet, 0, p) == expected(n))
             .then_some(())
     })
     .await;
-    let order: Vec<usize> = fleet.with_received(0, |records| {
+    let first: Vec<(String, String)> = fleet.with_received(0, |records| {
         records
             .iter()
-            .filter(|r| r.accepted())
-            .filter_map(|r| pages.iter().position(|p| r.concerns(p)))
+            .filter(|r| r.accepted() && !r.duplicate && r.concerns(&pages[0]))
+            .map(|r| {
+                let inner = &r.body["object"];
+                (
+                    inner["type"].as_str().unwrap_or_default().to_owned(),
+                    inner["object"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
             .collect()
     });
-    let mut sorted = order.clone();
-    sorted.sort_unstable();
-    assert_eq!(order, sorted, "caught up in the order of creation");
+    assert_eq!(
+        first,
+        vec![
+            ("Create".to_owned(), "While you were away 1".to_owned()),
+            ("Update".to_owned(), "first edit".to_owned()),
+            ("Update".to_owned(), "second edit".to_owned()),
+        ],
+        "one post's activities arrive in the order they were made"
+    );
     assert_eq!(
         a.scalar(&format!(
             "SELECT COUNT(*) FROM instances WHERE authority = '{down}' AND state = 'ok'"
@@ -272,7 +317,8 @@ async fn down_then_up(backend: &Backend) {
     wait_until("the hanging server to catch up once it answers", || async {
         pages
             .iter()
-            .all(|p| got(&fleet, 1, p) == ANNOUNCES_PER_THREAD)
+            .enumerate()
+            .all(|(n, p)| got(&fleet, 1, p) == expected(n))
             .then_some(())
     })
     .await;

@@ -18,6 +18,8 @@ mod m20261129_000008_one_door;
 mod m20261129_000009_setup_link;
 mod m20261129_000010_local_names;
 mod m20261129_000011_peers;
+mod m20261129_000012_timeline_indexes;
+mod m20261129_000013_delivery_workers;
 
 pub struct Migrator;
 
@@ -36,6 +38,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_setup_link::Migration),
             Box::new(m20261129_000010_local_names::Migration),
             Box::new(m20261129_000011_peers::Migration),
+            Box::new(m20261129_000012_timeline_indexes::Migration),
+            Box::new(m20261129_000013_delivery_workers::Migration),
         ]
     }
 }

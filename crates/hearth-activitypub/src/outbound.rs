@@ -6,34 +6,30 @@
 //!  command txn ──▶ port renders the event ──▶ queue: activity + deliveries (pending)
 //!                      │ commit, then outbox_ready.notify()
 //!                      ▼
-//!  worker loop ──▶ claim ──▶ sign (activitypub_federation) ──▶ POST inbox
+//!  worker loop ──▶ claim ──▶ sign (crate::sign, aws-lc-rs) ──▶ POST inbox
 //!                      ▲                                          │
 //!                      └─ finish: delivered / retry at T / failed ◀┘
 //! ```
 //!
 //! activitypub_federation's own queue lives in memory and counts 4xx answers
-//! as delivered; Hearth uses only its signing primitives
-//! (`SendActivityTask::prepare` / `sign_and_send`) and records each response
-//! status itself, through the [`StatusRecorder`] middleware on the client.
+//! as delivered, and its signer uses the `rsa` crate (slow, and not
+//! constant-time). Hearth signs each delivery itself (`crate::sign`, in
+//! the shape the library produced), makes the library's address checks
+//! before sending, posts with the federation's guarded client and records
+//! each response status.
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use activitypub_federation::activity_sending::SendActivityTask;
 use activitypub_federation::config::FederationConfig;
-use activitypub_federation::traits::Activity;
 use chrono::Utc;
 use hearth_app::records::{
-    ClaimLimits, DeliveryOutcome as Outcome, DeliveryState, DueDelivery, RetryPolicy,
+    ClaimLimits, DELIVERY_HEARTBEAT, DeliveryOutcome as Outcome, DeliveryState, DueDelivery,
+    RetryPolicy,
 };
-use serde::Serialize;
-use serde_json::Value;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use url::Url;
 
-use crate::FederationError;
-use crate::actors::LocalActor;
 use crate::context::{Data, Federation};
 
 /// What the receiving server answered, as the sender needs it.
@@ -41,80 +37,6 @@ use crate::context::{Data, Federation};
 struct Answer {
     status: u16,
     retry_after_secs: Option<u64>,
-}
-
-tokio::task_local! {
-    /// The last response seen on this task.
-    static LAST_ANSWER: Cell<Option<Answer>>;
-}
-
-/// Client middleware that notes each response's status for the sender.
-pub struct StatusRecorder;
-
-#[async_trait::async_trait]
-impl reqwest_middleware::Middleware for StatusRecorder {
-    async fn handle(
-        &self,
-        req: reqwest::Request,
-        extensions: &mut http::Extensions,
-        next: reqwest_middleware::Next<'_>,
-    ) -> reqwest_middleware::Result<reqwest::Response> {
-        let response = next.run(req, extensions).await;
-        if let Ok(r) = &response {
-            let retry_after_secs = r
-                .headers()
-                .get(http::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
-            let answer = Answer {
-                status: r.status().as_u16(),
-                retry_after_secs,
-            };
-            let _ = LAST_ANSWER.try_with(|cell| cell.set(Some(answer)));
-        }
-        response
-    }
-}
-
-/// An activity as stored, ready for the library to sign. It is only ever
-/// sent: receiving goes through `crate::inbox`.
-#[derive(Debug, Clone)]
-struct StoredActivity {
-    id: Url,
-    actor: Url,
-    json: Value,
-}
-
-impl Serialize for StoredActivity {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.json.serialize(s)
-    }
-}
-
-#[async_trait::async_trait]
-impl Activity for StoredActivity {
-    type DataType = Federation;
-    type Error = FederationError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _: &Data) -> Result<(), FederationError> {
-        Err(FederationError::Refused(
-            "stored outbound activities are not received".into(),
-        ))
-    }
-
-    async fn receive(self, _: &Data) -> Result<(), FederationError> {
-        Err(FederationError::Refused(
-            "stored outbound activities are not received".into(),
-        ))
-    }
 }
 
 /// How this process's workers send.
@@ -140,7 +62,7 @@ impl WorkerSettings {
         WorkerSettings {
             id: Self::worker_id(),
             concurrency: f.delivery_concurrency as usize,
-            per_server: u64::from(f.delivery_per_server),
+            per_server: u64::from(Ord::min(f.delivery_per_server, f.delivery_concurrency)),
             // One attempt takes at most the request timeout (plus signing);
             // a lease of twice that and some is only ever outlived by a
             // process that died.
@@ -153,6 +75,25 @@ impl WorkerSettings {
                 probe_interval: secs(f.probe_interval_secs),
             },
         }
+    }
+
+    /// Whether `worker` (another worker's id, `host:pid:nonce`) ran on
+    /// this host in a process that is gone: then its deliveries can be
+    /// taken back at once (a restart after a crash resumes delivery within
+    /// a heartbeat) instead of after its liveness lapses. A live process
+    /// with a reused pid only makes us wait for the lapse.
+    fn is_gone(&self, worker: &str) -> bool {
+        let (Some((host, _)), Some((mine, _))) = (worker.split_once(':'), self.id.split_once(':'))
+        else {
+            return false;
+        };
+        let Some(pid) = worker.split(':').nth(1).and_then(|p| p.parse::<u32>().ok()) else {
+            return false;
+        };
+        host == mine
+            && pid != std::process::id()
+            && std::path::Path::new("/proc/self").exists()
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
     }
 
     /// A worker identity for this process.
@@ -174,7 +115,9 @@ impl WorkerSettings {
 
 /// Run delivery workers until `shutdown` turns true, then let the attempts
 /// in flight finish. Any number of processes may run this on one
-/// PostgreSQL database: they share the work through [`queue::claim`].
+/// PostgreSQL database: they share the work through [`queue::claim`], and
+/// each says it is alive every [`DELIVERY_HEARTBEAT`] so that the others
+/// take over its deliveries soon after it dies.
 pub async fn run_worker(
     config: FederationConfig<Federation>,
     settings: WorkerSettings,
@@ -185,6 +128,16 @@ pub async fn run_worker(
     let permits = Arc::new(Semaphore::new(settings.concurrency));
     let mut running = tokio::task::JoinSet::new();
     tracing::info!(worker = %settings.id, concurrency = settings.concurrency, per_server = settings.per_server, "delivery worker started");
+    // Alive before the first claim, so no other process reaps what we take.
+    if let Err(err) = fed
+        .app
+        .delivery_heartbeat(&settings.id, |w| settings.is_gone(w))
+        .await
+    {
+        tracing::error!(error = %err, "cannot record this delivery worker as alive");
+    }
+    let heartbeat = tokio::spawn(beat(fed.app.clone(), settings.clone(), shutdown.clone()));
+    let (finisher, finishing) = Finisher::start(fed.app.clone(), settings.clone());
     loop {
         if *shutdown.borrow() {
             break;
@@ -233,8 +186,9 @@ pub async fn run_worker(
             };
             let data = config.to_request_data();
             let settings = settings.clone();
+            let finisher = finisher.clone();
             running.spawn(async move {
-                deliver_chain(&data, &settings, chain).await;
+                deliver_chain(&data, &settings, &finisher, chain).await;
                 drop(permit);
             });
         }
@@ -257,7 +211,102 @@ pub async fn run_worker(
         }
     }
     while running.join_next().await.is_some() {}
+    drop(finisher);
+    let _ = finishing.await;
+    heartbeat.abort();
+    if let Err(err) = fed.app.retire_delivery_worker(&settings.id).await {
+        tracing::warn!(error = %err, "cannot retire this delivery worker; it lapses by itself");
+    }
     tracing::info!(worker = %settings.id, "delivery worker stopped");
+}
+
+/// Renew this worker's liveness every [`DELIVERY_HEARTBEAT`] and give back
+/// the deliveries of workers that died, until shutdown.
+async fn beat(
+    app: hearth_app::App,
+    settings: Arc<WorkerSettings>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(DELIVERY_HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                match app.delivery_heartbeat(&settings.id, |w| settings.is_gone(w)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(deliveries = n, "took back deliveries of a delivery worker that stopped"),
+                    Err(err) => tracing::error!(error = %err, "cannot renew this delivery worker's liveness"),
+                }
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// One attempt's outcome on its way to the database, with where to say
+/// what became of the delivery.
+type Finished = (DueDelivery, Outcome, oneshot::Sender<Option<DeliveryState>>);
+
+/// Records attempts' outcomes in batches: whatever has arrived while the
+/// previous batch was being written goes in the next one transaction.
+#[derive(Clone)]
+struct Finisher {
+    tx: mpsc::Sender<Finished>,
+}
+
+/// Outcomes recorded in one transaction at most.
+const FINISH_BATCH: usize = 256;
+
+impl Finisher {
+    fn start(
+        app: hearth_app::App,
+        settings: Arc<WorkerSettings>,
+    ) -> (Finisher, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Finished>(FINISH_BATCH * 4);
+        let task = tokio::spawn(async move {
+            let mut batch: Vec<Finished> = Vec::with_capacity(FINISH_BATCH);
+            while rx.recv_many(&mut batch, FINISH_BATCH).await > 0 {
+                let done: Vec<(&DueDelivery, &Outcome)> =
+                    batch.iter().map(|(d, o, _)| (d, o)).collect();
+                // Once more on failure (a lost connection, a deadlock
+                // PostgreSQL broke): an outcome not recorded means the
+                // delivery is sent again when its lease runs out.
+                let mut result = app
+                    .finish_deliveries(&settings.id, &done, &settings.policy)
+                    .await;
+                if let Err(err) = &result {
+                    tracing::warn!(error = %err, count = done.len(), "cannot record delivery outcomes; trying again");
+                    result = app
+                        .finish_deliveries(&settings.id, &done, &settings.policy)
+                        .await;
+                }
+                let states = match result {
+                    Ok(states) => states.into_iter().map(Some).collect(),
+                    Err(err) => {
+                        tracing::error!(error = %err, count = done.len(), "cannot record delivery outcomes");
+                        vec![None; done.len()]
+                    }
+                };
+                drop(done);
+                for ((_, _, reply), state) in batch.drain(..).zip(states) {
+                    let _ = reply.send(state);
+                }
+            }
+        });
+        (Finisher { tx }, task)
+    }
+
+    /// Record one outcome; returns the delivery's new state (`None` if it
+    /// could not be recorded).
+    async fn finish(&self, delivery: DueDelivery, outcome: Outcome) -> Option<DeliveryState> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((delivery, outcome, reply)).await.ok()?;
+        answer.await.ok().flatten()
+    }
 }
 
 /// Deliveries of one chain taken at once (sent in order by one task).
@@ -266,12 +315,17 @@ const CHAIN_LEN: u64 = 32;
 /// Send a chain in order. At the first delivery that must be retried, the
 /// rest go back to wait behind it, so the receiver never gets them out of
 /// order.
-async fn deliver_chain(data: &Data, settings: &WorkerSettings, chain: Vec<DueDelivery>) {
+async fn deliver_chain(
+    data: &Data,
+    settings: &WorkerSettings,
+    finisher: &Finisher,
+    chain: Vec<DueDelivery>,
+) {
     let claimed_at = std::time::Instant::now();
     let half_lease = settings.lease.to_std().unwrap_or(Duration::from_secs(30)) / 2;
     let mut renewed_at = claimed_at;
     let ids: Vec<i64> = chain.iter().map(|d| d.id).collect();
-    for (n, delivery) in chain.iter().enumerate() {
+    for (n, delivery) in chain.into_iter().enumerate() {
         if renewed_at.elapsed() > half_lease {
             if let Err(err) = data
                 .app_data()
@@ -283,7 +337,7 @@ async fn deliver_chain(data: &Data, settings: &WorkerSettings, chain: Vec<DueDel
             }
             renewed_at = std::time::Instant::now();
         }
-        match deliver(data, settings, delivery).await {
+        match deliver(data, finisher, delivery).await {
             Some(DeliveryState::Delivered | DeliveryState::Failed) => {}
             // Lost the lease: another worker owns the chain now.
             Some(DeliveryState::Sending) => return,
@@ -304,25 +358,13 @@ async fn deliver_chain(data: &Data, settings: &WorkerSettings, chain: Vec<DueDel
 
 /// One attempt at one delivery, recorded whatever happens. Returns the
 /// delivery's new state (`None` if it could not be recorded).
-async fn deliver(
-    data: &Data,
-    settings: &WorkerSettings,
-    delivery: &DueDelivery,
-) -> Option<DeliveryState> {
-    let outcome = attempt(data, delivery).await;
-    let activity_id = delivery.activity_ap_id.as_str();
-    let inbox = delivery.inbox.as_str();
-    let state = match data
-        .app_data()
-        .app
-        .finish_delivery(delivery, &settings.id, &outcome, &settings.policy)
-        .await
-    {
-        Ok(state) => state,
-        Err(err) => {
-            tracing::error!(activity_id, inbox, error = %err, "cannot record delivery outcome");
-            return None;
-        }
+async fn deliver(data: &Data, finisher: &Finisher, delivery: DueDelivery) -> Option<DeliveryState> {
+    let outcome = attempt(data, &delivery).await;
+    let activity_id = delivery.activity_ap_id.clone();
+    let inbox = delivery.inbox.clone();
+    let Some(state) = finisher.finish(delivery, outcome.clone()).await else {
+        tracing::error!(activity_id, inbox, "cannot record delivery outcome");
+        return None;
     };
     match (&outcome, state) {
         (Outcome::Delivered { status }, _) => {
@@ -357,8 +399,9 @@ async fn attempt(data: &Data, delivery: &DueDelivery) -> Outcome {
     let Ok(actor) = Url::parse(&delivery.actor_ap_id) else {
         return unsendable(format!("actor {} is not a URL", delivery.actor_ap_id));
     };
-    let signer = match LocalActor::load(data.app_data(), &actor).await {
-        Ok(Some(signer)) => signer,
+    let fed = data.app_data();
+    let keys = match fed.app.signing_keys(actor.as_str()).await {
+        Ok(Some(keys)) => keys,
         Ok(None) => return unsendable(format!("signing actor {actor} no longer exists")),
         Err(err) => {
             return Outcome::Retry {
@@ -367,28 +410,40 @@ async fn attempt(data: &Data, delivery: &DueDelivery) -> Outcome {
             };
         }
     };
-    let (Ok(json), Ok(id)) = (
-        serde_json::from_str::<Value>(&delivery.body),
-        Url::parse(&delivery.activity_ap_id),
-    ) else {
-        return unsendable("stored activity is not valid JSON with a URL id".into());
-    };
-    let activity = StoredActivity { id, actor, json };
-    let tasks = match SendActivityTask::prepare(&activity, &signer, vec![inbox.clone()], data).await
+    if serde_json::from_str::<serde::de::IgnoredAny>(&delivery.body).is_err()
+        || Url::parse(&delivery.activity_ap_id).is_err()
     {
-        Ok(tasks) => tasks,
-        Err(err) => return unsendable(format!("cannot prepare: {err}")),
+        return unsendable("stored activity is not valid JSON with a URL id".into());
+    }
+    let key = match fed.signing_keys.get(actor.as_str(), &keys.private_pem) {
+        Ok(key) => key,
+        Err(err) => return unsendable(format!("cannot sign as {actor}: {err}")),
     };
-    let Some(task) = tasks.into_iter().next() else {
-        return unsendable(format!("inbox {inbox} refused by the address checks"));
-    };
-    let (result, answer) = LAST_ANSWER
-        .scope(Cell::new(None), async {
-            let result = task.sign_and_send(data).await;
-            (result, LAST_ANSWER.with(Cell::get))
-        })
+    if let Err(refused) = check_inbox(data, &inbox).await {
+        return refused;
+    }
+    // The stored JSON is sent as it is: the digest covers these bytes.
+    let body = delivery.body.as_bytes();
+    let headers =
+        match crate::sign::sign_post(&key, &actor, &inbox, body, std::time::SystemTime::now()) {
+            Ok(headers) => headers,
+            Err(err) => return unsendable(format!("cannot sign: {err}")),
+        };
+    let sent = fed
+        .client
+        .post(inbox)
+        .timeout(fed.settings.request_timeout)
+        .headers(headers)
+        .body(delivery.body.clone())
+        .send()
         .await;
-    classify(result.map_err(|e| e.to_string()), answer)
+    match sent {
+        Ok(response) => {
+            let (answer, result) = read_answer(response).await;
+            classify(result, Some(answer))
+        }
+        Err(err) => classify(Err(err.to_string()), None),
+    }
 }
 
 /// Decide what an answer means. 2xx is delivered; 429 asks us to wait;
@@ -430,6 +485,108 @@ fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<u64> {
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).map(|d| d.as_secs()).unwrap_or(0))
+}
+
+/// The address checks activitypub_federation made before it would send
+/// to an inbox (`FederationConfig::verify_url_valid`, and its filter of this
+/// server's own URLs): https only (http too in test mode), a host name of
+/// plain letters, digits, dots and dashes, not this server; outside test
+/// mode no explicit port, and a host that resolves to public addresses
+/// only. The client's DNS resolver checks the addresses again when it
+/// connects (against DNS rebinding); checking here first makes a refused
+/// address a delivery that fails for good rather than one retried.
+///
+/// `Err` holds the outcome to record: refused addresses are unsendable; a
+/// host that cannot be resolved just now is retried.
+async fn check_inbox(data: &Data, inbox: &Url) -> Result<(), Outcome> {
+    let test_mode = data.app_data().settings.test_mode;
+    let refused = |why: String| Outcome::Unsendable {
+        error: format!("inbox {inbox} refused by the address checks: {why}"),
+    };
+    match inbox.scheme() {
+        "https" => {}
+        "http" if test_mode => {}
+        other => return Err(refused(format!("{other} is not https"))),
+    }
+    let Some(domain) = inbox.domain() else {
+        return Err(refused("it has no host name".into()));
+    };
+    let authority = match inbox.port() {
+        Some(port) => format!("{domain}:{port}"),
+        None => domain.to_owned(),
+    };
+    if authority.eq_ignore_ascii_case(data.domain()) {
+        return Err(refused("it is this server's own".into()));
+    }
+    if !domain
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return Err(refused("its host name has invalid characters".into()));
+    }
+    if test_mode {
+        return Ok(());
+    }
+    if inbox.port().is_some() {
+        return Err(refused("it names a port".into()));
+    }
+    use activitypub_federation::error::Error as E;
+    match data.is_valid_ip(inbox).await {
+        Ok(()) => Ok(()),
+        Err(E::ResolveInternalIpError(host, ip)) => Err(refused(format!(
+            "{host} resolves to the non-public address {ip}"
+        ))),
+        Err(E::UrlVerificationError(why)) => Err(refused(why.to_owned())),
+        Err(err) => Err(Outcome::Retry {
+            status: None,
+            error: format!("cannot resolve {domain}: {err}"),
+        }),
+    }
+}
+
+/// Bytes of an answer's body read so the connection can be used again;
+/// past this the connection is dropped instead.
+const ANSWER_READ_LIMIT: usize = 64 * 1024;
+/// Characters of a refusal's body kept for the log.
+const ANSWER_KEPT_CHARS: usize = 200;
+
+/// What the receiving server answered: its status and `Retry-After`; and
+/// `Err` with the start of the body when the status is not 2xx, for the
+/// log. The body is read (within the request's timeout) so the connection
+/// goes back to the pool.
+async fn read_answer(mut response: reqwest::Response) -> (Answer, Result<(), String>) {
+    let status = response.status().as_u16();
+    let retry_after_secs = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+    let mut body = Vec::new();
+    while body.len() < ANSWER_READ_LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let answer = Answer {
+        status,
+        retry_after_secs,
+    };
+    if (200..300).contains(&status) {
+        return (answer, Ok(()));
+    }
+    let text: String = String::from_utf8_lossy(&body)
+        .chars()
+        .take(ANSWER_KEPT_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = text.trim();
+    let error = if text.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}: {text}")
+    };
+    (answer, Err(error))
 }
 
 #[cfg(test)]

@@ -58,7 +58,8 @@ pub struct FederationConfig {
     pub serve_runs_workers: bool,
     /// Deliveries one process sends at once.
     pub delivery_concurrency: u32,
-    /// Deliveries one process sends at once to any one server.
+    /// Deliveries one process sends at once to any one server (no more
+    /// than `delivery_concurrency` in effect).
     pub delivery_per_server: u32,
     /// Longest wait between two attempts at one delivery, in seconds.
     pub retry_max_secs: u64,
@@ -305,12 +306,6 @@ impl Config {
             if value == 0 {
                 return fail(key, "must be at least 1".into());
             }
-        }
-        if self.federation.delivery_per_server > self.federation.delivery_concurrency {
-            return fail(
-                "federation.delivery_per_server",
-                "must not be more than federation.delivery_concurrency".into(),
-            );
         }
         for server in &self.federation.members_only_servers {
             if let Err(message) = validate_domain(server) {

@@ -239,6 +239,46 @@ impl App {
         Ok(queue::finish(&self.db, delivery, worker, outcome, policy).await?)
     }
 
+    /// Record the outcomes of many attempts by one worker in one
+    /// transaction; returns each delivery's new state, in order.
+    pub async fn finish_deliveries(
+        &self,
+        worker: &str,
+        done: &[(&DueDelivery, &Outcome)],
+        policy: &RetryPolicy,
+    ) -> Result<Vec<DeliveryState>, AppError> {
+        for (_, outcome) in done {
+            self.counters.count(outcome);
+        }
+        Ok(queue::finish_many(&self.db, worker, done, policy).await?)
+    }
+
+    /// Say this worker is alive and give back the deliveries of workers
+    /// that are not, and of those in `dead` that `is_dead` (called with
+    /// each other worker holding deliveries) says died. Returns how many
+    /// deliveries were given back (they are due now).
+    pub async fn delivery_heartbeat(
+        &self,
+        worker: &str,
+        is_dead: impl Fn(&str) -> bool,
+    ) -> Result<u64, AppError> {
+        let (mut reaped, holders) = queue::heartbeat(&self.db, worker).await?;
+        let dead: Vec<String> = holders.into_iter().filter(|w| is_dead(w)).collect();
+        if !dead.is_empty() {
+            tracing::warn!(workers = ?dead, "delivery workers whose process is gone held deliveries");
+            reaped += queue::give_back(&self.db, &dead).await?;
+        }
+        if reaped > 0 {
+            self.outbox_ready.notify_one();
+        }
+        Ok(reaped)
+    }
+
+    /// This worker stops: forget it.
+    pub async fn retire_delivery_worker(&self, worker: &str) -> Result<(), AppError> {
+        Ok(queue::retire(&self.db, worker).await?)
+    }
+
     /// Give claimed deliveries back unsent.
     pub async fn release_deliveries(&self, ids: &[i64], worker: &str) -> Result<(), AppError> {
         Ok(queue::release(&self.db, ids, worker).await?)

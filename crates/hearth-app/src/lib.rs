@@ -37,7 +37,7 @@ pub mod servers;
 use std::sync::{Arc, OnceLock};
 
 use hearth_db::queue::{self, Target};
-use hearth_db::{DatabaseConnection, DatabaseTransaction, begin_write};
+use hearth_db::{DatabaseConnection, DatabaseTransaction, WriteTxn, begin_write};
 use tokio::sync::Notify;
 
 pub use access::Reader;
@@ -57,7 +57,8 @@ pub mod records {
     pub use hearth_db::notifications::Notification;
     pub use hearth_db::posts::{Order, Post, PostKind, ReactionSummary};
     pub use hearth_db::queue::{
-        ClaimLimits, DeliveryState, DueDelivery, Outcome as DeliveryOutcome, RetryPolicy,
+        ClaimLimits, DeliveryState, DueDelivery, HEARTBEAT as DELIVERY_HEARTBEAT,
+        Outcome as DeliveryOutcome, RetryPolicy,
     };
     pub use hearth_db::remote::{FetchedActor, RemoteActor, RemoteMembership};
     pub use hearth_db::tokens::Session;
@@ -139,10 +140,7 @@ impl App {
     /// Begin a command's write transaction. Another server's activity id is
     /// recorded in it first: `None` when it was recorded before (a second
     /// delivery), and the command then changes nothing.
-    pub(crate) async fn begin(
-        &self,
-        origin: &Origin,
-    ) -> Result<Option<DatabaseTransaction>, AppError> {
+    pub(crate) async fn begin(&self, origin: &Origin) -> Result<Option<WriteTxn>, AppError> {
         let txn = begin_write(&self.db).await?;
         if let Origin::Remote(r) = origin
             && !hearth_db::federation::record_inbound(&txn, &r.activity, &r.kind, &r.actor).await?
@@ -154,7 +152,7 @@ impl App {
     }
 
     /// Commit a command's transaction and wake the delivery workers.
-    pub(crate) async fn commit(&self, txn: DatabaseTransaction) -> Result<(), AppError> {
+    pub(crate) async fn commit(&self, txn: WriteTxn) -> Result<(), AppError> {
         txn.commit().await?;
         self.outbox_ready.notify_one();
         Ok(())

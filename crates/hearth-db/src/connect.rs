@@ -1,14 +1,18 @@
 //! Opening the database and applying migrations.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 use std::time::Duration;
 
 use hearth_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
+use tokio::sync::OwnedMutexGuard;
 
 use crate::DbError;
 
@@ -121,19 +125,114 @@ pub async fn applied_migrations(db: &DatabaseConnection) -> Result<Vec<String>, 
         .collect())
 }
 
-/// Start a transaction that will write. On SQLite this takes the write lock
-/// up front (`BEGIN IMMEDIATE`), waiting up to the busy timeout, instead of
-/// failing later when a read turns into a write.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    match db.get_database_backend() {
-        DbBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
+/// A write transaction. On SQLite it also holds this process's turn to
+/// write (see [`begin_write`]) until it is committed, rolled back or
+/// dropped. It reads and writes like the transaction it wraps.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    /// Commit, then give the next writer its turn.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        let WriteTxn { txn, _turn } = self;
+        txn.commit().await
+    }
+
+    /// Roll back, then give the next writer its turn.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        let WriteTxn { txn, _turn } = self;
+        txn.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
+}
+
+/// One turn to write per SQLite file in this process, handed out in the
+/// order asked (tokio's mutex is fair).
+///
+/// SQLite lets one connection write at a time. Without this, concurrent
+/// writers of the pool would all issue `BEGIN IMMEDIATE` and all but one
+/// would wait in SQLite's busy handler, which sleeps and polls (1, 2, 5,
+/// 10 … 100 ms): under load the waits grew to over a second and the
+/// polling cost CPU. Waiting here instead costs nothing and wakes the next
+/// writer the moment the lock is free. Other processes on the same file
+/// (the CLI) still meet the busy timeout.
+fn write_turns(db: &DatabaseConnection) -> Option<Arc<tokio::sync::Mutex<()>>> {
+    static TURNS: OnceLock<StdMutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        OnceLock::new();
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf();
+    let mut turns = TURNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Some(turns.entry(file).or_default().clone())
+}
+
+/// Start a transaction that will write. On SQLite this first waits for
+/// this process's turn to write (see [`write_turns`]), then takes the
+/// database's write lock up front (`BEGIN IMMEDIATE`), so a read never has
+/// to turn into a write later and fail.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+    match write_turns(db) {
+        Some(turns) => {
+            let turn = turns.lock_owned().await;
+            let txn = db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await?;
+            Ok(WriteTxn {
+                txn,
+                _turn: Some(turn),
             })
-            .await
         }
-        _ => db.begin().await,
+        None => Ok(WriteTxn {
+            txn: db.begin().await?,
+            _turn: None,
+        }),
     }
 }
 

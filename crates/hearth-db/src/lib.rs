@@ -28,7 +28,7 @@ pub mod setup;
 pub mod tokens;
 
 pub use connect::{
-    Backend, ConnectSettings, applied_migrations, begin_write, connect, migrate, ping,
+    Backend, ConnectSettings, WriteTxn, applied_migrations, begin_write, connect, migrate, ping,
 };
 pub use error::DbError;
 pub use sea_orm::{

@@ -18,12 +18,18 @@
 //!   with `FOR UPDATE SKIP LOCKED`, so workers in other processes pass them
 //!   by instead of waiting; SQLite has one writer at a time anyway
 //!   (`BEGIN IMMEDIATE`). A claimed row belongs to its worker until its
-//!   lease runs out; a worker that died (SIGKILL) loses its rows then.
-//! - **Order per group.** Deliveries to one inbox with the same `order_key`
-//!   (the sending actor: a group relays all its posts as itself) go out one
-//!   at a time in the order they were made; a later one waits while an
-//!   earlier one is pending or in flight. Different groups to the same
-//!   server go in parallel.
+//!   lease runs out, or until its process stops renewing its row in
+//!   `delivery_workers` ([`heartbeat`]) or is known to be gone
+//!   ([`give_back`]): a restart after SIGKILL does not pause delivery for
+//!   a whole lease.
+//! - **Order per object.** Deliveries to one inbox with the same
+//!   `order_key` (the post an activity is about, or else its actor) go out
+//!   one at a time in the order they were made: a post's create before its
+//!   edit before its deletion, a reaction after the post. A later one waits
+//!   while an earlier one is pending or in flight. Activities about
+//!   different objects go to the same server in parallel, up to
+//!   `per_server` at once, so a server far away still receives a busy
+//!   group's stream at the rate it arrives.
 //! - **Sick servers wait.** A server marked unreachable (or that asked us
 //!   to wait with 429 Retry-After) is left alone until `blocked_until`;
 //!   then its first waiting deliveries are the probe.
@@ -85,7 +91,8 @@ impl DeliveryState {
 /// `about` is the post it concerns, if any (see [`crate::federation::outbound_by_ap_id`]).
 /// Call it inside the transaction that makes the change the activity
 /// announces, so the two never disagree. Deliveries are ordered by the
-/// activity's actor (see the module docs).
+/// object they are about, else by the activity's actor (see the module
+/// docs).
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     ap_id: &str,
@@ -122,7 +129,7 @@ pub async fn enqueue(
             next_attempt_at: Set(now),
             created_at: Set(now),
             updated_at: Set(now),
-            order_key: Set(actor_ap_id.to_owned()),
+            order_key: Set(about.unwrap_or(actor_ap_id).to_owned()),
             worker: Set(None),
             ..Default::default()
         })
@@ -236,16 +243,20 @@ pub async fn claim(
     }
     // Chains already in flight per server (any worker's live lease).
     let busy_sql = format!(
-        "SELECT authority, COUNT(DISTINCT order_key) AS n FROM deliveries \
-         WHERE state = 'sending' AND next_attempt_at > {now1} GROUP BY authority",
-        now1 = p(1)
+        "SELECT d.authority, COUNT(DISTINCT d.order_key) AS n FROM deliveries d \
+         WHERE d.state = 'sending' AND d.next_attempt_at > {now1} \
+         AND EXISTS (SELECT 1 FROM delivery_workers w WHERE w.worker = d.worker \
+             AND w.alive_until > {now2}) \
+         GROUP BY d.authority",
+        now1 = p(1),
+        now2 = p(2),
     );
     let mut busy: HashMap<String, u64> = HashMap::new();
     for row in txn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             busy_sql,
-            [Value::from(now)],
+            [Value::from(now), Value::from(now)],
         ))
         .await?
     {
@@ -503,9 +514,85 @@ pub async fn finish(
     outcome: &Outcome,
     policy: &RetryPolicy,
 ) -> Result<DeliveryState, DbError> {
+    let states = finish_many(db, worker, &[(delivery, outcome)], policy).await?;
+    Ok(states.into_iter().next().unwrap_or(DeliveryState::Sending))
+}
+
+/// [`finish`] for many attempts of one worker, in one transaction: the
+/// delivery workers record their answers in batches, so that a busy queue
+/// costs one write transaction per batch rather than one per delivery
+/// (on SQLite, every transaction waits for the one writer). Returns each
+/// delivery's new state, in the order given.
+pub async fn finish_many(
+    db: &DatabaseConnection,
+    worker: &str,
+    done: &[(&DueDelivery, &Outcome)],
+    policy: &RetryPolicy,
+) -> Result<Vec<DeliveryState>, DbError> {
     use sea_orm::sea_query::ExprTrait;
+    if done.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = Utc::now();
     let txn = crate::begin_write(db).await?;
+    let mut states = vec![DeliveryState::Sending; done.len()];
+    // Per server, what the attempts said, in order.
+    let mut servers: Vec<(&str, Vec<&Outcome>)> = Vec::new();
+    // Rows are locked in one order (by id, then servers by name) by every
+    // process, so that two batches on PostgreSQL never deadlock.
+    let mut order: Vec<usize> = (0..done.len()).collect();
+    order.sort_by_key(|&n| done[n].0.id);
+    for n in order {
+        let (delivery, outcome) = done[n];
+        let (state, status, error, next) = decide(delivery, outcome, policy, now);
+        let updated = deliveries::Entity::update_many()
+            .col_expr(deliveries::Column::State, Expr::value(state.as_str()))
+            .col_expr(
+                deliveries::Column::Attempts,
+                Expr::col(deliveries::Column::Attempts).add(1),
+            )
+            .col_expr(
+                deliveries::Column::LastStatus,
+                Expr::value(status.map(i32::from)),
+            )
+            .col_expr(deliveries::Column::LastError, Expr::value(error))
+            .col_expr(deliveries::Column::NextAttemptAt, Expr::value(next))
+            .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+            .filter(deliveries::Column::Id.eq(delivery.id))
+            .filter(deliveries::Column::State.eq(DeliveryState::Sending.as_str()))
+            .filter(deliveries::Column::Worker.eq(worker))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            continue;
+        }
+        match servers
+            .iter_mut()
+            .find(|(a, _)| *a == delivery.authority.as_str())
+        {
+            Some((_, outcomes)) => outcomes.push(outcome),
+            None => servers.push((delivery.authority.as_str(), vec![outcome])),
+        }
+        if let Some(slot) = states.get_mut(n) {
+            *slot = state;
+        }
+    }
+    servers.sort_by(|a, b| a.0.cmp(b.0));
+    for (authority, outcomes) in servers {
+        record_server(&txn, authority, &outcomes, policy, now).await?;
+    }
+    txn.commit().await?;
+    Ok(states)
+}
+
+/// What one attempt makes of its delivery: the new state, the status and
+/// error to keep, and when it may be tried next.
+fn decide(
+    delivery: &DueDelivery,
+    outcome: &Outcome,
+    policy: &RetryPolicy,
+    now: DateTime<Utc>,
+) -> (DeliveryState, Option<u16>, Option<String>, DateTime<Utc>) {
     let retry_at = now + backoff(policy, delivery.attempts, delivery.id);
     let too_old = now - delivery.created_at > policy.give_up_after;
     let give_up = |error: &str| {
@@ -515,7 +602,7 @@ pub async fn finish(
             (now - delivery.created_at).num_hours()
         )
     };
-    let (state, status, error, next) = match outcome {
+    match outcome {
         Outcome::Delivered { status } => (DeliveryState::Delivered, Some(*status), None, now),
         Outcome::Retry { status, error } if too_old => {
             (DeliveryState::Failed, *status, Some(give_up(error)), now)
@@ -553,73 +640,91 @@ pub async fn finish(
             now,
         ),
         Outcome::Unsendable { error } => (DeliveryState::Failed, None, Some(error.clone()), now),
-    };
-    let updated = deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::State, Expr::value(state.as_str()))
-        .col_expr(
-            deliveries::Column::Attempts,
-            Expr::col(deliveries::Column::Attempts).add(1),
-        )
-        .col_expr(
-            deliveries::Column::LastStatus,
-            Expr::value(status.map(i32::from)),
-        )
-        .col_expr(deliveries::Column::LastError, Expr::value(error.clone()))
-        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(next))
-        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
-        .filter(deliveries::Column::Id.eq(delivery.id))
-        .filter(deliveries::Column::State.eq(DeliveryState::Sending.as_str()))
-        .filter(deliveries::Column::Worker.eq(worker))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        txn.commit().await?;
-        return Ok(DeliveryState::Sending);
     }
-    record_server(&txn, &delivery.authority, outcome, policy, now).await?;
-    txn.commit().await?;
-    Ok(state)
 }
 
-/// Update what we know of a receiving server after one attempt.
+/// Update what we know of a receiving server after some attempts, applied
+/// in order (one read and at most one write per server and batch).
 async fn record_server(
     db: &impl ConnectionTrait,
+    authority: &str,
+    outcomes: &[&Outcome],
+    policy: &RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let found = instances::Entity::find()
+        .filter(instances::Column::Authority.eq(authority))
+        .one(db)
+        .await?;
+    let server = match found {
+        Some(server) => server,
+        None => {
+            instances::Entity::insert(instances::ActiveModel {
+                authority: Set(authority.to_owned()),
+                state: Set(ServerState::Ok.as_str().to_owned()),
+                consecutive_failures: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .on_conflict_do_nothing_on([instances::Column::Authority])
+            .exec_without_returning(db)
+            .await?;
+            let Some(server) = instances::Entity::find()
+                .filter(instances::Column::Authority.eq(authority))
+                .one(db)
+                .await?
+            else {
+                return Ok(());
+            };
+            server
+        }
+    };
+    let mut next = server.clone();
+    for outcome in outcomes {
+        apply(&mut next, authority, outcome, policy, now);
+    }
+    if next == server {
+        return Ok(());
+    }
+    next.updated_at = now;
+    let mut row: instances::ActiveModel = server.into();
+    row.state = Set(next.state);
+    row.consecutive_failures = Set(next.consecutive_failures);
+    row.last_status = Set(next.last_status);
+    row.last_error = Set(next.last_error);
+    row.last_success_at = Set(next.last_success_at);
+    row.last_failure_at = Set(next.last_failure_at);
+    row.blocked_until = Set(next.blocked_until);
+    row.updated_at = Set(next.updated_at);
+    row.update(db).await?;
+    Ok(())
+}
+
+/// What one attempt says about its server.
+fn apply(
+    server: &mut instances::Model,
     authority: &str,
     outcome: &Outcome,
     policy: &RetryPolicy,
     now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    instances::Entity::insert(instances::ActiveModel {
-        authority: Set(authority.to_owned()),
-        state: Set(ServerState::Ok.as_str().to_owned()),
-        consecutive_failures: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict_do_nothing_on([instances::Column::Authority])
-    .exec(db)
-    .await?;
-    let Some(server) = instances::Entity::find()
-        .filter(instances::Column::Authority.eq(authority))
-        .one(db)
-        .await?
-    else {
-        return Ok(());
-    };
-    let mut row: instances::ActiveModel = server.clone().into();
-    row.updated_at = Set(now);
+) {
     match outcome {
         Outcome::Delivered { status } | Outcome::Refused { status, .. } => {
             if server.state != ServerState::Ok.as_str() {
                 tracing::info!(server = authority, "server answers again");
             }
-            row.state = Set(ServerState::Ok.as_str().to_owned());
-            row.consecutive_failures = Set(0);
-            row.blocked_until = Set(None);
-            row.last_status = Set(Some(i32::from(*status)));
+            server.state = ServerState::Ok.as_str().to_owned();
+            server.consecutive_failures = 0;
+            server.blocked_until = None;
+            server.last_status = Some(i32::from(*status));
             if matches!(outcome, Outcome::Delivered { .. }) {
-                row.last_success_at = Set(Some(now));
+                // Kept to the second: a busy server is not rewritten for
+                // every delivery within the same second.
+                let seen = server.last_success_at.map(|t| t.timestamp());
+                if seen != Some(now.timestamp()) {
+                    server.last_success_at = Some(now);
+                }
             }
         }
         Outcome::RateLimited {
@@ -629,16 +734,16 @@ async fn record_server(
             let wait = Duration::seconds(
                 i64::try_from(Ord::min(retry_after_secs.unwrap_or(60), 86_400)).unwrap_or(60),
             );
-            row.blocked_until = Set(Some(now + wait));
-            row.last_status = Set(Some(i32::from(*status)));
-            row.last_error = Set(Some(format!("HTTP {status}: asked to wait")));
+            server.blocked_until = Some(now + wait);
+            server.last_status = Some(i32::from(*status));
+            server.last_error = Some(format!("HTTP {status}: asked to wait"));
         }
         Outcome::Retry { status, error } => {
             let failures = server.consecutive_failures.saturating_add(1);
-            row.consecutive_failures = Set(failures);
-            row.last_status = Set(status.map(i32::from));
-            row.last_error = Set(Some(error.clone()));
-            row.last_failure_at = Set(Some(now));
+            server.consecutive_failures = failures;
+            server.last_status = status.map(i32::from);
+            server.last_error = Some(error.clone());
+            server.last_failure_at = Some(now);
             if failures >= i32::try_from(policy.unreachable_after).unwrap_or(i32::MAX) {
                 if server.state != ServerState::Unreachable.as_str() {
                     tracing::warn!(
@@ -647,13 +752,137 @@ async fn record_server(
                         "server marked unreachable; its deliveries wait"
                     );
                 }
-                row.state = Set(ServerState::Unreachable.as_str().to_owned());
-                row.blocked_until = Set(Some(now + probe_wait(policy, failures)));
+                server.state = ServerState::Unreachable.as_str().to_owned();
+                server.blocked_until = Some(now + probe_wait(policy, failures));
             }
         }
-        Outcome::Unsendable { .. } => return Ok(()),
+        Outcome::Unsendable { .. } => {}
     }
-    row.update(db).await?;
+}
+
+/// How often a sending process renews its row in `delivery_workers`.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long a worker counts as alive after its last heartbeat: ten beats,
+/// so that a process starved of CPU for a few seconds keeps its
+/// deliveries. A process on the same host sees sooner that a worker died
+/// (its process is gone; see `hearth_activitypub::outbound`) and gives its
+/// deliveries back at once with [`give_back`]. Compared with this
+/// process's clock, so the clocks of processes sharing one PostgreSQL must
+/// agree to well within this (NTP does).
+pub const ALIVE_FOR: Duration = Duration::seconds(10);
+
+/// Say that `worker` is alive, and give back the deliveries of workers that
+/// are not (no heartbeat for [`ALIVE_FOR`]) so that any live worker may take
+/// them now. Returns how many were given back, and the other workers that
+/// hold deliveries now (the caller may know some of them to be dead). Every
+/// sending process calls it every [`HEARTBEAT`].
+pub async fn heartbeat(
+    db: &DatabaseConnection,
+    worker: &str,
+) -> Result<(u64, Vec<String>), DbError> {
+    let now = Utc::now();
+    let txn = crate::begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    let (upsert, reap, forget) = if backend == DatabaseBackend::Postgres {
+        (
+            "INSERT INTO delivery_workers (worker, alive_until) VALUES ($1, $2) \
+             ON CONFLICT (worker) DO UPDATE SET alive_until = EXCLUDED.alive_until",
+            "UPDATE deliveries SET state = 'pending', worker = NULL, next_attempt_at = $1, \
+             updated_at = $2 WHERE state = 'sending' AND NOT EXISTS (SELECT 1 FROM \
+             delivery_workers w WHERE w.worker = deliveries.worker AND w.alive_until > $3)",
+            "DELETE FROM delivery_workers WHERE alive_until < $1",
+        )
+    } else {
+        (
+            "INSERT INTO delivery_workers (worker, alive_until) VALUES (?, ?) \
+             ON CONFLICT (worker) DO UPDATE SET alive_until = excluded.alive_until",
+            "UPDATE deliveries SET state = 'pending', worker = NULL, next_attempt_at = ?, \
+             updated_at = ? WHERE state = 'sending' AND NOT EXISTS (SELECT 1 FROM \
+             delivery_workers w WHERE w.worker = deliveries.worker AND w.alive_until > ?)",
+            "DELETE FROM delivery_workers WHERE alive_until < ?",
+        )
+    };
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        upsert,
+        [Value::from(worker.to_owned()), Value::from(now + ALIVE_FOR)],
+    ))
+    .await?;
+    let reaped = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            reap,
+            [Value::from(now), Value::from(now), Value::from(now)],
+        ))
+        .await?
+        .rows_affected();
+    if reaped > 0 {
+        // Workers long gone are forgotten once their rows are back.
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            forget,
+            [Value::from(now - Duration::hours(1))],
+        ))
+        .await?;
+    }
+    let holders = txn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT DISTINCT worker FROM deliveries WHERE state = 'sending' \
+             AND worker IS NOT NULL",
+        ))
+        .await?
+        .into_iter()
+        .filter_map(|row| row.try_get::<String>("", "worker").ok())
+        .filter(|w| w != worker)
+        .collect();
+    txn.commit().await?;
+    Ok((reaped, holders))
+}
+
+/// Give back, due now, the deliveries held by `workers`, which the caller
+/// knows to be dead (their process is gone). Returns how many.
+pub async fn give_back(db: &DatabaseConnection, workers: &[String]) -> Result<u64, DbError> {
+    if workers.is_empty() {
+        return Ok(0);
+    }
+    let now = Utc::now();
+    let txn = crate::begin_write(db).await?;
+    let updated = deliveries::Entity::update_many()
+        .col_expr(
+            deliveries::Column::State,
+            Expr::value(DeliveryState::Pending.as_str()),
+        )
+        .col_expr(
+            deliveries::Column::Worker,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+        .filter(deliveries::Column::State.eq(DeliveryState::Sending.as_str()))
+        .filter(deliveries::Column::Worker.is_in(workers.to_vec()))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(updated.rows_affected)
+}
+
+/// `worker` stops sending (its process shuts down cleanly, with nothing in
+/// flight): forget it.
+pub async fn retire(db: &DatabaseConnection, worker: &str) -> Result<(), DbError> {
+    let backend = db.get_database_backend();
+    let sql = if backend == DatabaseBackend::Postgres {
+        "DELETE FROM delivery_workers WHERE worker = $1"
+    } else {
+        "DELETE FROM delivery_workers WHERE worker = ?"
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [Value::from(worker.to_owned())],
+    ))
+    .await?;
     Ok(())
 }
 
