@@ -19,6 +19,10 @@ pub struct Server {
     pub client: reqwest::Client,
     /// The PostgreSQL server URL and the database made for this run.
     pg: Option<(String, String)>,
+    /// What `HEARTH_DATABASE_URL` is set to (empty: SQLite in `dir`).
+    database_url: String,
+    /// More `HEARTH_*` settings for the next start.
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -59,45 +63,12 @@ impl Server {
             dir,
             client,
             pg,
+            database_url,
+            extra_env: Vec::new(),
         };
         for attempt in 0..5 {
             server.port = free_port()?;
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(server.log_path())?;
-            let mut cmd = Command::new(hearth);
-            for (key, _) in std::env::vars() {
-                if key.starts_with("HEARTH_") || key == "RUST_LOG" {
-                    cmd.env_remove(key);
-                }
-            }
-            let port = server.port;
-            cmd.args(["serve"])
-                .envs([
-                    ("HEARTH_TEST_MODE", "true".to_owned()),
-                    ("HEARTH_DOMAIN", format!("localhost:{port}")),
-                    ("HEARTH_BIND", format!("127.0.0.1:{port}")),
-                    ("HEARTH_DATA_DIR", server.dir.path().display().to_string()),
-                    ("HEARTH_DATABASE_URL", database_url.clone()),
-                    ("HEARTH_REGISTRATION_MODE", "open".to_owned()),
-                    ("HEARTH_LOG_FILTER", "warn".to_owned()),
-                    ("HEARTH_AUTH_RATE_LIMIT_PER_MINUTE", "100000".to_owned()),
-                    // Every receiver sends its Follow from 127.0.0.1.
-                    (
-                        "HEARTH_FEDERATION_INBOX_RATE_LIMIT_PER_MINUTE",
-                        "10000000".to_owned(),
-                    ),
-                ])
-                .current_dir(server.dir.path())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log);
-            server.child = Some(
-                cmd.spawn()
-                    .with_context(|| format!("start {}", hearth.display()))?,
-            );
-            match server.wait_healthy().await {
+            match server.spawn(hearth).await {
                 Ok(()) => return Ok(server),
                 Err(exited)
                     if exited && server.log_tail(20).contains("cannot listen") && attempt < 4 =>
@@ -111,6 +82,81 @@ impl Server {
             }
         }
         bail!("hearth found no free port")
+    }
+
+    /// Start `hearth serve` on this server's port, data folder and
+    /// database, and wait until it answers; `Err(true)` if it exited.
+    async fn spawn(&mut self, hearth: &Path) -> Result<(), bool> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|_| false)?;
+        let mut cmd = Command::new(hearth);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("HEARTH_") || key == "RUST_LOG" {
+                cmd.env_remove(key);
+            }
+        }
+        let port = self.port;
+        cmd.args(["serve"])
+            .envs([
+                ("HEARTH_TEST_MODE", "true".to_owned()),
+                ("HEARTH_DOMAIN", format!("localhost:{port}")),
+                ("HEARTH_BIND", format!("127.0.0.1:{port}")),
+                ("HEARTH_DATA_DIR", self.dir.path().display().to_string()),
+                ("HEARTH_DATABASE_URL", self.database_url.clone()),
+                ("HEARTH_REGISTRATION_MODE", "open".to_owned()),
+                ("HEARTH_LOG_FILTER", "warn".to_owned()),
+                ("HEARTH_AUTH_RATE_LIMIT_PER_MINUTE", "100000".to_owned()),
+                // Every receiver sends its Follow from 127.0.0.1.
+                (
+                    "HEARTH_FEDERATION_INBOX_RATE_LIMIT_PER_MINUTE",
+                    "10000000".to_owned(),
+                ),
+            ])
+            .envs(self.extra_env.iter().cloned())
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        let Ok(err) = log.try_clone() else {
+            return Err(false);
+        };
+        cmd.stdout(err).stderr(log);
+        self.child = Some(cmd.spawn().map_err(|_| false)?);
+        self.wait_healthy().await
+    }
+
+    /// The database the server uses, as a URL this program can open.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.dir.path().join("hearth.sqlite3").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// Kill the process with SIGKILL, as a crash would, keeping its data.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Start it again on the same port, data and database (after
+    /// [`Server::kill`]); returns when it answers.
+    pub async fn restart(&mut self, hearth: &Path) -> anyhow::Result<()> {
+        self.kill();
+        if self.spawn(hearth).await.is_err() {
+            bail!(
+                "hearth did not come back after a restart; log:\n{}",
+                self.log_tail(40)
+            );
+        }
+        Ok(())
     }
 
     pub fn log_path(&self) -> PathBuf {
