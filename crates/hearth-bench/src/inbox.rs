@@ -203,6 +203,9 @@ struct Row {
     server_cpu: Option<Duration>,
     /// CPU of every `postgres` process over the timed part.
     pg_cpu: Option<Duration>,
+    /// CPU of this program (load workers and fake servers) over the timed
+    /// part: it shares the machine with the server it measures.
+    driver_cpu: Option<Duration>,
     /// Server plus PostgreSQL CPU from the start of the load until every
     /// relay arrived (or the drain gave up).
     cpu_with_drain: Option<Duration>,
@@ -555,6 +558,7 @@ async fn measure(
     let pid = under.pid;
     let pg_before = under.uses_postgres.then(PgCpu::scan);
     let cpu_before = proc_cpu(pid);
+    let driver_before = proc_cpu(std::process::id());
     let sampling = Arc::new(AtomicBool::new(true));
     let samples = Arc::new(Mutex::new(Vec::<(Instant, u64)>::new()));
     let sampler = tokio::spawn({
@@ -612,6 +616,9 @@ async fn measure(
     }
     progress.abort();
     let cpu_after = proc_cpu(pid);
+    let driver_cpu = proc_cpu(std::process::id())
+        .zip(driver_before)
+        .map(|(a, b)| a.saturating_sub(b));
     let pg_after = pg_before.as_ref().map(|b| b.delta_since());
     let end_rss_kib = proc_status_kib(pid, "VmRSS");
     let elapsed = load_end - load_start;
@@ -718,6 +725,7 @@ async fn measure(
             .map(|us| Duration::from_micros(u64::from(*us))),
         server_cpu,
         pg_cpu: pg_after,
+        driver_cpu,
         cpu_with_drain,
         peak_rss_kib,
         end_rss_kib,
@@ -2309,8 +2317,8 @@ impl Row {
 
 fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| target | sent | accepted | refused | accepted/s | ack p50 (ms) | ack p99 (ms) | ack max (ms) | server CPU ms/act | PostgreSQL CPU ms/act | CPU ms/act incl. drain | peak RSS (MiB) | RSS at end (MiB) | RSS after settle (MiB) | relays/act | lag max during load (s) | lag max (s) | all relayed after load (s) | duplicates | load |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| target | sent | accepted | refused | accepted/s | ack p50 (ms) | ack p99 (ms) | ack max (ms) | server CPU ms/act | PostgreSQL CPU ms/act | CPU ms/act incl. drain | driver CPU ms/act | peak RSS (MiB) | RSS at end (MiB) | RSS after settle (MiB) | relays/act | lag max during load (s) | lag max (s) | all relayed after load (s) | duplicates | load |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for r in rows {
         let all = match r.all_delivered_after {
@@ -2319,7 +2327,7 @@ fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.target,
             r.sent,
             r.accepted,
@@ -2331,6 +2339,7 @@ fn table(rows: &[Row]) -> String {
             opt2(per_activity(r.server_cpu, r.accepted)),
             opt2(per_activity(r.pg_cpu, r.accepted)),
             opt2(per_activity(r.cpu_with_drain, r.accepted)),
+            opt2(per_activity(r.driver_cpu, r.accepted)),
             r.peak_rss_kib as f64 / 1024.0,
             mib(r.end_rss_kib),
             r.settled_rss_kib
