@@ -29,9 +29,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-/// Not the group's name: a person and a group never share one.
-const USERNAME: &str = "bench_writer";
-const PASSWORD: &str = "a long enough bench passphrase";
+/// The group `crate::resume::writer_and_group` opens.
 const GROUP: &str = "bench";
 
 /// Measure how fast one `hearth serve` delivers a group post to N member
@@ -162,38 +160,7 @@ async fn measure(args: &FanoutArgs, server: &Server, n: usize, dead: usize) -> a
         load.map(|l| format!("{l:.2}"))
             .unwrap_or_else(|| "?".into())
     );
-    server
-        .call(
-            "/api/v1/auth/register",
-            None,
-            json!({"username": USERNAME, "password": PASSWORD}),
-            201,
-        )
-        .await?;
-    let login = server
-        .call(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": USERNAME, "password": PASSWORD}),
-            200,
-        )
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("log-in answer has no token: {login}"))?
-        .to_owned();
-    let group = server
-        .call(
-            "/api/v1/groups",
-            Some(&token),
-            json!({"name": GROUP, "title": "Bench group", "join_policy": "open"}),
-            201,
-        )
-        .await?;
-    let group_url = group["url"]
-        .as_str()
-        .ok_or_else(|| anyhow!("group answer has no url: {group}"))?
-        .to_owned();
+    let (token, group_url) = crate::resume::writer_and_group(server).await?;
 
     let fleet = ReceiverFleet::start(n + dead, ReceiverOptions::default()).await;
     let started = Instant::now();
