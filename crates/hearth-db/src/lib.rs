@@ -35,5 +35,15 @@ pub use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
 };
 
+/// The `n`th (from 1) bound parameter of a hand-written statement, as
+/// `backend` writes it: `$n` on PostgreSQL, `?` on SQLite.
+pub(crate) fn placeholder(backend: sea_orm::DbBackend, n: usize) -> String {
+    if backend == sea_orm::DbBackend::Postgres {
+        format!("${n}")
+    } else {
+        "?".to_owned()
+    }
+}
+
 /// How many rows one page of a list may hold, at most.
 pub const MAX_PAGE: u64 = 200;

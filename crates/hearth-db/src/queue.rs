@@ -186,13 +186,7 @@ pub async fn claim(
     let txn = crate::begin_write(db).await?;
     let backend = txn.get_database_backend();
     let postgres = backend == DatabaseBackend::Postgres;
-    let p = |n: usize| {
-        if postgres {
-            format!("${n}")
-        } else {
-            "?".to_owned()
-        }
-    };
+    let p = |n: usize| crate::placeholder(backend, n);
     let lock = if postgres {
         " FOR UPDATE OF d SKIP LOCKED"
     } else {
@@ -529,52 +523,53 @@ pub async fn finish_many(
     done: &[(&DueDelivery, &Outcome)],
     policy: &RetryPolicy,
 ) -> Result<Vec<DeliveryState>, DbError> {
-    use sea_orm::sea_query::ExprTrait;
     if done.is_empty() {
         return Ok(Vec::new());
     }
     let now = Utc::now();
+    let decided: Vec<Decision> = done
+        .iter()
+        .map(|(delivery, outcome)| decide(delivery, outcome, policy, now))
+        .collect();
+    // Attempts that end alike (most often: delivered, with the same
+    // status) are recorded by one statement each, in order of their
+    // decisions' first delivery.
+    let mut alike: Vec<(&Decision, Vec<usize>)> = Vec::new();
+    for (n, decision) in decided.iter().enumerate() {
+        match alike.iter_mut().find(|(d, _)| *d == decision) {
+            Some((_, members)) => members.push(n),
+            None => alike.push((decision, vec![n])),
+        }
+    }
     let txn = crate::begin_write(db).await?;
     let mut states = vec![DeliveryState::Sending; done.len()];
-    // Per server, what the attempts said, in order.
-    let mut servers: Vec<(&str, Vec<&Outcome>)> = Vec::new();
-    // Rows are locked in one order (by id, then servers by name) by every
-    // process, so that two batches on PostgreSQL never deadlock.
-    let mut order: Vec<usize> = (0..done.len()).collect();
-    order.sort_by_key(|&n| done[n].0.id);
-    for n in order {
-        let (delivery, outcome) = done[n];
-        let (state, status, error, next) = decide(delivery, outcome, policy, now);
-        let updated = deliveries::Entity::update_many()
-            .col_expr(deliveries::Column::State, Expr::value(state.as_str()))
-            .col_expr(
-                deliveries::Column::Attempts,
-                Expr::col(deliveries::Column::Attempts).add(1),
-            )
-            .col_expr(
-                deliveries::Column::LastStatus,
-                Expr::value(status.map(i32::from)),
-            )
-            .col_expr(deliveries::Column::LastError, Expr::value(error))
-            .col_expr(deliveries::Column::NextAttemptAt, Expr::value(next))
-            .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
-            .filter(deliveries::Column::Id.eq(delivery.id))
-            .filter(deliveries::Column::State.eq(DeliveryState::Sending.as_str()))
-            .filter(deliveries::Column::Worker.eq(worker))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected == 0 {
-            continue;
+    let mut recorded: Vec<usize> = Vec::with_capacity(done.len());
+    for (decision, members) in alike {
+        let mut ids: Vec<i64> = members.iter().map(|&n| done[n].0.id).collect();
+        // One lock order (by id) in every process: two batches on
+        // PostgreSQL never deadlock.
+        ids.sort_unstable();
+        let updated = record_attempts(&txn, worker, &ids, decision, now).await?;
+        for n in members {
+            if updated.contains(&done[n].0.id) {
+                if let Some(slot) = states.get_mut(n) {
+                    *slot = decision.0;
+                }
+                recorded.push(n);
+            }
         }
+    }
+    // Per server, what the attempts said, in the order they were made.
+    recorded.sort_by_key(|&n| done[n].0.id);
+    let mut servers: Vec<(&str, Vec<&Outcome>)> = Vec::new();
+    for n in recorded {
+        let (delivery, outcome) = done[n];
         match servers
             .iter_mut()
             .find(|(a, _)| *a == delivery.authority.as_str())
         {
             Some((_, outcomes)) => outcomes.push(outcome),
             None => servers.push((delivery.authority.as_str(), vec![outcome])),
-        }
-        if let Some(slot) = states.get_mut(n) {
-            *slot = state;
         }
     }
     servers.sort_by(|a, b| a.0.cmp(b.0));
@@ -585,14 +580,61 @@ pub async fn finish_many(
     Ok(states)
 }
 
-/// What one attempt makes of its delivery: the new state, the status and
+/// What an attempt makes of its delivery: the new state, the status and
 /// error to keep, and when it may be tried next.
+type Decision = (DeliveryState, Option<u16>, Option<String>, DateTime<Utc>);
+
+/// Record one decision for the deliveries `ids` (sorted), those still
+/// being sent by `worker`; returns the ids it changed.
+async fn record_attempts(
+    txn: &impl ConnectionTrait,
+    worker: &str,
+    ids: &[i64],
+    (state, status, error, next): &Decision,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbError> {
+    let backend = txn.get_database_backend();
+    let p = |n: usize| crate::placeholder(backend, n);
+    let listed: Vec<String> = (0..ids.len()).map(|i| p(i + 8)).collect();
+    let sql = format!(
+        "UPDATE deliveries SET state = {state}, attempts = attempts + 1, \
+         last_status = {status}, last_error = {error}, next_attempt_at = {next}, \
+         updated_at = {now} \
+         WHERE state = {sending} AND worker = {worker} AND id IN ({listed}) RETURNING id",
+        state = p(1),
+        status = p(2),
+        error = p(3),
+        next = p(4),
+        now = p(5),
+        sending = p(6),
+        worker = p(7),
+        listed = listed.join(", "),
+    );
+    let mut values = vec![
+        Value::from(state.as_str()),
+        Value::from(status.map(i32::from)),
+        Value::from(error.clone()),
+        Value::from(*next),
+        Value::from(now),
+        Value::from(DeliveryState::Sending.as_str()),
+        Value::from(worker),
+    ];
+    values.extend(ids.iter().map(|&id| Value::from(id)));
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get::<i64>("", "id").map_err(DbError::from))
+        .collect()
+}
+
+/// What one attempt makes of its delivery.
 fn decide(
     delivery: &DueDelivery,
     outcome: &Outcome,
     policy: &RetryPolicy,
     now: DateTime<Utc>,
-) -> (DeliveryState, Option<u16>, Option<String>, DateTime<Utc>) {
+) -> Decision {
     let retry_at = now + backoff(policy, delivery.attempts, delivery.id);
     let too_old = now - delivery.created_at > policy.give_up_after;
     let give_up = |error: &str| {
