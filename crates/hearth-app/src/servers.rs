@@ -24,10 +24,20 @@ pub(crate) async fn peer_at(
     vouched: &[String],
 ) -> Result<PeerServer, AppError> {
     let known = servers::software_of(db, authority).await?;
-    Ok(PeerServer {
-        software: Software::from_stored(known.and_then(|k| k.name).as_deref()),
+    Ok(standing(
+        known.and_then(|k| k.name).as_deref(),
+        authority,
+        vouched,
+    ))
+}
+
+/// The server at `authority` that runs `software` (as stored; `None`: not
+/// known), as the rules see it.
+fn standing(software: Option<&str>, authority: &str, vouched: &[String]) -> PeerServer {
+    PeerServer {
+        software: Software::from_stored(software),
         vouched: vouched.iter().any(|s| s.eq_ignore_ascii_case(authority)),
-    })
+    }
 }
 
 impl App {
@@ -86,7 +96,11 @@ impl App {
     ) -> Result<Vec<MemberServer>, AppError> {
         let mut out = Vec::new();
         for member in hearth_db::groups::remote_member_inboxes(db, group_id).await? {
-            let peer = self.peer_server(db, &member.authority).await?;
+            let peer = standing(
+                member.software.as_deref(),
+                &member.authority,
+                self.vouched(),
+            );
             if members_only && !peer.may_hold_members_only() {
                 continue;
             }

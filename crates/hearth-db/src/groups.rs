@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 use hearth_domain::{GroupName, JoinPolicy, MembershipState};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Set, Statement, Value,
 };
 
-use crate::DbError;
 use crate::entity::{group_members, group_moderators, groups, remote_actors, users};
+use crate::{DbError, placeholder};
 
 /// A group hosted on this server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -520,42 +520,46 @@ pub async fn memberships_of_remote(
     Ok(out)
 }
 
-/// The actors on other servers who are joined members of the group.
-async fn joined_remote_members(
-    db: &impl ConnectionTrait,
-    group_id: i64,
-) -> Result<Vec<remote_actors::Model>, DbError> {
-    let rows = group_members::Entity::find()
-        .filter(group_members::Column::GroupId.eq(group_id))
-        .filter(group_members::Column::State.eq(MembershipState::Joined.as_str()))
-        .filter(group_members::Column::RemoteActorId.is_not_null())
-        .all(db)
-        .await?;
-    let mut actors = Vec::with_capacity(rows.len());
-    for actor_id in rows.into_iter().filter_map(|row| row.remote_actor_id) {
-        if let Some(actor) = remote_actors::Entity::find_by_id(actor_id).one(db).await? {
-            actors.push(actor);
-        }
-    }
-    Ok(actors)
-}
-
 /// Where activities for a group's members on other servers go: the shared
-/// inbox (or inbox) of each joined remote member, each server once, with
-/// the server's authority.
+/// inbox (or inbox) of each joined remote member, each inbox once, in the
+/// order the servers' first members joined, with the server's authority
+/// and the software it is known to run. One query, whatever the number of
+/// members: it runs inside the transaction of every post the group relays.
 pub async fn remote_member_inboxes(
     db: &impl ConnectionTrait,
     group_id: i64,
 ) -> Result<Vec<MemberInbox>, DbError> {
-    let mut inboxes: Vec<MemberInbox> = Vec::new();
-    for actor in joined_remote_members(db, group_id).await? {
-        let inbox = actor.shared_inbox.unwrap_or(actor.inbox);
-        if !inboxes.iter().any(|known| known.inbox == inbox) {
-            inboxes.push(MemberInbox {
-                inbox,
-                authority: actor.authority.to_ascii_lowercase(),
-            });
-        }
+    let backend = db.get_database_backend();
+    let p = |n: usize| placeholder(backend, n);
+    let sql = format!(
+        "SELECT COALESCE(a.shared_inbox, a.inbox) AS inbox, \
+                MIN(LOWER(a.authority)) AS authority, MIN(s.software) AS software \
+         FROM group_members m \
+         JOIN remote_actors a ON a.id = m.remote_actor_id \
+         LEFT JOIN server_software s ON s.authority = LOWER(a.authority) \
+         WHERE m.group_id = {group} AND m.state = {state} \
+         GROUP BY COALESCE(a.shared_inbox, a.inbox) \
+         ORDER BY MIN(m.id)",
+        group = p(1),
+        state = p(2),
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(group_id),
+                Value::from(MembershipState::Joined.as_str()),
+            ],
+        ))
+        .await?;
+    let mut inboxes = Vec::with_capacity(rows.len());
+    for row in rows {
+        inboxes.push(MemberInbox {
+            inbox: row.try_get("", "inbox")?,
+            authority: row.try_get("", "authority")?,
+            software: row.try_get("", "software")?,
+        });
     }
     Ok(inboxes)
 }
@@ -564,7 +568,11 @@ pub async fn remote_member_inboxes(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberInbox {
     pub inbox: String,
+    /// `host[:port]`, lower case.
     pub authority: String,
+    /// What the server runs, as last read from its NodeInfo (`None`: not
+    /// known).
+    pub software: Option<String>,
 }
 
 /// Whether any joined member of the group lives on the server `authority`
@@ -574,8 +582,174 @@ pub async fn has_member_on(
     group_id: i64,
     authority: &str,
 ) -> Result<bool, DbError> {
-    Ok(joined_remote_members(db, group_id)
+    let backend = db.get_database_backend();
+    let p = |n: usize| placeholder(backend, n);
+    let sql = format!(
+        "SELECT 1 AS one FROM group_members m \
+         JOIN remote_actors a ON a.id = m.remote_actor_id \
+         WHERE m.group_id = {group} AND m.state = {state} AND LOWER(a.authority) = {authority} \
+         LIMIT 1",
+        group = p(1),
+        state = p(2),
+        authority = p(3),
+    );
+    Ok(db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(group_id),
+                Value::from(MembershipState::Joined.as_str()),
+                Value::from(authority.to_ascii_lowercase()),
+            ],
+        ))
         .await?
-        .iter()
-        .any(|actor| actor.authority.eq_ignore_ascii_case(authority)))
+        .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_domain::{AccountStatus, Bio, DisplayName, Role, Username};
+
+    use super::*;
+    use crate::accounts::{self, NewAccount};
+    use crate::remote::{self, FetchedActor};
+
+    async fn database() -> (tempfile::TempDir, sea_orm::DatabaseConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
+        let db = crate::connect(&url, &crate::ConnectSettings::default())
+            .await
+            .unwrap();
+        crate::migrate(&db).await.unwrap();
+        (dir, db)
+    }
+
+    async fn actor(db: &impl ConnectionTrait, id: &str, authority: &str, shared: &str) -> i64 {
+        remote::upsert_actor(
+            db,
+            FetchedActor {
+                ap_id: id.into(),
+                kind: "Person".into(),
+                authority: authority.into(),
+                preferred_username: "someone".into(),
+                name: String::new(),
+                summary: String::new(),
+                inbox: format!("{id}/inbox"),
+                shared_inbox: Some(shared.into()),
+                outbox: None,
+                followers: None,
+                url: None,
+                public_key_id: format!("{id}#key"),
+                public_key_pem: String::new(),
+                manually_approves_followers: false,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
+    /// Each member server once, in the order its first member joined, with
+    /// its software; members still asking are not there yet.
+    #[tokio::test]
+    async fn member_servers_come_from_one_query_each_once() {
+        let (_dir, db) = database().await;
+        let owner = accounts::insert(
+            &db,
+            NewAccount {
+                username: Username::parse("owner").unwrap(),
+                display_name: DisplayName::parse("Owner").unwrap(),
+                bio: Bio::parse("").unwrap(),
+                email: None,
+                password_hash: String::new(),
+                role: Role::Member,
+                status: AccountStatus::Active,
+                registration_reason: String::new(),
+                public_key_pem: String::new(),
+                private_key_pem: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let group = insert(
+            &db,
+            NewGroup {
+                name: GroupName::parse("circle").unwrap(),
+                display_name: "Circle".into(),
+                description: String::new(),
+                rules: String::new(),
+                join_policy: JoinPolicy::Open,
+                listed: true,
+                allow_outside_posts: false,
+                public_key_pem: String::new(),
+                private_key_pem: String::new(),
+                created_by: owner.id,
+            },
+        )
+        .await
+        .unwrap();
+        let b1 = actor(
+            &db,
+            "https://b.example/u/1",
+            "B.example",
+            "https://b.example/inbox",
+        )
+        .await;
+        let a1 = actor(
+            &db,
+            "https://a.example/u/1",
+            "a.example",
+            "https://a.example/inbox",
+        )
+        .await;
+        let a2 = actor(
+            &db,
+            "https://a.example/u/2",
+            "a.example",
+            "https://a.example/inbox",
+        )
+        .await;
+        let c1 = actor(
+            &db,
+            "https://c.example/u/1",
+            "c.example",
+            "https://c.example/inbox",
+        )
+        .await;
+        for (id, state) in [
+            (b1, MembershipState::Joined),
+            (a1, MembershipState::Joined),
+            (a2, MembershipState::Joined),
+            (c1, MembershipState::Pending),
+        ] {
+            request_membership(&db, group.id, Member::Remote(id), state, None)
+                .await
+                .unwrap();
+        }
+        crate::servers::record_software(&db, "a.example", Some("lemmy"), Some("0.19.20"))
+            .await
+            .unwrap();
+
+        let inboxes = remote_member_inboxes(&db, group.id).await.unwrap();
+        assert_eq!(
+            inboxes,
+            vec![
+                MemberInbox {
+                    inbox: "https://b.example/inbox".into(),
+                    authority: "b.example".into(),
+                    software: None,
+                },
+                MemberInbox {
+                    inbox: "https://a.example/inbox".into(),
+                    authority: "a.example".into(),
+                    software: Some("lemmy".into()),
+                },
+            ]
+        );
+        assert!(has_member_on(&db, group.id, "A.EXAMPLE").await.unwrap());
+        assert!(has_member_on(&db, group.id, "b.example").await.unwrap());
+        assert!(!has_member_on(&db, group.id, "c.example").await.unwrap());
+        assert!(!has_member_on(&db, group.id, "d.example").await.unwrap());
+    }
 }
