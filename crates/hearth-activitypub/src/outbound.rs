@@ -400,24 +400,32 @@ async fn attempt(data: &Data, delivery: &DueDelivery) -> Outcome {
         return unsendable(format!("actor {} is not a URL", delivery.actor_ap_id));
     };
     let fed = data.app_data();
-    let keys = match fed.app.signing_keys(actor.as_str()).await {
-        Ok(Some(keys)) => keys,
-        Ok(None) => return unsendable(format!("signing actor {actor} no longer exists")),
-        Err(err) => {
-            return Outcome::Retry {
-                status: None,
-                error: format!("cannot load the signing key: {err}"),
-            };
-        }
-    };
     if serde_json::from_str::<serde::de::IgnoredAny>(&delivery.body).is_err()
         || Url::parse(&delivery.activity_ap_id).is_err()
     {
         return unsendable("stored activity is not valid JSON with a URL id".into());
     }
-    let key = match fed.signing_keys.get(actor.as_str(), &keys.private_pem) {
-        Ok(key) => key,
-        Err(err) => return unsendable(format!("cannot sign as {actor}: {err}")),
+    let key = match fed
+        .signing_keys
+        .recent(actor.as_str(), crate::sign::KEY_FRESH_FOR)
+    {
+        Some(key) => key,
+        None => {
+            let keys = match fed.app.signing_keys(actor.as_str()).await {
+                Ok(Some(keys)) => keys,
+                Ok(None) => return unsendable(format!("signing actor {actor} no longer exists")),
+                Err(err) => {
+                    return Outcome::Retry {
+                        status: None,
+                        error: format!("cannot load the signing key: {err}"),
+                    };
+                }
+            };
+            match fed.signing_keys.get(actor.as_str(), &keys.private_pem) {
+                Ok(key) => key,
+                Err(err) => return unsendable(format!("cannot sign as {actor}: {err}")),
+            }
+        }
     };
     if let Err(refused) = check_inbox(data, &inbox).await {
         return refused;

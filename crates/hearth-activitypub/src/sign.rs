@@ -29,7 +29,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SystemRandom;
@@ -76,7 +76,10 @@ pub enum SignError {
 ///
 /// Entries are keyed by actor id and remember a digest of the PEM they were
 /// parsed from, so a key changed in the database is parsed again rather
-/// than served stale.
+/// than served stale. They also remember when the PEM was last read from
+/// the database: a delivery worker signs with a key read less than
+/// [`KEY_FRESH_FOR`] ago without reading it again (two queries per
+/// delivery otherwise), so a changed key is taken up within that time.
 #[derive(Default)]
 pub struct KeyCache {
     keys: Mutex<HashMap<String, CachedKey>>,
@@ -85,7 +88,12 @@ pub struct KeyCache {
 struct CachedKey {
     pem_digest: [u8; 32],
     key: Arc<KeyPair>,
+    /// When the PEM was last read from the database and found unchanged.
+    checked: Instant,
 }
+
+/// How long a delivery worker signs with a key without reading it again.
+pub const KEY_FRESH_FOR: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,9 +109,10 @@ impl KeyCache {
     /// PEM is the one cached for that actor.
     pub fn get(&self, actor_id: &str, private_pem: &str) -> Result<Arc<KeyPair>, SignError> {
         let pem_digest = pem_digest(private_pem);
-        if let Some(cached) = self.lock().get(actor_id)
+        if let Some(cached) = self.lock().get_mut(actor_id)
             && cached.pem_digest == pem_digest
         {
+            cached.checked = Instant::now();
             return Ok(cached.key.clone());
         }
         // Parsed outside the lock: other deliveries keep signing meanwhile.
@@ -120,9 +129,19 @@ impl KeyCache {
             CachedKey {
                 pem_digest,
                 key: key.clone(),
+                checked: Instant::now(),
             },
         );
         Ok(key)
+    }
+
+    /// `actor_id`'s key, if [`KeyCache::get`] read it from the database
+    /// less than `fresh_for` ago.
+    pub fn recent(&self, actor_id: &str, fresh_for: Duration) -> Option<Arc<KeyPair>> {
+        self.lock()
+            .get(actor_id)
+            .filter(|cached| cached.checked.elapsed() < fresh_for)
+            .map(|cached| cached.key.clone())
     }
 
     /// The map, even if a thread panicked holding it: entries are only
