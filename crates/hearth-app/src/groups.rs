@@ -154,11 +154,17 @@ impl App {
     }
 
     pub async fn group(&self, name: &str) -> Result<GroupSummary, AppError> {
-        let group = groups::find_by_name(&self.db, name)
-            .await?
-            .ok_or(AppError::NotFound { what: "group" })?;
+        let group = self.group_named(name).await?;
         let members = groups::joined_count(&self.db, group.id).await?;
         Ok(GroupSummary { group, members })
+    }
+
+    /// A group here by name, without counting its members (the inbox and
+    /// the actor document need only the group).
+    pub async fn group_named(&self, name: &str) -> Result<Group, AppError> {
+        groups::find_by_name(&self.db, name)
+            .await?
+            .ok_or(AppError::NotFound { what: "group" })
     }
 
     /// The caller's membership of a local group, if any.

@@ -206,12 +206,7 @@ async fn active_account(state: &ApiState, name: &str) -> Result<hearth_app::Acco
 }
 
 async fn local_group(state: &ApiState, name: &str) -> Result<hearth_app::records::Group, Response> {
-    state
-        .app
-        .group(name)
-        .await
-        .map(|summary| summary.group)
-        .map_err(app_problem)
+    state.app.group_named(name).await.map_err(app_problem)
 }
 
 /// Whether a request for an actor or object comes from a browser rather
