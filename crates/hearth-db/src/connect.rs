@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 use std::time::Duration;
 
 use hearth_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -90,7 +91,41 @@ pub async fn connect(url: &str, settings: &ConnectSettings) -> Result<DatabaseCo
             .busy_timeout(busy)
             .foreign_keys(true)
     });
+    if !names_ssl_mode(url) {
+        options.map_sqlx_postgres_opts(|opts| {
+            if is_loopback(opts.get_host()) {
+                opts.ssl_mode(PgSslMode::Disable)
+            } else {
+                opts
+            }
+        });
+    }
     Ok(Database::connect(options).await?)
+}
+
+/// Whether the URL (or `PGSSLMODE`) says how to use TLS. When nothing
+/// does, a PostgreSQL on this machine is reached without TLS: the bytes
+/// never leave the host, and the TLS handshake the driver would otherwise
+/// try first costs about 100 ms per new connection here (most of a cold
+/// start). A server elsewhere keeps the driver's default (`prefer`).
+fn names_ssl_mode(url: &str) -> bool {
+    std::env::var_os("PGSSLMODE").is_some()
+        || url.split_once('?').is_some_and(|(_, query)| {
+            query.split('&').any(|pair| {
+                let key = pair.split('=').next().unwrap_or_default();
+                key.eq_ignore_ascii_case("sslmode") || key.eq_ignore_ascii_case("ssl-mode")
+            })
+        })
+}
+
+/// A host name or address that is this machine (or a Unix socket folder).
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.starts_with('/')
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The file path inside a `sqlite://` URL, without query parameters.
@@ -262,6 +297,24 @@ mod tests {
         );
         assert_eq!(Backend::from_url("mysql://u@h/db"), None);
         assert_eq!(Backend::from_url("nonsense"), None);
+    }
+
+    #[test]
+    fn tls_is_left_to_the_url_and_skipped_only_on_this_machine() {
+        assert!(names_ssl_mode("postgres://u@h/db?sslmode=require"));
+        assert!(names_ssl_mode("postgres://u@h/db?a=1&SSLMODE=disable"));
+        assert!(names_ssl_mode("postgres://u@h/db?ssl-mode=verify-full"));
+        assert!(
+            !names_ssl_mode("postgres://u@h/db?application_name=x")
+                || std::env::var_os("PGSSLMODE").is_some()
+        );
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("127.8.0.1"));
+        assert!(is_loopback("localhost"));
+        assert!(is_loopback("[::1]"));
+        assert!(is_loopback("/var/run/postgresql"));
+        assert!(!is_loopback("db.example.org"));
+        assert!(!is_loopback("10.0.0.5"));
     }
 
     #[test]
