@@ -386,15 +386,7 @@ mod tests {
     use super::*;
     use crate::entity::outbound_activities;
 
-    async fn database() -> (tempfile::TempDir, DatabaseConnection) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
-        let db = crate::connect(&url, &crate::ConnectSettings::default())
-            .await
-            .unwrap();
-        crate::migrate(&db).await.unwrap();
-        (dir, db)
-    }
+    use crate::test_database as database;
 
     async fn delivery(
         db: &DatabaseConnection,

@@ -615,16 +615,6 @@ mod tests {
     use crate::accounts::{self, NewAccount};
     use crate::remote::{self, FetchedActor};
 
-    async fn database() -> (tempfile::TempDir, sea_orm::DatabaseConnection) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
-        let db = crate::connect(&url, &crate::ConnectSettings::default())
-            .await
-            .unwrap();
-        crate::migrate(&db).await.unwrap();
-        (dir, db)
-    }
-
     async fn actor(db: &impl ConnectionTrait, id: &str, authority: &str, shared: &str) -> i64 {
         remote::upsert_actor(
             db,
@@ -654,7 +644,7 @@ mod tests {
     /// its software; members still asking are not there yet.
     #[tokio::test]
     async fn member_servers_come_from_one_query_each_once() {
-        let (_dir, db) = database().await;
+        let (_dir, db) = crate::test_database().await;
         let owner = accounts::insert(
             &db,
             NewAccount {

@@ -47,3 +47,20 @@ pub(crate) fn placeholder(backend: sea_orm::DbBackend, n: usize) -> String {
 
 /// How many rows one page of a list may hold, at most.
 pub const MAX_PAGE: u64 = 200;
+
+#[cfg(test)]
+pub(crate) use testing::test_database;
+
+#[cfg(test)]
+mod testing {
+    use super::*;
+
+    /// A migrated SQLite file in a folder of its own, for this crate's tests.
+    pub(crate) async fn test_database() -> (tempfile::TempDir, DatabaseConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
+        let db = connect(&url, &ConnectSettings::default()).await.unwrap();
+        migrate(&db).await.unwrap();
+        (dir, db)
+    }
+}

@@ -735,12 +735,7 @@ mod tests {
     /// with replies) in two groups. Not analysed, as hearth never runs
     /// ANALYZE (the plan test checks both).
     async fn database() -> (tempfile::TempDir, DatabaseConnection) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
-        let db = crate::connect(&url, &crate::ConnectSettings::default())
-            .await
-            .unwrap();
-        crate::migrate(&db).await.unwrap();
+        let (dir, db) = crate::test_database().await;
         let start = Utc::now() - chrono::Duration::days(30);
         for i in 0..400i64 {
             let group = if i % 4 == 0 {
