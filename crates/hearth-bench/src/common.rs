@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, anyhow, bail};
 use sea_orm::ConnectionTrait as _;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 // ---- the hearth process ----
 
@@ -206,17 +206,7 @@ impl Server {
         body: Value,
         expect: u16,
     ) -> anyhow::Result<Value> {
-        let mut req = self.client.post(self.url(path)).json(&body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.with_context(|| format!("POST {path}"))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        if status != expect {
-            bail!("POST {path} answered {status}, not {expect}: {text}");
-        }
-        serde_json::from_str(&text).with_context(|| format!("POST {path} answered {text}"))
+        post_json(&self.client, self.url(path), path, token, body, expect).await
     }
 
     /// Kill the process (a hanging member would hold up a graceful stop)
@@ -227,20 +217,7 @@ impl Server {
             let _ = child.wait();
         }
         if let Some((server, name)) = self.pg.take() {
-            match sea_orm::Database::connect(server.as_str()).await {
-                Ok(admin) => {
-                    if let Err(e) = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await
-                    {
-                        eprintln!("could not drop database {name}: {e}");
-                    }
-                    let _ = admin.close().await;
-                }
-                Err(e) => eprintln!("could not drop database {name}: {e}"),
-            }
+            drop_database(&server, &name).await;
         }
     }
 }
@@ -251,6 +228,103 @@ impl Drop for Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// POST `body` as JSON to `url` (the API's `path` on some server, named in
+/// errors), with `token` as bearer; the answer must have status `expect`.
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: String,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+    expect: u16,
+) -> anyhow::Result<Value> {
+    let mut req = client.post(url).json(&body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.with_context(|| format!("POST {path}"))?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    if status != expect {
+        bail!("POST {path} answered {status}, not {expect}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("POST {path} answered {text}"))
+}
+
+/// The `hearth` binary a run uses (`given`, or a release build of this
+/// checkout), after printing the machine and the commit it runs on.
+pub fn hearth_binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let hearth = match given {
+        Some(path) => path.to_path_buf(),
+        None => build_hearth()?,
+    };
+    eprintln!("{}", machine());
+    if let Some(commit) = commit() {
+        eprintln!("commit {commit}");
+    }
+    Ok(hearth)
+}
+
+/// The open group every benchmark's writer creates.
+pub const GROUP: &str = "bench";
+const USERNAME: &str = "bench_writer";
+const PASSWORD: &str = "a long enough bench passphrase";
+
+/// Register the writer, log in and create an open group; returns the
+/// writer's token and the group's actor URL.
+pub async fn writer_and_group(server: &Server) -> anyhow::Result<(String, String)> {
+    server
+        .call(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": USERNAME, "password": PASSWORD}),
+            201,
+        )
+        .await?;
+    let login = server
+        .call(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": USERNAME, "password": PASSWORD}),
+            200,
+        )
+        .await?;
+    let token = login["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("log-in answer has no token: {login}"))?
+        .to_owned();
+    let group = server
+        .call(
+            "/api/v1/groups",
+            Some(&token),
+            json!({"name": GROUP, "title": "Bench group", "join_policy": "open"}),
+            201,
+        )
+        .await?;
+    let group_url = group["url"]
+        .as_str()
+        .ok_or_else(|| anyhow!("group answer has no url: {group}"))?
+        .to_owned();
+    Ok((token, group_url))
+}
+
+/// Drop the database `name` made for a run on the PostgreSQL at `server`
+/// (a failure is reported, not returned: the run's figures stand).
+pub async fn drop_database(server: &str, name: &str) {
+    match sea_orm::Database::connect(server).await {
+        Ok(admin) => {
+            if let Err(e) = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await
+            {
+                eprintln!("could not drop database {name}: {e}");
+            }
+            let _ = admin.close().await;
+        }
+        Err(e) => eprintln!("could not drop database {name}: {e}"),
     }
 }
 

@@ -29,8 +29,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-/// The group `crate::resume::writer_and_group` opens.
-const GROUP: &str = "bench";
+use crate::common::GROUP;
 
 /// Measure how fast one `hearth serve` delivers a group post to N member
 /// servers (fake ones on loopback that verify every signature), and the
@@ -160,7 +159,7 @@ async fn measure(args: &FanoutArgs, server: &Server, n: usize, dead: usize) -> a
         load.map(|l| format!("{l:.2}"))
             .unwrap_or_else(|| "?".into())
     );
-    let (token, group_url) = crate::resume::writer_and_group(server).await?;
+    let (token, group_url) = crate::common::writer_and_group(server).await?;
 
     let fleet = ReceiverFleet::start(n + dead, ReceiverOptions::default()).await;
     let started = Instant::now();

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use serde_json::json;
 
-use crate::common::{Server, build_hearth, commit, db_label, machine};
+use crate::common::{Server, db_label, hearth_binary, writer_and_group};
 use crate::receivers::{ReceiverFleet, ReceiverOptions};
-use crate::resume::{write_threads, writer_and_group};
+use crate::resume::write_threads;
 
 /// Options of `hearth-bench far`.
 #[derive(Debug, clap::Args)]
@@ -54,14 +54,7 @@ pub struct FarArgs {
 
 /// Run the benchmark and print its table.
 pub async fn run_far(args: FarArgs) -> anyhow::Result<()> {
-    let hearth = match &args.hearth {
-        Some(path) => path.clone(),
-        None => build_hearth()?,
-    };
-    eprintln!("{}", machine());
-    if let Some(commit) = commit() {
-        eprintln!("commit {commit}");
-    }
+    let hearth = hearth_binary(args.hearth.as_deref())?;
     let mut server = Server::start(&hearth, &args.database).await?;
     let result = measure(&args, &hearth, &mut server).await;
     if result.is_err() {

@@ -60,10 +60,9 @@ use crate::common::{
     Server, build_hearth, clock_ticks, commit, load_average, machine, proc_cpu, proc_status_kib,
 };
 
-const USERNAME: &str = "bench_owner";
-const PASSWORD: &str = "a long enough bench passphrase";
-/// The group (Hearth) or community (Lemmy) everybody posts in.
-const GROUP: &str = "bench";
+/// The group (Hearth, opened by `common::writer_and_group`) or community
+/// (Lemmy) everybody posts in.
+const GROUP: &str = crate::common::GROUP;
 const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
 const AS_PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 const ACTIVITY_JSON: &str = "application/activity+json";
@@ -379,7 +378,7 @@ async fn run_hearth(
     };
     let mut server = Server::start(hearth, database).await?;
     let result = async {
-        let group = open_hearth_group(&server).await?;
+        let (_, group) = crate::common::writer_and_group(&server).await?;
         let inbox = url::Url::parse(&format!("{group}/inbox"))
             .with_context(|| format!("group url {group}"))?;
         let under = Under {
@@ -402,40 +401,6 @@ async fn run_hearth(
     }
     server.stop().await;
     result
-}
-
-async fn open_hearth_group(server: &Server) -> anyhow::Result<String> {
-    server
-        .call(
-            "/api/v1/auth/register",
-            None,
-            json!({"username": USERNAME, "password": PASSWORD}),
-            201,
-        )
-        .await?;
-    let login = server
-        .call(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": USERNAME, "password": PASSWORD}),
-            200,
-        )
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("log-in answer has no token: {login}"))?;
-    let group = server
-        .call(
-            "/api/v1/groups",
-            Some(token),
-            json!({"name": GROUP, "title": "Bench group", "join_policy": "open"}),
-            201,
-        )
-        .await?;
-    Ok(group["url"]
-        .as_str()
-        .ok_or_else(|| anyhow!("group answer has no url: {group}"))?
-        .to_owned())
 }
 
 async fn run_lemmy(
@@ -2245,20 +2210,7 @@ impl Lemmy {
             let _ = child.wait();
         }
         if let Some((server, name)) = self.pg.take() {
-            match sea_orm::Database::connect(server.as_str()).await {
-                Ok(admin) => {
-                    if let Err(e) = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await
-                    {
-                        eprintln!("could not drop database {name}: {e}");
-                    }
-                    let _ = admin.close().await;
-                }
-                Err(e) => eprintln!("could not drop database {name}: {e}"),
-            }
+            crate::common::drop_database(&server, &name).await;
         }
     }
 }

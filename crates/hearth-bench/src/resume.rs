@@ -20,12 +20,8 @@ use anyhow::{anyhow, bail};
 use sea_orm::ConnectionTrait as _;
 use serde_json::json;
 
-use crate::common::{Server, build_hearth, commit, db_label, machine};
+use crate::common::{GROUP, Server, db_label, hearth_binary, writer_and_group};
 use crate::receivers::{ReceiverFleet, ReceiverOptions};
-
-const USERNAME: &str = "bench_writer";
-const PASSWORD: &str = "a long enough bench passphrase";
-const GROUP: &str = "bench";
 
 /// Options of `hearth-bench resume`.
 #[derive(Debug, clap::Args)]
@@ -59,14 +55,7 @@ pub struct ResumeArgs {
 
 /// Run the benchmark and print its table.
 pub async fn run_resume(args: ResumeArgs) -> anyhow::Result<()> {
-    let hearth = match &args.hearth {
-        Some(path) => path.clone(),
-        None => build_hearth()?,
-    };
-    eprintln!("{}", machine());
-    if let Some(commit) = commit() {
-        eprintln!("commit {commit}");
-    }
+    let hearth = hearth_binary(args.hearth.as_deref())?;
     let mut server = Server::start(&hearth, &args.database).await?;
     let result = measure(&args, &hearth, &mut server).await;
     if result.is_err() {
@@ -206,44 +195,6 @@ async fn measure(args: &ResumeArgs, hearth: &Path, server: &mut Server) -> anyho
         lost: deliveries.saturating_sub(delivered()),
         duplicates: fleet.duplicates(),
     })
-}
-
-/// Register the writer, log in and create an open group; returns the
-/// writer's token and the group's actor URL.
-pub(crate) async fn writer_and_group(server: &Server) -> anyhow::Result<(String, String)> {
-    server
-        .call(
-            "/api/v1/auth/register",
-            None,
-            json!({"username": USERNAME, "password": PASSWORD}),
-            201,
-        )
-        .await?;
-    let login = server
-        .call(
-            "/api/v1/auth/login",
-            None,
-            json!({"username": USERNAME, "password": PASSWORD}),
-            200,
-        )
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("log-in answer has no token: {login}"))?
-        .to_owned();
-    let group = server
-        .call(
-            "/api/v1/groups",
-            Some(&token),
-            json!({"name": GROUP, "title": "Bench group", "join_policy": "open"}),
-            201,
-        )
-        .await?;
-    let group_url = group["url"]
-        .as_str()
-        .ok_or_else(|| anyhow!("group answer has no url: {group}"))?
-        .to_owned();
-    Ok((token, group_url))
 }
 
 /// Write `n` threads in the group, 8 at a time; returns their ids in the

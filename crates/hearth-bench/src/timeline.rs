@@ -236,20 +236,7 @@ impl Run {
     async fn finish(&mut self) {
         self.stop();
         if let Some((server, name)) = self.pg.take() {
-            match sea_orm::Database::connect(server.as_str()).await {
-                Ok(admin) => {
-                    if let Err(e) = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await
-                    {
-                        eprintln!("could not drop database {name}: {e}");
-                    }
-                    let _ = admin.close().await;
-                }
-                Err(e) => eprintln!("could not drop database {name}: {e}"),
-            }
+            crate::common::drop_database(&server, &name).await;
         }
     }
 }
@@ -341,17 +328,7 @@ async fn call(
     body: Json,
     expect: u16,
 ) -> anyhow::Result<Json> {
-    let mut req = client.post(run.url(path)).json(&body);
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    let resp = req.send().await.with_context(|| format!("POST {path}"))?;
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    if status != expect {
-        bail!("POST {path} answered {status}, not {expect}: {text}");
-    }
-    serde_json::from_str(&text).with_context(|| format!("POST {path} answered {text}"))
+    crate::common::post_json(client, run.url(path), path, token, body, expect).await
 }
 
 async fn login(client: &reqwest::Client, run: &Run, username: &str) -> anyhow::Result<String> {
