@@ -167,6 +167,19 @@ impl App {
             .ok_or(AppError::NotFound { what: "group" })
     }
 
+    /// The name of the group here whose inbox is `name`, for the inbox
+    /// route. A group found less than a minute ago is not read again (see
+    /// `recent.rs`): this answers only whether the inbox exists, and what
+    /// an activity may do in the group is decided by the commands.
+    pub async fn group_inbox(&self, name: &str) -> Result<String, AppError> {
+        if let Some(found) = self.inbox_groups.get(name) {
+            return Ok(found);
+        }
+        let group = self.group_named(name).await?;
+        self.inbox_groups.put(name, group.name.clone());
+        Ok(group.name)
+    }
+
     /// The caller's membership of a local group, if any.
     pub async fn membership_in(
         &self,

@@ -155,9 +155,17 @@ impl App {
         Ok(groups::count(&self.db).await?)
     }
 
-    /// An actor on another server, as cached here.
+    /// An actor on another server, as stored here. A copy read less than a
+    /// minute ago is served from memory (see `recent.rs`).
     pub async fn remote_actor(&self, ap_id: &str) -> Result<Option<RemoteActor>, AppError> {
-        Ok(remote::find_actor(&self.db, ap_id).await?)
+        if let Some(actor) = self.actors.get(ap_id) {
+            return Ok(Some(actor));
+        }
+        let found = remote::find_actor(&self.db, ap_id).await?;
+        if let Some(actor) = &found {
+            self.actors.put(ap_id, actor.clone());
+        }
+        Ok(found)
     }
 
     /// Remember (or refresh) an actor fetched from its own server. The
@@ -170,7 +178,9 @@ impl App {
                 fetched.ap_id
             )));
         }
-        Ok(remote::upsert_actor(&self.db, fetched).await?)
+        let actor = remote::upsert_actor(&self.db, fetched).await?;
+        self.actors.put(&actor.ap_id, actor.clone());
+        Ok(actor)
     }
 
     /// Whether a post with this id is stored here (so an announced id need

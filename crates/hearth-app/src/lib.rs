@@ -32,6 +32,7 @@ pub mod notifications;
 pub mod origin;
 pub mod port;
 pub mod posts;
+mod recent;
 pub mod servers;
 
 use std::sync::{Arc, OnceLock};
@@ -77,6 +78,10 @@ pub struct App {
     federation: Arc<OnceLock<Arc<dyn Federation>>>,
     outbox_ready: Arc<Notify>,
     counters: Arc<ledger::DeliveryCounters>,
+    /// Actors of other servers, by id (see `recent.rs`).
+    actors: Arc<recent::Recent<hearth_db::remote::RemoteActor>>,
+    /// Names of groups here whose inbox was asked for, as found.
+    inbox_groups: Arc<recent::Recent<String>>,
 }
 
 impl App {
@@ -94,6 +99,8 @@ impl App {
             federation: Arc::default(),
             outbox_ready: Arc::new(Notify::new()),
             counters: Arc::default(),
+            actors: Arc::default(),
+            inbox_groups: Arc::default(),
         };
         app.ensure_site_keys().await?;
         Ok((app, applied))

@@ -369,11 +369,11 @@ pub(crate) async fn group_inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let g = match local_group(&state, &name).await {
-        Ok(g) => g,
-        Err(r) => return r,
+    let group = match state.app.group_inbox(&name).await {
+        Ok(group) => group,
+        Err(e) => return app_problem(e),
     };
-    let target = InboxTarget::Actor(state.app.urls().group(&g.name));
+    let target = InboxTarget::Actor(state.app.urls().group(&group));
     receive(&state, target, &uri, &headers, &body).await
 }
 
