@@ -714,6 +714,32 @@ async fn signed_fetches_are_verified_and_unsigned_public_ones_allowed() {
 }
 
 #[tokio::test]
+async fn only_a_group_that_exists_has_an_inbox() {
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    let ann = member(&a, "ann").await;
+    create_group(&a, &ann, "peers", "open").await;
+    let client = reqwest::Client::new();
+    // Twice each: the second answer comes after the group's name was
+    // remembered (or, for a missing group, was not).
+    for _ in 0..2 {
+        for (name, expected) in [
+            ("no-such-group", StatusCode::NOT_FOUND),
+            ("peers", StatusCode::UNAUTHORIZED),
+            ("PEERS", StatusCode::UNAUTHORIZED),
+        ] {
+            let response = client
+                .post(format!("http://localhost:{}/g/{name}/inbox", a.port))
+                .header("content-type", "application/activity+json")
+                .body(r#"{"type":"Follow"}"#)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), expected, "inbox of {name}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_rotated_remote_key_is_refetched_once_and_then_verifies() {
     use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
     let a = Instance::start(&Backend::Sqlite, open()).await;
