@@ -12,9 +12,10 @@
 //!   [`crate::App::remember_actor`], which replaces the entry as it writes.
 //!   Another process sharing the database may refresh an actor meanwhile
 //!   (PostgreSQL); this process then serves its older copy for at most
-//!   [`FRESH_FOR`]. The copy is trusted for one thing, the key: a
-//!   signature made with a rotated key does not verify against the older
-//!   one, and the inbox then fetches the actor again from its own server.
+//!   [`FRESH_FOR`]: its name or inbox may lag that long. What trust rests
+//!   on is the key, and there an older copy fails safe: a signature made
+//!   with a rotated key does not verify against it, and the inbox then
+//!   fetches the actor again from its own server.
 //! - **Group names** answer only whether a group's inbox exists. What an
 //!   activity may do in the group is decided by the commands, which read
 //!   the group in their own transaction.
