@@ -89,8 +89,12 @@ impl App {
     /// names are returned) and make sure the instance actor has its keys.
     /// Federation is installed afterwards ([`App::install_federation`]).
     pub async fn open(config: Config) -> Result<(Self, Vec<String>), AppError> {
+        // Migrations run on a pool of their own, closed before the one that
+        // serves is opened: a SQLite connection that read the schema before
+        // a migration changed it does not always read it again (an upsert
+        // on a new unique index then fails to prepare).
+        let applied = migrate(&config).await?;
         let db = connect(&config).await?;
-        let applied = hearth_db::migrate(&db).await?;
         let urls = Urls::new(&config.domain, config.test_mode)?;
         let app = Self {
             db,

@@ -56,11 +56,15 @@ mod testing {
     use super::*;
 
     /// A migrated SQLite file in a folder of its own, for this crate's tests.
+    /// Migrated as `App::open` does it, on a pool closed before the one
+    /// returned is opened (see there).
     pub(crate) async fn test_database() -> (tempfile::TempDir, DatabaseConnection) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
         let db = connect(&url, &ConnectSettings::default()).await.unwrap();
         migrate(&db).await.unwrap();
+        db.close().await.unwrap();
+        let db = connect(&url, &ConnectSettings::default()).await.unwrap();
         (dir, db)
     }
 }
