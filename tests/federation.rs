@@ -840,3 +840,190 @@ async fn outside_test_mode_local_and_private_addresses_are_refused() {
     assert_eq!(a.count("remote_actors").await, 0);
     assert_eq!(a.count("outbound_activities").await, 0);
 }
+
+#[tokio::test]
+async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
+    let a = Instance::start(&Backend::Sqlite, open()).await;
+    let b = Instance::start(&Backend::Sqlite, open()).await;
+    let ann = member(&a, "ann").await;
+    member(&b, "bob").await;
+    create_group(&a, &ann, "peers", "open").await;
+    let inbox = format!("http://localhost:{}/g/peers/inbox", a.port);
+    let group = format!("http://localhost:{}/g/peers", a.port);
+    let bob_id = format!("http://localhost:{}/u/bob", b.port);
+    let key_id = format!("{bob_id}#main-key");
+    let bob_key = private_key(&b, "bob").await;
+    let follow = |n: u32| json!({"id": format!("{bob_id}/follows/p{n}"), "type": "Follow", "actor": bob_id, "object": group});
+    let send = |activity: Value| {
+        let headers = signed_post(
+            &inbox,
+            &serde_json::to_vec(&activity).unwrap(),
+            &key_id,
+            &bob_key,
+            std::time::SystemTime::now(),
+        );
+        let inbox = inbox.clone();
+        async move { post_signed(&inbox, &activity, headers).await }
+    };
+    assert_eq!(send(follow(1)).await.0, StatusCode::ACCEPTED);
+    assert_eq!(members(&a, "peers").await, 2);
+
+    // Bad input names its field and changes nothing.
+    let (status, _, err) = a.run(&["admin", "domains", "set", "not a domain", "suspend"], "");
+    assert!(!status.success());
+    assert!(err.contains("domain"), "{err}");
+    let (status, _, err) = a.run(&["admin", "domains", "set", "b.example", "ban"], "");
+    assert!(!status.success());
+    assert!(err.contains("action"), "{err}");
+    let (status, _, err) = a.run(&["admin", "domains", "set", "b.example", "limit"], "");
+    assert!(!status.success());
+    assert!(err.contains("not available yet"), "{err}");
+    let (_, listed, _) = a.run(&["admin", "domains", "list"], "");
+    assert!(!listed.contains("b.example"), "{listed}");
+
+    // A's admin suspends B's server from the shell, while A is serving.
+    let b_authority = format!("localhost:{}", b.port);
+    let (status, out, err) = a.run(
+        &[
+            "admin",
+            "domains",
+            "set",
+            &b_authority,
+            "suspend",
+            "--public-reason",
+            "spam",
+            "--private-reason",
+            "reports 3 and 4",
+        ],
+        "",
+    );
+    assert!(status.success(), "{out}{err}");
+    assert!(out.contains("1 of their members' memberships"), "{out}");
+    assert_eq!(
+        members(&a, "peers").await,
+        1,
+        "bob's membership ended at once"
+    );
+    let (_, listed, _) = a.run(&["admin", "domains", "list"], "");
+    assert!(
+        listed.contains(&b_authority) && listed.contains("reports 3 and 4"),
+        "{listed}"
+    );
+
+    // The serving process takes the rule up within seconds: B's signed
+    // fetches and activities are refused before anything is looked up.
+    let fetch = || async {
+        reqwest::Client::new()
+            .get(&group)
+            .header("accept", "application/activity+json")
+            .headers(signed_get(&group, &key_id, &bob_key))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    wait_until("A to refuse B's signed fetches", || async {
+        (fetch().await == StatusCode::FORBIDDEN).then_some(())
+    })
+    .await;
+    let (status, problem) = send(follow(2)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(
+        problem["type"].as_str(),
+        Some("urn:hearth:problem:refused"),
+        "{problem}"
+    );
+    assert_eq!(members(&a, "peers").await, 1);
+    // Nothing is queued for B any more: A's post in the group goes nowhere.
+    let posted = a
+        .post(
+            "/api/v1/posts",
+            Some(&ann),
+            json!({"group": "peers", "title": "Still here", "body": "Hello", "support_kind": "emotional"}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let waiting = a
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM deliveries WHERE authority = '{b_authority}' AND state IN ('pending', 'sending')"
+        ))
+        .await;
+    assert_eq!(waiting, 0);
+
+    // Removing the rule lets B back in.
+    let (status, out, err) = a.run(&["admin", "domains", "remove", &b_authority], "");
+    assert!(status.success(), "{out}{err}");
+    wait_until("A to answer B's signed fetches again", || async {
+        (fetch().await == StatusCode::OK).then_some(())
+    })
+    .await;
+    assert_eq!(send(follow(3)).await.0, StatusCode::ACCEPTED);
+    assert_eq!(members(&a, "peers").await, 2);
+}
+
+#[tokio::test]
+async fn in_allowlist_mode_only_allowed_servers_get_in() {
+    let a = Instance::start(
+        &Backend::Sqlite,
+        open().set("HEARTH_FEDERATION_MODE", "allowlist"),
+    )
+    .await;
+    let b = Instance::start(&Backend::Sqlite, open()).await;
+    let ann = member(&a, "ann").await;
+    member(&b, "bob").await;
+    create_group(&a, &ann, "peers", "open").await;
+    let inbox = format!("http://localhost:{}/g/peers/inbox", a.port);
+    let group = format!("http://localhost:{}/g/peers", a.port);
+    let bob_id = format!("http://localhost:{}/u/bob", b.port);
+    let key_id = format!("{bob_id}#main-key");
+    let bob_key = private_key(&b, "bob").await;
+    let follow = |n: u32| {
+        let activity = json!({"id": format!("{bob_id}/follows/w{n}"), "type": "Follow", "actor": bob_id, "object": group});
+        let headers = signed_post(
+            &inbox,
+            &serde_json::to_vec(&activity).unwrap(),
+            &key_id,
+            &bob_key,
+            std::time::SystemTime::now(),
+        );
+        let inbox = inbox.clone();
+        async move { post_signed(&inbox, &activity, headers).await.0 }
+    };
+    assert_eq!(follow(1).await, StatusCode::FORBIDDEN);
+    assert_eq!(members(&a, "peers").await, 1);
+
+    // A rule for the whole host would allow every server on it; this one
+    // names B's port.
+    let (status, out, err) = a.run(
+        &[
+            "admin",
+            "domains",
+            "set",
+            &format!("localhost:{}", b.port),
+            "allow",
+        ],
+        "",
+    );
+    assert!(status.success(), "{out}{err}");
+    let mut n = 1;
+    wait_until("A to take B's follow", || {
+        n += 1;
+        let sent = follow(n);
+        async move { (sent.await == StatusCode::ACCEPTED).then_some(()) }
+    })
+    .await;
+    assert_eq!(members(&a, "peers").await, 2);
+
+    // Removing the allow cuts B off again, and ends its membership.
+    let (status, out, err) = a.run(
+        &[
+            "admin",
+            "domains",
+            "remove",
+            &format!("localhost:{}", b.port),
+        ],
+        "",
+    );
+    assert!(status.success(), "{out}{err}");
+    assert_eq!(members(&a, "peers").await, 1);
+}

@@ -20,6 +20,7 @@ mod m20261129_000010_local_names;
 mod m20261129_000011_peers;
 mod m20261129_000012_timeline_indexes;
 mod m20261129_000013_delivery_workers;
+mod m20261130_000014_domain_rules;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_peers::Migration),
             Box::new(m20261129_000012_timeline_indexes::Migration),
             Box::new(m20261129_000013_delivery_workers::Migration),
+            Box::new(m20261130_000014_domain_rules::Migration),
         ]
     }
 }

@@ -102,9 +102,41 @@ pub async fn configure(app: &App) -> Result<FederationConfig<Federation>, Federa
         .http_signature_compat(true)
         .http_fetch_limit(50)
         .signed_fetch_actor(&site)
+        .url_verifier(Box::new(PolicyVerifier(app.clone())))
         .build()
         .await
         .map_err(|e| FederationError::Internal(format!("federation config: {e}")))
+}
+
+/// Asks the federation policy before every fetch the library makes
+/// (actors, objects, collections): a server cut off is not fetched from.
+#[derive(Clone)]
+struct PolicyVerifier(App);
+
+#[async_trait::async_trait]
+impl activitypub_federation::config::UrlVerifier for PolicyVerifier {
+    async fn verify(&self, url: &url::Url) -> Result<(), activitypub_federation::error::Error> {
+        use activitypub_federation::error::Error;
+        let Some(authority) = hearth_app::ids::authority(url) else {
+            return Err(Error::UrlVerificationError("Url must have a host"));
+        };
+        match self.0.check_server(&authority).await {
+            Ok(()) => Ok(()),
+            Err(hearth_app::AppError::Refused(why)) => {
+                tracing::info!(%url, why, "fetch refused by the federation policy");
+                Err(Error::UrlVerificationError(
+                    "the server is cut off by this server's federation policy",
+                ))
+            }
+            // Fail closed: a policy that cannot be read lets nothing in.
+            Err(err) => {
+                tracing::warn!(%url, %err, "cannot read the federation policy");
+                Err(Error::UrlVerificationError(
+                    "this server's federation policy could not be read",
+                ))
+            }
+        }
+    }
 }
 
 /// The outbound HTTP client: no automatic redirects (the library follows

@@ -223,10 +223,14 @@ async fn receive_envelope(
             actor: envelope.actor.to_string(),
         });
     }
+    policy_check(data, &envelope)?;
+    // The federation policy, before anything is fetched or verified.
+    let server = hearth_app::ids::authority(&envelope.actor)
+        .ok_or_else(|| InboxError::Malformed(format!("actor {} has no host", envelope.actor)))?;
+    fed.app.check_server(&server).await?;
     if fed.app.seen(dedupe_id(&envelope).as_str()).await? {
         return Ok(Received::Duplicate);
     }
-    policy_check(data, &envelope)?;
 
     let actor = verified_actor(data, signed, signature, &envelope.actor).await?;
     tracing::debug!(target_inbox = ?req.target, "signature verified");
@@ -275,9 +279,9 @@ fn depth(value: &Value) -> usize {
     deepest
 }
 
-/// The single check point for who may talk to this server. Today it refuses
-/// what cannot be a real peer (IP-literal hosts; plain http outside test
-/// mode); domain blocks and allowlist mode will live here too.
+/// What cannot be a real peer: IP-literal hosts, plain http outside test
+/// mode. The admin's federation policy is asked right after it
+/// ([`hearth_app::App::check_server`]).
 fn policy_check(data: &Data, envelope: &Envelope) -> Result<(), InboxError> {
     let fed = data.app_data();
     if envelope.actor.domain().is_none() {
@@ -374,6 +378,11 @@ pub async fn verify_fetch(
             "a fetch signed with one of this server's own keys".into(),
         ));
     }
+    // A server the policy cuts off reads nothing, not even what is public:
+    // its signature says who it is.
+    let server = hearth_app::ids::authority(&actor_id)
+        .ok_or_else(|| InboxError::KeyUnavailable(format!("keyId {actor_id} has no host")))?;
+    data.app_data().app.check_server(&server).await?;
     let actor = verified_actor(data, &signed, &signature, &actor_id).await?;
     Ok(Reader::Server(actor.actor.authority.to_ascii_lowercase()))
 }

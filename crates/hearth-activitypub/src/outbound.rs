@@ -526,6 +526,18 @@ async fn check_inbox(data: &Data, inbox: &Url) -> Result<(), Outcome> {
     if authority.eq_ignore_ascii_case(data.domain()) {
         return Err(refused("it is this server's own".into()));
     }
+    // The federation policy may have cut the server off since the delivery
+    // was queued.
+    match data.app_data().app.check_server(&authority).await {
+        Ok(()) => {}
+        Err(hearth_app::AppError::Refused(why)) => return Err(Outcome::Unsendable { error: why }),
+        Err(err) => {
+            return Err(Outcome::Retry {
+                status: None,
+                error: format!("cannot read the federation policy: {err}"),
+            });
+        }
+    }
     if !domain
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')

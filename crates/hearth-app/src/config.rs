@@ -74,6 +74,9 @@ pub struct FederationConfig {
     /// to keep members-only posts private, but whose admins this server's
     /// admin trusts to: they may join groups and receive members-only posts.
     pub members_only_servers: Vec<String>,
+    /// `open`, `blocklist` or `allowlist`: which servers this one talks
+    /// to, with the admin's domain rules (`hearth_domain::federation_policy`).
+    pub mode: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -306,6 +309,11 @@ impl Config {
             if value == 0 {
                 return fail(key, "must be at least 1".into());
             }
+        }
+        if let Err(e) =
+            hearth_domain::federation_policy::FederationMode::parse(&self.federation.mode)
+        {
+            return fail("federation.mode", e.message);
         }
         for server in &self.federation.members_only_servers {
             if let Err(message) = validate_domain(server) {
@@ -627,6 +635,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.key, "federation.members_only_servers");
+
+        let err = Config::load(None, env(&[("HEARTH_FEDERATION_MODE", "closed")])).unwrap_err();
+        assert_eq!(err.key, "federation.mode");
+        let c = Config::load(None, env(&[("HEARTH_FEDERATION_MODE", "allowlist")]))
+            .unwrap()
+            .config;
+        assert_eq!(c.federation.mode, "allowlist");
     }
 
     #[test]

@@ -379,6 +379,9 @@ impl App {
             ));
         };
         let group = self.port()?.resolve(target).await?;
+        // A copy stored before a suspension is not fetched again: ask the
+        // policy here too.
+        self.check_server(&group.authority).await?;
         if group.kind != "Group" {
             return Err(AppError::invalid(ValidationError::new(
                 "handle",

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod ledger;
 pub mod notifications;
 pub mod origin;
+pub mod policy;
 pub mod port;
 pub mod posts;
 mod recent;
@@ -82,6 +83,8 @@ pub struct App {
     actors: Arc<recent::Recent<hearth_db::remote::RemoteActor>>,
     /// Names of groups here whose inbox was asked for, as found.
     inbox_groups: Arc<recent::Recent<String>>,
+    /// The domain rules as last read (see `policy.rs`).
+    rules: Arc<policy::RulesCache>,
 }
 
 impl App {
@@ -105,6 +108,7 @@ impl App {
             counters: Arc::default(),
             actors: Arc::default(),
             inbox_groups: Arc::default(),
+            rules: Arc::default(),
         };
         app.ensure_site_keys().await?;
         Ok((app, applied))
@@ -152,6 +156,14 @@ impl App {
     /// recorded in it first: `None` when it was recorded before (a second
     /// delivery), and the command then changes nothing.
     pub(crate) async fn begin(&self, origin: &Origin) -> Result<Option<WriteTxn>, AppError> {
+        // The federation policy, for every change another server asks for:
+        // the server of the activity's actor, and of the group relaying it.
+        if let Origin::Remote(r) = origin {
+            self.check_server(&r.server).await?;
+            if let Via::Relay(group) = &r.via {
+                self.check_server(&group.authority).await?;
+            }
+        }
         let txn = begin_write(&self.db).await?;
         if let Origin::Remote(r) = origin
             && !hearth_db::federation::record_inbound(&txn, &r.activity, &r.kind, &r.actor).await?
@@ -177,20 +189,25 @@ impl App {
         event: Event,
     ) -> Result<(), AppError> {
         for out in self.port()?.render(&event)? {
-            let targets: Vec<Target> = out
-                .inboxes
-                .iter()
-                .filter_map(|inbox| {
-                    let url = url::Url::parse(inbox).ok()?;
-                    if self.urls.is_local(&url) {
-                        return None;
-                    }
-                    Some(Target {
-                        inbox: inbox.clone(),
-                        authority: ids::authority(&url)?,
-                    })
-                })
-                .collect();
+            let mut targets: Vec<Target> = Vec::with_capacity(out.inboxes.len());
+            for inbox in &out.inboxes {
+                let Ok(url) = url::Url::parse(inbox) else {
+                    continue;
+                };
+                let Some(authority) = ids::authority(&url) else {
+                    continue;
+                };
+                // Nothing is queued for a server the policy cuts off.
+                if self.urls.is_local(&url)
+                    || !self.standing_in(txn, &authority).await?.may_federate()
+                {
+                    continue;
+                }
+                targets.push(Target {
+                    inbox: inbox.clone(),
+                    authority,
+                });
+            }
             queue::enqueue(
                 txn,
                 &out.id,

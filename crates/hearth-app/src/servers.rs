@@ -67,7 +67,11 @@ impl App {
                 None => age < Duration::minutes(UNKNOWN_FOR_MINUTES),
             }
         });
-        if fresh || self.urls.authority().eq_ignore_ascii_case(authority) {
+        // A server the policy cuts off is not asked anything.
+        if fresh
+            || self.urls.authority().eq_ignore_ascii_case(authority)
+            || !self.server_standing(authority).await?.may_federate()
+        {
             return Ok(Software::from_stored(known.and_then(|k| k.name).as_deref()));
         }
         match self.port()?.software(authority).await {

@@ -14,6 +14,7 @@
 pub mod accounts;
 mod connect;
 pub mod delivery_status;
+pub mod domain_rules;
 mod entity;
 mod error;
 pub mod federation;

@@ -11,6 +11,7 @@ pub mod access;
 pub mod account;
 pub mod content;
 pub mod error;
+pub mod federation_policy;
 pub mod group;
 pub mod notification;
 pub mod password;

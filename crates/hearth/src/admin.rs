@@ -1,5 +1,5 @@
-//! `hearth admin …`: account management and the federation status from
-//! the server's shell.
+//! `hearth admin …`: account management, the federation status and the
+//! federation policy's domain rules, from the server's shell.
 
 use std::io::BufRead;
 
@@ -7,10 +7,11 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use hearth_app::accounts::Registration;
 use hearth_app::federation_status::{QueueStatus, ServerStatus};
+use hearth_app::policy::RuleRequest;
 use hearth_app::{App, AppError, Config};
 use hearth_domain::{AccountStatus, Role};
 
-use crate::cli::AdminCommand;
+use crate::cli::{AdminCommand, DomainsCommand};
 
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     let (app, _, _) = crate::serve::open(config).await?;
@@ -98,6 +99,69 @@ async fn dispatch(app: &App, command: AdminCommand) -> anyhow::Result<()> {
             } else {
                 print!("{}", federation_table(&status, now));
             }
+        }
+        AdminCommand::Domains { command } => domains(app, command).await?,
+    }
+    Ok(())
+}
+
+async fn domains(app: &App, command: DomainsCommand) -> anyhow::Result<()> {
+    match command {
+        DomainsCommand::List => {
+            println!("mode: {}", app.federation_mode().as_str());
+            println!(
+                "{:<30}  {:<8}  {:<20}  {:<10}  public reason / private reason",
+                "domain", "action", "expires", "from"
+            );
+            for stored in app.domain_rules().await.map_err(explain)? {
+                let r = &stored.rule;
+                println!(
+                    "{:<30}  {:<8}  {:<20}  {:<10}  {} / {}",
+                    r.domain,
+                    r.action.as_str(),
+                    r.expires_at
+                        .map(|at| at.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "never".into()),
+                    r.subscription.as_deref().unwrap_or("admin"),
+                    r.public_reason,
+                    r.private_reason,
+                );
+            }
+        }
+        DomainsCommand::Set {
+            domain,
+            action,
+            public_reason,
+            private_reason,
+            days,
+        } => {
+            let set = app
+                .set_domain_rule(
+                    None,
+                    RuleRequest {
+                        domain,
+                        action,
+                        public_reason,
+                        private_reason,
+                        expires_at: days.map(|d| Utc::now() + chrono::Duration::days(i64::from(d))),
+                    },
+                )
+                .await
+                .map_err(explain)?;
+            println!(
+                "{} is now {}; cut off at once: {} waiting deliveries, {} of their members' memberships here, {} memberships of people here in their groups",
+                set.rule.domain,
+                set.rule.action.as_str(),
+                set.cut_off.deliveries,
+                set.cut_off.members,
+                set.cut_off.memberships
+            );
+        }
+        DomainsCommand::Remove { domain } => {
+            app.remove_domain_rule(None, &domain)
+                .await
+                .map_err(explain)?;
+            println!("the rule for {domain} is removed");
         }
     }
     Ok(())

@@ -116,6 +116,44 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Which servers this one federates with: list, set or remove domain
+    /// rules (see federation.mode in the configuration).
+    Domains {
+        #[command(subcommand)]
+        command: DomainsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainsCommand {
+    /// List every domain rule, the admin's own and those from lists.
+    List,
+    /// Set the rule for a domain (and its subdomains; name a port for one
+    /// server only). A suspension ends at once the deliveries waiting for
+    /// it and the memberships between it and this server.
+    ///
+    /// Example: hearth admin domains set spam.example suspend --public-reason "spam"
+    Set {
+        /// The domain, such as example.org.
+        domain: String,
+        /// suspend (no traffic either way) or allow (for federation.mode =
+        /// "allowlist"). limit is not available yet.
+        action: String,
+        /// Shown to members and other servers' admins.
+        #[arg(long, default_value = "")]
+        public_reason: String,
+        /// For this server's admins only.
+        #[arg(long, default_value = "")]
+        private_reason: String,
+        /// The rule ends by itself after this many days.
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// Remove the admin's own rule for a domain.
+    Remove {
+        /// The domain, as the rule names it.
+        domain: String,
+    },
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {

@@ -1,0 +1,252 @@
+//! The instance's federation policy: which servers this one talks to.
+//!
+//! The mode comes from the configuration (`federation.mode`), the domain
+//! rules from the database, and what they mean from
+//! [`hearth_domain::federation_policy`]. Every door asks
+//! [`App::server_standing`]: the inbox before it fetches or verifies
+//! anything, signed fetches before they read, the delivery workers before
+//! they send, and every fetch from another server. One answer, one place.
+//!
+//! The rules are read at most every [`RULES_FRESH_FOR`] per process (a
+//! change made here applies at once; one made by another process sharing
+//! the database within that time).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use hearth_db::domain_rules::{self, CutOff, StoredRule};
+use hearth_domain::ValidationError;
+use hearth_domain::federation_policy::{
+    self, DomainRule, FederationMode, RuleAction, Standing, normalise_domain,
+};
+
+use crate::{Account, App, AppError};
+
+/// How long one process keeps the rules it read.
+pub const RULES_FRESH_FOR: Duration = Duration::from_secs(5);
+
+/// Longest reason kept, in characters.
+const MAX_REASON: usize = 1000;
+
+/// The rules as last read, shared by the clones of one [`App`].
+#[derive(Debug, Default)]
+pub(crate) struct RulesCache {
+    rules: Mutex<Option<(Arc<Vec<DomainRule>>, Instant)>>,
+}
+
+impl RulesCache {
+    fn fresh(&self) -> Option<Arc<Vec<DomainRule>>> {
+        self.lock()
+            .as_ref()
+            .filter(|(_, read)| read.elapsed() < RULES_FRESH_FOR)
+            .map(|(rules, _)| rules.clone())
+    }
+
+    fn put(&self, rules: Vec<DomainRule>) -> Arc<Vec<DomainRule>> {
+        let rules = Arc::new(rules);
+        *self.lock() = Some((rules.clone(), Instant::now()));
+        rules
+    }
+
+    fn forget(&self) {
+        *self.lock() = None;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Arc<Vec<DomainRule>>, Instant)>> {
+        self.rules.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A rule as an admin asks for it (CLI, API).
+#[derive(Debug, Clone, Default)]
+pub struct RuleRequest {
+    pub domain: String,
+    /// `suspend`, `limit` or `allow`.
+    pub action: String,
+    pub public_reason: String,
+    pub private_reason: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What setting a rule did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSet {
+    pub rule: DomainRule,
+    /// What was cut off at once (suspensions; and servers no longer
+    /// allowed in `allowlist` mode).
+    pub cut_off: CutOff,
+}
+
+impl App {
+    /// The federation mode in force.
+    pub fn federation_mode(&self) -> FederationMode {
+        // Validated when the configuration was loaded.
+        FederationMode::parse(&self.config.federation.mode).unwrap_or_default()
+    }
+
+    /// Where the server at `authority` (`host` or `host:port`) stands with
+    /// this one.
+    pub async fn server_standing(&self, authority: &str) -> Result<Standing, AppError> {
+        self.standing_in(&self.db, authority).await
+    }
+
+    /// [`App::server_standing`], reading the rules (when they are due) on
+    /// `db`: a command's transaction, when there is one (a second
+    /// connection while holding one can starve the pool).
+    pub(crate) async fn standing_in(
+        &self,
+        db: &impl hearth_db::ConnectionTrait,
+        authority: &str,
+    ) -> Result<Standing, AppError> {
+        let rules = self.current_rules(db).await?;
+        Ok(federation_policy::standing(
+            self.federation_mode(),
+            &rules,
+            authority,
+            Utc::now(),
+        ))
+    }
+
+    /// [`App::server_standing`] as an error for a door that must refuse
+    /// a server it may not talk to.
+    pub async fn check_server(&self, authority: &str) -> Result<(), AppError> {
+        match self.server_standing(authority).await? {
+            Standing::Allowed | Standing::Limited { .. } => Ok(()),
+            Standing::Suspended { domain } => Err(AppError::Refused(format!(
+                "{authority} is suspended by this server's policy (rule for {domain})"
+            ))),
+            Standing::NotAllowed => Err(AppError::Refused(format!(
+                "{authority} is not among the servers this server federates with"
+            ))),
+        }
+    }
+
+    async fn current_rules(
+        &self,
+        db: &impl hearth_db::ConnectionTrait,
+    ) -> Result<Arc<Vec<DomainRule>>, AppError> {
+        if let Some(rules) = self.rules.fresh() {
+            return Ok(rules);
+        }
+        let rules = domain_rules::all(db)
+            .await?
+            .into_iter()
+            .map(|stored| stored.rule)
+            .collect();
+        Ok(self.rules.put(rules))
+    }
+
+    /// Admin: every domain rule, with who set it and when.
+    pub async fn domain_rules(&self) -> Result<Vec<StoredRule>, AppError> {
+        Ok(domain_rules::all(&self.db).await?)
+    }
+
+    /// Admin: set the admin's own rule for a domain (replacing one there
+    /// was). A suspension (or, in `allowlist` mode, any change) cuts off at
+    /// once the servers that may no longer federate: their waiting
+    /// deliveries are given up and their memberships here ended.
+    /// `by`: the admin, `None` from the server's shell.
+    pub async fn set_domain_rule(
+        &self,
+        by: Option<&Account>,
+        request: RuleRequest,
+    ) -> Result<RuleSet, AppError> {
+        let domain = normalise_domain(&request.domain).map_err(AppError::invalid)?;
+        let action = RuleAction::parse(&request.action).map_err(AppError::invalid)?;
+        if action == RuleAction::Limit {
+            // What a limit hides (discovery, and content from those who did
+            // not join with the server) is not built yet: refusing it is
+            // honest, taking it and doing nothing would not be.
+            return Err(AppError::invalid(ValidationError::new(
+                "action",
+                "not_available",
+                "limit is not available yet; use suspend, or allow",
+            )));
+        }
+        let reason = |field: &'static str, text: &str| {
+            let text = text.trim();
+            if text.chars().count() > MAX_REASON {
+                Err(AppError::invalid(ValidationError::new(
+                    field,
+                    "too_long",
+                    format!("at most {MAX_REASON} characters"),
+                )))
+            } else {
+                Ok(text.to_owned())
+            }
+        };
+        let public_reason = reason("public_reason", &request.public_reason)?;
+        let private_reason = reason("private_reason", &request.private_reason)?;
+        if request.expires_at.is_some_and(|at| at <= Utc::now()) {
+            return Err(AppError::invalid(ValidationError::new(
+                "expires_at",
+                "in_the_past",
+                "must be in the future",
+            )));
+        }
+        let rule = DomainRule {
+            domain,
+            action,
+            public_reason,
+            private_reason,
+            expires_at: request.expires_at,
+            subscription: None,
+        };
+        let txn = hearth_db::begin_write(&self.db).await?;
+        domain_rules::set(&txn, &rule, by.map(|a| a.id)).await?;
+        let cut_off = self.cut_off_refused(&txn).await?;
+        txn.commit().await?;
+        self.rules.forget();
+        tracing::info!(
+            domain = %rule.domain,
+            action = rule.action.as_str(),
+            by = by.map(|a| a.id),
+            ?cut_off,
+            "domain rule set"
+        );
+        Ok(RuleSet { rule, cut_off })
+    }
+
+    /// Admin: remove the admin's own rule for `domain`.
+    pub async fn remove_domain_rule(
+        &self,
+        by: Option<&Account>,
+        domain: &str,
+    ) -> Result<CutOff, AppError> {
+        let domain = normalise_domain(domain).map_err(AppError::invalid)?;
+        let txn = hearth_db::begin_write(&self.db).await?;
+        if !domain_rules::remove_own(&txn, &domain).await? {
+            return Err(AppError::NotFound {
+                what: "domain rule",
+            });
+        }
+        // Removing an allow in allowlist mode cuts that server off.
+        let cut_off = self.cut_off_refused(&txn).await?;
+        txn.commit().await?;
+        self.rules.forget();
+        tracing::info!(%domain, by = by.map(|a| a.id), ?cut_off, "domain rule removed");
+        Ok(cut_off)
+    }
+
+    /// Cut off every known server the rules (as they stand in `txn`) no
+    /// longer let this one talk to.
+    async fn cut_off_refused(&self, txn: &hearth_db::WriteTxn) -> Result<CutOff, AppError> {
+        let rules: Vec<DomainRule> = domain_rules::all(txn)
+            .await?
+            .into_iter()
+            .map(|stored| stored.rule)
+            .collect();
+        let now = Utc::now();
+        let mode = self.federation_mode();
+        let refused: Vec<String> = domain_rules::known_authorities(txn)
+            .await?
+            .into_iter()
+            .filter(|a| !federation_policy::standing(mode, &rules, a, now).may_federate())
+            .collect();
+        Ok(
+            domain_rules::cut_off(txn, &refused, "cut off by this server's federation policy")
+                .await?,
+        )
+    }
+}
