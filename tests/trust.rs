@@ -1425,3 +1425,67 @@ async fn members_only_and_software(backend: &Backend) {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+// ---- a suspended server's people, passed on by a group elsewhere ---------
+
+#[tokio::test]
+async fn a_group_elsewhere_cannot_pass_on_a_suspended_servers_people() {
+    each_backend!(|backend| relay_of_suspended(&backend));
+}
+
+async fn relay_of_suspended(backend: &Backend) {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .group("circle", "ann")
+        .joins("ann", "evil@hostile")
+        .server("b")
+        .member("bea")
+        .hostile()
+        .start(backend)
+        .await;
+    let a = rig.at("a");
+    let b = rig.at("b");
+    let (status, out, err) = a
+        .instance
+        .run(&["admin", "domains", "set", &b.authority(), "suspend"], "");
+    assert!(status.success(), "{out}{err}");
+    wait_until("A to take the suspension up", || async {
+        (b.fetch_as("bea", &a.group_url("circle")).await.0 == StatusCode::FORBIDDEN).then_some(())
+    })
+    .await;
+
+    // The hostile group, on a server A still talks to, announces a thread
+    // by bea of the suspended server B.
+    let hostile = rig.hostile();
+    let group_id = hostile.group("evil");
+    let author = b.actor("bea");
+    let page_id = b.id("/p/passed-on");
+    let create = activity(
+        &b.id("/activities/passed-on"),
+        "Create",
+        &author,
+        note(
+            &page_id,
+            &author,
+            &group_id,
+            json!({"type": "Page", "name": "Passed on"}),
+        ),
+    );
+    let (status, body) = hostile
+        .send(
+            &group_id,
+            &a.inbox(),
+            &announce(&hostile.new_id("announce"), &group_id, create),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // The inbox answers once the activity is handled: nothing is stored.
+    assert!(
+        a.thread(Some("ann"), &hostile.handle("evil"), &page_id)
+            .await
+            .is_none()
+    );
+    // The group's own people still get through.
+    hostile_thread(&rig, "evil", "eve", "Still open").await;
+}
