@@ -841,32 +841,77 @@ async fn outside_test_mode_local_and_private_addresses_are_refused() {
     assert_eq!(a.count("outbound_activities").await, 0);
 }
 
-#[tokio::test]
-async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
-    let a = Instance::start(&Backend::Sqlite, open()).await;
-    let b = Instance::start(&Backend::Sqlite, open()).await;
-    let ann = member(&a, "ann").await;
-    member(&b, "bob").await;
-    create_group(&a, &ann, "peers", "open").await;
-    let inbox = format!("http://localhost:{}/g/peers/inbox", a.port);
-    let group = format!("http://localhost:{}/g/peers", a.port);
-    let bob_id = format!("http://localhost:{}/u/bob", b.port);
-    let key_id = format!("{bob_id}#main-key");
-    let bob_key = private_key(&b, "bob").await;
-    let follow = |n: u32| json!({"id": format!("{bob_id}/follows/p{n}"), "type": "Follow", "actor": bob_id, "object": group});
-    let send = |activity: Value| {
+/// Two servers on loopback: A, with ann and her open group `peers`; B,
+/// with bob, whom the test plays from outside with his real key.
+struct Pair {
+    a: Instance,
+    b: Instance,
+    ann: String,
+    inbox: String,
+    group: String,
+    bob_id: String,
+    key_id: String,
+    bob_key: RsaPrivateKey,
+}
+
+impl Pair {
+    async fn start(a_options: Options) -> Pair {
+        let a = Instance::start(&Backend::Sqlite, a_options).await;
+        let b = Instance::start(&Backend::Sqlite, open()).await;
+        let ann = member(&a, "ann").await;
+        member(&b, "bob").await;
+        create_group(&a, &ann, "peers", "open").await;
+        let bob_id = format!("http://localhost:{}/u/bob", b.port);
+        let bob_key = private_key(&b, "bob").await;
+        Pair {
+            inbox: format!("http://localhost:{}/g/peers/inbox", a.port),
+            group: format!("http://localhost:{}/g/peers", a.port),
+            key_id: format!("{bob_id}#main-key"),
+            a,
+            b,
+            ann,
+            bob_id,
+            bob_key,
+        }
+    }
+
+    /// B's authority, as a rule names one server.
+    fn b_authority(&self) -> String {
+        format!("localhost:{}", self.b.port)
+    }
+
+    /// Bob's `Follow` of `peers`, numbered `n`, signed and sent to A.
+    async fn follow(&self, n: u32) -> (StatusCode, Value) {
+        let activity = json!({"id": format!("{}/follows/p{n}", self.bob_id), "type": "Follow", "actor": self.bob_id, "object": self.group});
         let headers = signed_post(
-            &inbox,
+            &self.inbox,
             &serde_json::to_vec(&activity).unwrap(),
-            &key_id,
-            &bob_key,
+            &self.key_id,
+            &self.bob_key,
             std::time::SystemTime::now(),
         );
-        let inbox = inbox.clone();
-        async move { post_signed(&inbox, &activity, headers).await }
-    };
-    assert_eq!(send(follow(1)).await.0, StatusCode::ACCEPTED);
-    assert_eq!(members(&a, "peers").await, 2);
+        post_signed(&self.inbox, &activity, headers).await
+    }
+
+    /// The status of bob's signed fetch of the group.
+    async fn fetch_group(&self) -> StatusCode {
+        reqwest::Client::new()
+            .get(&self.group)
+            .header("accept", "application/activity+json")
+            .headers(signed_get(&self.group, &self.key_id, &self.bob_key))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+}
+
+#[tokio::test]
+async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
+    let p = Pair::start(open()).await;
+    let a = &p.a;
+    assert_eq!(p.follow(1).await.0, StatusCode::ACCEPTED);
+    assert_eq!(members(a, "peers").await, 2);
 
     // Bad input names its field and changes nothing.
     let (status, _, err) = a.run(&["admin", "domains", "set", "not a domain", "suspend"], "");
@@ -882,7 +927,7 @@ async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
     assert!(!listed.contains("b.example"), "{listed}");
 
     // A's admin suspends B's server from the shell, while A is serving.
-    let b_authority = format!("localhost:{}", b.port);
+    let b_authority = p.b_authority();
     let (status, out, err) = a.run(
         &[
             "admin",
@@ -900,7 +945,7 @@ async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
     assert!(status.success(), "{out}{err}");
     assert!(out.contains("1 of their members' memberships"), "{out}");
     assert_eq!(
-        members(&a, "peers").await,
+        members(a, "peers").await,
         1,
         "bob's membership ended at once"
     );
@@ -912,33 +957,23 @@ async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
 
     // The serving process takes the rule up within seconds: B's signed
     // fetches and activities are refused before anything is looked up.
-    let fetch = || async {
-        reqwest::Client::new()
-            .get(&group)
-            .header("accept", "application/activity+json")
-            .headers(signed_get(&group, &key_id, &bob_key))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    };
     wait_until("A to refuse B's signed fetches", || async {
-        (fetch().await == StatusCode::FORBIDDEN).then_some(())
+        (p.fetch_group().await == StatusCode::FORBIDDEN).then_some(())
     })
     .await;
-    let (status, problem) = send(follow(2)).await;
+    let (status, problem) = p.follow(2).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert_eq!(
         problem["type"].as_str(),
         Some("urn:hearth:problem:refused"),
         "{problem}"
     );
-    assert_eq!(members(&a, "peers").await, 1);
+    assert_eq!(members(a, "peers").await, 1);
     // Nothing is queued for B any more: A's post in the group goes nowhere.
     let posted = a
         .post(
             "/api/v1/posts",
-            Some(&ann),
+            Some(&p.ann),
             json!({"group": "peers", "title": "Still here", "body": "Hello", "support_kind": "emotional"}),
         )
         .await;
@@ -954,76 +989,33 @@ async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
     let (status, out, err) = a.run(&["admin", "domains", "remove", &b_authority], "");
     assert!(status.success(), "{out}{err}");
     wait_until("A to answer B's signed fetches again", || async {
-        (fetch().await == StatusCode::OK).then_some(())
+        (p.fetch_group().await == StatusCode::OK).then_some(())
     })
     .await;
-    assert_eq!(send(follow(3)).await.0, StatusCode::ACCEPTED);
-    assert_eq!(members(&a, "peers").await, 2);
+    assert_eq!(p.follow(3).await.0, StatusCode::ACCEPTED);
+    assert_eq!(members(a, "peers").await, 2);
 }
 
 #[tokio::test]
 async fn in_allowlist_mode_only_allowed_servers_get_in() {
-    let a = Instance::start(
-        &Backend::Sqlite,
-        open().set("HEARTH_FEDERATION_MODE", "allowlist"),
-    )
-    .await;
-    let b = Instance::start(&Backend::Sqlite, open()).await;
-    let ann = member(&a, "ann").await;
-    member(&b, "bob").await;
-    create_group(&a, &ann, "peers", "open").await;
-    let inbox = format!("http://localhost:{}/g/peers/inbox", a.port);
-    let group = format!("http://localhost:{}/g/peers", a.port);
-    let bob_id = format!("http://localhost:{}/u/bob", b.port);
-    let key_id = format!("{bob_id}#main-key");
-    let bob_key = private_key(&b, "bob").await;
-    let follow = |n: u32| {
-        let activity = json!({"id": format!("{bob_id}/follows/w{n}"), "type": "Follow", "actor": bob_id, "object": group});
-        let headers = signed_post(
-            &inbox,
-            &serde_json::to_vec(&activity).unwrap(),
-            &key_id,
-            &bob_key,
-            std::time::SystemTime::now(),
-        );
-        let inbox = inbox.clone();
-        async move { post_signed(&inbox, &activity, headers).await.0 }
-    };
-    assert_eq!(follow(1).await, StatusCode::FORBIDDEN);
-    assert_eq!(members(&a, "peers").await, 1);
+    let p = Pair::start(open().set("HEARTH_FEDERATION_MODE", "allowlist")).await;
+    let a = &p.a;
+    assert_eq!(p.follow(1).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(members(a, "peers").await, 1);
 
     // A rule for the whole host would allow every server on it; this one
     // names B's port.
-    let (status, out, err) = a.run(
-        &[
-            "admin",
-            "domains",
-            "set",
-            &format!("localhost:{}", b.port),
-            "allow",
-        ],
-        "",
-    );
+    let (status, out, err) = a.run(&["admin", "domains", "set", &p.b_authority(), "allow"], "");
     assert!(status.success(), "{out}{err}");
-    let mut n = 1;
-    wait_until("A to take B's follow", || {
-        n += 1;
-        let sent = follow(n);
-        async move { (sent.await == StatusCode::ACCEPTED).then_some(()) }
+    wait_until("A to answer B's signed fetches", || async {
+        (p.fetch_group().await == StatusCode::OK).then_some(())
     })
     .await;
-    assert_eq!(members(&a, "peers").await, 2);
+    assert_eq!(p.follow(2).await.0, StatusCode::ACCEPTED);
+    assert_eq!(members(a, "peers").await, 2);
 
     // Removing the allow cuts B off again, and ends its membership.
-    let (status, out, err) = a.run(
-        &[
-            "admin",
-            "domains",
-            "remove",
-            &format!("localhost:{}", b.port),
-        ],
-        "",
-    );
+    let (status, out, err) = a.run(&["admin", "domains", "remove", &p.b_authority()], "");
     assert!(status.success(), "{out}{err}");
-    assert_eq!(members(&a, "peers").await, 1);
+    assert_eq!(members(a, "peers").await, 1);
 }
