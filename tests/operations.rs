@@ -345,3 +345,69 @@ async fn a_bad_or_taken_metrics_address_stops_start_up_naming_the_key() {
     assert!(!status.success(), "{err}");
     assert!(err.contains("`metrics.bind`"), "{err}");
 }
+
+#[tokio::test]
+async fn only_admins_set_domain_rules_and_bad_ones_name_their_field() {
+    each_backend!(|backend| async {
+        let (a, root, _) = start(&backend).await;
+        let ann = member(&a, "ann").await;
+        let rule = json!({"domain": "Spam.Example", "action": "suspend", "public_reason": "spam", "private_reason": "reports 3 and 4"});
+
+        a.get("/api/v1/admin/domain_rules", None)
+            .await
+            .assert_problem(401, "not-authenticated");
+        a.post("/api/v1/admin/domain_rules", Some(&ann), rule.clone())
+            .await
+            .assert_problem(403, "forbidden");
+        a.request(
+            reqwest::Method::DELETE,
+            "/api/v1/admin/domain_rules/spam.example",
+            Some(&ann),
+            None,
+        )
+        .await
+        .assert_problem(403, "forbidden");
+
+        for (bad, field) in [
+            (
+                json!({"domain": "not a domain", "action": "suspend"}),
+                "domain",
+            ),
+            (json!({"domain": "b.example", "action": "ban"}), "action"),
+            (json!({"domain": "b.example", "action": "limit"}), "action"),
+            (
+                json!({"domain": "b.example", "action": "suspend", "expires_at": "2020-01-01T00:00:00Z"}),
+                "expires_at",
+            ),
+        ] {
+            let answer = a.post("/api/v1/admin/domain_rules", Some(&root), bad).await;
+            answer.assert_problem(422, "validation-failed");
+            assert_eq!(answer.body["field"], field, "{}", answer.text);
+        }
+
+        let set = a
+            .post("/api/v1/admin/domain_rules", Some(&root), rule)
+            .await;
+        assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+        assert_eq!(set.body["rule"]["domain"], "spam.example");
+        assert_eq!(set.body["cut_off"]["deliveries_given_up"], 0);
+        let listed = a.get("/api/v1/admin/domain_rules", Some(&root)).await;
+        assert_eq!(listed.body["mode"], "blocklist");
+        let rules = listed.body["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 1, "{}", listed.text);
+        assert_eq!(rules[0]["action"], "suspend");
+        assert_eq!(rules[0]["private_reason"], "reports 3 and 4");
+        assert_eq!(rules[0]["subscription"], Value::Null);
+
+        let path = "/api/v1/admin/domain_rules/spam.example";
+        let removed = a
+            .request(reqwest::Method::DELETE, path, Some(&root), None)
+            .await;
+        assert_eq!(removed.status, StatusCode::OK, "{}", removed.text);
+        a.request(reqwest::Method::DELETE, path, Some(&root), None)
+            .await
+            .assert_problem(404, "not-found");
+        let listed = a.get("/api/v1/admin/domain_rules", Some(&root)).await;
+        assert_eq!(listed.body["rules"], json!([]));
+    });
+}

@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use hearth_db::domain_rules::{self, CutOff, StoredRule};
+use hearth_db::domain_rules;
+pub use hearth_db::domain_rules::{CutOff, StoredRule};
 use hearth_domain::ValidationError;
 use hearth_domain::federation_policy::{
     self, DomainRule, FederationMode, RuleAction, Standing, normalise_domain,

@@ -73,6 +73,57 @@ impl From<&Account> for AdminAccountView {
     }
 }
 
+/// A domain rule of the federation policy, as admins see it.
+#[derive(Debug, Serialize)]
+pub struct DomainRuleView {
+    pub domain: String,
+    /// `suspend`, `limit` or `allow`.
+    pub action: &'static str,
+    pub public_reason: String,
+    pub private_reason: String,
+    pub expires_at: Option<String>,
+    /// The list the rule came from; `null` for the admin's own.
+    pub subscription: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&hearth_app::policy::StoredRule> for DomainRuleView {
+    fn from(stored: &hearth_app::policy::StoredRule) -> Self {
+        let r = &stored.rule;
+        DomainRuleView {
+            domain: r.domain.clone(),
+            action: r.action.as_str(),
+            public_reason: r.public_reason.clone(),
+            private_reason: r.private_reason.clone(),
+            expires_at: r
+                .expires_at
+                .map(|at| at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            subscription: r.subscription.clone(),
+            created_at: stored
+                .created_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// What setting or removing a rule cut off at once.
+#[derive(Debug, Serialize)]
+pub struct CutOffView {
+    pub deliveries_given_up: u64,
+    pub their_memberships_ended: u64,
+    pub memberships_there_ended: u64,
+}
+
+impl From<hearth_app::policy::CutOff> for CutOffView {
+    fn from(c: hearth_app::policy::CutOff) -> Self {
+        CutOffView {
+            deliveries_given_up: c.deliveries,
+            their_memberships_ended: c.members,
+            memberships_there_ended: c.memberships,
+        }
+    }
+}
+
 /// The delivery queue and the servers it sends to, as admins see it (the
 /// API and `hearth admin federation-status --json` share this shape).
 #[derive(Debug, Serialize)]

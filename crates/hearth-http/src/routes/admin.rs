@@ -1,5 +1,5 @@
-//! Admin endpoints: review and decide on sign-ups, and see how delivery
-//! to other servers is going.
+//! Admin endpoints: review and decide on sign-ups, see how delivery to
+//! other servers is going, and set which servers this one talks to.
 
 use axum::extract::{Path, Query, State};
 use hearth_domain::AccountStatus;
@@ -10,7 +10,7 @@ use crate::auth::Admin;
 use crate::json::Json;
 use crate::pagination::{Page, PageQuery};
 use crate::problem::{ApiError, Problem};
-use crate::views::{AdminAccountView, FederationStatusView};
+use crate::views::{AdminAccountView, CutOffView, DomainRuleView, FederationStatusView};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -91,4 +91,85 @@ pub async fn federation(
 ) -> Result<Json<FederationStatusView>, ApiError> {
     let status = state.app.federation_status().await?;
     Ok(Json(FederationStatusView::new(&status, chrono::Utc::now())))
+}
+
+/// The federation mode and every domain rule.
+#[derive(serde::Serialize)]
+pub struct DomainRulesView {
+    mode: &'static str,
+    rules: Vec<DomainRuleView>,
+}
+
+pub async fn domain_rules(
+    State(state): State<ApiState>,
+    Admin(_): Admin,
+) -> Result<Json<DomainRulesView>, ApiError> {
+    let rules = state.app.domain_rules().await?;
+    Ok(Json(DomainRulesView {
+        mode: state.app.federation_mode().as_str(),
+        rules: rules.iter().map(DomainRuleView::from).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBody {
+    domain: String,
+    action: String,
+    #[serde(default)]
+    public_reason: String,
+    #[serde(default)]
+    private_reason: String,
+    #[serde(default)]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(serde::Serialize)]
+pub struct RuleSetView {
+    rule: DomainRuleView,
+    cut_off: CutOffView,
+}
+
+/// Set the admin's own rule for a domain (replacing one there was).
+pub async fn set_domain_rule(
+    State(state): State<ApiState>,
+    Admin(admin): Admin,
+    Json(body): Json<RuleBody>,
+) -> Result<Json<RuleSetView>, ApiError> {
+    let set = state
+        .app
+        .set_domain_rule(
+            Some(&admin.account),
+            hearth_app::policy::RuleRequest {
+                domain: body.domain,
+                action: body.action,
+                public_reason: body.public_reason,
+                private_reason: body.private_reason,
+                expires_at: body.expires_at,
+            },
+        )
+        .await?;
+    let stored = hearth_app::policy::StoredRule {
+        id: 0,
+        rule: set.rule,
+        created_by: Some(admin.account.id),
+        created_at: chrono::Utc::now(),
+    };
+    Ok(Json(RuleSetView {
+        rule: (&stored).into(),
+        cut_off: set.cut_off.into(),
+    }))
+}
+
+/// Remove the admin's own rule for a domain.
+pub async fn remove_domain_rule(
+    State(state): State<ApiState>,
+    Admin(admin): Admin,
+    Path(domain): Path<String>,
+) -> Result<Json<CutOffView>, ApiError> {
+    let cut_off = state
+        .app
+        .remove_domain_rule(Some(&admin.account), &domain)
+        .await?;
+    Ok(Json(cut_off.into()))
 }

@@ -131,6 +131,18 @@ fn table() -> Vec<Entry> {
         at(M::GET, "/api/v1/admin/federation", Admin, |_| {
             get(admin::federation)
         }),
+        at(M::GET, "/api/v1/admin/domain_rules", Admin, |_| {
+            get(admin::domain_rules)
+        }),
+        at(M::POST, "/api/v1/admin/domain_rules", Admin, |_| {
+            post(admin::set_domain_rule)
+        }),
+        at(
+            M::DELETE,
+            "/api/v1/admin/domain_rules/{domain}",
+            Admin,
+            |_| delete(admin::remove_domain_rule),
+        ),
         at(
             M::GET,
             "/api/v1/groups",
