@@ -411,3 +411,71 @@ async fn only_admins_set_domain_rules_and_bad_ones_name_their_field() {
         assert_eq!(listed.body["rules"], json!([]));
     });
 }
+
+#[tokio::test]
+async fn domain_blocks_import_from_and_export_to_mastodons_csv() {
+    let (a, _, _) = start(&Backend::Sqlite).await;
+    let csv = "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n\
+               spam.example,suspend,false,false,Spam,false\n\
+               \"not a domain, really\",suspend,false,false,,false\n\
+               quiet.example,silence,true,false,Noisy,false\n\
+               nothing.example,noop,false,false,,false\n\
+               Loud.Example,suspend,false,false,\"Harassment, repeated\",false\n";
+    let file = a.data_dir().join("blocks.csv");
+    std::fs::write(&file, csv).unwrap();
+    let path = file.to_str().unwrap();
+
+    let (status, out, err) = a.run(&["admin", "domains", "import", path, "--dry-run"], "");
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains("2 domain rules would be set, 3 lines left out"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 3: left out not a domain, really"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 4: left out quiet.example: silence (limit) is not available yet"),
+        "{out}"
+    );
+    let (_, listed, _) = a.run(&["admin", "domains", "list"], "");
+    assert!(
+        !listed.contains("spam.example"),
+        "a dry run sets nothing: {listed}"
+    );
+
+    let (status, out, err) = a.run(&["admin", "domains", "import", path], "");
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains("2 domain rules set, 3 lines left out"),
+        "{out}"
+    );
+    let (status, exported, err) = a.run(&["admin", "domains", "export"], "");
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        exported,
+        "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n\
+         loud.example,suspend,false,false,\"Harassment, repeated\",false\n\
+         spam.example,suspend,false,false,Spam,false\n"
+    );
+
+    // Another server takes the export as it is, from standard input.
+    let (b, _, _) = start(&Backend::Sqlite).await;
+    let (status, out, err) = b.run(&["admin", "domains", "import", "-"], &exported);
+    assert!(status.success(), "{out}{err}");
+    assert!(
+        out.contains("2 domain rules set, 0 lines left out"),
+        "{out}"
+    );
+    let (_, again, _) = b.run(&["admin", "domains", "export"], "");
+    assert_eq!(again, exported);
+
+    // A missing file is named.
+    let (status, _, err) = a.run(
+        &["admin", "domains", "import", "/nonexistent/blocks.csv"],
+        "",
+    );
+    assert!(!status.success());
+    assert!(err.contains("/nonexistent/blocks.csv"), "{err}");
+}

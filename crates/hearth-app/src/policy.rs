@@ -251,3 +251,168 @@ impl App {
         )
     }
 }
+
+/// What importing a list of domain blocks did, line by line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Domains whose rule was set (or would be, in a dry run).
+    pub set: Vec<String>,
+    /// `(line, domain, why)` for each line left out.
+    pub skipped: Vec<(u64, String, String)>,
+    /// What was cut off at once, in all.
+    pub cut_off: CutOff,
+}
+
+/// The columns of Mastodon's domain block export, in its order.
+const MASTODON_COLUMNS: [&str; 6] = [
+    "#domain",
+    "#severity",
+    "#reject_media",
+    "#reject_reports",
+    "#public_comment",
+    "#obfuscate",
+];
+
+impl App {
+    /// Admin: import domain blocks from a CSV in Mastodon's export format
+    /// (`#domain,#severity,…,#public_comment,…`; a file of bare domains, one
+    /// per line, works too). Each line becomes the admin's own rule:
+    /// `suspend` stays `suspend`; `silence` (a limit) and `noop` are left
+    /// out and reported, as are lines that do not read. With `dry_run`,
+    /// nothing is stored and the report says what would be.
+    pub async fn import_domain_blocks(
+        &self,
+        by: Option<&Account>,
+        csv_text: &str,
+        dry_run: bool,
+    ) -> Result<ImportReport, AppError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(csv_text.as_bytes());
+        let mut columns: Option<Vec<String>> = None;
+        let mut report = ImportReport::default();
+        for record in reader.records() {
+            let record = match record {
+                Ok(record) => record,
+                Err(err) => {
+                    let line = err.position().map_or(0, |p| p.line());
+                    report.skipped.push((line, String::new(), err.to_string()));
+                    continue;
+                }
+            };
+            let line = record.position().map_or(0, |p| p.line());
+            let first = record.get(0).unwrap_or_default();
+            if columns.is_none() && first.starts_with('#') {
+                columns = Some(record.iter().map(|c| c.to_ascii_lowercase()).collect());
+                continue;
+            }
+            if first.is_empty() {
+                continue;
+            }
+            let field = |name: &str| -> String {
+                let index = match &columns {
+                    Some(columns) => columns.iter().position(|c| c == name),
+                    None => MASTODON_COLUMNS.iter().position(|c| *c == name),
+                };
+                index
+                    .and_then(|i| record.get(i))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let severity = match field("#severity").to_ascii_lowercase().as_str() {
+                "" | "suspend" => "suspend",
+                "silence" | "limit" => {
+                    report.skipped.push((
+                        line,
+                        first.to_owned(),
+                        "silence (limit) is not available yet".into(),
+                    ));
+                    continue;
+                }
+                "noop" => {
+                    report
+                        .skipped
+                        .push((line, first.to_owned(), "noop asks for nothing".into()));
+                    continue;
+                }
+                other => {
+                    report.skipped.push((
+                        line,
+                        first.to_owned(),
+                        format!("unknown severity {other}"),
+                    ));
+                    continue;
+                }
+            };
+            let request = RuleRequest {
+                domain: first.to_owned(),
+                action: severity.to_owned(),
+                public_reason: field("#public_comment"),
+                ..RuleRequest::default()
+            };
+            if dry_run {
+                match normalise_domain(&request.domain) {
+                    Ok(domain) => report.set.push(domain),
+                    Err(e) => report.skipped.push((line, first.to_owned(), e.message)),
+                }
+                continue;
+            }
+            match self.set_domain_rule(by, request).await {
+                Ok(set) => {
+                    report.cut_off.deliveries += set.cut_off.deliveries;
+                    report.cut_off.members += set.cut_off.members;
+                    report.cut_off.memberships += set.cut_off.memberships;
+                    report.set.push(set.rule.domain);
+                }
+                Err(AppError::Invalid(errors)) => report.skipped.push((
+                    line,
+                    first.to_owned(),
+                    errors
+                        .iter()
+                        .map(|e| e.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )),
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Admin: the domain blocks as a CSV in Mastodon's export format (which
+    /// Mastodon, GoToSocial and Hearth import). Only suspensions and limits
+    /// are blocks; allows are not listed.
+    pub async fn export_domain_blocks(&self) -> Result<String, AppError> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let internal = |e: csv::Error| AppError::Internal(format!("writing the CSV: {e}"));
+        writer.write_record(MASTODON_COLUMNS).map_err(internal)?;
+        let now = Utc::now();
+        for stored in domain_rules::all(&self.db).await? {
+            let r = stored.rule;
+            if r.expires_at.is_some_and(|at| at <= now) {
+                continue;
+            }
+            let severity = match r.action {
+                RuleAction::Suspend => "suspend",
+                RuleAction::Limit => "silence",
+                RuleAction::Allow => continue,
+            };
+            writer
+                .write_record([
+                    r.domain.as_str(),
+                    severity,
+                    "false",
+                    "false",
+                    r.public_reason.as_str(),
+                    "false",
+                ])
+                .map_err(internal)?;
+        }
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| AppError::Internal(format!("writing the CSV: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+    }
+}

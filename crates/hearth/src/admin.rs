@@ -157,6 +157,35 @@ async fn domains(app: &App, command: DomainsCommand) -> anyhow::Result<()> {
                 set.cut_off.memberships
             );
         }
+        DomainsCommand::Import { file, dry_run } => {
+            let text = if file == "-" {
+                std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+            } else {
+                std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?
+            };
+            let report = app
+                .import_domain_blocks(None, &text, dry_run)
+                .await
+                .map_err(explain)?;
+            for (line, domain, why) in &report.skipped {
+                println!("line {line}: left out {domain}: {why}");
+            }
+            let verb = if dry_run { "would be set" } else { "set" };
+            println!(
+                "{} domain rules {verb}, {} lines left out",
+                report.set.len(),
+                report.skipped.len()
+            );
+            if !dry_run {
+                println!(
+                    "cut off at once: {} waiting deliveries, {} of their members' memberships here, {} memberships of people here in their groups",
+                    report.cut_off.deliveries, report.cut_off.members, report.cut_off.memberships
+                );
+            }
+        }
+        DomainsCommand::Export => {
+            print!("{}", app.export_domain_blocks().await.map_err(explain)?);
+        }
         DomainsCommand::Remove { domain } => {
             app.remove_domain_rule(None, &domain)
                 .await

@@ -154,6 +154,18 @@ pub enum DomainsCommand {
         /// The domain, as the rule names it.
         domain: String,
     },
+    /// Import domain blocks from a CSV in Mastodon's export format (or a
+    /// file of bare domains, one per line): each suspension becomes your
+    /// own rule; silences and noops are left out and reported.
+    Import {
+        /// The file to read; - for standard input.
+        file: String,
+        /// Say what would be set, and set nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the domain blocks as a CSV in Mastodon's export format.
+    Export,
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
