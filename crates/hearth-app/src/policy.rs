@@ -79,6 +79,54 @@ pub struct RuleSet {
     pub cut_off: CutOff,
 }
 
+impl RuleRequest {
+    /// The rule this request asks for, or why it cannot be set (each
+    /// error names its field).
+    fn into_rule(self) -> Result<DomainRule, AppError> {
+        let domain = normalise_domain(&self.domain).map_err(AppError::invalid)?;
+        let action = RuleAction::parse(&self.action).map_err(AppError::invalid)?;
+        if action == RuleAction::Limit {
+            // What a limit hides (discovery, and content from those who did
+            // not join with the server) is not built yet: refusing it is
+            // honest, taking it and doing nothing would not be.
+            return Err(AppError::invalid(ValidationError::new(
+                "action",
+                "not_available",
+                "limit is not available yet; use suspend, or allow",
+            )));
+        }
+        let reason = |field: &'static str, text: &str| {
+            let text = text.trim();
+            if text.chars().count() > MAX_REASON {
+                Err(AppError::invalid(ValidationError::new(
+                    field,
+                    "too_long",
+                    format!("at most {MAX_REASON} characters"),
+                )))
+            } else {
+                Ok(text.to_owned())
+            }
+        };
+        let public_reason = reason("public_reason", &self.public_reason)?;
+        let private_reason = reason("private_reason", &self.private_reason)?;
+        if self.expires_at.is_some_and(|at| at <= Utc::now()) {
+            return Err(AppError::invalid(ValidationError::new(
+                "expires_at",
+                "in_the_past",
+                "must be in the future",
+            )));
+        }
+        Ok(DomainRule {
+            domain,
+            action,
+            public_reason,
+            private_reason,
+            expires_at: self.expires_at,
+            subscription: None,
+        })
+    }
+}
+
 impl App {
     /// The federation mode in force.
     pub fn federation_mode(&self) -> FederationMode {
@@ -153,47 +201,15 @@ impl App {
         by: Option<&Account>,
         request: RuleRequest,
     ) -> Result<RuleSet, AppError> {
-        let domain = normalise_domain(&request.domain).map_err(AppError::invalid)?;
-        let action = RuleAction::parse(&request.action).map_err(AppError::invalid)?;
-        if action == RuleAction::Limit {
-            // What a limit hides (discovery, and content from those who did
-            // not join with the server) is not built yet: refusing it is
-            // honest, taking it and doing nothing would not be.
-            return Err(AppError::invalid(ValidationError::new(
-                "action",
-                "not_available",
-                "limit is not available yet; use suspend, or allow",
-            )));
-        }
-        let reason = |field: &'static str, text: &str| {
-            let text = text.trim();
-            if text.chars().count() > MAX_REASON {
-                Err(AppError::invalid(ValidationError::new(
-                    field,
-                    "too_long",
-                    format!("at most {MAX_REASON} characters"),
-                )))
-            } else {
-                Ok(text.to_owned())
-            }
-        };
-        let public_reason = reason("public_reason", &request.public_reason)?;
-        let private_reason = reason("private_reason", &request.private_reason)?;
-        if request.expires_at.is_some_and(|at| at <= Utc::now()) {
-            return Err(AppError::invalid(ValidationError::new(
-                "expires_at",
-                "in_the_past",
-                "must be in the future",
-            )));
-        }
-        let rule = DomainRule {
-            domain,
-            action,
-            public_reason,
-            private_reason,
-            expires_at: request.expires_at,
-            subscription: None,
-        };
+        self.store_rule(by, request.into_rule()?).await
+    }
+
+    /// Store a checked rule and cut off what it refuses.
+    async fn store_rule(
+        &self,
+        by: Option<&Account>,
+        rule: DomainRule,
+    ) -> Result<RuleSet, AppError> {
         let txn = hearth_db::begin_write(&self.db).await?;
         domain_rules::set(&txn, &rule, by.map(|a| a.id)).await?;
         let cut_off = self.cut_off_refused(&txn).await?;
@@ -352,20 +368,19 @@ impl App {
                 public_reason: field("#public_comment"),
                 ..RuleRequest::default()
             };
-            if dry_run {
-                match normalise_domain(&request.domain) {
-                    Ok(domain) => report.set.push(domain),
-                    Err(e) => report.skipped.push((line, first.to_owned(), e.message)),
-                }
-                continue;
-            }
-            match self.set_domain_rule(by, request).await {
-                Ok(set) => {
+            // A dry run checks each line exactly as the import would.
+            let done = match request.into_rule() {
+                Ok(rule) if dry_run => Ok(rule.domain),
+                Ok(rule) => self.store_rule(by, rule).await.map(|set| {
                     report.cut_off.deliveries += set.cut_off.deliveries;
                     report.cut_off.members += set.cut_off.members;
                     report.cut_off.memberships += set.cut_off.memberships;
-                    report.set.push(set.rule.domain);
-                }
+                    set.rule.domain
+                }),
+                Err(err) => Err(err),
+            };
+            match done {
+                Ok(domain) => report.set.push(domain),
                 Err(AppError::Invalid(errors)) => report.skipped.push((
                     line,
                     first.to_owned(),

@@ -4,6 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use hearth_app::Account;
 use hearth_app::federation_status::{QueueStatus, ServerStatus};
+use hearth_domain::federation_policy::DomainRule;
 use serde::Serialize;
 
 /// RFC 3339 with millisecond precision and a `Z`.
@@ -87,21 +88,19 @@ pub struct DomainRuleView {
     pub created_at: String,
 }
 
-impl From<&hearth_app::policy::StoredRule> for DomainRuleView {
-    fn from(stored: &hearth_app::policy::StoredRule) -> Self {
-        let r = &stored.rule;
+impl DomainRuleView {
+    /// `rule`, set at `created_at`.
+    pub fn new(rule: &DomainRule, created_at: DateTime<Utc>) -> Self {
         DomainRuleView {
-            domain: r.domain.clone(),
-            action: r.action.as_str(),
-            public_reason: r.public_reason.clone(),
-            private_reason: r.private_reason.clone(),
-            expires_at: r
+            domain: rule.domain.clone(),
+            action: rule.action.as_str(),
+            public_reason: rule.public_reason.clone(),
+            private_reason: rule.private_reason.clone(),
+            expires_at: rule
                 .expires_at
                 .map(|at| at.to_rfc3339_opts(SecondsFormat::Millis, true)),
-            subscription: r.subscription.clone(),
-            created_at: stored
-                .created_at
-                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            subscription: rule.subscription.clone(),
+            created_at: created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         }
     }
 }

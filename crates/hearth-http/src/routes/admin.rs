@@ -107,7 +107,10 @@ pub async fn domain_rules(
     let rules = state.app.domain_rules().await?;
     Ok(Json(DomainRulesView {
         mode: state.app.federation_mode().as_str(),
-        rules: rules.iter().map(DomainRuleView::from).collect(),
+        rules: rules
+            .iter()
+            .map(|stored| DomainRuleView::new(&stored.rule, stored.created_at))
+            .collect(),
     }))
 }
 
@@ -149,14 +152,8 @@ pub async fn set_domain_rule(
             },
         )
         .await?;
-    let stored = hearth_app::policy::StoredRule {
-        id: 0,
-        rule: set.rule,
-        created_by: Some(admin.account.id),
-        created_at: chrono::Utc::now(),
-    };
     Ok(Json(RuleSetView {
-        rule: (&stored).into(),
+        rule: DomainRuleView::new(&set.rule, chrono::Utc::now()),
         cut_off: set.cut_off.into(),
     }))
 }
