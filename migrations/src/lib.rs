@@ -21,6 +21,7 @@ mod m20261129_000011_peers;
 mod m20261129_000012_timeline_indexes;
 mod m20261129_000013_delivery_workers;
 mod m20261130_000014_domain_rules;
+mod m20261130_000015_domain_subscriptions;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000012_timeline_indexes::Migration),
             Box::new(m20261129_000013_delivery_workers::Migration),
             Box::new(m20261130_000014_domain_rules::Migration),
+            Box::new(m20261130_000015_domain_subscriptions::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ pub mod backfill;
 pub mod context;
 pub mod discovery;
 pub mod inbox;
+pub mod lists;
 pub mod nodeinfo;
 pub mod objects;
 pub mod outbound;
@@ -66,17 +67,31 @@ impl FederationHandle {
     }
 
     /// Run this process's delivery workers (settings from the
-    /// configuration) until `shutdown` turns true.
+    /// configuration), and the refresh of the domain lists the admin
+    /// subscribed to (`hearth_app::subscriptions`), until `shutdown` turns
+    /// true. The handle ends when both have stopped.
     pub fn spawn_workers(
         &self,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let settings = outbound::WorkerSettings::from_config(&self.config.app.config);
-        tokio::spawn(outbound::run_worker(
+        let workers = tokio::spawn(outbound::run_worker(
             self.config.clone(),
             settings,
-            shutdown,
-        ))
+            shutdown.clone(),
+        ));
+        let app = self.config.app.clone();
+        let lists = tokio::spawn(async move { app.keep_domain_lists_fresh(shutdown).await });
+        tokio::spawn(async move {
+            for (task, result) in [
+                ("delivery workers", workers.await),
+                ("domain lists", lists.await),
+            ] {
+                if let Err(err) = result {
+                    tracing::error!(task, %err, "background task failed");
+                }
+            }
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! The federation port `hearth-app` calls: render events into activities,
-//! resolve actors on other servers, and start a backfill.
+//! resolve actors on other servers, start a backfill, read another
+//! server's software and fetch a published domain list.
 
 use activitypub_federation::config::FederationConfig;
 use hearth_app::events::Event;
@@ -44,5 +45,10 @@ impl hearth_app::Federation for FederationPort {
     async fn software(&self, authority: &str) -> Result<Option<NodeSoftware>, PortError> {
         let data = self.config.to_request_data();
         Ok(crate::nodeinfo::software(data.app_data(), authority).await?)
+    }
+
+    async fn fetch_list(&self, url: &str) -> Result<String, PortError> {
+        let data = self.config.to_request_data();
+        Ok(crate::lists::fetch(&data, url).await?)
     }
 }

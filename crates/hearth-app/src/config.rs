@@ -77,7 +77,14 @@ pub struct FederationConfig {
     /// `open`, `blocklist` or `allowlist`: which servers this one talks
     /// to, with the admin's domain rules (`hearth_domain::federation_policy`).
     pub mode: String,
+    /// Seconds between two fetches of each subscribed domain list
+    /// (`crate::subscriptions`); at least [`MIN_SUBSCRIPTION_REFRESH_SECS`].
+    pub subscription_refresh_secs: u64,
 }
+
+/// The shortest wait allowed between two fetches of a subscribed list: a
+/// list's publisher should not be polled harder than this.
+pub const MIN_SUBSCRIPTION_REFRESH_SECS: u64 = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -309,6 +316,12 @@ impl Config {
             if value == 0 {
                 return fail(key, "must be at least 1".into());
             }
+        }
+        if self.federation.subscription_refresh_secs < MIN_SUBSCRIPTION_REFRESH_SECS {
+            return fail(
+                "federation.subscription_refresh_secs",
+                format!("must be at least {MIN_SUBSCRIPTION_REFRESH_SECS}"),
+            );
         }
         if let Err(e) =
             hearth_domain::federation_policy::FederationMode::parse(&self.federation.mode)
@@ -635,6 +648,29 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.key, "federation.members_only_servers");
+
+        let err = Config::load(
+            None,
+            env(&[("HEARTH_FEDERATION_SUBSCRIPTION_REFRESH_SECS", "9")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "federation.subscription_refresh_secs");
+        assert_eq!(err.origin, "HEARTH_FEDERATION_SUBSCRIPTION_REFRESH_SECS");
+        let c = Config::load(
+            None,
+            env(&[("HEARTH_FEDERATION_SUBSCRIPTION_REFRESH_SECS", "10")]),
+        )
+        .unwrap()
+        .config;
+        assert_eq!(c.federation.subscription_refresh_secs, 10);
+        assert_eq!(
+            Config::load(None, env(&[]))
+                .unwrap()
+                .config
+                .federation
+                .subscription_refresh_secs,
+            3600
+        );
 
         let err = Config::load(None, env(&[("HEARTH_FEDERATION_MODE", "closed")])).unwrap_err();
         assert_eq!(err.key, "federation.mode");

@@ -35,6 +35,7 @@ pub mod port;
 pub mod posts;
 mod recent;
 pub mod servers;
+pub mod subscriptions;
 
 use std::sync::{Arc, OnceLock};
 

@@ -9,7 +9,8 @@
 //!
 //! The rules are read at most every [`RULES_FRESH_FOR`] per process (a
 //! change made here applies at once; one made by another process sharing
-//! the database within that time).
+//! the database within that time). They are the admin's own and those of
+//! the published lists the admin subscribes to (`crate::subscriptions`).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -17,18 +18,31 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use hearth_db::domain_rules;
 pub use hearth_db::domain_rules::{CutOff, StoredRule};
-use hearth_domain::ValidationError;
 use hearth_domain::federation_policy::{
     self, DomainRule, FederationMode, RuleAction, Standing, normalise_domain,
 };
+use hearth_domain::{Role, ValidationError};
 
+use crate::subscriptions::{MASTODON_COLUMNS, read_domain_list};
 use crate::{Account, App, AppError};
 
 /// How long one process keeps the rules it read.
 pub const RULES_FRESH_FOR: Duration = Duration::from_secs(5);
 
 /// Longest reason kept, in characters.
-const MAX_REASON: usize = 1000;
+pub(crate) const MAX_REASON: usize = 1000;
+
+/// The federation policy is the admins' to change: `by` is the account
+/// asking (`None`: the server's shell, where whoever runs the command
+/// already holds the database).
+pub(crate) fn admin_only(by: Option<&Account>) -> Result<(), AppError> {
+    match by {
+        Some(account) if account.role != Role::Admin => Err(AppError::Forbidden(
+            "only admins change the federation policy",
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// The rules as last read, shared by the clones of one [`App`].
 #[derive(Debug, Default)]
@@ -50,7 +64,7 @@ impl RulesCache {
         rules
     }
 
-    fn forget(&self) {
+    pub(crate) fn forget(&self) {
         *self.lock() = None;
     }
 
@@ -201,6 +215,7 @@ impl App {
         by: Option<&Account>,
         request: RuleRequest,
     ) -> Result<RuleSet, AppError> {
+        admin_only(by)?;
         self.store_rule(by, request.into_rule()?).await
     }
 
@@ -231,6 +246,7 @@ impl App {
         by: Option<&Account>,
         domain: &str,
     ) -> Result<CutOff, AppError> {
+        admin_only(by)?;
         let domain = normalise_domain(domain).map_err(AppError::invalid)?;
         let txn = hearth_db::begin_write(&self.db).await?;
         if !domain_rules::remove_own(&txn, &domain).await? {
@@ -248,7 +264,10 @@ impl App {
 
     /// Cut off every known server the rules (as they stand in `txn`) no
     /// longer let this one talk to.
-    async fn cut_off_refused(&self, txn: &hearth_db::WriteTxn) -> Result<CutOff, AppError> {
+    pub(crate) async fn cut_off_refused(
+        &self,
+        txn: &hearth_db::WriteTxn,
+    ) -> Result<CutOff, AppError> {
         let rules: Vec<DomainRule> = domain_rules::all(txn)
             .await?
             .into_iter()
@@ -279,70 +298,36 @@ pub struct ImportReport {
     pub cut_off: CutOff,
 }
 
-/// The columns of Mastodon's domain block export, in its order.
-const MASTODON_COLUMNS: [&str; 6] = [
-    "#domain",
-    "#severity",
-    "#reject_media",
-    "#reject_reports",
-    "#public_comment",
-    "#obfuscate",
-];
-
 impl App {
     /// Admin: import domain blocks from a CSV in Mastodon's export format
     /// (`#domain,#severity,…,#public_comment,…`; a file of bare domains, one
-    /// per line, works too). Each line becomes the admin's own rule:
-    /// `suspend` stays `suspend`; `silence` (a limit) and `noop` are left
-    /// out and reported, as are lines that do not read. With `dry_run`,
-    /// nothing is stored and the report says what would be.
+    /// per line, and the JSON array of Mastodon's
+    /// `/api/v1/instance/domain_blocks` work too: see
+    /// [`crate::subscriptions::read_domain_list`]). Each entry becomes the
+    /// admin's own rule: `suspend` stays `suspend`; `silence` (a limit) and
+    /// `noop` are left out and reported, as are lines that do not read.
+    /// With `dry_run`, nothing is stored and the report says what would be.
     pub async fn import_domain_blocks(
         &self,
         by: Option<&Account>,
-        csv_text: &str,
+        text: &str,
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(csv_text.as_bytes());
-        let mut columns: Option<Vec<String>> = None;
+        admin_only(by)?;
+        let read = read_domain_list(text)
+            .map_err(|why| AppError::invalid(ValidationError::new("file", "not_a_list", why)))?;
         let mut report = ImportReport::default();
-        for record in reader.records() {
-            let record = match record {
-                Ok(record) => record,
-                Err(err) => {
-                    let line = err.position().map_or(0, |p| p.line());
-                    report.skipped.push((line, String::new(), err.to_string()));
-                    continue;
-                }
-            };
-            let line = record.position().map_or(0, |p| p.line());
-            let first = record.get(0).unwrap_or_default();
-            if columns.is_none() && first.starts_with('#') {
-                columns = Some(record.iter().map(|c| c.to_ascii_lowercase()).collect());
-                continue;
-            }
-            if first.is_empty() {
-                continue;
-            }
-            let field = |name: &str| -> String {
-                let index = match &columns {
-                    Some(columns) => columns.iter().position(|c| c == name),
-                    None => MASTODON_COLUMNS.iter().position(|c| *c == name),
-                };
-                index
-                    .and_then(|i| record.get(i))
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let severity = match field("#severity").to_ascii_lowercase().as_str() {
+        for (line, why) in read.unreadable {
+            report.skipped.push((line, String::new(), why));
+        }
+        for entry in read.entries {
+            let line = entry.line;
+            let severity = match entry.severity.as_str() {
                 "" | "suspend" => "suspend",
                 "silence" | "limit" => {
                     report.skipped.push((
                         line,
-                        first.to_owned(),
+                        entry.domain,
                         "silence (limit) is not available yet".into(),
                     ));
                     continue;
@@ -350,22 +335,19 @@ impl App {
                 "noop" => {
                     report
                         .skipped
-                        .push((line, first.to_owned(), "noop asks for nothing".into()));
+                        .push((line, entry.domain, "noop asks for nothing".into()));
                     continue;
                 }
                 other => {
-                    report.skipped.push((
-                        line,
-                        first.to_owned(),
-                        format!("unknown severity {other}"),
-                    ));
+                    let why = format!("unknown severity {other}");
+                    report.skipped.push((line, entry.domain, why));
                     continue;
                 }
             };
             let request = RuleRequest {
-                domain: first.to_owned(),
+                domain: entry.domain.clone(),
                 action: severity.to_owned(),
-                public_reason: field("#public_comment"),
+                public_reason: entry.public_comment,
                 ..RuleRequest::default()
             };
             // A dry run checks each line exactly as the import would.
@@ -383,7 +365,7 @@ impl App {
                 Ok(domain) => report.set.push(domain),
                 Err(AppError::Invalid(errors)) => report.skipped.push((
                     line,
-                    first.to_owned(),
+                    entry.domain,
                     errors
                         .iter()
                         .map(|e| e.message.clone())
@@ -393,22 +375,41 @@ impl App {
                 Err(err) => return Err(err),
             }
         }
+        report.skipped.sort_by_key(|(line, _, _)| *line);
         Ok(report)
     }
 
     /// Admin: the domain blocks as a CSV in Mastodon's export format (which
     /// Mastodon, GoToSocial and Hearth import). Only suspensions and limits
-    /// are blocks; allows are not listed.
+    /// are blocks; allows are not listed. Each domain appears once, with
+    /// the rule that decides at it: the admin's own, or else the strictest
+    /// from a subscribed list (so a list's block the admin overrode with an
+    /// allow is not passed on).
     pub async fn export_domain_blocks(&self) -> Result<String, AppError> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let internal = |e: csv::Error| AppError::Internal(format!("writing the CSV: {e}"));
         writer.write_record(MASTODON_COLUMNS).map_err(internal)?;
         let now = Utc::now();
-        for stored in domain_rules::all(&self.db).await? {
-            let r = stored.rule;
-            if r.expires_at.is_some_and(|at| at <= now) {
+        let rules: Vec<DomainRule> = domain_rules::all(&self.db)
+            .await?
+            .into_iter()
+            .map(|stored| stored.rule)
+            .filter(|r| r.expires_at.is_none_or(|at| at > now))
+            .collect();
+        // `all` sorts by domain: one group per domain.
+        for same_domain in rules.chunk_by(|a, b| a.domain == b.domain) {
+            let strictness = |r: &&DomainRule| match r.action {
+                RuleAction::Suspend => 2,
+                RuleAction::Limit => 1,
+                RuleAction::Allow => 0,
+            };
+            let Some(r) = same_domain
+                .iter()
+                .find(|r| r.subscription.is_none())
+                .or_else(|| same_domain.iter().max_by_key(strictness))
+            else {
                 continue;
-            }
+            };
             let severity = match r.action {
                 RuleAction::Suspend => "suspend",
                 RuleAction::Limit => "silence",

@@ -60,7 +60,20 @@ pub trait Federation: Send + Sync + 'static {
     /// `software.name` and `software.version`. `Ok(None)` when the server
     /// answers but has no readable NodeInfo.
     async fn software(&self, authority: &str) -> Result<Option<NodeSoftware>, PortError>;
+
+    /// The text published at `url` (a domain blocklist or allowlist the
+    /// admin subscribed to): a plain GET through the same SSRF guard and
+    /// timeouts as every other outbound request, following a few
+    /// redirects, reading at most [`MAX_LIST_BYTES`]. `Unreachable` when it
+    /// cannot be fetched or the answer is not 2xx; `Refused` when the
+    /// address or the answer is not acceptable (too large, not UTF-8).
+    /// Network work only: never called inside a transaction.
+    async fn fetch_list(&self, url: &str) -> Result<String, PortError>;
 }
+
+/// The largest published domain list read (1 MiB): Mastodon's own export
+/// of thousands of domains is a few hundred KiB.
+pub const MAX_LIST_BYTES: usize = 1024 * 1024;
 
 /// NodeInfo's `software`.
 #[derive(Debug, Clone, PartialEq, Eq)]

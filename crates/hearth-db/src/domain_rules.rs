@@ -1,17 +1,27 @@
-//! The admin's domain rules, as stored. What they mean is decided in
+//! The admin's domain rules and the published lists the admin subscribes
+//! to, as stored. What they mean is decided in
 //! `hearth_domain::federation_policy`.
+//!
+//! A rule's `source` is `''` for the admin's own and the list's URL for
+//! one taken from a subscribed list; the two never touch each other's rows
+//! (one rule per domain and source).
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use hearth_domain::federation_policy::{DomainRule, RuleAction};
+use hearth_domain::federation_policy::{DomainRule, ListKind, RuleAction};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::DbError;
-use crate::entity::{deliveries, domain_rules, group_members, remote_actors, remote_memberships};
+use crate::entity::{
+    deliveries, domain_rules, domain_subscriptions, group_members, remote_actors,
+    remote_memberships,
+};
 
 /// A stored rule, with who set it and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +111,239 @@ pub async fn remove_own(db: &impl ConnectionTrait, domain: &str) -> Result<bool,
         .exec(db)
         .await?;
     Ok(done.rows_affected > 0)
+}
+
+/// Rows written by one statement, well under SQLite's and PostgreSQL's
+/// limits on bound parameters (9 per rule).
+const CHUNK: usize = 500;
+
+/// What replacing a list's rules changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replaced {
+    /// Domains the list names now and did not before.
+    pub added: u64,
+    /// Domains whose rule from the list changed (action or reason).
+    pub changed: u64,
+    /// Domains the list no longer names: their rule from it is gone.
+    pub lifted: u64,
+}
+
+/// Make the rules from `source` (a list's URL, never `''`) exactly
+/// `rules`: add the new, update the changed, remove those no longer
+/// listed. A domain named twice keeps its first entry. The admin's own
+/// rules and other lists' are not touched. Unchanged rows keep their
+/// `created_at` (when the list first named the domain). Run it in a
+/// transaction: doing it twice with the same `rules` changes nothing.
+pub async fn replace_listed(
+    db: &impl ConnectionTrait,
+    source: &str,
+    rules: &[DomainRule],
+) -> Result<Replaced, DbError> {
+    if source.is_empty() {
+        return Err(DbError::Corrupt {
+            table: "domain_rules",
+            detail: "a list's rules need the list's URL as source".into(),
+        });
+    }
+    let existing = domain_rules::Entity::find()
+        .filter(domain_rules::Column::Source.eq(source))
+        .all(db)
+        .await?;
+    let mut wanted: Vec<&DomainRule> = Vec::with_capacity(rules.len());
+    let mut seen = HashSet::new();
+    for rule in rules {
+        if seen.insert(rule.domain.as_str()) {
+            wanted.push(rule);
+        }
+    }
+    let stored: HashMap<&str, &domain_rules::Model> =
+        existing.iter().map(|r| (r.domain.as_str(), r)).collect();
+    let lifted: Vec<i64> = existing
+        .iter()
+        .filter(|r| !seen.contains(r.domain.as_str()))
+        .map(|r| r.id)
+        .collect();
+    let mut done = Replaced {
+        lifted: lifted.len() as u64,
+        ..Replaced::default()
+    };
+    for ids in lifted.chunks(CHUNK) {
+        domain_rules::Entity::delete_many()
+            .filter(domain_rules::Column::Id.is_in(ids.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    let now = Utc::now();
+    let mut writes = Vec::new();
+    for rule in wanted {
+        match stored.get(rule.domain.as_str()) {
+            Some(row)
+                if row.action == rule.action.as_str()
+                    && row.public_reason == rule.public_reason
+                    && row.private_reason == rule.private_reason
+                    && row.expires_at == rule.expires_at =>
+            {
+                continue;
+            }
+            Some(_) => done.changed += 1,
+            None => done.added += 1,
+        }
+        writes.push(domain_rules::ActiveModel {
+            domain: Set(rule.domain.clone()),
+            action: Set(rule.action.as_str().to_owned()),
+            public_reason: Set(rule.public_reason.clone()),
+            private_reason: Set(rule.private_reason.clone()),
+            expires_at: Set(rule.expires_at),
+            source: Set(source.to_owned()),
+            created_by: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    }
+    while !writes.is_empty() {
+        let rest = writes.split_off(writes.len().min(CHUNK));
+        domain_rules::Entity::insert_many(std::mem::replace(&mut writes, rest))
+            .on_conflict(
+                OnConflict::columns([domain_rules::Column::Domain, domain_rules::Column::Source])
+                    .update_columns([
+                        domain_rules::Column::Action,
+                        domain_rules::Column::PublicReason,
+                        domain_rules::Column::PrivateReason,
+                        domain_rules::Column::ExpiresAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(done)
+}
+
+/// A published list the admin subscribes to, and how its last fetch went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: i64,
+    /// Where the list is published: the `source` of its rules.
+    pub url: String,
+    pub kind: ListKind,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    /// The last attempt to fetch it, whether it worked or not.
+    pub last_fetched_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed; empty when it worked.
+    pub last_error: String,
+    /// Rules taken from it at its last successful fetch.
+    pub entries: u64,
+}
+
+impl TryFrom<domain_subscriptions::Model> for Subscription {
+    type Error = DbError;
+
+    fn try_from(row: domain_subscriptions::Model) -> Result<Self, DbError> {
+        let kind = ListKind::parse(&row.kind).map_err(|e| DbError::Corrupt {
+            table: "domain_subscriptions",
+            detail: format!("subscription {}: {e}", row.id),
+        })?;
+        Ok(Subscription {
+            id: row.id,
+            url: row.url,
+            kind,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            last_fetched_at: row.last_fetched_at,
+            last_error: row.last_error,
+            entries: u64::try_from(row.entries).unwrap_or_default(),
+        })
+    }
+}
+
+/// Every subscribed list, by URL.
+pub async fn subscriptions(db: &impl ConnectionTrait) -> Result<Vec<Subscription>, DbError> {
+    domain_subscriptions::Entity::find()
+        .order_by_asc(domain_subscriptions::Column::Url)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Subscription::try_from)
+        .collect()
+}
+
+/// The subscription to the list at `url`, if there is one.
+pub async fn subscription(
+    db: &impl ConnectionTrait,
+    url: &str,
+) -> Result<Option<Subscription>, DbError> {
+    domain_subscriptions::Entity::find()
+        .filter(domain_subscriptions::Column::Url.eq(url))
+        .one(db)
+        .await?
+        .map(Subscription::try_from)
+        .transpose()
+}
+
+/// Subscribe to the list at `url`, not fetched yet. `Conflict { field:
+/// "url" }` when it is subscribed already.
+pub async fn subscribe(
+    db: &impl ConnectionTrait,
+    url: &str,
+    kind: ListKind,
+    created_by: Option<i64>,
+) -> Result<Subscription, DbError> {
+    let row = domain_subscriptions::ActiveModel {
+        url: Set(url.to_owned()),
+        kind: Set(kind.as_str().to_owned()),
+        created_by: Set(created_by),
+        created_at: Set(Utc::now()),
+        last_fetched_at: Set(None),
+        last_error: Set(String::new()),
+        entries: Set(0),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| DbError::unique_as(e, "url"))?;
+    Subscription::try_from(row)
+}
+
+/// Forget the list at `url` and remove the rules taken from it; whether
+/// there was such a subscription.
+pub async fn unsubscribe(db: &impl ConnectionTrait, url: &str) -> Result<bool, DbError> {
+    domain_rules::Entity::delete_many()
+        .filter(domain_rules::Column::Source.eq(url))
+        .exec(db)
+        .await?;
+    let done = domain_subscriptions::Entity::delete_many()
+        .filter(domain_subscriptions::Column::Url.eq(url))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected > 0)
+}
+
+/// Record an attempt to fetch the list at `url`: `Ok(entries)` when it
+/// worked (its rules were replaced), `Err(why)` when it did not (its rules
+/// stay as they were).
+pub async fn record_fetch(
+    db: &impl ConnectionTrait,
+    url: &str,
+    outcome: Result<u64, &str>,
+) -> Result<(), DbError> {
+    let mut update = domain_subscriptions::Entity::update_many()
+        .col_expr(
+            domain_subscriptions::Column::LastFetchedAt,
+            Expr::value(Utc::now()),
+        )
+        .filter(domain_subscriptions::Column::Url.eq(url));
+    update = match outcome {
+        Ok(entries) => update
+            .col_expr(domain_subscriptions::Column::LastError, Expr::value(""))
+            .col_expr(
+                domain_subscriptions::Column::Entries,
+                Expr::value(i64::try_from(entries).unwrap_or(i64::MAX)),
+            ),
+        Err(why) => update.col_expr(domain_subscriptions::Column::LastError, Expr::value(why)),
+    };
+    update.exec(db).await?;
+    Ok(())
 }
 
 /// Every server this one knows of: those of the actors it stores and
@@ -233,5 +476,84 @@ mod tests {
             .map(|s| s.rule)
             .collect();
         assert_eq!(stored, vec![listed]);
+    }
+
+    #[tokio::test]
+    async fn a_lists_rules_are_replaced_and_the_admins_own_left_alone() {
+        let (_dir, db) = test_database().await;
+        let list = "https://l.example/b.csv";
+        let other = "https://m.example/b.csv";
+        let own = rule("a.example", RuleAction::Allow, None);
+        set(&db, &own, Some(1)).await.unwrap();
+        let from_other = rule("c.example", RuleAction::Suspend, Some(other));
+        set(&db, &from_other, None).await.unwrap();
+        subscribe(&db, list, ListKind::Block, Some(1))
+            .await
+            .unwrap();
+        assert!(matches!(
+            subscribe(&db, list, ListKind::Allow, None).await,
+            Err(DbError::Conflict { field: "url" })
+        ));
+
+        let first = [
+            rule("a.example", RuleAction::Suspend, Some(list)),
+            rule("b.example", RuleAction::Suspend, Some(list)),
+            // Named twice: the first entry counts.
+            rule("b.example", RuleAction::Allow, Some(list)),
+        ];
+        let done = replace_listed(&db, list, &first).await.unwrap();
+        assert_eq!(
+            done,
+            Replaced {
+                added: 2,
+                changed: 0,
+                lifted: 0
+            }
+        );
+        // Again: nothing to do.
+        let again = replace_listed(&db, list, &first).await.unwrap();
+        assert_eq!(again, Replaced::default());
+
+        let mut changed = rule("b.example", RuleAction::Suspend, Some(list));
+        changed.public_reason = "worse".into();
+        let done = replace_listed(&db, list, std::slice::from_ref(&changed))
+            .await
+            .unwrap();
+        assert_eq!(
+            done,
+            Replaced {
+                added: 0,
+                changed: 1,
+                lifted: 1
+            }
+        );
+        let stored: Vec<DomainRule> = all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.rule)
+            .collect();
+        assert_eq!(stored, vec![own.clone(), changed, from_other.clone()]);
+
+        record_fetch(&db, list, Ok(1)).await.unwrap();
+        record_fetch(&db, list, Err("unreachable: connection refused"))
+            .await
+            .unwrap();
+        let sub = subscription(&db, list).await.unwrap().unwrap();
+        assert_eq!(sub.entries, 1);
+        assert_eq!(sub.last_error, "unreachable: connection refused");
+        assert!(sub.last_fetched_at.is_some());
+        assert_eq!(subscriptions(&db).await.unwrap(), vec![sub]);
+
+        assert!(unsubscribe(&db, list).await.unwrap());
+        assert!(!unsubscribe(&db, list).await.unwrap());
+        let stored: Vec<DomainRule> = all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.rule)
+            .collect();
+        assert_eq!(stored, vec![own, from_other]);
+        assert!(replace_listed(&db, "", &[]).await.is_err());
     }
 }

@@ -10,7 +10,11 @@
 //!   that names a port (`example.org:8443`) covers that one server only.
 //!   For a server, the most specific rule decides (a port, then the
 //!   longest domain); at the same domain, the admin's own rule wins over
-//!   one from a subscribed list. A rule past its expiry no longer applies.
+//!   one from a subscribed list, and between lists the stricter one
+//!   (suspend, then limit, then allow). A rule past its expiry no longer
+//!   applies.
+//! - **Lists.** A subscribed list ([`ListKind`]) is a blocklist, whose
+//!   entries suspend, or an allowlist, whose entries allow.
 //! - **Severity.** `suspend`: no traffic either way. `limit`: the server's
 //!   content is kept from discovery and shown only to those who joined
 //!   with it.
@@ -88,6 +92,44 @@ impl RuleAction {
     }
 }
 
+/// What a subscribed list's entries do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// Each entry suspends its domain.
+    Block,
+    /// Each entry allows its domain (what `allowlist` mode asks for).
+    Allow,
+}
+
+impl ListKind {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "block" => Ok(Self::Block),
+            "allow" => Ok(Self::Allow),
+            _ => Err(ValidationError::new(
+                "kind",
+                "unknown_kind",
+                "must be block or allow",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Block => "block",
+            Self::Allow => "allow",
+        }
+    }
+
+    /// What each entry of such a list does.
+    pub fn action(self) -> RuleAction {
+        match self {
+            Self::Block => RuleAction::Suspend,
+            Self::Allow => RuleAction::Allow,
+        }
+    }
+}
+
 /// One domain rule as the admin (or a subscribed list) set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRule {
@@ -123,12 +165,19 @@ impl DomainRule {
     }
 
     /// How specific the rule is, for choosing among those that cover a
-    /// server: a port first, then the longer domain, then the admin's own.
-    fn specificity(&self) -> (bool, usize, bool) {
+    /// server: a port first, then the longer domain, then the admin's own
+    /// (the admin decides over any list), then the stricter (two lists
+    /// naming one domain: the one that blocks wins, whatever their order).
+    fn specificity(&self) -> (bool, usize, bool, u8) {
         (
             self.domain.contains(':'),
             self.domain.len(),
             self.subscription.is_none(),
+            match self.action {
+                RuleAction::Suspend => 2,
+                RuleAction::Limit => 1,
+                RuleAction::Allow => 0,
+            },
         )
     }
 }
@@ -322,6 +371,73 @@ mod tests {
                 domain: "bad.example".into()
             }
         );
+    }
+
+    #[test]
+    fn the_admins_own_rule_wins_over_any_list_for_the_same_domain() {
+        let now = Utc::now();
+        let listed = |action, list: &str| {
+            let mut r = rule("b.example", action);
+            r.subscription = Some(format!("https://lists.example/{list}"));
+            r
+        };
+        let own_allow = rule("b.example", RuleAction::Allow);
+        let own_suspend = rule("b.example", RuleAction::Suspend);
+        let blocked = listed(RuleAction::Suspend, "block.csv");
+        let allowed = listed(RuleAction::Allow, "allow.csv");
+        for mode in [FederationMode::Blocklist, FederationMode::Allowlist] {
+            // Whatever order the rules come in.
+            for rules in [
+                vec![own_allow.clone(), blocked.clone()],
+                vec![blocked.clone(), own_allow.clone()],
+            ] {
+                assert_eq!(
+                    standing(mode, &rules, "b.example", now),
+                    Standing::Allowed,
+                    "{mode:?}"
+                );
+            }
+            for rules in [
+                vec![own_suspend.clone(), allowed.clone()],
+                vec![allowed.clone(), own_suspend.clone()],
+            ] {
+                assert!(
+                    !standing(mode, &rules, "b.example", now).may_federate(),
+                    "{mode:?}"
+                );
+            }
+            // Two lists: the one that blocks wins.
+            for rules in [
+                vec![allowed.clone(), blocked.clone()],
+                vec![blocked.clone(), allowed.clone()],
+            ] {
+                assert!(
+                    !standing(mode, &rules, "b.example", now).may_federate(),
+                    "{mode:?}"
+                );
+            }
+        }
+        // An own rule that has expired gives the list its say again.
+        let mut expired = own_allow.clone();
+        expired.expires_at = Some(now - Duration::seconds(1));
+        assert!(
+            !standing(
+                FederationMode::Blocklist,
+                &[expired, blocked],
+                "b.example",
+                now
+            )
+            .may_federate()
+        );
+    }
+
+    #[test]
+    fn list_kinds_parse_their_names_and_say_what_entries_do() {
+        assert_eq!(ListKind::parse(" Block "), Ok(ListKind::Block));
+        assert_eq!(ListKind::parse("allow"), Ok(ListKind::Allow));
+        assert_eq!(ListKind::parse("suspend").unwrap_err().field, "kind");
+        assert_eq!(ListKind::Block.action(), RuleAction::Suspend);
+        assert_eq!(ListKind::Allow.action(), RuleAction::Allow);
     }
 
     #[test]

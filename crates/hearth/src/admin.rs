@@ -1,5 +1,6 @@
 //! `hearth admin …`: account management, the federation status and the
-//! federation policy's domain rules, from the server's shell.
+//! federation policy's domain rules and list subscriptions, from the
+//! server's shell.
 
 use std::io::BufRead;
 
@@ -7,11 +8,12 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use hearth_app::accounts::Registration;
 use hearth_app::federation_status::{QueueStatus, ServerStatus};
-use hearth_app::policy::RuleRequest;
+use hearth_app::policy::{CutOff, RuleRequest};
+use hearth_app::subscriptions::{ListUpdate, Refreshed};
 use hearth_app::{App, AppError, Config};
 use hearth_domain::{AccountStatus, Role};
 
-use crate::cli::{AdminCommand, DomainsCommand};
+use crate::cli::{AdminCommand, DomainsCommand, ImportArgs, RuleArgs, SubscribeArgs};
 
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     let (app, _, _) = crate::serve::open(config).await?;
@@ -101,6 +103,17 @@ async fn dispatch(app: &App, command: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Domains { command } => domains(app, command).await?,
+        // The names the issue asked for, for the commands admins of other
+        // servers know: each is one of `domains …`.
+        AdminCommand::BlockDomain { domain, reasons } => {
+            set_rule(app, domain, "suspend".into(), reasons).await?;
+        }
+        AdminCommand::UnblockDomain { domain } => remove_rule(app, &domain).await?,
+        AdminCommand::ImportBlocklist(args) => import(app, args).await?,
+        AdminCommand::ExportBlocklist => {
+            print!("{}", app.export_domain_blocks().await.map_err(explain)?);
+        }
+        AdminCommand::SubscribeBlocklist(args) => subscribe(app, args).await?,
     }
     Ok(())
 }
@@ -110,90 +123,240 @@ async fn domains(app: &App, command: DomainsCommand) -> anyhow::Result<()> {
         DomainsCommand::List => {
             println!("mode: {}", app.federation_mode().as_str());
             println!(
-                "{:<30}  {:<8}  {:<20}  {:<10}  public reason / private reason",
+                "{:<30}  {:<8}  {:<16}  {:<5}  public reason / private reason",
                 "domain", "action", "expires", "from"
             );
             for stored in app.domain_rules().await.map_err(explain)? {
                 let r = &stored.rule;
+                // The source last: a list's URL is long.
                 println!(
-                    "{:<30}  {:<8}  {:<20}  {:<10}  {} / {}",
+                    "{:<30}  {:<8}  {:<16}  {:<5}  {} / {}{}",
                     r.domain,
                     r.action.as_str(),
                     r.expires_at
                         .map(|at| at.format("%Y-%m-%d %H:%M").to_string())
                         .unwrap_or_else(|| "never".into()),
-                    r.subscription.as_deref().unwrap_or("admin"),
+                    if r.subscription.is_some() {
+                        "list"
+                    } else {
+                        "admin"
+                    },
                     r.public_reason,
                     r.private_reason,
+                    r.subscription
+                        .as_deref()
+                        .map(|url| format!("  (from {url})"))
+                        .unwrap_or_default(),
                 );
             }
         }
         DomainsCommand::Set {
             domain,
             action,
-            public_reason,
-            private_reason,
-            days,
-        } => {
-            let set = app
-                .set_domain_rule(
-                    None,
-                    RuleRequest {
-                        domain,
-                        action,
-                        public_reason,
-                        private_reason,
-                        expires_at: days.map(|d| Utc::now() + chrono::Duration::days(i64::from(d))),
-                    },
-                )
-                .await
-                .map_err(explain)?;
-            println!(
-                "{} is now {}; cut off at once: {} waiting deliveries, {} of their members' memberships here, {} memberships of people here in their groups",
-                set.rule.domain,
-                set.rule.action.as_str(),
-                set.cut_off.deliveries,
-                set.cut_off.members,
-                set.cut_off.memberships
-            );
-        }
-        DomainsCommand::Import { file, dry_run } => {
-            let text = if file == "-" {
-                std::io::read_to_string(std::io::stdin()).context("reading standard input")?
-            } else {
-                std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?
-            };
-            let report = app
-                .import_domain_blocks(None, &text, dry_run)
-                .await
-                .map_err(explain)?;
-            for (line, domain, why) in &report.skipped {
-                println!("line {line}: left out {domain}: {why}");
-            }
-            let verb = if dry_run { "would be set" } else { "set" };
-            println!(
-                "{} domain rules {verb}, {} lines left out",
-                report.set.len(),
-                report.skipped.len()
-            );
-            if !dry_run {
-                println!(
-                    "cut off at once: {} waiting deliveries, {} of their members' memberships here, {} memberships of people here in their groups",
-                    report.cut_off.deliveries, report.cut_off.members, report.cut_off.memberships
-                );
-            }
-        }
+            reasons,
+        } => set_rule(app, domain, action, reasons).await?,
+        DomainsCommand::Import(args) => import(app, args).await?,
         DomainsCommand::Export => {
             print!("{}", app.export_domain_blocks().await.map_err(explain)?);
         }
-        DomainsCommand::Remove { domain } => {
-            app.remove_domain_rule(None, &domain)
+        DomainsCommand::Remove { domain } => remove_rule(app, &domain).await?,
+        DomainsCommand::Subscribe(args) => subscribe(app, args).await?,
+        DomainsCommand::Unsubscribe { url } => {
+            let cut_off = app
+                .unsubscribe_domain_list(None, &url)
                 .await
                 .map_err(explain)?;
-            println!("the rule for {domain} is removed");
+            println!("unsubscribed from {url}; its rules are lifted");
+            print_cut_off(&cut_off);
+        }
+        DomainsCommand::Subscriptions => {
+            let subscriptions = app.domain_subscriptions().await.map_err(explain)?;
+            if subscriptions.is_empty() {
+                println!("no subscribed lists");
+            }
+            for s in &subscriptions {
+                println!(
+                    "{}  {}list  {} entries  fetched {}{}",
+                    s.url,
+                    s.kind.as_str(),
+                    s.entries,
+                    s.last_fetched_at
+                        .map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                        .unwrap_or_else(|| "never".into()),
+                    if s.last_error.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  last error: {}", one_line(&s.last_error))
+                    }
+                );
+            }
+        }
+        DomainsCommand::Refresh => {
+            let refreshed = app.refresh_domain_subscriptions().await.map_err(explain)?;
+            if refreshed.is_empty() {
+                println!("no subscribed lists");
+            }
+            let failed = refreshed.iter().filter(|r| r.outcome.is_err()).count();
+            for r in &refreshed {
+                print_refreshed(r);
+            }
+            if failed > 0 {
+                bail!(
+                    "{failed} of {} lists could not be fetched; their rules stay as they were",
+                    refreshed.len()
+                );
+            }
         }
     }
     Ok(())
+}
+
+async fn set_rule(
+    app: &App,
+    domain: String,
+    action: String,
+    reasons: RuleArgs,
+) -> anyhow::Result<()> {
+    let set = app
+        .set_domain_rule(
+            None,
+            RuleRequest {
+                domain,
+                action,
+                public_reason: reasons.public_reason,
+                private_reason: reasons.private_reason,
+                expires_at: reasons
+                    .days
+                    .map(|d| Utc::now() + chrono::Duration::days(i64::from(d))),
+            },
+        )
+        .await
+        .map_err(explain)?;
+    println!(
+        "{} is now {}; cut off at once: {} waiting deliveries, {} of their members' memberships here, {} memberships of people here in their groups",
+        set.rule.domain,
+        set.rule.action.as_str(),
+        set.cut_off.deliveries,
+        set.cut_off.members,
+        set.cut_off.memberships
+    );
+    Ok(())
+}
+
+async fn remove_rule(app: &App, domain: &str) -> anyhow::Result<()> {
+    match app.remove_domain_rule(None, domain).await {
+        Ok(_) => {
+            println!("the rule for {domain} is removed");
+            Ok(())
+        }
+        Err(AppError::NotFound { .. }) => {
+            // Say so when the rule comes from a list: removing it here
+            // would last only until the next fetch.
+            let wanted = hearth_domain::federation_policy::normalise_domain(domain)
+                .unwrap_or_else(|_| domain.to_owned());
+            let lists: Vec<String> = app
+                .domain_rules()
+                .await
+                .map_err(explain)?
+                .into_iter()
+                .filter(|s| s.rule.domain == wanted)
+                .filter_map(|s| s.rule.subscription)
+                .collect();
+            if lists.is_empty() {
+                bail!("no rule of yours for {domain}");
+            }
+            bail!(
+                "no rule of yours for {domain}; the rule comes from the subscribed list {}. Set your own to override it: hearth admin domains set {wanted} allow",
+                lists.join(", ")
+            )
+        }
+        Err(err) => Err(explain(err)),
+    }
+}
+
+async fn import(app: &App, args: ImportArgs) -> anyhow::Result<()> {
+    let ImportArgs { file, dry_run } = args;
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?
+    };
+    let report = app
+        .import_domain_blocks(None, &text, dry_run)
+        .await
+        .map_err(explain)?;
+    for (line, domain, why) in &report.skipped {
+        println!("line {line}: left out {domain}: {why}");
+    }
+    let verb = if dry_run { "would be set" } else { "set" };
+    println!(
+        "{} domain rules {verb}, {} lines left out",
+        report.set.len(),
+        report.skipped.len()
+    );
+    if !dry_run {
+        print_cut_off(&report.cut_off);
+    }
+    Ok(())
+}
+
+async fn subscribe(app: &App, args: SubscribeArgs) -> anyhow::Result<()> {
+    let kind = if args.allow { "allow" } else { "block" };
+    let done = app
+        .subscribe_domain_list(None, &args.url, kind)
+        .await
+        .map_err(explain)?;
+    println!("subscribed to the {kind}list {}", done.subscription.url);
+    print_refreshed(&done.fetched);
+    if done.fetched.outcome.is_err() {
+        eprintln!(
+            "warning: the list could not be fetched; it is tried again every {} seconds, or now with `hearth admin domains refresh`",
+            app.config.federation.subscription_refresh_secs
+        );
+    }
+    Ok(())
+}
+
+/// What one fetch of a list did, in a few lines.
+fn print_refreshed(r: &Refreshed) {
+    match &r.outcome {
+        Ok(ListUpdate {
+            entries,
+            skipped,
+            replaced,
+            cut_off,
+        }) => {
+            for (line, domain, why) in skipped {
+                println!("  line {line}: left out {domain}: {why}");
+            }
+            println!(
+                "{}: {entries} entries ({} added, {} changed, {} lifted), {} left out",
+                r.url,
+                replaced.added,
+                replaced.changed,
+                replaced.lifted,
+                skipped.len()
+            );
+            print_cut_off(cut_off);
+        }
+        Err(why) => println!(
+            "{}: not fetched: {}; its rules stay as they were",
+            r.url,
+            one_line(why)
+        ),
+    }
+}
+
+fn print_cut_off(c: &CutOff) {
+    println!(
+        "cut off at once: {} waiting deliveries, {} of their members' memberships here, {} memberships of people here in their groups",
+        c.deliveries, c.members, c.memberships
+    );
+}
+
+/// Errors from the HTTP client can span lines; a line of output cannot.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The queue on one line, then one line per server.
@@ -308,6 +471,7 @@ fn explain(err: AppError) -> anyhow::Error {
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
+        AppError::Conflict { field: "url" } => anyhow::anyhow!("url: already subscribed"),
         AppError::Conflict { field } => {
             anyhow::anyhow!("{field}: already taken by a person or a group on this server")
         }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use hearth_domain::{AccountStatus, Role};
 
 /// Hearth: a federated community server for patient peer support.
@@ -117,16 +117,77 @@ pub enum AdminCommand {
         json: bool,
     },
     /// Which servers this one federates with: list, set or remove domain
-    /// rules (see federation.mode in the configuration).
+    /// rules, and subscribe to published lists (see federation.mode in the
+    /// configuration).
     Domains {
         #[command(subcommand)]
         command: DomainsCommand,
     },
+    /// Suspend a domain (and its subdomains): the same as `domains set
+    /// DOMAIN suspend`.
+    ///
+    /// Example: hearth admin block-domain spam.example --public-reason "spam"
+    BlockDomain {
+        /// The domain, such as example.org.
+        domain: String,
+        #[command(flatten)]
+        reasons: RuleArgs,
+    },
+    /// Remove your own rule for a domain: the same as `domains remove`.
+    UnblockDomain {
+        /// The domain, as the rule names it.
+        domain: String,
+    },
+    /// Import domain blocks: the same as `domains import`.
+    ImportBlocklist(ImportArgs),
+    /// Print the domain blocks as a CSV: the same as `domains export`.
+    ExportBlocklist,
+    /// Subscribe to a published blocklist: the same as `domains subscribe`.
+    SubscribeBlocklist(SubscribeArgs),
+}
+
+/// The reasons and lifetime of a domain rule.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Shown to members and other servers' admins.
+    #[arg(long, default_value = "")]
+    pub public_reason: String,
+    /// For this server's admins only.
+    #[arg(long, default_value = "")]
+    pub private_reason: String,
+    /// The rule ends by itself after this many days.
+    #[arg(long)]
+    pub days: Option<u32>,
+}
+
+/// A file of domain blocks to import.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to read; - for standard input.
+    pub file: String,
+    /// Say what would be set, and set nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A published list to subscribe to.
+#[derive(Debug, Args)]
+pub struct SubscribeArgs {
+    /// Where the list is published (http or https): Mastodon's domain
+    /// block CSV, a plain list of domains one per line, or the JSON of a
+    /// server's /api/v1/instance/domain_blocks.
+    pub url: String,
+    /// The list is an allowlist: each entry allows its domain (for
+    /// federation.mode = "allowlist"). Without it, a blocklist: each entry
+    /// suspends its domain.
+    #[arg(long)]
+    pub allow: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DomainsCommand {
-    /// List every domain rule, the admin's own and those from lists.
+    /// List every domain rule, the admin's own and those from lists
+    /// (with the list each came from).
     List,
     /// Set the rule for a domain (and its subdomains; name a port for one
     /// server only). A suspension ends at once the deliveries waiting for
@@ -139,15 +200,8 @@ pub enum DomainsCommand {
         /// suspend (no traffic either way) or allow (for federation.mode =
         /// "allowlist"). limit is not available yet.
         action: String,
-        /// Shown to members and other servers' admins.
-        #[arg(long, default_value = "")]
-        public_reason: String,
-        /// For this server's admins only.
-        #[arg(long, default_value = "")]
-        private_reason: String,
-        /// The rule ends by itself after this many days.
-        #[arg(long)]
-        days: Option<u32>,
+        #[command(flatten)]
+        reasons: RuleArgs,
     },
     /// Remove the admin's own rule for a domain.
     Remove {
@@ -155,17 +209,30 @@ pub enum DomainsCommand {
         domain: String,
     },
     /// Import domain blocks from a CSV in Mastodon's export format (or a
-    /// file of bare domains, one per line): each suspension becomes your
-    /// own rule; silences and noops are left out and reported.
-    Import {
-        /// The file to read; - for standard input.
-        file: String,
-        /// Say what would be set, and set nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    /// file of bare domains, one per line, or Mastodon's JSON): each
+    /// suspension becomes your own rule; silences and noops are left out
+    /// and reported.
+    Import(ImportArgs),
     /// Print the domain blocks as a CSV in Mastodon's export format.
     Export,
+    /// Subscribe to a published blocklist (or, with --allow, allowlist)
+    /// and fetch it at once. Its entries become rules marked with its URL,
+    /// replaced at each fetch (every federation.subscription_refresh_secs):
+    /// an entry gone from the list is lifted. Your own rule for a domain
+    /// always wins over a list's.
+    ///
+    /// Example: hearth admin domains subscribe https://lists.example/blocklist.csv
+    Subscribe(SubscribeArgs),
+    /// Unsubscribe from a list and lift every rule it gave.
+    Unsubscribe {
+        /// The list's URL, as subscribed.
+        url: String,
+    },
+    /// List the subscribed lists and how their last fetch went.
+    Subscriptions,
+    /// Fetch every subscribed list now. Fails if one could not be fetched
+    /// (its rules then stay as they were).
+    Refresh,
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {

@@ -3,6 +3,7 @@
 pub mod access_tokens;
 pub mod deliveries;
 pub mod domain_rules;
+pub mod domain_subscriptions;
 pub mod group_members;
 pub mod group_moderators;
 pub mod groups;

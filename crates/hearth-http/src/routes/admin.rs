@@ -1,5 +1,6 @@
 //! Admin endpoints: review and decide on sign-ups, see how delivery to
-//! other servers is going, and set which servers this one talks to.
+//! other servers is going, and set which servers this one talks to (domain
+//! rules, and subscriptions to published domain lists).
 
 use axum::extract::{Path, Query, State};
 use hearth_domain::AccountStatus;
@@ -167,6 +168,160 @@ pub async fn remove_domain_rule(
     let cut_off = state
         .app
         .remove_domain_rule(Some(&admin.account), &domain)
+        .await?;
+    Ok(Json(cut_off.into()))
+}
+
+/// A subscribed domain list, as admins see it.
+#[derive(serde::Serialize)]
+pub struct SubscriptionView {
+    url: String,
+    /// `block` or `allow`.
+    kind: &'static str,
+    created_at: String,
+    /// The last attempt to fetch it, whether it worked or not.
+    last_fetched_at: Option<String>,
+    /// Why the last attempt failed; `null` when it worked (or none was
+    /// made yet).
+    last_error: Option<String>,
+    /// Rules taken from it at its last successful fetch.
+    entries: u64,
+}
+
+impl From<&hearth_app::subscriptions::Subscription> for SubscriptionView {
+    fn from(s: &hearth_app::subscriptions::Subscription) -> Self {
+        let time = |at: chrono::DateTime<chrono::Utc>| {
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        SubscriptionView {
+            url: s.url.clone(),
+            kind: s.kind.as_str(),
+            created_at: time(s.created_at),
+            last_fetched_at: s.last_fetched_at.map(time),
+            last_error: (!s.last_error.is_empty()).then(|| s.last_error.clone()),
+            entries: s.entries,
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+pub struct SubscriptionsView {
+    subscriptions: Vec<SubscriptionView>,
+}
+
+/// Every subscribed domain list.
+pub async fn domain_subscriptions(
+    State(state): State<ApiState>,
+    Admin(_): Admin,
+) -> Result<Json<SubscriptionsView>, ApiError> {
+    let subscriptions = state.app.domain_subscriptions().await?;
+    Ok(Json(SubscriptionsView {
+        subscriptions: subscriptions.iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeBody {
+    url: String,
+    /// `block` (the default) or `allow`.
+    #[serde(default = "block")]
+    kind: String,
+}
+
+fn block() -> String {
+    "block".into()
+}
+
+/// An entry of a list left out, and why.
+#[derive(serde::Serialize)]
+pub struct SkippedView {
+    line: u64,
+    domain: String,
+    reason: String,
+}
+
+/// What the first fetch of a new subscription did.
+#[derive(serde::Serialize)]
+pub struct FetchView {
+    /// Why the fetch failed (the subscription is kept and fetched again
+    /// later); `null` when it worked.
+    error: Option<String>,
+    added: u64,
+    changed: u64,
+    lifted: u64,
+    skipped: Vec<SkippedView>,
+    cut_off: CutOffView,
+}
+
+#[derive(serde::Serialize)]
+pub struct SubscribedView {
+    subscription: SubscriptionView,
+    fetch: FetchView,
+}
+
+/// Subscribe to a published blocklist or allowlist, and fetch it at once.
+pub async fn subscribe_domain_list(
+    State(state): State<ApiState>,
+    Admin(admin): Admin,
+    Json(body): Json<SubscribeBody>,
+) -> Result<(axum::http::StatusCode, Json<SubscribedView>), ApiError> {
+    let done = state
+        .app
+        .subscribe_domain_list(Some(&admin.account), &body.url, &body.kind)
+        .await?;
+    let fetch = match done.fetched.outcome {
+        Ok(update) => FetchView {
+            error: None,
+            added: update.replaced.added,
+            changed: update.replaced.changed,
+            lifted: update.replaced.lifted,
+            skipped: update
+                .skipped
+                .into_iter()
+                .map(|(line, domain, reason)| SkippedView {
+                    line,
+                    domain,
+                    reason,
+                })
+                .collect(),
+            cut_off: update.cut_off.into(),
+        },
+        Err(why) => FetchView {
+            error: Some(why),
+            added: 0,
+            changed: 0,
+            lifted: 0,
+            skipped: Vec::new(),
+            cut_off: hearth_app::policy::CutOff::default().into(),
+        },
+    };
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(SubscribedView {
+            subscription: (&done.subscription).into(),
+            fetch,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct UnsubscribeQuery {
+    url: Option<String>,
+}
+
+/// Unsubscribe from a list (`?url=`), lifting the rules it gave.
+pub async fn unsubscribe_domain_list(
+    State(state): State<ApiState>,
+    Admin(admin): Admin,
+    Query(query): Query<UnsubscribeQuery>,
+) -> Result<Json<CutOffView>, ApiError> {
+    let cut_off = state
+        .app
+        .unsubscribe_domain_list(
+            Some(&admin.account),
+            query.url.as_deref().unwrap_or_default(),
+        )
         .await?;
     Ok(Json(cut_off.into()))
 }

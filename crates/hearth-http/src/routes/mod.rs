@@ -143,6 +143,18 @@ fn table() -> Vec<Entry> {
             Admin,
             |_| delete(admin::remove_domain_rule),
         ),
+        at(M::GET, "/api/v1/admin/domain_subscriptions", Admin, |_| {
+            get(admin::domain_subscriptions)
+        }),
+        at(M::POST, "/api/v1/admin/domain_subscriptions", Admin, |_| {
+            post(admin::subscribe_domain_list)
+        }),
+        at(
+            M::DELETE,
+            "/api/v1/admin/domain_subscriptions",
+            Admin,
+            |_| delete(admin::unsubscribe_domain_list),
+        ),
         at(
             M::GET,
             "/api/v1/groups",
