@@ -735,3 +735,103 @@ async fn hearth_member_in_a_lemmy_community(backend: &Backend) {
 
     no_refused_deliveries(&rig, &lemmy).await;
 }
+
+#[tokio::test]
+async fn a_hearth_moderators_lock_and_ban_show_on_lemmy_and_a_lemmy_report_reaches_them() {
+    each_backend!(|backend| hearth_moderation_on_lemmy(&backend));
+}
+
+async fn hearth_moderation_on_lemmy(backend: &Backend) {
+    let peers = Peers::new();
+    let Some((lemmy, rig)) = scene(backend, &peers).await else {
+        return;
+    };
+    let _log = LogOnFailure(&rig);
+    let a = rig.at("a");
+    let circle = lemmy_subscribes(&rig, &lemmy, "circle", "Subscribed").await;
+    wait_until("Lemmy's admin to be a member of circle", || async {
+        (lemmy_members(&rig, &lemmy, "circle").await == 1).then_some(())
+    })
+    .await;
+    let thread = a
+        .write(
+            "bea",
+            "circle",
+            json!({"title": "A cure nobody tells you about", "body": "Stop your treatment.", "visibility": "public"}),
+        )
+        .await;
+    let thread_url = thread["url"].as_str().unwrap().to_owned();
+    let thread_id = thread["id"].as_str().unwrap().to_owned();
+    let seen = lemmy
+        .wait_post(circle, &thread_url, "the thread on Lemmy", |_| true)
+        .await;
+    let lemmy_post = seen["post"]["id"].as_i64().unwrap();
+
+    // A Lemmy user's report reaches the group's moderators here.
+    lemmy
+        .call(
+            Method::POST,
+            "/api/v3/post/report",
+            json!({"post_id": lemmy_post, "reason": "Dangerous medical advice"}),
+        )
+        .await;
+    let report = wait_until("Lemmy's report on Hearth", || async {
+        let list = a
+            .api(Method::GET, "/api/v1/reports?state=open", Some("ann"), None)
+            .await;
+        list.body["items"].as_array()?.first().cloned()
+    })
+    .await;
+    assert_eq!(report["post"], thread_url.as_str(), "{report}");
+    assert_eq!(report["comment"], "Dangerous medical advice");
+    assert_eq!(report["from"], lemmy.id("/u/lemmy"));
+
+    // The moderator closes the thread: locked on Lemmy.
+    hearth_ok(
+        &rig,
+        Method::POST,
+        &format!("/api/v1/posts/{thread_id}/lock"),
+        "ann",
+        None,
+    )
+    .await;
+    lemmy
+        .wait_post_by_id(lemmy_post, "the lock on Lemmy", |p| {
+            p["post"]["locked"] == true
+        })
+        .await;
+
+    // And bans Lemmy's admin from the group for a week: Lemmy's modlog
+    // shows the ban from the community.
+    let banned = a
+        .api(
+            Method::POST,
+            "/api/v1/groups/circle/bans",
+            Some("ann"),
+            Some(json!({"person": lemmy.id("/u/lemmy"), "reason": "Reports in bad faith", "days": 7})),
+        )
+        .await;
+    assert_eq!(banned.status, StatusCode::CREATED, "{}", banned.text);
+    let community_id = lemmy.community(&format!("!circle@{}", a.authority())).await;
+    wait_until("the ban in Lemmy's modlog", || async {
+        let (_, log) = lemmy
+            .try_call(
+                Method::GET,
+                "/api/v3/modlog",
+                json!({"community_id": community_id}),
+            )
+            .await;
+        log["banned_from_community"]
+            .as_array()
+            .filter(|bans| {
+                bans.iter().any(|b| {
+                    b["mod_ban_from_community"]["reason"] == "Reports in bad faith"
+                        && b["mod_ban_from_community"]["banned"] == true
+                })
+            })
+            .map(|_| ())
+    })
+    .await;
+
+    no_refused_deliveries(&rig, &lemmy).await;
+}

@@ -22,6 +22,7 @@ mod m20261129_000012_timeline_indexes;
 mod m20261129_000013_delivery_workers;
 mod m20261130_000014_domain_rules;
 mod m20261130_000015_domain_subscriptions;
+mod m20261130_000016_moderation;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000013_delivery_workers::Migration),
             Box::new(m20261130_000014_domain_rules::Migration),
             Box::new(m20261130_000015_domain_subscriptions::Migration),
+            Box::new(m20261130_000016_moderation::Migration),
         ]
     }
 }

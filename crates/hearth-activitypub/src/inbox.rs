@@ -73,6 +73,9 @@ pub enum InboxError {
     Unacceptable(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// Over a rate limit: the sender should retry later.
+    #[error("too many activities; retry after {0} s")]
+    TooMany(u64),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -87,6 +90,7 @@ impl InboxError {
             InboxError::OriginMismatch(_) | InboxError::Refused(_) => 403,
             InboxError::NotFound(_) => 404,
             InboxError::Unacceptable(_) => 422,
+            InboxError::TooMany(_) => 429,
             InboxError::Internal(_) => 500,
         }
     }
@@ -103,6 +107,7 @@ impl InboxError {
             InboxError::Refused(_) => "refused",
             InboxError::Unacceptable(_) => "unacceptable-content",
             InboxError::NotFound(_) => "not-found",
+            InboxError::TooMany(_) => "rate-limited",
             InboxError::Internal(_) => "internal",
         }
     }
@@ -132,6 +137,7 @@ impl From<AppError> for InboxError {
             AppError::NotMember => InboxError::Refused("not a member of the group".into()),
             AppError::Refused(why) => InboxError::Refused(why),
             AppError::Forbidden(why) => InboxError::Refused(why.into()),
+            AppError::TooMany { retry_after } => InboxError::TooMany(retry_after),
             other => InboxError::Internal(other.to_string()),
         }
     }

@@ -638,6 +638,62 @@ fn tag(value: &Value) -> Option<Tag> {
     Some(Tag { kind, name, href })
 }
 
+/// The reporter's words and what a `Flag` names: Lemmy's (one post in
+/// `object`, the reason in `summary`), Mastodon's (the account and posts
+/// as a list in `object`, the comment in `content`) and Hearth's (either,
+/// plus `reportCategory`).
+pub fn parse_flag(raw: &Value) -> hearth_app::moderation::IncomingFlag {
+    let objects = match raw.get("object") {
+        Some(Value::Array(items)) => items.iter().filter_map(id_of).collect(),
+        Some(one) => id_of(one).into_iter().collect(),
+        None => Vec::new(),
+    };
+    let text = |key: &str| {
+        raw.get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    hearth_app::moderation::IncomingFlag {
+        objects: objects.iter().map(Url::to_string).collect(),
+        comment: text("content").or_else(|| text("summary")),
+        category: text("reportCategory"),
+    }
+}
+
+/// The terms of a `Block` of a person by a group's moderator: its reason
+/// (`summary`), its end (`endTime`, or Lemmy's older `expires`), and
+/// whether the person's content goes too (`removeData`). A malformed end
+/// is refused rather than read as "forever".
+pub fn parse_ban_terms(raw: &Value) -> Result<hearth_domain::moderation::BanTerms, ObjectError> {
+    let end = raw
+        .get("endTime")
+        .filter(|v| !v.is_null())
+        .or_else(|| raw.get("expires").filter(|v| !v.is_null()));
+    let expires_at = match end {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or_else(|| ObjectError::Malformed("endTime is not a date".into()))?,
+        ),
+    };
+    Ok(hearth_domain::moderation::BanTerms {
+        reason: raw
+            .get("summary")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        expires_at,
+        remove_data: raw
+            .get("removeData")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1702,5 +1758,38 @@ mod tests {
         assert_eq!(object.published, None);
         assert_eq!(object.updated, None);
         assert!(!object.sensitive);
+    }
+
+    #[test]
+    fn flags_from_lemmy_mastodon_and_hearth_name_what_they_report() {
+        let lemmy = serde_json::json!({"type": "Flag", "object": "https://l.example/post/1", "summary": "spam"});
+        let f = parse_flag(&lemmy);
+        assert_eq!(f.objects, ["https://l.example/post/1"]);
+        assert_eq!(f.comment.as_deref(), Some("spam"));
+        let mastodon = serde_json::json!({"type": "Flag", "object": ["https://m.example/users/a", "https://m.example/statuses/2"], "content": "rude"});
+        let f = parse_flag(&mastodon);
+        assert_eq!(f.objects.len(), 2);
+        assert_eq!(f.comment.as_deref(), Some("rude"));
+        let hearth = serde_json::json!({"type": "Flag", "object": ["https://h.example/u/a"], "content": "", "summary": "Spam or advertising", "reportCategory": "spam"});
+        let f = parse_flag(&hearth);
+        assert_eq!(f.category.as_deref(), Some("spam"));
+        assert_eq!(f.comment.as_deref(), Some("Spam or advertising"));
+    }
+
+    #[test]
+    fn a_blocks_end_is_read_from_end_time_or_lemmys_expires_and_never_guessed() {
+        let b = serde_json::json!({"summary": "spam", "endTime": "2030-01-01T00:00:00Z", "removeData": true});
+        let terms = parse_ban_terms(&b).unwrap();
+        assert!(terms.remove_data);
+        assert_eq!(
+            terms.expires_at.unwrap().to_rfc3339(),
+            "2030-01-01T00:00:00+00:00"
+        );
+        let old = serde_json::json!({"expires": "2030-01-01T00:00:00Z"});
+        assert!(parse_ban_terms(&old).unwrap().expires_at.is_some());
+        let forever = serde_json::json!({"summary": "x"});
+        assert!(parse_ban_terms(&forever).unwrap().expires_at.is_none());
+        let bad = serde_json::json!({"endTime": "soon"});
+        assert!(parse_ban_terms(&bad).is_err());
     }
 }

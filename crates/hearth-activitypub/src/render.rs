@@ -14,7 +14,10 @@
 //! (a reply in a members-only thread is never relayed as public, whatever
 //! its author's server put in `to`).
 
-use hearth_app::events::{Change, Event, MemberServer, PostAct, PostAudience};
+use hearth_app::events::{
+    Change, Event, FlagEvent, MemberServer, ModAct, ModerationEvent, PostAct, PostAudience,
+    ResolvedEvent,
+};
 use hearth_app::records::{Post, PostKind};
 use hearth_app::{Outgoing, PortError, Urls};
 use hearth_domain::peer::Software;
@@ -253,6 +256,23 @@ fn member_activity(act: &PostAct, group_handle: &str) -> Wrapped {
             like.content = Some(reaction.emoji().to_owned());
             Wrapped::Undo(Box::new(activity!(ActivityType::Undo, Box::new(like))))
         }
+        Change::Locked(true) => {
+            Wrapped::Reference(Box::new(activity!(ActivityType::Lock, post.ap_id.clone())))
+        }
+        Change::Locked(false) => {
+            // The Lock being undone is named afresh: receivers (Lemmy,
+            // Hearth) read the thread from it, not its id.
+            let mut lock = Activity::new(
+                ActivityType::Lock,
+                format!("{}#lock", act.id),
+                act.actor.clone(),
+                post.ap_id.clone(),
+                to.clone(),
+            );
+            lock.audience = Some(post.group_ap_id.clone());
+            lock.cc = cc.clone();
+            Wrapped::Undo(Box::new(activity!(ActivityType::Undo, Box::new(lock))))
+        }
     }
 }
 
@@ -273,6 +293,8 @@ fn kind_of(change: &Change) -> ActivityType {
         Change::Deleted { .. } => ActivityType::Delete,
         Change::Reacted(_) => ActivityType::Like,
         Change::Unreacted { .. } => ActivityType::Undo,
+        Change::Locked(true) => ActivityType::Lock,
+        Change::Locked(false) => ActivityType::Undo,
     }
 }
 
@@ -377,7 +399,158 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
                 about: None,
             }])
         }
+        Event::Moderation(event) => moderation(urls, event),
+        Event::Reported(flag) => reported(urls, flag),
+        Event::ReportResolved(resolved) => report_resolved(urls, resolved),
     }
+}
+
+/// A moderator's action on a person in a group here, as its member
+/// servers read it (Lemmy's shapes): `Block` (with `target`, `endTime`,
+/// `removeData`), `Undo{Block}`, `Add`/`Remove` on the moderators
+/// collection; each announced by the group. Lemmy takes these only when
+/// addressed to the public; they carry no post's words.
+fn moderation(urls: &Urls, event: &ModerationEvent) -> Result<Vec<Outgoing>, PortError> {
+    let group_url = urls.group(&event.group.name).to_string();
+    let to = vec![AS_PUBLIC.to_owned()];
+    let cc = vec![group_url.clone()];
+    let action = |kind: ActivityType, id: String| {
+        let mut a = Activity::new(
+            kind,
+            id,
+            event.actor.clone(),
+            event.person.clone(),
+            to.clone(),
+        );
+        a.cc = cc.clone();
+        a.audience = Some(group_url.clone());
+        a
+    };
+    let block = |id: String, terms: &hearth_domain::moderation::BanTerms| {
+        let mut block = action(ActivityType::Block, id);
+        block.target = Some(group_url.clone());
+        block.summary = (!terms.reason.is_empty()).then(|| terms.reason.clone());
+        block.end_time = terms.expires_at.map(timestamp);
+        block.remove_data = Some(terms.remove_data);
+        block
+    };
+    let (kind, inner) = match &event.act {
+        ModAct::Banned(terms) => (
+            ActivityType::Block,
+            Wrapped::Reference(Box::new(block(event.id.clone(), terms))),
+        ),
+        ModAct::Unbanned { block_id, terms } => {
+            let mut undo = Activity::new(
+                ActivityType::Undo,
+                event.id.clone(),
+                event.actor.clone(),
+                Box::new(block(block_id.clone(), terms)),
+                to.clone(),
+            );
+            undo.cc = cc.clone();
+            undo.audience = Some(group_url.clone());
+            (ActivityType::Undo, Wrapped::Undo(Box::new(undo)))
+        }
+        ModAct::ModeratorAdded | ModAct::ModeratorRemoved => {
+            let kind = if event.act == ModAct::ModeratorAdded {
+                ActivityType::Add
+            } else {
+                ActivityType::Remove
+            };
+            let mut change = action(kind, event.id.clone());
+            change.target = Some(urls.group_moderators(&event.group.name).to_string());
+            (kind, Wrapped::Reference(Box::new(change)))
+        }
+    };
+    // The moderator's own activity, kept to be fetched by its id.
+    let mut out = vec![Outgoing {
+        id: event.id.clone(),
+        kind: kind.as_str().into(),
+        actor: event.actor.clone(),
+        body: json(&with_context(inner.clone(), Context::Moderation))?,
+        inboxes: Vec::new(),
+        about: None,
+    }];
+    let mut inboxes: Vec<String> = event.inboxes.iter().map(|s| s.inbox.clone()).collect();
+    inboxes.extend(event.person_inbox.iter().cloned());
+    if !inboxes.is_empty() {
+        let id = urls.new_activity().to_string();
+        let mut announce = Activity::new(
+            ActivityType::Announce,
+            id.clone(),
+            group_url.clone(),
+            inner,
+            vec![AS_PUBLIC.to_owned()],
+        )
+        .with_context(Context::Moderation);
+        announce.cc = vec![urls.group_followers(&event.group.name).to_string()];
+        announce.audience = Some(group_url.clone());
+        out.push(Outgoing {
+            id,
+            kind: "Announce".into(),
+            actor: group_url,
+            body: json(&announce)?,
+            inboxes,
+            about: None,
+        });
+    }
+    Ok(out)
+}
+
+/// A report, as this server's own actor sends it: Mastodon's shape (the
+/// account first in `object`, then the post; the comment in `content`),
+/// with Lemmy's `summary` and `audience`, and Hearth's category.
+fn reported(urls: &Urls, flag: &FlagEvent) -> Result<Vec<Outgoing>, PortError> {
+    let site = urls.site().to_string();
+    let mut objects = vec![flag.account.clone()];
+    objects.extend(flag.post.iter().cloned());
+    let to = match &flag.group {
+        Some(group) => vec![group.clone()],
+        None => vec![flag.account.clone()],
+    };
+    let mut activity = Activity::new(
+        ActivityType::Flag,
+        flag.id.clone(),
+        site.clone(),
+        objects,
+        to,
+    )
+    .with_context(Context::Moderation);
+    activity.audience = flag.group.clone();
+    let comment = (!flag.comment.is_empty()).then(|| flag.comment.clone());
+    activity.content = comment.clone();
+    activity.summary = comment.or_else(|| Some(flag.category.describe().to_owned()));
+    activity.report_category = Some(flag.category.as_str().to_owned());
+    Ok(vec![Outgoing {
+        id: flag.id.clone(),
+        kind: "Flag".into(),
+        actor: site,
+        body: json(&activity)?,
+        inboxes: flag.inboxes.clone(),
+        about: None,
+    }])
+}
+
+/// Hearth's `Resolve` of another server's `Flag`.
+fn report_resolved(urls: &Urls, resolved: &ResolvedEvent) -> Result<Vec<Outgoing>, PortError> {
+    let site = urls.site().to_string();
+    let mut activity = Activity::new(
+        ActivityType::Resolve,
+        resolved.id.clone(),
+        site.clone(),
+        resolved.flag_id.clone(),
+        vec![resolved.flagged_by.clone()],
+    )
+    .with_context(Context::Moderation);
+    activity.summary = Some(resolved.resolution.clone());
+    Ok(vec![Outgoing {
+        id: resolved.id.clone(),
+        kind: "Resolve".into(),
+        actor: site,
+        body: json(&activity)?,
+        inboxes: vec![resolved.inbox.clone()],
+        about: None,
+    }])
 }
 
 /// The `Follow` with id `id` of `object` by `actor`, as sent, and as

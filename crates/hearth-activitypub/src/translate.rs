@@ -9,6 +9,8 @@
 //! Undo{Follow} ───────▶ App::receive_unfollow        Undo{Like} ────▶ App::receive_undo_reaction
 //! Create/Update ──────▶ App::receive_post / _edit    Delete ────────▶ App::receive_delete
 //! Like/EmojiReact ────▶ App::receive_reaction        Lock, Undo{Lock} (relayed) ─▶ App::receive_lock
+//! Flag ───────────────▶ App::receive_flag            Resolve (Hearth) ─▶ App::receive_resolve
+//! Block, Undo{Block} (relayed) ─▶ App::receive_block  Add/Remove (relayed) ─▶ App::receive_moderator
 //! Announce{activity} ─▶ the same, with Origin relayed by the group (it may only speak about
 //!                       its own posts, never for anyone on this server)
 //! Announce{id} ───────▶ fetched from its author's server, then App::receive_post
@@ -129,6 +131,15 @@ pub(crate) async fn received(
             }
         }
         "Announce" => relayed(data, &actor.actor, raw).await?,
+        // A report: Lemmy's (by a person, to the group), Mastodon's and
+        // Hearth's (by the server's own actor).
+        "Flag" => app.receive_flag(&origin, objects::parse_flag(raw)).await?,
+        // Another Hearth server dealt with a report sent from here.
+        "Resolve" => {
+            let flag = object_id()?;
+            let summary = raw.get("summary").and_then(Value::as_str);
+            app.receive_resolve(&origin, flag.as_str(), summary).await?
+        }
         other => Received::Ignored(format!("{other} activities are not used by Hearth yet")),
     })
 }
@@ -152,7 +163,7 @@ pub(crate) async fn relayed(
 ) -> Result<Received, InboxError> {
     let fed = data.app_data();
     let app = &fed.app;
-    if !app.followed_here(group).await? {
+    if !app.followed_here(group).await? && !about_a_member_here(&fed.urls, raw) {
         return Ok(Received::Ignored(
             "an Announce from an actor no member here follows".into(),
         ));
@@ -189,6 +200,27 @@ pub(crate) async fn relayed(
     )?;
     let post = incoming_post(&obj, |url| url.as_str() == group.ap_id);
     quiet_not_found(app.receive_post(&origin, post).await)
+}
+
+/// Whether an `Announce` carries a group's ban of (or the lifting of a
+/// ban on) a member of this server: told even when nobody here follows the
+/// group any more (the ban ended their membership).
+fn about_a_member_here(urls: &hearth_app::Urls, raw: &Value) -> bool {
+    let Some(inner) = raw.get("object") else {
+        return false;
+    };
+    let block = match protocol::type_of(inner) {
+        Some("Block") => inner,
+        Some("Undo") => match inner.get("object") {
+            Some(b) if protocol::type_of(b) == Some("Block") => b,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    block
+        .get("object")
+        .and_then(protocol::id_of)
+        .is_some_and(|person| urls.is_local(&person))
 }
 
 async fn relayed_activity(
@@ -253,6 +285,34 @@ async fn relayed_activity(
             }
         }
         "Lock" => app.receive_lock(&origin, object_id()?.as_str(), true).await,
+        "Block" => {
+            let terms = objects::parse_ban_terms(inner_value).map_err(malformed)?;
+            let target = inner_value
+                .get("target")
+                .and_then(protocol::id_of)
+                .ok_or_else(|| InboxError::Malformed("Block has no target".into()))?;
+            app.receive_block(
+                &origin,
+                object_id()?.as_str(),
+                target.as_str(),
+                terms,
+                false,
+            )
+            .await
+        }
+        "Add" | "Remove" => {
+            let target = inner_value
+                .get("target")
+                .and_then(protocol::id_of)
+                .ok_or_else(|| InboxError::Malformed(format!("{} has no target", inner.kind)))?;
+            app.receive_moderator(
+                &origin,
+                object_id()?.as_str(),
+                target.as_str(),
+                inner.kind == "Add",
+            )
+            .await
+        }
         "Undo" => match inner.object_kind.as_deref() {
             Some("Like" | "EmojiReact" | "Dislike") | None => {
                 app.receive_undo_reaction(&origin, object_id()?.as_str())
@@ -265,6 +325,20 @@ async fn relayed_activity(
                     .and_then(protocol::id_of)
                     .ok_or_else(|| InboxError::Malformed("Undo{Lock} names no post".into()))?;
                 app.receive_lock(&origin, locked.as_str(), false).await
+            }
+            Some("Block") => {
+                let block = inner_value.get("object").unwrap_or(&Value::Null);
+                let person = block
+                    .get("object")
+                    .and_then(protocol::id_of)
+                    .ok_or_else(|| InboxError::Malformed("Undo{Block} names nobody".into()))?;
+                let target = block
+                    .get("target")
+                    .and_then(protocol::id_of)
+                    .ok_or_else(|| InboxError::Malformed("Undo{Block} has no target".into()))?;
+                let terms = objects::parse_ban_terms(block).map_err(malformed)?;
+                app.receive_block(&origin, person.as_str(), target.as_str(), terms, true)
+                    .await
             }
             Some(other) => Ok(Received::Ignored(format!(
                 "announced Undo of {other} is not used by Hearth"

@@ -25,6 +25,21 @@ pub enum Context {
     /// Actor documents: ActivityStreams, the security vocabulary (some
     /// servers ignore `publicKey` without it) and the terms actors use.
     Actors,
+    /// Moderation (bans, reports): ActivityStreams plus Lemmy's
+    /// `removeData` and Hearth's `reportCategory` and `Resolve`.
+    Moderation,
+}
+
+#[derive(Serialize)]
+struct ModerationTerms {
+    hearth: &'static str,
+    lemmy: &'static str,
+    #[serde(rename = "removeData")]
+    remove_data: &'static str,
+    #[serde(rename = "reportCategory")]
+    report_category: &'static str,
+    #[serde(rename = "Resolve")]
+    resolve: &'static str,
 }
 
 #[derive(Serialize)]
@@ -64,6 +79,18 @@ impl Serialize for Context {
                 })?;
                 seq.end()
             }
+            Context::Moderation => {
+                let mut seq = s.serialize_seq(Some(2))?;
+                seq.serialize_element(AS_CONTEXT)?;
+                seq.serialize_element(&ModerationTerms {
+                    hearth: HEARTH_NS,
+                    lemmy: "https://join-lemmy.org/ns#",
+                    remove_data: "lemmy:removeData",
+                    report_category: "hearth:reportCategory",
+                    resolve: "hearth:Resolve",
+                })?;
+                seq.end()
+            }
             Context::Actors => {
                 let mut seq = s.serialize_seq(Some(3))?;
                 seq.serialize_element(AS_CONTEXT)?;
@@ -92,6 +119,13 @@ pub enum ActivityType {
     Accept,
     Reject,
     Announce,
+    Lock,
+    Block,
+    Add,
+    Remove,
+    Flag,
+    /// Hearth's answer to a `Flag`: the report was dealt with.
+    Resolve,
 }
 
 impl ActivityType {
@@ -106,6 +140,12 @@ impl ActivityType {
             ActivityType::Accept => "Accept",
             ActivityType::Reject => "Reject",
             ActivityType::Announce => "Announce",
+            ActivityType::Lock => "Lock",
+            ActivityType::Block => "Block",
+            ActivityType::Add => "Add",
+            ActivityType::Remove => "Remove",
+            ActivityType::Flag => "Flag",
+            ActivityType::Resolve => "Resolve",
         }
     }
 }
@@ -131,9 +171,21 @@ pub struct Activity<O> {
     /// A removal's reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    /// A reaction's emoji.
+    /// A reaction's emoji; a report's comment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// A ban's group; the collection an `Add`/`Remove` changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// When a ban ends.
+    #[serde(rename = "endTime", skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// A ban that also removes what the person wrote in the group.
+    #[serde(rename = "removeData", skip_serializing_if = "Option::is_none")]
+    pub remove_data: Option<bool>,
+    /// A report's category (Hearth's words).
+    #[serde(rename = "reportCategory", skip_serializing_if = "Option::is_none")]
+    pub report_category: Option<String>,
 }
 
 impl<O> Activity<O> {
@@ -150,6 +202,10 @@ impl<O> Activity<O> {
             cc: Vec::new(),
             summary: None,
             content: None,
+            target: None,
+            end_time: None,
+            remove_data: None,
+            report_category: None,
         }
     }
 
@@ -173,7 +229,8 @@ pub enum Wrapped {
     Delete(Box<Activity<TombstoneRef>>),
     /// A `Like` (its object is the post's id).
     Reference(Box<Activity<String>>),
-    /// An `Undo` of a `Like`, or of a group's `Announce` of a thread.
+    /// An `Undo` of a `Like`, a `Lock` or a `Block`, or of a group's
+    /// `Announce` of a thread.
     Undo(Box<Activity<Box<Activity<String>>>>),
     /// Only an id (the bare `Announce` of a thread, for Mastodon).
     Id(String),

@@ -43,6 +43,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub federation: FederationConfig,
     pub metrics: MetricsConfig,
+    pub moderation: ModerationConfig,
     pub log: LogConfig,
 }
 
@@ -85,6 +86,26 @@ pub struct FederationConfig {
 /// The shortest wait allowed between two fetches of a subscribed list: a
 /// list's publisher should not be polled harder than this.
 pub const MIN_SUBSCRIPTION_REFRESH_SECS: u64 = 10;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationConfig {
+    /// Whether members reading a group's moderation log see who acted
+    /// (admins always do).
+    pub log_shows_moderators: bool,
+    /// Posts and replies one account here may write per hour; 0: no limit.
+    pub posts_per_hour: u32,
+    /// Groups one account here may join (or ask to join) per hour.
+    pub joins_per_hour: u32,
+    /// Reports one account here may make per hour.
+    pub reports_per_hour: u32,
+    /// Posts, replies and reactions taken from one other server per minute.
+    pub remote_posts_per_minute: u32,
+    /// Requests to join taken from one other server per hour.
+    pub remote_joins_per_hour: u32,
+    /// Reports taken from one other server per hour.
+    pub remote_reports_per_hour: u32,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

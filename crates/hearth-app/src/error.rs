@@ -35,6 +35,9 @@ pub enum AppError {
     Refused(String),
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// Over a rate limit; try again after so many seconds.
+    #[error("too many requests; retry after {retry_after} s")]
+    TooMany { retry_after: u64 },
     /// Another server could not be reached, or refused.
     #[error("other server: {0}")]
     Remote(String),

@@ -10,6 +10,7 @@
 use hearth_db::groups::Group;
 use hearth_db::posts::Post;
 use hearth_db::remote::RemoteActor;
+use hearth_domain::moderation::{BanTerms, ReportCategory};
 use hearth_domain::peer::Software;
 use hearth_domain::post::Reaction;
 
@@ -57,6 +58,71 @@ pub enum Event {
         author: RemoteActor,
         activity_id: String,
     },
+    /// A moderator of a group here acted on a person (a ban, its lifting,
+    /// the moderator role): the group tells the servers of its members.
+    Moderation(Box<ModerationEvent>),
+    /// A member here reported something written on other servers: this
+    /// server's own actor sends the `Flag`, so the member stays anonymous.
+    Reported(Box<FlagEvent>),
+    /// A report another server sent was dealt with here: tell it.
+    ReportResolved(Box<ResolvedEvent>),
+}
+
+/// A moderator's action on a person in a group here.
+#[derive(Debug, Clone)]
+pub struct ModerationEvent {
+    pub group: Group,
+    /// The member servers (every one: moderation is not content).
+    pub inboxes: Vec<MemberServer>,
+    /// Also told: the person's own server, when it is not a member server.
+    pub person_inbox: Option<String>,
+    /// The activity's id.
+    pub id: String,
+    /// The moderator.
+    pub actor: String,
+    /// The person acted on.
+    pub person: String,
+    pub act: ModAct,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModAct {
+    Banned(BanTerms),
+    /// `block_id` is the `Block` being undone.
+    Unbanned {
+        block_id: String,
+        terms: BanTerms,
+    },
+    ModeratorAdded,
+    ModeratorRemoved,
+}
+
+/// A report sent to other servers.
+#[derive(Debug, Clone)]
+pub struct FlagEvent {
+    pub id: String,
+    /// The account reported (first in `object`, as Mastodon reads it).
+    pub account: String,
+    /// The post reported, if a post.
+    pub post: Option<String>,
+    /// The group the post is in, if any (Lemmy reads `to` and `audience`).
+    pub group: Option<String>,
+    pub category: ReportCategory,
+    pub comment: String,
+    pub inboxes: Vec<String>,
+}
+
+/// A report another server sent, dealt with here.
+#[derive(Debug, Clone)]
+pub struct ResolvedEvent {
+    pub id: String,
+    /// The `Flag` it answers.
+    pub flag_id: String,
+    /// Who sent the `Flag`, and where it is told.
+    pub flagged_by: String,
+    pub inbox: String,
+    /// What was done, in the moderator's words.
+    pub resolution: String,
 }
 
 /// A change to a post, and who hears about it.
@@ -121,4 +187,7 @@ pub enum Change {
         reaction: Reaction,
         like_id: String,
     },
+    /// A thread closed to new replies (`true`) or opened again, by a
+    /// moderator.
+    Locked(bool),
 }

@@ -265,6 +265,7 @@ impl App {
         group: &Group,
     ) -> Result<Option<Membership>, AppError> {
         let member = Self::member_of(origin)?;
+        self.within_limits(origin, crate::limits::Act::Join)?;
         // Groups hold members-only threads: people from servers whose
         // software would show those to everyone (or that nobody knows) are
         // told no, in plain words (the NodeInfo lookup happens before the
@@ -276,14 +277,27 @@ impl App {
             }
             Origin::Local(_) => None,
         };
-        let refusal = peer.as_ref().and_then(|p| p.may_join().err());
+        let group_id = self.urls().group(&group.name).to_string();
+        let banned = self.ban_on(&self.db, origin, Some(&group_id)).await?;
+        if banned.is_some() && origin.is_local() {
+            return Err(AppError::Forbidden(
+                "You cannot join this group: its moderators banned you.",
+            ));
+        }
+        let refusal: Option<String> = match banned {
+            Some(_) => Some("Its moderators banned this account from the group.".to_owned()),
+            None => peer
+                .as_ref()
+                .and_then(|p| p.may_join().err())
+                .map(|why| why.explain().to_owned()),
+        };
         let software = peer.map(|p| p.software).unwrap_or(Software::Unknown);
         let Some(txn) = self.begin(origin).await? else {
             return Ok(None);
         };
         if let (Some(refusal), Origin::Remote(r)) = (refusal, origin) {
             if let Via::Signed(follower) = &r.via {
-                tracing::info!(group = %group.name, follower = %follower.ap_id, server = %r.server, "join refused: the server's software may not hold members-only posts");
+                tracing::info!(group = %group.name, follower = %follower.ap_id, server = %r.server, reason = %refusal, "join refused");
                 self.emit(
                     &txn,
                     Event::FollowRefused {
@@ -291,7 +305,7 @@ impl App {
                         follower: follower.clone(),
                         software: software.clone(),
                         follow_id: r.activity.clone(),
-                        reason: Some(refusal.explain().to_owned()),
+                        reason: Some(refusal),
                     },
                 )
                 .await?;
@@ -378,6 +392,7 @@ impl App {
                 "only members of this server join groups elsewhere from here".into(),
             ));
         };
+        self.within_limits(origin, crate::limits::Act::Join)?;
         let group = self.port()?.resolve(target).await?;
         // A copy stored before a suspension is not fetched again: ask the
         // policy here too.
@@ -392,6 +407,15 @@ impl App {
                     group.kind.to_lowercase()
                 ),
             )));
+        }
+        if self
+            .ban_on(&self.db, origin, Some(&group.ap_id))
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Forbidden(
+                "You cannot join this group: its moderators banned you.",
+            ));
         }
         if let Some(existing) = remote::find_membership(&self.db, account.id, group.id).await?
             && existing.state != MembershipState::Declined

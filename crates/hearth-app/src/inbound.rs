@@ -269,50 +269,6 @@ impl App {
         })
     }
 
-    /// Lemmy's `Lock` (`locked`) or `Undo{Lock}` of the thread `object_id`,
-    /// relayed by its group: the thread is closed to new replies (or open
-    /// again). Only the group itself may say so, by someone on its own
-    /// server (its moderators and admins, as Lemmy checks); never about a
-    /// thread of another group, nor by a signed activity of one person.
-    pub async fn receive_lock(
-        &self,
-        origin: &Origin,
-        object_id: &str,
-        locked: bool,
-    ) -> Result<Outcome, AppError> {
-        let Origin::Remote(r) = origin else {
-            return Err(AppError::Internal("a local Lock".into()));
-        };
-        let Via::Relay(group) = &r.via else {
-            return Ok(Outcome::Ignored(
-                "a thread is locked by its group, not by one person".into(),
-            ));
-        };
-        let post = posts::find_by_ap_id(&self.db, object_id)
-            .await?
-            .ok_or(AppError::NotFound { what: "post" })?;
-        if post.group_ap_id != group.ap_id || post.group_id.is_some() {
-            return Err(AppError::Forbidden(
-                "A group can lock only its own threads.",
-            ));
-        }
-        if !r.server.eq_ignore_ascii_case(&group.authority) {
-            return Err(AppError::Forbidden(
-                "Only the group's own server can lock its threads.",
-            ));
-        }
-        if post.kind != posts::PostKind::Thread || post.is_deleted() {
-            return Ok(Outcome::Ignored("not a thread that can be locked".into()));
-        }
-        let Some(txn) = self.begin(origin).await? else {
-            return Ok(Outcome::Duplicate);
-        };
-        posts::set_locked(&txn, post.id, locked).await?;
-        self.commit(txn).await?;
-        tracing::info!(post = %post.ap_id, locked, by = %r.actor, "thread lock changed by its group");
-        Ok(Outcome::Applied)
-    }
-
     /// The post another server names by `id`, which may be a thread's
     /// note (`/p/{id}/note`): what Mastodon people reply to and favourite,
     /// standing for the thread.

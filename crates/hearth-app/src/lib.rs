@@ -28,6 +28,8 @@ pub mod ids;
 pub mod inbound;
 pub mod keys;
 pub mod ledger;
+mod limits;
+pub mod moderation;
 pub mod notifications;
 pub mod origin;
 pub mod policy;
@@ -86,6 +88,8 @@ pub struct App {
     inbox_groups: Arc<recent::Recent<String>>,
     /// The domain rules as last read (see `policy.rs`).
     rules: Arc<policy::RulesCache>,
+    /// Rate limits on posting, joining and reporting (see `limits.rs`).
+    limits: Arc<limits::Limits>,
 }
 
 impl App {
@@ -100,6 +104,7 @@ impl App {
         let applied = migrate(&config).await?;
         let db = connect(&config).await?;
         let urls = Urls::new(&config.domain, config.test_mode)?;
+        let limits = Arc::new(limits::Limits::new(&config.moderation));
         let app = Self {
             db,
             config: Arc::new(config),
@@ -110,6 +115,7 @@ impl App {
             actors: Arc::default(),
             inbox_groups: Arc::default(),
             rules: Arc::default(),
+            limits,
         };
         app.ensure_site_keys().await?;
         Ok((app, applied))

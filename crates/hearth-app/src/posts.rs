@@ -311,17 +311,10 @@ impl App {
         id: i64,
         reason: &str,
     ) -> Result<(), AppError> {
-        let reason = reason.trim();
-        if reason.chars().count() > REASON_MAX {
-            return Err(AppError::invalid(ValidationError::new(
-                "reason",
-                "too_long",
-                format!("Keep the reason under {REASON_MAX} characters"),
-            )));
-        }
+        let reason = hearth_domain::moderation::required_reason("reason", reason)
+            .map_err(AppError::invalid)?;
         let post = self.post_by_id(id).await?;
-        self.erase(origin, post, Erase::Removal(reason.to_owned()))
-            .await?;
+        self.erase(origin, post, Erase::Removal(reason)).await?;
         Ok(())
     }
 
@@ -385,7 +378,12 @@ impl App {
                 let thread = self.thread_of(&parent).await?;
                 // The group closed the thread (Lemmy's Lock): its server
                 // would refuse the reply, so nobody here writes one.
-                if thread.locked_at.is_some() && origin.is_local() {
+                // A group here refuses every reply to a closed thread; a
+                // group elsewhere relays only what it took.
+                let relayed = origin
+                    .remote()
+                    .is_some_and(|r| matches!(r.via, Via::Relay(_)));
+                if thread.locked_at.is_some() && !relayed {
                     return Err(AppError::Refused(
                         "This thread is closed to new replies.".into(),
                     ));
@@ -406,6 +404,7 @@ impl App {
             PostGroup::Remote(_) => false,
         };
         self.may_take_part(origin, &group, outside_welcome).await?;
+        self.within_limits(origin, crate::limits::Act::Write)?;
         let author = origin.actor_id(self.urls());
         let (ap_id, url, published, mention_ids) = match identity {
             Identity::Minted => {
@@ -552,16 +551,9 @@ impl App {
         let group = self.live_group(origin, &post).await?;
         self.check_relay(origin, &group)?;
         let by_author = self.is_author(origin, &post);
-        let moderator = match (origin, &group) {
-            (Origin::Local(account), PostGroup::Local(g)) => {
-                groups::is_moderator(&self.db, g.id, account.id).await?
-            }
-            // A group elsewhere: its own server decides what is in it.
-            (Origin::Remote(r), PostGroup::Remote(g)) => {
-                matches!(&r.via, Via::Relay(_)) && g.authority.eq_ignore_ascii_case(&r.server)
-            }
-            _ => false,
-        };
+        // A group elsewhere: its own server (or a moderator it announced)
+        // decides what is in it.
+        let moderator = self.may_moderate(&self.db, origin, &group).await?;
         let reason = match (&how, by_author, moderator) {
             (Erase::OwnPost, true, _) => None,
             (Erase::Removal(reason), _, true) => Some(reason.clone()),
@@ -584,6 +576,8 @@ impl App {
         };
         if let Some(reason) = &reason {
             notifications::post_removed(&txn, &post, &actor, reason).await?;
+            self.log_removal(&txn, origin, &group, &post, reason)
+                .await?;
         }
         let deleted = posts::mark_deleted(&txn, post.id).await?;
         let id = self.activity_id(origin);
@@ -611,6 +605,7 @@ impl App {
     ) -> Result<Option<()>, AppError> {
         let group = self.live_group(origin, &post).await?;
         self.may_take_part(origin, &group, false).await?;
+        self.within_limits(origin, crate::limits::Act::React)?;
         let actor = origin.actor_id(self.urls());
         let id = self.activity_id(origin);
         let Some(txn) = self.begin(origin).await? else {
@@ -734,6 +729,7 @@ impl App {
         group: &PostGroup,
         outside_welcome: bool,
     ) -> Result<(), AppError> {
+        self.check_not_banned(origin, &group.ap_id(self)).await?;
         match origin {
             Origin::Local(account) => {
                 if !self.is_member(account.id, group).await? {

@@ -137,6 +137,19 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
+/// The ids of the active admins.
+pub async fn admin_ids(db: &impl ConnectionTrait) -> Result<Vec<i64>, DbError> {
+    Ok(users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(users::Column::Role.eq(Role::Admin.as_str()))
+        .filter(users::Column::Status.eq(AccountStatus::Active.as_str()))
+        .order_by_asc(users::Column::Id)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
 /// Look up an account by username, ignoring case.
 pub async fn find_credentials(
     db: &impl ConnectionTrait,

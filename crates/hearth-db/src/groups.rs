@@ -201,6 +201,90 @@ pub async fn is_moderator(
             .is_some_and(|m| m.state == MembershipState::Joined))
 }
 
+/// Make the account a moderator of the group (`true`), or end its role.
+/// `false` when nothing changed.
+pub async fn set_moderator(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    user_id: i64,
+    moderates: bool,
+) -> Result<bool, DbError> {
+    let listed = group_moderators::Entity::find()
+        .filter(group_moderators::Column::GroupId.eq(group_id))
+        .filter(group_moderators::Column::UserId.eq(user_id))
+        .count(db)
+        .await?
+        > 0;
+    if listed == moderates {
+        return Ok(false);
+    }
+    if moderates {
+        group_moderators::ActiveModel {
+            group_id: Set(group_id),
+            user_id: Set(user_id),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    } else {
+        group_moderators::Entity::delete_many()
+            .filter(group_moderators::Column::GroupId.eq(group_id))
+            .filter(group_moderators::Column::UserId.eq(user_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// The groups here the account moderates (joined moderators only).
+pub async fn moderated_by(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Group>, DbError> {
+    let ids: Vec<i64> = group_moderators::Entity::find()
+        .filter(group_moderators::Column::UserId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.group_id)
+        .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if is_moderator(db, id, user_id).await?
+            && let Some(group) = find_by_id(db, id).await?
+        {
+            out.push(group);
+        }
+    }
+    Ok(out)
+}
+
+/// The account ids of the group's moderators (joined members only).
+pub async fn moderator_ids(db: &impl ConnectionTrait, group_id: i64) -> Result<Vec<i64>, DbError> {
+    let mods = group_moderators::Entity::find()
+        .filter(group_moderators::Column::GroupId.eq(group_id))
+        .order_by_asc(group_moderators::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(mods.len());
+    for m in mods {
+        if is_moderator(db, group_id, m.user_id).await? {
+            out.push(m.user_id);
+        }
+    }
+    Ok(out)
+}
+
+/// Every group here, as (id, name).
+pub async fn all_ids_and_names(db: &impl ConnectionTrait) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(groups::Entity::find()
+        .select_only()
+        .column(groups::Column::Id)
+        .column(groups::Column::Name)
+        .order_by_asc(groups::Column::Id)
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?)
+}
+
 /// Usernames of the group's moderators (joined members only, as
 /// [`is_moderator`] counts them), oldest first.
 pub async fn moderator_usernames(

@@ -19,6 +19,7 @@ mod entity;
 mod error;
 pub mod federation;
 pub mod groups;
+pub mod moderation;
 pub mod names;
 pub mod notifications;
 pub mod posts;

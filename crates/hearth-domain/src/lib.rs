@@ -13,6 +13,7 @@ pub mod content;
 pub mod error;
 pub mod federation_policy;
 pub mod group;
+pub mod moderation;
 pub mod notification;
 pub mod password;
 pub mod peer;

@@ -24,6 +24,13 @@ crate::string_enum! {
         JoinDeclined => "join_declined",
         /// A moderator removed one of your posts.
         PostRemoved => "post_removed",
+        /// Moderators banned you from a group (or an admin from this
+        /// server).
+        Banned => "banned",
+        /// Someone reported a post or a person (for moderators and admins).
+        Report => "report",
+        /// A report you made was dealt with.
+        ReportResolved => "report_resolved",
     }
 }
 

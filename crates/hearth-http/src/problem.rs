@@ -192,6 +192,13 @@ impl From<AppError> for Problem {
                 "This server is not taking new accounts",
             )
             .detail("Ask the people who run this server for an account."),
+            AppError::TooMany { retry_after } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Please slow down",
+            )
+            .detail("You have done this many times in a short while. Take a break and try again a little later.")
+            .retry_after(retry_after),
             AppError::Forbidden(what) => Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",

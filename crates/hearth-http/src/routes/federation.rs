@@ -128,9 +128,11 @@ fn inbox_problem(err: &InboxError) -> Response {
         StatusCode::NOT_FOUND => "Not found",
         _ => "The activity could not be used",
     };
-    Problem::new(status, err.code(), title)
-        .detail(err.to_string())
-        .into_response()
+    let mut problem = Problem::new(status, err.code(), title).detail(err.to_string());
+    if let InboxError::TooMany(seconds) = err {
+        problem = problem.retry_after(*seconds);
+    }
+    problem.into_response()
 }
 
 /// Actor and collection fetches may be signed (authorized fetch). A

@@ -13,6 +13,7 @@ mod auth;
 pub(crate) mod federation;
 pub(crate) mod groups;
 mod me;
+mod moderation;
 mod notifications;
 mod posts;
 mod system;
@@ -20,7 +21,7 @@ mod system;
 use axum::Router;
 use axum::http::Method;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::ApiState;
 use crate::rate_limit::{limit_auth, limit_inbox};
@@ -223,6 +224,65 @@ fn table() -> Vec<Entry> {
             Command,
             |_| delete(posts::unreact),
         ),
+        at(M::POST, "/api/v1/posts/{id}/lock", Command, |_| {
+            post(moderation::lock)
+        }),
+        at(M::DELETE, "/api/v1/posts/{id}/lock", Command, |_| {
+            delete(moderation::unlock)
+        }),
+        at(M::POST, "/api/v1/groups/{name}/bans", Command, |_| {
+            post(moderation::ban_in_group)
+        }),
+        at(M::GET, "/api/v1/groups/{name}/bans", Moderators, |_| {
+            get(moderation::group_bans)
+        }),
+        at(M::DELETE, "/api/v1/groups/{name}/bans", Command, |_| {
+            delete(moderation::unban_in_group)
+        }),
+        at(
+            M::PUT,
+            "/api/v1/groups/{name}/moderators/{username}",
+            Command,
+            |_| put(moderation::add_moderator),
+        ),
+        at(
+            M::DELETE,
+            "/api/v1/groups/{name}/moderators/{username}",
+            Command,
+            |_| delete(moderation::remove_moderator),
+        ),
+        at(
+            M::GET,
+            "/api/v1/groups/{name}/moderation_log",
+            Public(
+                "a group's moderation log (members only for an unlisted group); no post's words",
+            ),
+            |_| get(moderation::group_log),
+        ),
+        at(M::POST, "/api/v1/reports", Command, |_| {
+            post(moderation::report)
+        }),
+        at(M::GET, "/api/v1/reports", Moderators, |_| {
+            get(moderation::reports)
+        }),
+        at(M::POST, "/api/v1/reports/{id}/resolve", Command, |_| {
+            post(moderation::resolve)
+        }),
+        at(M::GET, "/api/v1/me/reports", Own, |_| {
+            get(moderation::my_reports)
+        }),
+        at(M::GET, "/api/v1/admin/bans", Admin, |_| {
+            get(moderation::instance_bans)
+        }),
+        at(M::POST, "/api/v1/admin/bans", Admin, |_| {
+            post(moderation::ban_from_instance)
+        }),
+        at(M::DELETE, "/api/v1/admin/bans", Admin, |_| {
+            delete(moderation::unban_from_instance)
+        }),
+        at(M::GET, "/api/v1/admin/moderation_log", Admin, |_| {
+            get(moderation::instance_log)
+        }),
         at(M::POST, "/api/v1/posts/{id}/remove", Command, |_| {
             post(posts::remove)
         }),

@@ -68,6 +68,18 @@ fn describe(v: &NotificationView) -> Markup {
                 "A moderator of " (group) " removed one of your posts."
                 @if !n.detail.is_empty() { " They said: \u{201c}" (n.detail) "\u{201d}" }
             }
+            NotificationKind::Banned => {
+                "The moderators of " (group) " banned you from the group."
+                @if !n.detail.is_empty() { " They said: \u{201c}" (n.detail) "\u{201d}" }
+            }
+            NotificationKind::Report => {
+                "A new report about " (post) " in " (group) " is waiting. "
+                a href="/moderation/reports" { "Open the reports" }
+            }
+            NotificationKind::ReportResolved => {
+                "Your report was dealt with. Thank you for telling us."
+                @if !n.detail.is_empty() { " The moderators said: \u{201c}" (n.detail) "\u{201d}" }
+            }
         }
     }
 }

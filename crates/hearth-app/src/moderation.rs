@@ -1,0 +1,1468 @@
+//! Moderation that federates: locked threads, bans, the moderator role,
+//! reports, and the moderation log.
+//!
+//! Every action, whoever asks (a moderator here through the API, the web
+//! or the CLI; a group elsewhere relaying its moderator's activity), runs
+//! through one core per kind of action, and so through the same checks:
+//!
+//! | action              | core                      | who may                                               |
+//! |---------------------|---------------------------|-------------------------------------------------------|
+//! | lock / unlock       | [`App::set_lock`]         | a moderator of the group (here), or an admin here; for a group elsewhere, that group relaying its moderator |
+//! | ban / lift          | [`App::ban`] / [`App::lift_ban`] | the same; instance bans: admins here           |
+//! | moderator role      | [`App::set_moderator`]    | the same                                              |
+//! | report              | [`App::report`] / [`App::receive_flag`] | a member here / another server         |
+//! | resolve a report    | [`App::resolve_report`]   | a moderator of the report's group here, or an admin   |
+//!
+//! "A moderator of a group elsewhere" is someone on the group's own server
+//! (its moderators and admins, as Lemmy checks) or someone the group
+//! announced as a moderator with `Add` ([`App::may_moderate`]). Each action
+//! is recorded in the moderation log in the same transaction, and told to
+//! the group's member servers through the federation port.
+
+use chrono::{DateTime, Utc};
+use hearth_db::groups::{self, Group, Member};
+use hearth_db::moderation::{
+    self as store, LogEntry, LogScope, NewBan, NewLogEntry, NewReport, ReportScope,
+};
+pub use hearth_db::moderation::{Ban, LogEntry as StoredLogEntry, Report};
+use hearth_db::posts::{self, Post, PostKind};
+use hearth_db::remote::{self, RemoteActor};
+use hearth_db::tokens::Session;
+use hearth_db::{DatabaseTransaction, accounts};
+use hearth_domain::moderation::{
+    BanTerms, ModAction, ReportCategory, ReportState, optional_text, required_reason,
+};
+use hearth_domain::notification::NotificationKind;
+use hearth_domain::peer::Software;
+use hearth_domain::{MembershipState, Role, ValidationError};
+
+use crate::events::{
+    Change, Event, FlagEvent, ModAct, ModerationEvent, PostAct, PostAudience, PostEvent,
+    ResolvedEvent,
+};
+use crate::ids::LocalRef;
+use crate::inbound::Outcome;
+use crate::origin::{Origin, Via};
+use crate::posts::{PostGroup, group_of};
+use crate::{App, AppError};
+
+/// A ban as a moderator asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct BanRequest {
+    /// `name` (here), `name@server`, or the person's actor URL.
+    pub person: String,
+    pub reason: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Also remove everything the person wrote in the group.
+    pub remove_data: bool,
+}
+
+/// A report as a member makes it: about a post, or about an account.
+#[derive(Debug, Clone, Default)]
+pub struct ReportRequest {
+    pub post_id: Option<i64>,
+    /// `name`, `name@server` or an actor URL, when the report is about an
+    /// account rather than a post.
+    pub account: Option<String>,
+    pub category: String,
+    pub comment: String,
+}
+
+/// A `Flag` read off the wire.
+#[derive(Debug, Clone, Default)]
+pub struct IncomingFlag {
+    /// What it names: posts, accounts (Mastodon: the account first).
+    pub objects: Vec<String>,
+    /// The reporter's words (`content` or `summary`).
+    pub comment: Option<String>,
+    /// Hearth's category, when a Hearth server sent it.
+    pub category: Option<String>,
+}
+
+/// A person a moderator acts on.
+struct Person {
+    ap_id: String,
+    member: Member,
+    /// Their server's inbox, for someone elsewhere.
+    inbox: Option<String>,
+}
+
+/// One line of the moderation log, as its reader may see it.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub entry: LogEntry,
+    /// Who did it; `None` when the instance hides moderators' names from
+    /// this reader.
+    pub actor: Option<String>,
+}
+
+/// The moderation log of a group here is read by its members, and by
+/// everyone when the group is listed; admins read the whole log.
+#[derive(Debug, Clone, Copy)]
+pub enum LogReader<'a> {
+    Anonymous,
+    Account(&'a Session),
+}
+
+impl App {
+    // ---- who moderates ------------------------------------------------
+
+    /// Whether whoever asks may moderate `group`: a joined moderator of a
+    /// group here, or an admin here; for a group elsewhere, that group
+    /// relaying an activity by someone on its own server or by someone it
+    /// announced as a moderator.
+    pub(crate) async fn may_moderate(
+        &self,
+        db: &impl hearth_db::ConnectionTrait,
+        origin: &Origin,
+        group: &PostGroup,
+    ) -> Result<bool, AppError> {
+        Ok(match (origin, group) {
+            (Origin::Local(account), PostGroup::Local(g)) => {
+                account.role == Role::Admin || groups::is_moderator(db, g.id, account.id).await?
+            }
+            (Origin::Remote(r), PostGroup::Remote(g)) => match &r.via {
+                Via::Relay(relay) if relay.ap_id == g.ap_id => {
+                    g.authority.eq_ignore_ascii_case(&r.server)
+                        || store::is_remote_moderator(db, &g.ap_id, &r.actor).await?
+                }
+                _ => false,
+            },
+            _ => false,
+        })
+    }
+
+    async fn moderated(&self, origin: &Origin, group: &PostGroup) -> Result<(), AppError> {
+        if self.may_moderate(&self.db, origin, group).await? {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "Only the group's moderators can do this.",
+            ))
+        }
+    }
+
+    /// A group here, for a moderator's action.
+    async fn group_here(&self, name: &str) -> Result<Group, AppError> {
+        groups::find_by_name(&self.db, name)
+            .await?
+            .ok_or(AppError::NotFound { what: "group" })
+    }
+
+    /// Record an action in the log.
+    async fn log(
+        &self,
+        txn: &DatabaseTransaction,
+        origin: &Origin,
+        group: Option<&str>,
+        line: Logged<'_>,
+    ) -> Result<(), AppError> {
+        let Logged {
+            action,
+            target,
+            reason,
+            expires_at,
+        } = line;
+        let actor = origin.actor_id(self.urls());
+        store::log(
+            txn,
+            NewLogEntry {
+                group_ap_id: group,
+                actor_ap_id: &actor,
+                action,
+                target_ap_id: target,
+                reason,
+                expires_at,
+            },
+        )
+        .await?;
+        tracing::info!(group, by = %actor, action = action.as_str(), target, "moderation action");
+        Ok(())
+    }
+
+    /// Log a moderator's removal of a post.
+    pub(crate) async fn log_removal(
+        &self,
+        txn: &DatabaseTransaction,
+        origin: &Origin,
+        group: &PostGroup,
+        post: &Post,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let group = group.ap_id(self);
+        self.log(
+            txn,
+            origin,
+            Some(&group),
+            Logged {
+                action: ModAction::RemovePost,
+                target: &post.ap_id,
+                reason,
+                expires_at: None,
+            },
+        )
+        .await
+    }
+
+    // ---- locked threads -------------------------------------------------
+
+    /// Moderators: close a thread to new replies (`true`), or open it
+    /// again. Every member server is told (`Lock`, `Undo{Lock}`, announced
+    /// by the group).
+    pub async fn lock_thread(
+        &self,
+        origin: &Origin,
+        id: i64,
+        locked: bool,
+    ) -> Result<(), AppError> {
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.set_lock(origin, post, locked).await?;
+        Ok(())
+    }
+
+    /// The one door for locking a thread. `None` for a second delivery.
+    pub(crate) async fn set_lock(
+        &self,
+        origin: &Origin,
+        post: Post,
+        locked: bool,
+    ) -> Result<Option<()>, AppError> {
+        let group = group_of(&self.db, &post)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        if !access_allows(self, origin, &post, &group).await? || post.is_deleted() {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        self.moderated(origin, &group).await?;
+        if post.kind != PostKind::Thread {
+            return Err(AppError::invalid(ValidationError::new(
+                "post",
+                "not_a_thread",
+                "Only a whole thread can be closed to replies",
+            )));
+        }
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
+        let updated = posts::set_locked(&txn, post.id, locked).await?;
+        let group_id = group.ap_id(self);
+        let action = if locked {
+            ModAction::LockThread
+        } else {
+            ModAction::UnlockThread
+        };
+        self.log(
+            &txn,
+            origin,
+            Some(&group_id),
+            Logged {
+                action,
+                target: &post.ap_id,
+                reason: "",
+                expires_at: None,
+            },
+        )
+        .await?;
+        if let PostGroup::Local(g) = &group
+            && updated.visibility.federates()
+        {
+            let act = PostAct {
+                id: self.urls().new_activity().to_string(),
+                actor: origin.actor_id(self.urls()),
+                by_member_here: true,
+                post: updated,
+                change: Change::Locked(locked),
+            };
+            let to = PostAudience::GroupHere {
+                group: g.clone(),
+                inboxes: self.member_servers(&txn, g.id, false).await?,
+            };
+            self.emit(&txn, Event::Post(Box::new(PostEvent { to, act })))
+                .await?;
+        }
+        self.commit(txn).await?;
+        Ok(Some(()))
+    }
+
+    /// Lemmy's or Hearth's `Lock` (`locked`) or `Undo{Lock}` of the thread
+    /// `object_id`, relayed by its group.
+    pub async fn receive_lock(
+        &self,
+        origin: &Origin,
+        object_id: &str,
+        locked: bool,
+    ) -> Result<Outcome, AppError> {
+        let Origin::Remote(r) = origin else {
+            return Err(AppError::Internal("a local Lock".into()));
+        };
+        if !matches!(r.via, Via::Relay(_)) {
+            return Ok(Outcome::Ignored(
+                "a thread is locked by its group, not by one person".into(),
+            ));
+        }
+        let post = posts::find_by_ap_id(&self.db, object_id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        if post.group_id.is_some() {
+            return Err(AppError::Forbidden(
+                "A group can lock only its own threads.",
+            ));
+        }
+        Ok(Outcome::of(self.set_lock(origin, post, locked).await?))
+    }
+
+    // ---- bans -----------------------------------------------------------
+
+    /// The ban that holds on whoever asks in `group` (or on the whole
+    /// instance), if any.
+    pub(crate) async fn ban_on(
+        &self,
+        db: &impl hearth_db::ConnectionTrait,
+        origin: &Origin,
+        group_ap_id: Option<&str>,
+    ) -> Result<Option<Ban>, AppError> {
+        let actor = origin.actor_id(self.urls());
+        Ok(store::holding(db, group_ap_id, &actor, Utc::now()).await?)
+    }
+
+    /// Refuse whoever is banned from `group` (or from this instance).
+    pub(crate) async fn check_not_banned(
+        &self,
+        origin: &Origin,
+        group_ap_id: &str,
+    ) -> Result<(), AppError> {
+        match self.ban_on(&self.db, origin, Some(group_ap_id)).await? {
+            None => Ok(()),
+            Some(ban) if ban.group_ap_id.is_none() => Err(AppError::Forbidden(
+                "You cannot take part on this server: an admin banned your account.",
+            )),
+            Some(_) => Err(AppError::Forbidden(
+                "You cannot take part in this group: its moderators banned you.",
+            )),
+        }
+    }
+
+    /// The person `who` names: a member here by name, or someone elsewhere
+    /// by handle or actor URL (looked up when not known yet).
+    async fn person(&self, who: &str) -> Result<Person, AppError> {
+        let who = who.trim().trim_start_matches('@');
+        if who.is_empty() {
+            return Err(AppError::invalid(ValidationError::new(
+                "person",
+                "required",
+                "Name the person: their name here, name@server, or their address",
+            )));
+        }
+        let local_name = match self.urls().parse_local_id(who) {
+            Some(LocalRef::User(name)) => Some(name),
+            Some(_) => None,
+            None if !who.contains('@') && !who.contains('/') => Some(who.to_owned()),
+            None => match who.split_once('@') {
+                Some((name, host)) if host.eq_ignore_ascii_case(&self.config.domain) => {
+                    Some(name.to_owned())
+                }
+                _ => None,
+            },
+        };
+        if let Some(name) = local_name {
+            let account = accounts::find_by_username(&self.db, &name)
+                .await?
+                .ok_or(AppError::NotFound { what: "person" })?;
+            return Ok(Person {
+                ap_id: self.urls().user(&account.username).to_string(),
+                member: Member::Local(account.id),
+                inbox: None,
+            });
+        }
+        let actor = match remote::find_actor(&self.db, who).await? {
+            Some(actor) => actor,
+            None => self.resolve(who).await?,
+        };
+        Ok(Person {
+            inbox: Some(actor.shared_inbox.clone().unwrap_or(actor.inbox.clone())),
+            ap_id: actor.ap_id.clone(),
+            member: Member::Remote(actor.id),
+        })
+    }
+
+    /// Moderators: ban someone from a group here. They leave the group at
+    /// once, cannot join again or take part until the ban is lifted or
+    /// runs out; with `remove_data`, everything they wrote in the group is
+    /// removed. The group's member servers and the person's server are
+    /// told (`Block` with `target`, `endTime`, `removeData`).
+    pub async fn ban(
+        &self,
+        origin: &Origin,
+        group: &str,
+        request: BanRequest,
+    ) -> Result<Ban, AppError> {
+        let group = self.group_here(group).await?;
+        let here = PostGroup::Local(group.clone());
+        self.moderated(origin, &here).await?;
+        let terms = ban_terms(&request)?;
+        let person = self.person(&request.person).await?;
+        let actor = origin.actor_id(self.urls());
+        if person.ap_id == actor {
+            return Err(AppError::invalid(ValidationError::new(
+                "person",
+                "yourself",
+                "You cannot ban yourself",
+            )));
+        }
+        let group_id = self.urls().group(&group.name).to_string();
+        let block_id = self.urls().new_activity().to_string();
+        let txn = self
+            .begin(origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local ban seen twice".into()))?;
+        store::ban(
+            &txn,
+            NewBan {
+                group_ap_id: Some(&group_id),
+                person_ap_id: &person.ap_id,
+                terms: &terms,
+                activity_ap_id: Some(&block_id),
+                by_ap_id: &actor,
+            },
+        )
+        .await?;
+        // Every member server hears of it, the person's own included (it
+        // is taken off the list below).
+        let inboxes = self.member_servers(&txn, group.id, false).await?;
+        groups::remove_membership(&txn, group.id, person.member).await?;
+        if terms.remove_data {
+            self.remove_content(&txn, &person.ap_id, &group_id).await?;
+        }
+        self.log(
+            &txn,
+            origin,
+            Some(&group_id),
+            Logged {
+                action: ModAction::Ban,
+                target: &person.ap_id,
+                reason: &terms.reason,
+                expires_at: terms.expires_at,
+            },
+        )
+        .await?;
+        if let Member::Local(user) = person.member {
+            hearth_db::notifications::record(
+                &txn,
+                user,
+                NotificationKind::Banned,
+                Some(&actor),
+                None,
+                Some(&group_id),
+                &terms.reason,
+            )
+            .await?;
+        }
+        let person_inbox = person
+            .inbox
+            .filter(|inbox| !inboxes.iter().any(|s| &s.inbox == inbox));
+        self.emit(
+            &txn,
+            Event::Moderation(Box::new(ModerationEvent {
+                group: group.clone(),
+                inboxes,
+                person_inbox,
+                id: block_id.clone(),
+                actor: actor.clone(),
+                person: person.ap_id.clone(),
+                act: ModAct::Banned(terms.clone()),
+            })),
+        )
+        .await?;
+        self.commit(txn).await?;
+        store::holding(&self.db, Some(&group_id), &person.ap_id, Utc::now())
+            .await?
+            .ok_or_else(|| AppError::Internal("a ban just made is not there".into()))
+    }
+
+    /// Moderators: lift a ban from a group here before it runs out.
+    pub async fn lift_ban(
+        &self,
+        origin: &Origin,
+        group: &str,
+        person: &str,
+    ) -> Result<(), AppError> {
+        let group = self.group_here(group).await?;
+        let here = PostGroup::Local(group.clone());
+        self.moderated(origin, &here).await?;
+        let person = self.person(person).await?;
+        let group_id = self.urls().group(&group.name).to_string();
+        let txn = self
+            .begin(origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local unban seen twice".into()))?;
+        let Some(ban) = store::lift(&txn, Some(&group_id), &person.ap_id).await? else {
+            return Err(AppError::NotFound { what: "ban" });
+        };
+        self.log(
+            &txn,
+            origin,
+            Some(&group_id),
+            Logged {
+                action: ModAction::Unban,
+                target: &person.ap_id,
+                reason: "",
+                expires_at: None,
+            },
+        )
+        .await?;
+        let inboxes = self.member_servers(&txn, group.id, false).await?;
+        let person_inbox = person
+            .inbox
+            .filter(|inbox| !inboxes.iter().any(|s| &s.inbox == inbox));
+        if let Some(block_id) = ban.activity_ap_id.clone() {
+            self.emit(
+                &txn,
+                Event::Moderation(Box::new(ModerationEvent {
+                    group: group.clone(),
+                    inboxes,
+                    person_inbox,
+                    id: self.urls().new_activity().to_string(),
+                    actor: origin.actor_id(self.urls()),
+                    person: person.ap_id.clone(),
+                    act: ModAct::Unbanned {
+                        block_id,
+                        terms: ban.terms.clone(),
+                    },
+                })),
+            )
+            .await?;
+        }
+        self.commit(txn).await?;
+        Ok(())
+    }
+
+    /// Admins: ban someone from this whole instance. Someone elsewhere
+    /// leaves every group here, and nothing they send is taken; a member
+    /// here can no longer write, react or join. With `remove_data`,
+    /// everything they wrote in groups here is removed. Not federated:
+    /// other servers decide for themselves.
+    pub async fn ban_from_instance(
+        &self,
+        origin: &Origin,
+        request: BanRequest,
+    ) -> Result<Ban, AppError> {
+        admin(origin)?;
+        let terms = ban_terms(&request)?;
+        let person = self.person(&request.person).await?;
+        let actor = origin.actor_id(self.urls());
+        if person.ap_id == actor {
+            return Err(AppError::invalid(ValidationError::new(
+                "person",
+                "yourself",
+                "You cannot ban yourself",
+            )));
+        }
+        let txn = self
+            .begin(origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local ban seen twice".into()))?;
+        store::ban(
+            &txn,
+            NewBan {
+                group_ap_id: None,
+                person_ap_id: &person.ap_id,
+                terms: &terms,
+                activity_ap_id: None,
+                by_ap_id: &actor,
+            },
+        )
+        .await?;
+        if let Member::Remote(actor_id) = person.member {
+            for (group, _) in groups::memberships_of_remote(&txn, actor_id).await? {
+                groups::remove_membership(&txn, group.id, person.member).await?;
+            }
+        }
+        if terms.remove_data {
+            for group in groups::all_ids_and_names(&txn).await? {
+                let group_id = self.urls().group(&group.1).to_string();
+                self.remove_content(&txn, &person.ap_id, &group_id).await?;
+            }
+        }
+        self.log(
+            &txn,
+            origin,
+            None,
+            Logged {
+                action: ModAction::Ban,
+                target: &person.ap_id,
+                reason: &terms.reason,
+                expires_at: terms.expires_at,
+            },
+        )
+        .await?;
+        self.commit(txn).await?;
+        store::holding(&self.db, None, &person.ap_id, Utc::now())
+            .await?
+            .ok_or_else(|| AppError::Internal("a ban just made is not there".into()))
+    }
+
+    /// Admins: lift an instance ban.
+    pub async fn lift_instance_ban(&self, origin: &Origin, person: &str) -> Result<(), AppError> {
+        admin(origin)?;
+        let person = self.person(person).await?;
+        let txn = self
+            .begin(origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local unban seen twice".into()))?;
+        if store::lift(&txn, None, &person.ap_id).await?.is_none() {
+            return Err(AppError::NotFound { what: "ban" });
+        }
+        self.log(
+            &txn,
+            origin,
+            None,
+            Logged {
+                action: ModAction::Unban,
+                target: &person.ap_id,
+                reason: "",
+                expires_at: None,
+            },
+        )
+        .await?;
+        self.commit(txn).await?;
+        Ok(())
+    }
+
+    /// The bans that hold in a group here (moderators), or on the instance
+    /// (`None`, admins).
+    pub async fn bans(&self, session: &Session, group: Option<&str>) -> Result<Vec<Ban>, AppError> {
+        let origin = Origin::local(session);
+        let group_id = match group {
+            Some(name) => {
+                let group = self.group_here(name).await?;
+                self.moderated(&origin, &PostGroup::Local(group.clone()))
+                    .await?;
+                Some(self.urls().group(&group.name).to_string())
+            }
+            None => {
+                admin(&origin)?;
+                None
+            }
+        };
+        Ok(store::holding_in(&self.db, group_id.as_deref(), Utc::now()).await?)
+    }
+
+    /// Remove, here, what `person` wrote in `group` (a ban with
+    /// `removeData`). Other servers are told by the ban itself.
+    async fn remove_content(
+        &self,
+        txn: &DatabaseTransaction,
+        person: &str,
+        group: &str,
+    ) -> Result<(), AppError> {
+        for id in store::live_posts_by_in(txn, person, group).await? {
+            posts::mark_deleted(txn, id).await?;
+        }
+        Ok(())
+    }
+
+    /// A group elsewhere relays its moderator's `Block` of `person` (or,
+    /// with `lifted`, its `Undo`). Kept so that the person's activities in
+    /// that group are refused here too, and, with `remove_data`, what they
+    /// wrote there is removed here.
+    pub async fn receive_block(
+        &self,
+        origin: &Origin,
+        person: &str,
+        target: &str,
+        terms: BanTerms,
+        lifted: bool,
+    ) -> Result<Outcome, AppError> {
+        let Some(r) = origin.remote() else {
+            return Err(AppError::Internal("a local Block through the inbox".into()));
+        };
+        let Via::Relay(relay) = &r.via else {
+            // A person's own block of another, or a server-wide ban sent
+            // to us: not something Hearth keeps.
+            return Ok(Outcome::Ignored("a Block not relayed by a group".into()));
+        };
+        if target != relay.ap_id {
+            return Ok(Outcome::Ignored(
+                "a Block of someone outside the group relaying it".into(),
+            ));
+        }
+        let group = PostGroup::Remote(relay.clone());
+        self.moderated(origin, &group).await?;
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(Outcome::Duplicate);
+        };
+        if lifted {
+            store::lift(&txn, Some(&relay.ap_id), person).await?;
+            self.log(
+                &txn,
+                origin,
+                Some(&relay.ap_id),
+                Logged {
+                    action: ModAction::Unban,
+                    target: person,
+                    reason: "",
+                    expires_at: None,
+                },
+            )
+            .await?;
+        } else {
+            let terms = BanTerms {
+                reason: crate::posts::remote_reason(&terms.reason),
+                ..terms
+            };
+            store::ban(
+                &txn,
+                NewBan {
+                    group_ap_id: Some(&relay.ap_id),
+                    person_ap_id: person,
+                    terms: &terms,
+                    activity_ap_id: Some(&r.activity),
+                    by_ap_id: &r.actor,
+                },
+            )
+            .await?;
+            if terms.remove_data {
+                self.remove_content(&txn, person, &relay.ap_id).await?;
+            }
+            self.log(
+                &txn,
+                origin,
+                Some(&relay.ap_id),
+                Logged {
+                    action: ModAction::Ban,
+                    target: person,
+                    reason: &terms.reason,
+                    expires_at: terms.expires_at,
+                },
+            )
+            .await?;
+            if let Some(LocalRef::User(name)) = self.urls().parse_local_id(person)
+                && let Some(account) = accounts::find_by_username(&txn, &name).await?
+            {
+                // The group removed them: they are no longer a member here
+                // either (and may ask again once the ban is over).
+                if let Some(membership) =
+                    remote::find_membership(&txn, account.id, relay.id).await?
+                {
+                    remote::remove_membership(&txn, membership.id).await?;
+                }
+                hearth_db::notifications::record(
+                    &txn,
+                    account.id,
+                    NotificationKind::Banned,
+                    Some(&r.actor),
+                    None,
+                    Some(&relay.ap_id),
+                    &terms.reason,
+                )
+                .await?;
+            }
+        }
+        self.commit(txn).await?;
+        Ok(Outcome::Applied)
+    }
+
+    // ---- the moderator role ---------------------------------------------
+
+    /// Moderators (or admins): make a joined member here a moderator of a
+    /// group here (`true`), or end their role. Member servers are told
+    /// (`Add`/`Remove` on the group's moderators collection).
+    pub async fn set_moderator(
+        &self,
+        origin: &Origin,
+        group: &str,
+        username: &str,
+        moderates: bool,
+    ) -> Result<(), AppError> {
+        let group = self.group_here(group).await?;
+        self.moderated(origin, &PostGroup::Local(group.clone()))
+            .await?;
+        let account = accounts::find_by_username(&self.db, username.trim().trim_start_matches('@'))
+            .await?
+            .ok_or(AppError::NotFound { what: "person" })?;
+        let joined = groups::find_membership(&self.db, group.id, Member::Local(account.id))
+            .await?
+            .is_some_and(|m| m.state == MembershipState::Joined);
+        if moderates && !joined {
+            return Err(AppError::invalid(ValidationError::new(
+                "person",
+                "not_member",
+                "Only a member of the group can moderate it",
+            )));
+        }
+        let person = self.urls().user(&account.username).to_string();
+        let group_id = self.urls().group(&group.name).to_string();
+        let txn = self
+            .begin(origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local change seen twice".into()))?;
+        if !groups::set_moderator(&txn, group.id, account.id, moderates).await? {
+            txn.rollback().await?;
+            return Ok(());
+        }
+        let (action, act) = if moderates {
+            (ModAction::AddModerator, ModAct::ModeratorAdded)
+        } else {
+            (ModAction::RemoveModerator, ModAct::ModeratorRemoved)
+        };
+        self.log(
+            &txn,
+            origin,
+            Some(&group_id),
+            Logged {
+                action,
+                target: &person,
+                reason: "",
+                expires_at: None,
+            },
+        )
+        .await?;
+        let inboxes = self.member_servers(&txn, group.id, false).await?;
+        self.emit(
+            &txn,
+            Event::Moderation(Box::new(ModerationEvent {
+                group: group.clone(),
+                inboxes,
+                person_inbox: None,
+                id: self.urls().new_activity().to_string(),
+                actor: origin.actor_id(self.urls()),
+                person,
+                act,
+            })),
+        )
+        .await?;
+        self.commit(txn).await?;
+        Ok(())
+    }
+
+    /// A group elsewhere relays its moderator's `Add` (or `Remove`) of
+    /// `person` to its moderators collection `target`.
+    pub async fn receive_moderator(
+        &self,
+        origin: &Origin,
+        person: &str,
+        target: &str,
+        moderates: bool,
+    ) -> Result<Outcome, AppError> {
+        let Some(r) = origin.remote() else {
+            return Err(AppError::Internal("a local Add through the inbox".into()));
+        };
+        let Via::Relay(relay) = &r.via else {
+            return Ok(Outcome::Ignored("an Add not relayed by a group".into()));
+        };
+        if target.trim_end_matches('/') != format!("{}/moderators", relay.ap_id) {
+            // Lemmy's featured collection (pinned posts) and anything else.
+            return Ok(Outcome::Ignored(
+                "an Add or Remove of something other than the group's moderators".into(),
+            ));
+        }
+        self.moderated(origin, &PostGroup::Remote(relay.clone()))
+            .await?;
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(Outcome::Duplicate);
+        };
+        store::set_remote_moderator(&txn, &relay.ap_id, person, moderates).await?;
+        let action = if moderates {
+            ModAction::AddModerator
+        } else {
+            ModAction::RemoveModerator
+        };
+        self.log(
+            &txn,
+            origin,
+            Some(&relay.ap_id),
+            Logged {
+                action,
+                target: person,
+                reason: "",
+                expires_at: None,
+            },
+        )
+        .await?;
+        self.commit(txn).await?;
+        Ok(Outcome::Applied)
+    }
+
+    /// The moderators a group elsewhere announced (beyond the people on
+    /// its own server).
+    pub async fn announced_moderators(&self, group: &RemoteActor) -> Result<Vec<String>, AppError> {
+        Ok(store::remote_moderators_of(&self.db, &group.ap_id).await?)
+    }
+
+    // ---- reports --------------------------------------------------------
+
+    /// A member reports a post or an account, with a category and a
+    /// comment. The moderators of a group here (or the admins, for what is
+    /// not in a group here) find it in their queue; what was written on
+    /// other servers is also reported to them (`Flag`, sent by this
+    /// server's own actor: the reporter stays anonymous elsewhere).
+    pub async fn report(
+        &self,
+        session: &Session,
+        request: ReportRequest,
+    ) -> Result<Report, AppError> {
+        let origin = Origin::local(session);
+        self.within_limits(&origin, crate::limits::Act::Report)?;
+        let category: ReportCategory = request.category.trim().parse().map_err(
+            |e: hearth_domain::account::UnknownValue| {
+                AppError::invalid(ValidationError::new("category", "invalid", e.to_string()))
+            },
+        )?;
+        let comment = optional_text("comment", &request.comment).map_err(AppError::invalid)?;
+        if category == ReportCategory::Other && comment.is_empty() {
+            return Err(AppError::invalid(ValidationError::new(
+                "comment",
+                "required",
+                "Say in a few words what is wrong",
+            )));
+        }
+        let (post, account, group) = match (request.post_id, request.account.as_deref()) {
+            (Some(id), _) => {
+                let (post, group) = self.readable_post(Some(session), id).await?;
+                if post.is_deleted() {
+                    return Err(AppError::NotFound { what: "post" });
+                }
+                (Some(post.clone()), post.author_ap_id.clone(), Some(group))
+            }
+            (None, Some(who)) => (None, self.person(who).await?.ap_id, None),
+            (None, None) => {
+                return Err(AppError::invalid(ValidationError::new(
+                    "post",
+                    "required",
+                    "Say which post or which person you report",
+                )));
+            }
+        };
+        if account == origin.actor_id(self.urls()) {
+            return Err(AppError::invalid(ValidationError::new(
+                "post",
+                "yourself",
+                "You cannot report yourself",
+            )));
+        }
+        // Who else hears of it: the group's server, and the author's.
+        let mut inboxes: Vec<String> = Vec::new();
+        if let Some(PostGroup::Remote(g)) = &group {
+            inboxes.push(g.inbox.clone());
+        }
+        if !self.urls().is_local_id(&account)
+            && let Some(author) = remote::find_actor(&self.db, &account).await?
+        {
+            let inbox = author.shared_inbox.clone().unwrap_or(author.inbox.clone());
+            let same_server = match &group {
+                Some(PostGroup::Remote(g)) => g.authority.eq_ignore_ascii_case(&author.authority),
+                _ => false,
+            };
+            if !same_server && !inboxes.contains(&inbox) {
+                inboxes.push(inbox);
+            }
+        }
+        let flag_id = (!inboxes.is_empty()).then(|| self.urls().new_activity().to_string());
+        let group_ap_id = group.as_ref().map(|g| g.ap_id(self));
+        let txn = self
+            .begin(&origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local report seen twice".into()))?;
+        let report = store::insert_report(
+            &txn,
+            NewReport {
+                reporter_user_id: Some(session.account.id),
+                flagged_by: None,
+                flag_ap_id: flag_id.as_deref(),
+                post_ap_id: post.as_ref().map(|p| p.ap_id.as_str()),
+                account_ap_id: &account,
+                group_ap_id: group_ap_id.as_deref(),
+                category,
+                comment: &comment,
+            },
+        )
+        .await?
+        .ok_or_else(|| AppError::Internal("a new report's flag id is taken".into()))?;
+        self.tell_moderators(&txn, &report).await?;
+        if let Some(id) = flag_id {
+            self.emit(
+                &txn,
+                Event::Reported(Box::new(FlagEvent {
+                    id,
+                    account: account.clone(),
+                    post: post.as_ref().map(|p| p.ap_id.clone()),
+                    group: group_ap_id.clone(),
+                    category,
+                    comment,
+                    inboxes,
+                })),
+            )
+            .await?;
+        }
+        self.commit(txn).await?;
+        tracing::info!(
+            report = report.id,
+            category = category.as_str(),
+            "report made"
+        );
+        Ok(report)
+    }
+
+    /// Tell who handles a report: the moderators of its group here, else
+    /// the admins.
+    async fn tell_moderators(
+        &self,
+        txn: &DatabaseTransaction,
+        report: &Report,
+    ) -> Result<(), AppError> {
+        let group = match report
+            .group_ap_id
+            .as_deref()
+            .and_then(|g| self.urls().parse_local_id(g))
+        {
+            Some(LocalRef::Group(name)) => groups::find_by_name(txn, &name).await?,
+            _ => None,
+        };
+        let people: Vec<i64> = match &group {
+            Some(g) => groups::moderator_ids(txn, g.id).await?,
+            None => accounts::admin_ids(txn).await?,
+        };
+        let post_id = match &report.post_ap_id {
+            Some(id) => posts::find_by_ap_id(txn, id).await?.map(|p| p.id),
+            None => None,
+        };
+        for user in people {
+            if Some(user) == report.reporter_user_id {
+                continue;
+            }
+            hearth_db::notifications::record(
+                txn,
+                user,
+                NotificationKind::Report,
+                None,
+                post_id,
+                report.group_ap_id.as_deref(),
+                report.category.as_str(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Another server's `Flag` (Lemmy's, Mastodon's, Hearth's): a report
+    /// about a post in a group here, or about something a member here
+    /// wrote, or about a member here. Anything else is not ours to judge.
+    pub async fn receive_flag(
+        &self,
+        origin: &Origin,
+        flag: IncomingFlag,
+    ) -> Result<Outcome, AppError> {
+        let Some(r) = origin.remote() else {
+            return Err(AppError::Internal("a local Flag through the inbox".into()));
+        };
+        self.within_limits(origin, crate::limits::Act::Report)?;
+        let mut post: Option<(Post, PostGroup)> = None;
+        let mut account: Option<String> = None;
+        for object in &flag.objects {
+            match self.urls().parse_local_id(object) {
+                Some(LocalRef::User(name)) => {
+                    if account.is_none()
+                        && accounts::find_by_username(&self.db, &name).await?.is_some()
+                    {
+                        account = Some(self.urls().user(&name).to_string());
+                    }
+                    continue;
+                }
+                Some(LocalRef::Group(_) | LocalRef::Site | LocalRef::Activity(_)) => continue,
+                _ => {}
+            }
+            if post.is_some() {
+                continue;
+            }
+            let Some(found) = self.named_post_for_flag(object).await? else {
+                continue;
+            };
+            if found.group_id.is_none() && !found.local {
+                continue;
+            }
+            let Some(group) = group_of(&self.db, &found).await? else {
+                continue;
+            };
+            // About a group here: only what the reporting server could
+            // read may be reported. About a member's post in a group
+            // elsewhere: that group decides who reads it, and a report
+            // tells the reporter nothing back, so the post is taken.
+            if matches!(group, PostGroup::Local(_))
+                && !access_allows(self, origin, &found, &group).await?
+            {
+                continue;
+            }
+            post = Some((found, group));
+        }
+        let account = match (&post, account) {
+            (Some((p, _)), _) => p.author_ap_id.clone(),
+            (None, Some(a)) => a,
+            (None, None) => {
+                return Ok(Outcome::Ignored(
+                    "a report about nothing this server holds".into(),
+                ));
+            }
+        };
+        let comment = flag
+            .comment
+            .as_deref()
+            .map(crate::posts::remote_reason)
+            .unwrap_or_default();
+        let comment = optional_text("comment", &comment).unwrap_or_else(|_| {
+            comment
+                .chars()
+                .take(hearth_domain::moderation::MAX_REASON)
+                .collect()
+        });
+        let category = ReportCategory::from_remote(flag.category.as_deref());
+        let group_ap_id = post.as_ref().map(|(_, g)| g.ap_id(self));
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(Outcome::Duplicate);
+        };
+        let Some(report) = store::insert_report(
+            &txn,
+            NewReport {
+                reporter_user_id: None,
+                flagged_by: Some(&r.actor),
+                flag_ap_id: Some(&r.activity),
+                post_ap_id: post.as_ref().map(|(p, _)| p.ap_id.as_str()),
+                account_ap_id: &account,
+                group_ap_id: group_ap_id.as_deref(),
+                category,
+                comment: &comment,
+            },
+        )
+        .await?
+        else {
+            txn.rollback().await?;
+            return Ok(Outcome::Duplicate);
+        };
+        self.tell_moderators(&txn, &report).await?;
+        self.commit(txn).await?;
+        tracing::info!(report = report.id, from = %r.actor, "report received");
+        Ok(Outcome::Applied)
+    }
+
+    /// The post a `Flag` names (a thread's note stands for the thread).
+    async fn named_post_for_flag(&self, id: &str) -> Result<Option<Post>, AppError> {
+        let id = self
+            .urls()
+            .thread_of_note(id)
+            .unwrap_or_else(|| id.to_owned());
+        Ok(posts::find_by_ap_id(&self.db, &id).await?)
+    }
+
+    /// Reports a moderator or admin handles, newest first: admins every
+    /// report, moderators those about their groups here.
+    pub async fn reports(
+        &self,
+        session: &Session,
+        state: Option<ReportState>,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Report>, AppError> {
+        let scope = if session.account.role == Role::Admin {
+            ReportScope::All
+        } else {
+            let groups = groups::moderated_by(&self.db, session.account.id).await?;
+            if groups.is_empty() {
+                return Err(AppError::Forbidden(
+                    "Only moderators and admins handle reports.",
+                ));
+            }
+            ReportScope::Groups(
+                groups
+                    .iter()
+                    .map(|g| self.urls().group(&g.name).to_string())
+                    .collect(),
+            )
+        };
+        Ok(store::reports_page(&self.db, &scope, state, before, limit).await?)
+    }
+
+    /// The reports a member made, newest first (to see what became of
+    /// them).
+    pub async fn my_reports(
+        &self,
+        session: &Session,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Report>, AppError> {
+        Ok(store::reports_page(
+            &self.db,
+            &ReportScope::By(session.account.id),
+            None,
+            before,
+            limit,
+        )
+        .await?)
+    }
+
+    /// Whether the account handles `report`.
+    async fn handles(&self, session: &Session, report: &Report) -> Result<bool, AppError> {
+        if session.account.role == Role::Admin {
+            return Ok(true);
+        }
+        Ok(
+            match report
+                .group_ap_id
+                .as_deref()
+                .and_then(|g| self.urls().parse_local_id(g))
+            {
+                Some(LocalRef::Group(name)) => match groups::find_by_name(&self.db, &name).await? {
+                    Some(g) => groups::is_moderator(&self.db, g.id, session.account.id).await?,
+                    None => false,
+                },
+                _ => false,
+            },
+        )
+    }
+
+    /// Moderators and admins: deal with a report, saying what was done.
+    /// The reporter is told: here with a notification; on another Hearth
+    /// server with `Resolve` (other software has no way to hear it).
+    pub async fn resolve_report(
+        &self,
+        session: &Session,
+        id: i64,
+        resolution: &str,
+    ) -> Result<Report, AppError> {
+        let origin = Origin::local(session);
+        let resolution = required_reason("resolution", resolution).map_err(AppError::invalid)?;
+        let report = store::find_report(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "report" })?;
+        if !self.handles(session, &report).await? {
+            return Err(AppError::NotFound { what: "report" });
+        }
+        // Only a report that came by a Flag of a Hearth server is answered.
+        let answer = match (&report.flagged_by, &report.flag_ap_id) {
+            (Some(by), Some(flag)) => match remote::find_actor(&self.db, by).await? {
+                Some(actor)
+                    if self.peer_server(&self.db, &actor.authority).await?.software
+                        == Software::Hearth =>
+                {
+                    Some((actor, flag.clone()))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let actor = origin.actor_id(self.urls());
+        let txn = self
+            .begin(&origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local change seen twice".into()))?;
+        let Some(resolved) = store::resolve_report(&txn, id, &resolution, &actor).await? else {
+            txn.rollback().await?;
+            return Err(AppError::invalid(ValidationError::new(
+                "report",
+                "resolved",
+                "This report was already dealt with",
+            )));
+        };
+        self.log(
+            &txn,
+            &origin,
+            report.group_ap_id.as_deref(),
+            Logged {
+                action: ModAction::ResolveReport,
+                target: report
+                    .post_ap_id
+                    .as_deref()
+                    .unwrap_or(&report.account_ap_id),
+                reason: &resolution,
+                expires_at: None,
+            },
+        )
+        .await?;
+        if let Some(user) = report.reporter_user_id {
+            hearth_db::notifications::record(
+                &txn,
+                user,
+                NotificationKind::ReportResolved,
+                None,
+                None,
+                report.group_ap_id.as_deref(),
+                &resolution,
+            )
+            .await?;
+        }
+        if let Some((flagged_by, flag_id)) = answer {
+            self.emit(
+                &txn,
+                Event::ReportResolved(Box::new(ResolvedEvent {
+                    id: self.urls().new_activity().to_string(),
+                    flag_id,
+                    flagged_by: flagged_by.ap_id.clone(),
+                    inbox: flagged_by.inbox.clone(),
+                    resolution: resolution.clone(),
+                })),
+            )
+            .await?;
+        }
+        self.commit(txn).await?;
+        Ok(resolved)
+    }
+
+    /// Another Hearth server dealt with a report sent from here (`Resolve`
+    /// of our `Flag`): the member who made it is told. Only a server the
+    /// report went to may say so.
+    pub async fn receive_resolve(
+        &self,
+        origin: &Origin,
+        flag_id: &str,
+        resolution: Option<&str>,
+    ) -> Result<Outcome, AppError> {
+        let Some(r) = origin.remote() else {
+            return Err(AppError::Internal(
+                "a local Resolve through the inbox".into(),
+            ));
+        };
+        let Some(report) = store::find_report_by_flag(&self.db, flag_id).await? else {
+            return Ok(Outcome::Ignored("not a report sent from here".into()));
+        };
+        let Some(reporter) = report.reporter_user_id else {
+            return Ok(Outcome::Ignored("not a report sent from here".into()));
+        };
+        let told = [
+            report.group_ap_id.as_deref(),
+            Some(report.account_ap_id.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(crate::ids::authority_of)
+        .any(|a| a.eq_ignore_ascii_case(&r.server));
+        if !told {
+            return Err(AppError::Refused(format!(
+                "{} was not sent report {flag_id}",
+                r.server
+            )));
+        }
+        let resolution = crate::posts::remote_reason(resolution.unwrap_or_default());
+        let resolution: String = resolution
+            .chars()
+            .take(hearth_domain::moderation::MAX_REASON)
+            .collect();
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(Outcome::Duplicate);
+        };
+        if store::resolve_report(&txn, report.id, &resolution, &r.actor)
+            .await?
+            .is_none()
+        {
+            txn.rollback().await?;
+            return Ok(Outcome::Ignored("already resolved".into()));
+        }
+        hearth_db::notifications::record(
+            &txn,
+            reporter,
+            NotificationKind::ReportResolved,
+            Some(&r.actor),
+            None,
+            report.group_ap_id.as_deref(),
+            &resolution,
+        )
+        .await?;
+        self.commit(txn).await?;
+        Ok(Outcome::Applied)
+    }
+
+    // ---- the log ----------------------------------------------------------
+
+    /// One page of a group's moderation log (a group here, by name), newest
+    /// first. Its members read it, and everyone when the group is listed;
+    /// the instance may hide moderators' names from all but admins.
+    pub async fn group_log(
+        &self,
+        reader: LogReader<'_>,
+        group: &str,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<LogLine>, AppError> {
+        let group = self.group_here(group).await?;
+        let (member, is_admin) = match reader {
+            LogReader::Anonymous => (false, false),
+            LogReader::Account(s) => (
+                groups::find_membership(&self.db, group.id, Member::Local(s.account.id))
+                    .await?
+                    .is_some_and(|m| m.state == MembershipState::Joined),
+                s.account.role == Role::Admin,
+            ),
+        };
+        if !(group.listed || member || is_admin) {
+            return Err(AppError::NotFound { what: "group" });
+        }
+        let id = self.urls().group(&group.name).to_string();
+        let lines = store::log_page(&self.db, LogScope::Group(&id), before, limit).await?;
+        Ok(self.log_lines(lines, is_admin))
+    }
+
+    /// Admins: one page of the whole moderation log.
+    pub async fn instance_log(
+        &self,
+        session: &Session,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<LogLine>, AppError> {
+        admin(&Origin::local(session))?;
+        let lines = store::log_page(&self.db, LogScope::All, before, limit).await?;
+        Ok(self.log_lines(lines, true))
+    }
+
+    fn log_lines(&self, lines: Vec<LogEntry>, admin: bool) -> Vec<LogLine> {
+        let names = admin || self.config.moderation.log_shows_moderators;
+        lines
+            .into_iter()
+            .map(|entry| LogLine {
+                actor: names.then(|| entry.actor_ap_id.clone()),
+                entry,
+            })
+            .collect()
+    }
+}
+
+/// What a line of the log says (besides who and where).
+struct Logged<'a> {
+    action: ModAction,
+    target: &'a str,
+    reason: &'a str,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// The terms of a ban as asked for, or why not (each error names its
+/// field).
+fn ban_terms(request: &BanRequest) -> Result<BanTerms, AppError> {
+    let reason = required_reason("reason", &request.reason).map_err(AppError::invalid)?;
+    if request.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(AppError::invalid(ValidationError::new(
+            "expires_at",
+            "in_the_past",
+            "A ban must end in the future",
+        )));
+    }
+    Ok(BanTerms {
+        reason,
+        expires_at: request.expires_at,
+        remove_data: request.remove_data,
+    })
+}
+
+fn admin(origin: &Origin) -> Result<(), AppError> {
+    match origin {
+        Origin::Local(account) if account.role == Role::Admin => Ok(()),
+        _ => Err(AppError::Forbidden("Only admins can do this.")),
+    }
+}
+
+/// The one read rule, for whoever asks.
+async fn access_allows(
+    app: &App,
+    origin: &Origin,
+    post: &Post,
+    group: &PostGroup,
+) -> Result<bool, AppError> {
+    crate::access::can_read(&app.db, &origin.reader(), post, Some(group), app.vouched()).await
+}

@@ -1,0 +1,204 @@
+//! Moderation's vocabulary: what a report is about and why, what a
+//! moderator or admin did (the moderation log), and when a ban holds.
+//! Who may do which is decided by the use-cases; what the words mean is
+//! decided here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationError;
+use crate::account::UnknownValue;
+
+/// The longest reason or comment kept, in characters.
+pub const MAX_REASON: usize = 1000;
+
+crate::string_enum! {
+    /// Why someone reports a post or an account.
+    ReportCategory {
+        /// False or dangerous health information.
+        Misinformation => "misinformation",
+        /// Bullying, insults, threats.
+        Harassment => "harassment",
+        /// Advertising, scams, repeated posts.
+        Spam => "spam",
+        /// Someone may be at risk of hurting themselves.
+        SelfHarm => "self_harm",
+        /// Someone's private details shared without their consent.
+        Privacy => "privacy",
+        /// Anything else; the comment says what.
+        Other => "other",
+    }
+}
+
+impl ReportCategory {
+    /// The category a free-text reason from another server stands for:
+    /// Hearth's own word when it is one (a `Flag` from Hearth carries it),
+    /// Mastodon's `spam`, otherwise `other` (the text is kept as the
+    /// comment).
+    pub fn from_remote(word: Option<&str>) -> Self {
+        word.map(str::trim)
+            .and_then(|w| w.to_ascii_lowercase().parse().ok())
+            .unwrap_or(ReportCategory::Other)
+    }
+
+    /// What the category means, in plain words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReportCategory::Misinformation => "False or dangerous health information",
+            ReportCategory::Harassment => "Harassment or bullying",
+            ReportCategory::Spam => "Spam or advertising",
+            ReportCategory::SelfHarm => "Someone may be at risk of harming themselves",
+            ReportCategory::Privacy => "Private details shared without consent",
+            ReportCategory::Other => "Something else",
+        }
+    }
+}
+
+crate::string_enum! {
+    /// Where a report stands.
+    ReportState {
+        /// Waiting for a moderator.
+        Open => "open",
+        /// A moderator dealt with it (the resolution says how).
+        Resolved => "resolved",
+    }
+}
+
+crate::string_enum! {
+    /// One kind of moderator or admin action, as the log records it.
+    ModAction {
+        /// A post removed, with a reason.
+        RemovePost => "remove_post",
+        /// A thread closed to new replies.
+        LockThread => "lock_thread",
+        /// A thread opened again.
+        UnlockThread => "unlock_thread",
+        /// A person banned from a group, or from the instance.
+        Ban => "ban",
+        /// A ban lifted before it ran out.
+        Unban => "unban",
+        /// A member made a moderator.
+        AddModerator => "add_moderator",
+        /// A moderator no longer one.
+        RemoveModerator => "remove_moderator",
+        /// A report dealt with.
+        ResolveReport => "resolve_report",
+        /// A domain rule set (suspend, limit, allow).
+        SetDomainRule => "set_domain_rule",
+        /// A domain rule removed.
+        RemoveDomainRule => "remove_domain_rule",
+    }
+}
+
+impl ModAction {
+    /// The action in plain words, for the log's readers.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ModAction::RemovePost => "removed a post",
+            ModAction::LockThread => "closed a thread to replies",
+            ModAction::UnlockThread => "opened a thread to replies again",
+            ModAction::Ban => "banned someone",
+            ModAction::Unban => "lifted a ban",
+            ModAction::AddModerator => "made someone a moderator",
+            ModAction::RemoveModerator => "ended someone's moderator role",
+            ModAction::ResolveReport => "dealt with a report",
+            ModAction::SetDomainRule => "set a rule for a server",
+            ModAction::RemoveDomainRule => "removed a rule for a server",
+        }
+    }
+}
+
+/// A ban, as stored: `expires_at` none means until lifted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanTerms {
+    pub reason: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub remove_data: bool,
+}
+
+impl BanTerms {
+    /// Whether the ban still holds at `now`: a ban lifts itself when it
+    /// runs out, without anyone having to act.
+    pub fn holds_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|end| end > now)
+    }
+}
+
+/// A reason a moderator must give (removal, ban): required, trimmed, at
+/// most [`MAX_REASON`] characters. `field` names it in the error.
+pub fn required_reason(field: &'static str, text: &str) -> Result<String, ValidationError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ValidationError::new(
+            field,
+            "required",
+            "Say why, in a few words: the person is told",
+        ));
+    }
+    optional_text(field, text)
+}
+
+/// A comment or reason that may be empty: trimmed, at most
+/// [`MAX_REASON`] characters.
+pub fn optional_text(field: &'static str, text: &str) -> Result<String, ValidationError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_REASON {
+        return Err(ValidationError::new(
+            field,
+            "too_long",
+            format!("Keep it under {MAX_REASON} characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn a_ban_lifts_itself_when_it_runs_out() {
+        let now = Utc::now();
+        let mut ban = BanTerms {
+            reason: "spam".into(),
+            expires_at: Some(now + Duration::seconds(5)),
+            remove_data: false,
+        };
+        assert!(ban.holds_at(now));
+        assert!(!ban.holds_at(now + Duration::seconds(5)));
+        ban.expires_at = None;
+        assert!(ban.holds_at(now + Duration::days(10_000)));
+    }
+
+    #[test]
+    fn a_remote_reason_is_a_category_only_when_it_names_one() {
+        assert_eq!(
+            ReportCategory::from_remote(Some("Spam")),
+            ReportCategory::Spam
+        );
+        assert_eq!(
+            ReportCategory::from_remote(Some("self_harm")),
+            ReportCategory::SelfHarm
+        );
+        assert_eq!(
+            ReportCategory::from_remote(Some("this is rude")),
+            ReportCategory::Other
+        );
+        assert_eq!(ReportCategory::from_remote(None), ReportCategory::Other);
+    }
+
+    #[test]
+    fn a_reason_is_required_and_bounded() {
+        assert_eq!(required_reason("reason", "  ").unwrap_err().field, "reason");
+        assert_eq!(required_reason("reason", " spam ").unwrap(), "spam");
+        let long = "x".repeat(MAX_REASON + 1);
+        assert_eq!(
+            optional_text("comment", &long).unwrap_err().code,
+            "too_long"
+        );
+    }
+}

@@ -1,0 +1,606 @@
+//! Moderation that federates, across three real Hearth servers on
+//! loopback: A hosts the group; B and C carry it for their members. What a
+//! moderator does on A (lock, removal, ban with content removal, the
+//! moderator role) must hold on B and C; a report filed on C about a post
+//! from B reaches A's moderators and B's admins, and the reporter hears
+//! back; an expired ban lifts by itself. And the attacker's side: a group
+//! server that lies about who moderates it is not believed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::rig::{PASSWORD, Rig, Scene};
+use support::{Backend, wait_until};
+
+/// A hosts `circle` (ann moderates; max is a member); bea (B) and cai (C)
+/// are members from elsewhere. B has an admin, boss.
+async fn scene(backend: &Backend) -> Rig {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .member("max")
+        .group("circle", "ann")
+        .joins("max", "circle@a")
+        .server("b")
+        .member("bea")
+        .joins("bea", "circle@a")
+        .server("c")
+        .member("cai")
+        .joins("cai", "circle@a")
+        .start(backend)
+        .await;
+    let b = &rig.at("b").instance;
+    let (status, _, err) = b.run(
+        &[
+            "admin",
+            "create-user",
+            "boss",
+            "--admin",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(status.success(), "{err}");
+    rig
+}
+
+/// boss's token on B.
+async fn boss(rig: &Rig) -> String {
+    rig.at("b").instance.login("boss", PASSWORD).await
+}
+
+/// The thread `url` as `member` of `server` sees it (waiting for it).
+async fn seen(rig: &Rig, server: &str, member: &str, url: &str) -> Value {
+    let group = rig.handle("circle@a");
+    let group = if server == "a" {
+        "circle".into()
+    } else {
+        group
+    };
+    rig.at(server).wait_thread(member, &group, url).await
+}
+
+/// Wait until `check` holds for the thread `url` as `member` of `server`
+/// sees it.
+async fn wait_seen(
+    rig: &Rig,
+    server: &str,
+    member: &str,
+    url: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let group = if server == "a" {
+        "circle".to_owned()
+    } else {
+        rig.handle("circle@a")
+    };
+    wait_until(&format!("{what} on {server}"), || async {
+        rig.at(server)
+            .thread(Some(member), &group, url)
+            .await
+            .filter(|t| check(t))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
+    let rig = scene(&Backend::Sqlite).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let handle = rig.handle("circle@a");
+    let thread = b
+        .write("bea", &handle, json!({"title": "Fatigue after treatment"}))
+        .await;
+    let url = thread["url"].as_str().unwrap().to_owned();
+    let on_a = seen(&rig, "a", "ann", &url).await;
+    let id_a = on_a["id"].as_str().unwrap().to_owned();
+    let id_c = seen(&rig, "c", "cai", &url).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id_b = thread["id"].as_str().unwrap().to_owned();
+
+    // Only a moderator locks; a member who is not one is refused.
+    let tried = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/lock"),
+            Some("max"),
+            None,
+        )
+        .await;
+    tried.assert_problem(403, "forbidden");
+    let locked = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/lock"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::NO_CONTENT, "{}", locked.text);
+    wait_seen(&rig, "b", "bea", &url, "the lock", |t| t["locked"] == true).await;
+    wait_seen(&rig, "c", "cai", &url, "the lock", |t| t["locked"] == true).await;
+
+    // No new replies anywhere: on C (its own check), and on A even when C
+    // sends one anyway (a signed reply straight to the group's inbox).
+    let refused = c
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_c}/replies"),
+            Some("cai"),
+            Some(json!({"body": "me too"})),
+        )
+        .await;
+    assert!(refused.status.is_client_error(), "{}", refused.text);
+    let sneaked = json!({
+        "id": c.id("/activities/sneaked"),
+        "type": "Create",
+        "actor": c.actor("cai"),
+        "to": [a.group_url("circle")],
+        "object": {
+            "id": c.id("/p/sneaked"),
+            "type": "Note",
+            "attributedTo": c.actor("cai"),
+            "inReplyTo": url,
+            "audience": a.group_url("circle"),
+            "to": [a.group_url("circle")],
+            "content": "<p>a reply after the lock</p>",
+        }
+    });
+    let (status, body) = c
+        .send_as("cai", &format!("{}/inbox", a.group_url("circle")), &sneaked)
+        .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    let thread_a = a.thread(Some("ann"), "circle", &url).await.unwrap();
+    assert!(
+        thread_a["replies"].as_array().is_none_or(|r| r.is_empty()),
+        "{thread_a}"
+    );
+
+    // Opened again: replies flow.
+    let unlocked = a
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{id_a}/lock"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(unlocked.status, StatusCode::NO_CONTENT, "{}", unlocked.text);
+    wait_seen(&rig, "c", "cai", &url, "the unlock", |t| {
+        t["locked"] == false
+    })
+    .await;
+    c.reply("cai", &id_c, "Rest helped me.").await;
+
+    // A removal needs a reason; with one, it holds on B and C.
+    let bare = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/remove"),
+            Some("ann"),
+            Some(json!({"reason": "  "})),
+        )
+        .await;
+    bare.assert_problem(422, "validation-failed");
+    assert_eq!(bare.body["errors"][0]["field"], "reason", "{}", bare.text);
+    let removed = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/remove"),
+            Some("ann"),
+            Some(json!({"reason": "Medical claims without sources"})),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+    for (server, member) in [("b", "bea"), ("c", "cai")] {
+        wait_until(&format!("the removal on {server}"), || async {
+            let group = rig.handle("circle@a");
+            let list = rig
+                .at(server)
+                .api(
+                    Method::GET,
+                    &format!("/api/v1/posts?group={}", support::rig::urlencode(&group)),
+                    Some(member),
+                    None,
+                )
+                .await;
+            let items = list.body["items"].as_array()?.clone();
+            (!items.iter().any(|p| p["url"] == url)).then_some(())
+        })
+        .await;
+    }
+    let mine = b
+        .api(
+            Method::GET,
+            &format!("/api/v1/posts/{id_b}"),
+            Some("bea"),
+            None,
+        )
+        .await;
+    assert!(
+        mine.status == StatusCode::NOT_FOUND || mine.body["deleted"] == true,
+        "{}",
+        mine.text
+    );
+
+    // The log: members of the group read it; it says who, what and why.
+    let log = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/moderation_log",
+            Some("max"),
+            None,
+        )
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["remove_post", "unlock_thread", "lock_thread"],
+        "{}",
+        log.text
+    );
+    assert_eq!(
+        log.body["items"][0]["reason"],
+        "Medical claims without sources"
+    );
+    assert_eq!(log.body["items"][0]["moderator"], a.actor("ann"));
+}
+
+#[tokio::test]
+async fn a_ban_with_content_removal_holds_everywhere_and_an_expired_ban_lifts() {
+    let rig = scene(&Backend::Sqlite).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let handle = rig.handle("circle@a");
+    let spam = b
+        .write("bea", &handle, json!({"title": "Buy my miracle cure"}))
+        .await;
+    let spam_url = spam["url"].as_str().unwrap().to_owned();
+    seen(&rig, "c", "cai", &spam_url).await;
+    seen(&rig, "a", "ann", &spam_url).await;
+
+    // A ban needs a reason, and an end in the future.
+    let bare = a
+        .api(
+            Method::POST,
+            "/api/v1/groups/circle/bans",
+            Some("ann"),
+            Some(json!({"person": b.actor("bea")})),
+        )
+        .await;
+    bare.assert_problem(422, "validation-failed");
+    assert_eq!(bare.body["errors"][0]["field"], "reason", "{}", bare.text);
+    let past = a
+        .api(Method::POST, "/api/v1/groups/circle/bans", Some("ann"), Some(json!({"person": b.actor("bea"), "reason": "spam", "expires_at": "2020-01-01T00:00:00Z"})))
+        .await;
+    past.assert_problem(422, "validation-failed");
+    let not_mod = a
+        .api(
+            Method::POST,
+            "/api/v1/groups/circle/bans",
+            Some("max"),
+            Some(json!({"person": b.actor("bea"), "reason": "spam"})),
+        )
+        .await;
+    not_mod.assert_problem(403, "forbidden");
+
+    let banned = a
+        .api(
+            Method::POST,
+            "/api/v1/groups/circle/bans",
+            Some("ann"),
+            Some(json!({"person": b.actor("bea"), "reason": "Selling cures", "remove_data": true})),
+        )
+        .await;
+    assert_eq!(banned.status, StatusCode::CREATED, "{}", banned.text);
+
+    // Her thread is gone on A at once, and on B and C once they hear.
+    for (server, member) in [("a", "ann"), ("b", "bea"), ("c", "cai")] {
+        let group = if server == "a" {
+            "circle".to_owned()
+        } else {
+            handle.clone()
+        };
+        wait_until(&format!("bea's content gone on {server}"), || async {
+            rig.at(server)
+                .thread(Some(member), &group, &spam_url)
+                .await
+                .is_none()
+                .then_some(())
+        })
+        .await;
+    }
+    // B knows of the ban: bea can neither write in the group nor join it
+    // again; and A would refuse her anyway.
+    let write = wait_until("B to refuse bea's post", || async {
+        let tried = b
+            .api(Method::POST, "/api/v1/posts", Some("bea"), Some(json!({"group": handle, "title": "again", "body": "x", "support_kind": "experience"})))
+            .await;
+        (tried.status == StatusCode::FORBIDDEN).then_some(tried)
+    })
+    .await;
+    assert!(write.text.contains("banned"), "{}", write.text);
+    let join = b
+        .api(
+            Method::POST,
+            "/api/v1/memberships",
+            Some("bea"),
+            Some(json!({"target": handle})),
+        )
+        .await;
+    join.assert_problem(403, "forbidden");
+    let bans = a
+        .api(Method::GET, "/api/v1/groups/circle/bans", Some("ann"), None)
+        .await;
+    assert_eq!(bans.body[0]["person"], b.actor("bea"), "{}", bans.text);
+    assert_eq!(bans.body[0]["remove_data"], true);
+
+    // A ban that runs out lifts by itself: cai, banned for a moment, takes
+    // part again once it is over (no one lifts it).
+    let ends = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let short = a
+        .api(Method::POST, "/api/v1/groups/circle/bans", Some("ann"), Some(json!({"person": c.actor("cai"), "reason": "A pause to cool down", "expires_at": ends.to_rfc3339()})))
+        .await;
+    assert_eq!(short.status, StatusCode::CREATED, "{}", short.text);
+    wait_until("C to hear of cai's ban", || async {
+        let tried = c
+            .api(Method::POST, "/api/v1/posts", Some("cai"), Some(json!({"group": handle, "title": "during", "body": "x", "support_kind": "experience"})))
+            .await;
+        (tried.status == StatusCode::FORBIDDEN).then_some(())
+    })
+    .await;
+    // The ban also ended the membership: cai joins again after it ends.
+    wait_until("the ban to run out", || async {
+        (chrono::Utc::now() > ends).then_some(())
+    })
+    .await;
+    rig.join("c", "cai", "circle@a").await;
+    let after = c
+        .write("cai", &handle, json!({"title": "Back, and calmer"}))
+        .await;
+    seen(&rig, "a", "ann", after["url"].as_str().unwrap()).await;
+
+    // Lifting bea's ban by hand: she may join again.
+    let lifted = a
+        .api(
+            Method::DELETE,
+            &format!(
+                "/api/v1/groups/circle/bans?person={}",
+                support::rig::urlencode(&b.actor("bea"))
+            ),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(lifted.status, StatusCode::NO_CONTENT, "{}", lifted.text);
+    wait_until("B to hear the ban lifted", || async {
+        let tried = b
+            .api(
+                Method::POST,
+                "/api/v1/memberships",
+                Some("bea"),
+                Some(json!({"target": handle})),
+            )
+            .await;
+        (tried.status == StatusCode::OK).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_report_reaches_the_groups_moderators_and_the_authors_admins_and_its_answer_the_reporter()
+{
+    let rig = scene(&Backend::Sqlite).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let handle = rig.handle("circle@a");
+    let thread = b
+        .write(
+            "bea",
+            &handle,
+            json!({"title": "Stop your insulin, try this"}),
+        )
+        .await;
+    let url = thread["url"].as_str().unwrap().to_owned();
+    let id_c = seen(&rig, "c", "cai", &url).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seen(&rig, "a", "ann", &url).await;
+
+    // Bad reports name their field.
+    let bad = c
+        .api(
+            Method::POST,
+            "/api/v1/reports",
+            Some("cai"),
+            Some(json!({"post_id": id_c, "category": "rude"})),
+        )
+        .await;
+    bad.assert_problem(422, "validation-failed");
+    assert_eq!(bad.body["errors"][0]["field"], "category", "{}", bad.text);
+    let other = c
+        .api(
+            Method::POST,
+            "/api/v1/reports",
+            Some("cai"),
+            Some(json!({"post_id": id_c, "category": "other"})),
+        )
+        .await;
+    assert_eq!(
+        other.body["errors"][0]["field"], "comment",
+        "{}",
+        other.text
+    );
+
+    let made = c
+        .api(Method::POST, "/api/v1/reports", Some("cai"), Some(json!({"post_id": id_c, "category": "misinformation", "comment": "Dangerous advice about insulin"})))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+
+    // A's moderators see it, with the category and the words.
+    let on_a = wait_until("the report on A", || async {
+        let list = a
+            .api(Method::GET, "/api/v1/reports?state=open", Some("ann"), None)
+            .await;
+        list.body["items"].as_array()?.first().cloned()
+    })
+    .await;
+    assert_eq!(on_a["post"], url, "{on_a}");
+    assert_eq!(on_a["category"], "misinformation");
+    assert_eq!(on_a["comment"], "Dangerous advice about insulin");
+    // The reporter stays anonymous to other servers: the Flag came from
+    // C's own actor, not from cai.
+    let from = on_a["from"].as_str().unwrap();
+    assert!(!from.contains("/u/cai"), "{from}");
+    // B's admin sees it too (the post is by one of B's members).
+    let boss = boss(&rig).await;
+    let on_b = wait_until("the report on B", || async {
+        let list = b.instance.get("/api/v1/reports", Some(&boss)).await;
+        list.body["items"].as_array()?.first().cloned()
+    })
+    .await;
+    assert_eq!(on_b["post"], url);
+    // A member who moderates nothing has no queue.
+    let max = a
+        .api(Method::GET, "/api/v1/reports", Some("max"), None)
+        .await;
+    max.assert_problem(403, "forbidden");
+
+    // A resolves it: C's reporter is told.
+    let id = on_a["id"].as_str().unwrap();
+    let resolved = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/reports/{id}/resolve"),
+            Some("ann"),
+            Some(json!({"resolution": "Removed the post and warned the author"})),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    assert_eq!(resolved.body["state"], "resolved");
+    let again = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/reports/{id}/resolve"),
+            Some("ann"),
+            Some(json!({"resolution": "twice"})),
+        )
+        .await;
+    again.assert_problem(422, "validation-failed");
+    let told = wait_until("C's reporter to hear back", || async {
+        let list = c
+            .api(Method::GET, "/api/v1/me/reports", Some("cai"), None)
+            .await;
+        list.body["items"]
+            .as_array()?
+            .first()
+            .filter(|r| r["state"] == "resolved")
+            .cloned()
+    })
+    .await;
+    assert_eq!(told["resolution"], "Removed the post and warned the author");
+    let notes = c
+        .api(Method::GET, "/api/v1/notifications", Some("cai"), None)
+        .await;
+    assert!(notes.text.contains("report_resolved"), "{}", notes.text);
+}
+
+#[tokio::test]
+async fn a_group_server_is_believed_about_its_moderators_only_when_it_announced_them() {
+    // A group on the hostile server, which bea (B) joined, relays a
+    // removal of one of its threads by cai, a person on C it never named a
+    // moderator: B refuses it. Once the group announces cai with `Add` to
+    // its moderators collection, the same kind of removal holds.
+    let rig = Scene::new()
+        .server("b")
+        .member("bea")
+        .server("c")
+        .member("cai")
+        .hostile()
+        .start(&Backend::Sqlite)
+        .await;
+    let (b, c) = (rig.at("b"), rig.at("c"));
+    let hostile = rig.hostile();
+    rig.join("b", "bea", "den@hostile").await;
+    let den = rig.handle("den@hostile");
+    let group = hostile.group("den");
+    let author = hostile.person("dan");
+    let post_id = hostile.new_id("p");
+    let public = "https://www.w3.org/ns/activitystreams#Public";
+    let announce = |inner: Value| {
+        json!({
+            "id": hostile.new_id("activities"),
+            "type": "Announce",
+            "actor": group,
+            "to": [public],
+            "object": inner,
+        })
+    };
+    let create = json!({
+        "id": hostile.new_id("activities"),
+        "type": "Create",
+        "actor": author,
+        "to": [group, public],
+        "object": {
+            "id": post_id, "type": "Page", "name": "A thread", "attributedTo": author,
+            "audience": group, "to": [group, public],
+            "content": "<p>words</p>",
+        }
+    });
+    let (status, text) = hostile.send(&group, &b.inbox(), &announce(create)).await;
+    assert!(status.is_success(), "{status} {text}");
+    wait_until("the thread on B", || async {
+        b.thread(Some("bea"), &den, &post_id).await
+    })
+    .await;
+
+    let cai = c.actor("cai");
+    let removal = |n: &str| {
+        json!({
+            "id": format!("{cai}/activities/{n}"),
+            "type": "Delete",
+            "actor": cai,
+            "object": post_id,
+            "summary": "Removed by a moderator",
+        })
+    };
+    let (status, text) = hostile
+        .send(&group, &b.inbox(), &announce(removal("r1")))
+        .await;
+    assert!(status.is_client_error(), "{status} {text}");
+    let still = b.thread(Some("bea"), &den, &post_id).await;
+    assert!(still.is_some(), "a stranger's removal was applied");
+
+    let add = json!({
+        "id": hostile.new_id("activities"),
+        "type": "Add",
+        "actor": author,
+        "object": cai,
+        "target": format!("{group}/moderators"),
+        "to": [public],
+    });
+    let (status, text) = hostile.send(&group, &b.inbox(), &announce(add)).await;
+    assert!(status.is_success(), "{status} {text}");
+    let (status, text) = hostile
+        .send(&group, &b.inbox(), &announce(removal("r2")))
+        .await;
+    assert!(status.is_success(), "{status} {text}");
+    wait_until("the announced moderator's removal on B", || async {
+        b.thread(Some("bea"), &den, &post_id)
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+}
