@@ -755,7 +755,7 @@ async fn hearth_moderation_on_lemmy(backend: &Backend) {
     .await;
     let thread = a
         .write(
-            "bea",
+            "ann",
             "circle",
             json!({"title": "A cure nobody tells you about", "body": "Stop your treatment.", "visibility": "public"}),
         )

@@ -114,6 +114,11 @@ impl Server {
                     "HEARTH_FEDERATION_INBOX_RATE_LIMIT_PER_MINUTE",
                     "10000000".to_owned(),
                 ),
+                // A load test is a flood by design: no moderation limits.
+                ("HEARTH_MODERATION_POSTS_PER_HOUR", "0".to_owned()),
+                ("HEARTH_MODERATION_JOINS_PER_HOUR", "0".to_owned()),
+                ("HEARTH_MODERATION_REMOTE_POSTS_PER_MINUTE", "0".to_owned()),
+                ("HEARTH_MODERATION_REMOTE_JOINS_PER_HOUR", "0".to_owned()),
             ])
             .envs(self.extra_env.iter().cloned())
             .current_dir(self.dir.path())
