@@ -229,6 +229,69 @@ async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
         mine.text
     );
 
+    // The moderator role: max becomes a moderator on A, and B and C learn
+    // it from the group (`Add`); when it ends, they learn that too.
+    let made = a
+        .api(
+            Method::PUT,
+            "/api/v1/groups/circle/moderators/max",
+            Some("max"),
+            None,
+        )
+        .await;
+    made.assert_problem(403, "forbidden");
+    let made = a
+        .api(
+            Method::PUT,
+            "/api/v1/groups/circle/moderators/max",
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::NO_CONTENT, "{}", made.text);
+    let (max, group) = (a.actor("max"), a.group_url("circle"));
+    let known = |server: &'static str| {
+        let sql = format!(
+            "SELECT COUNT(*) FROM remote_moderators WHERE group_ap_id = '{group}' AND person_ap_id = '{max}'"
+        );
+        let instance = &rig.at(server).instance;
+        async move { instance.scalar(&sql).await }
+    };
+    for server in ["b", "c"] {
+        wait_until(&format!("{server} to learn max moderates"), || async {
+            (known(server).await == 1).then_some(())
+        })
+        .await;
+    }
+    let group_view = a
+        .api(Method::GET, "/api/v1/groups/circle", None, None)
+        .await;
+    assert!(
+        group_view.body["moderators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "max"),
+        "{}",
+        group_view.text
+    );
+    let ended = a
+        .api(
+            Method::DELETE,
+            "/api/v1/groups/circle/moderators/max",
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.text);
+    for server in ["b", "c"] {
+        wait_until(
+            &format!("{server} to learn max no longer moderates"),
+            || async { (known(server).await == 0).then_some(()) },
+        )
+        .await;
+    }
+
     // The log: members of the group read it; it says who, what and why.
     let log = a
         .api(
@@ -247,15 +310,21 @@ async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
         .collect();
     assert_eq!(
         actions,
-        ["remove_post", "unlock_thread", "lock_thread"],
+        [
+            "remove_moderator",
+            "add_moderator",
+            "remove_post",
+            "unlock_thread",
+            "lock_thread"
+        ],
         "{}",
         log.text
     );
     assert_eq!(
-        log.body["items"][0]["reason"],
+        log.body["items"][2]["reason"],
         "Medical claims without sources"
     );
-    assert_eq!(log.body["items"][0]["moderator"], a.actor("ann"));
+    assert_eq!(log.body["items"][2]["moderator"], a.actor("ann"));
 }
 
 #[tokio::test]
@@ -603,4 +672,194 @@ async fn a_group_server_is_believed_about_its_moderators_only_when_it_announced_
             .then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn posts_the_group_holds_wait_for_a_moderator_and_go_nowhere_until_approved() {
+    let rig = scene(&Backend::Sqlite).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let handle = rig.handle("circle@a");
+
+    // Only moderators decide what waits; bad settings name their field.
+    let tried = a
+        .api(
+            Method::PUT,
+            "/api/v1/groups/circle/premoderation",
+            Some("max"),
+            Some(json!({"new_member_days": 7})),
+        )
+        .await;
+    tried.assert_problem(403, "forbidden");
+    let bad = a
+        .api(
+            Method::PUT,
+            "/api/v1/groups/circle/premoderation",
+            Some("ann"),
+            Some(json!({"servers": ["not a server!"]})),
+        )
+        .await;
+    bad.assert_problem(422, "validation-failed");
+    assert_eq!(bad.body["errors"][0]["field"], "servers", "{}", bad.text);
+    let long = a
+        .api(
+            Method::PUT,
+            "/api/v1/groups/circle/premoderation",
+            Some("ann"),
+            Some(json!({"new_member_days": 1000})),
+        )
+        .await;
+    assert_eq!(
+        long.body["errors"][0]["field"], "new_member_days",
+        "{}",
+        long.text
+    );
+    let set = a
+        .api(
+            Method::PUT,
+            "/api/v1/groups/circle/premoderation",
+            Some("ann"),
+            Some(json!({"new_member_days": 7})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+
+    // cai joined minutes ago: the thread waits on A.
+    let new = c
+        .write(
+            "cai",
+            &handle,
+            json!({"title": "First time here", "visibility": "public"}),
+        )
+        .await;
+    let url = new["url"].as_str().unwrap().to_owned();
+    let held = wait_until("the thread in A's queue", || async {
+        let list = a
+            .api(Method::GET, "/api/v1/groups/circle/held", Some("ann"), None)
+            .await;
+        list.body
+            .as_array()?
+            .iter()
+            .find(|p| p["url"] == url.as_str())
+            .cloned()
+    })
+    .await;
+    assert_eq!(held["held"], true);
+    // Nobody else reads it: not a member on A, not anyone anonymous, not
+    // B (nothing was sent); and a member who does not moderate has no
+    // queue.
+    assert!(a.thread(Some("max"), "circle", &url).await.is_none());
+    assert!(a.thread(None, "circle", &url).await.is_none());
+    let id = held["id"].as_str().unwrap().to_owned();
+    let direct = a
+        .api(
+            Method::GET,
+            &format!("/api/v1/posts/{id}"),
+            Some("max"),
+            None,
+        )
+        .await;
+    assert_eq!(direct.status, StatusCode::NOT_FOUND, "{}", direct.text);
+    let queue = a
+        .api(Method::GET, "/api/v1/groups/circle/held", Some("max"), None)
+        .await;
+    queue.assert_problem(403, "forbidden");
+    assert!(b.thread(Some("bea"), &handle, &url).await.is_none());
+    // A moderator's own posts never wait.
+    let mine = a
+        .write("ann", "circle", json!({"title": "Welcome, everyone"}))
+        .await;
+    assert_eq!(mine["held"], false);
+
+    // Approved: shown on A and relayed to B.
+    let approved = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id}/approve"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    assert_eq!(approved.body["held"], false);
+    a.wait_thread("max", "circle", &url).await;
+    seen(&rig, "b", "bea", &url).await;
+
+    // A server the group names: bea's posts (B) wait whatever her age in
+    // the group; a moderator turns one down with a reason, and it never
+    // shows anywhere.
+    let set = a
+        .api(
+            Method::PUT,
+            "/api/v1/groups/circle/premoderation",
+            Some("ann"),
+            Some(json!({"servers": [b.authority()]})),
+        )
+        .await;
+    assert_eq!(set.body["servers"][0], b.authority(), "{}", set.text);
+    let from_b = b
+        .write(
+            "bea",
+            &handle,
+            json!({"title": "Selling supplements", "visibility": "public"}),
+        )
+        .await;
+    let from_b_url = from_b["url"].as_str().unwrap().to_owned();
+    let waiting = wait_until("bea's thread in A's queue", || async {
+        let list = a
+            .api(Method::GET, "/api/v1/groups/circle/held", Some("ann"), None)
+            .await;
+        list.body
+            .as_array()?
+            .iter()
+            .find(|p| p["url"] == from_b_url.as_str())
+            .cloned()
+    })
+    .await;
+    let waiting_id = waiting["id"].as_str().unwrap();
+    let bare = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{waiting_id}/reject"),
+            Some("ann"),
+            Some(json!({"reason": ""})),
+        )
+        .await;
+    bare.assert_problem(422, "validation-failed");
+    let rejected = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{waiting_id}/reject"),
+            Some("ann"),
+            Some(json!({"reason": "No selling here"})),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::NO_CONTENT, "{}", rejected.text);
+    assert!(a.thread(Some("ann"), "circle", &from_b_url).await.is_none());
+    assert!(c.thread(Some("cai"), &handle, &from_b_url).await.is_none());
+
+    let log = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/moderation_log",
+            Some("max"),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "reject_post",
+            "set_premoderation",
+            "approve_post",
+            "set_premoderation"
+        ],
+        "{}",
+        log.text
+    );
 }

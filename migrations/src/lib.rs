@@ -23,6 +23,7 @@ mod m20261129_000013_delivery_workers;
 mod m20261130_000014_domain_rules;
 mod m20261130_000015_domain_subscriptions;
 mod m20261130_000016_moderation;
+mod m20261130_000017_premoderation;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_domain_rules::Migration),
             Box::new(m20261130_000015_domain_subscriptions::Migration),
             Box::new(m20261130_000016_moderation::Migration),
+            Box::new(m20261130_000017_premoderation::Migration),
         ]
     }
 }

@@ -897,6 +897,7 @@ mod tests {
             join_policy: JoinPolicy::Open,
             listed: true,
             allow_outside_posts: false,
+            hold_new_members_days: 0,
             public_key_pem: String::new(),
             created_by: 1,
             created_at: Utc::now(),
@@ -929,6 +930,7 @@ mod tests {
             updated_at: None,
             deleted_at: None,
             locked_at: None,
+            held_activity: None,
             last_activity_at: Utc::now(),
         }
     }

@@ -136,6 +136,23 @@ pub(crate) async fn can_read(
 ) -> Result<bool, AppError> {
     consulted();
     let own = matches!(reader, Reader::Account(id) if post.author_user_id == Some(*id));
+    if post.is_held() && !own {
+        // Waiting for a moderator: its author and the group's moderators
+        // (and admins) read it; nobody else, and no other server.
+        return Ok(match (reader, group) {
+            (Reader::Account(id), Some(PostGroup::Local(g))) => {
+                groups::is_moderator(db, g.id, *id).await?
+                    || hearth_db::accounts::find_by_id(db, *id)
+                        .await?
+                        .is_some_and(|a| a.role == hearth_domain::Role::Admin)
+            }
+            // The author's own server, about its member's post (to edit or
+            // delete it while it waits).
+            (Reader::Server(server), _) => crate::ids::authority_of(&post.author_ap_id)
+                .is_some_and(|a| a.eq_ignore_ascii_case(server)),
+            _ => false,
+        });
+    }
     if own {
         return Ok(may_read(post.visibility, Relation::Outsider, true));
     }
@@ -181,6 +198,11 @@ impl Readable {
     /// Whether the reader may read `post` (of this group).
     pub(crate) fn allows(&self, post: &Post) -> bool {
         let own = self.account.is_some() && post.author_user_id == self.account;
+        // Lists never show held posts (see `hearth_db::posts`); a held one
+        // that reaches here anyway is read one by one, with `can_read`.
+        if post.is_held() && !own {
+            return false;
+        }
         may_read(post.visibility, self.relation, own)
     }
 

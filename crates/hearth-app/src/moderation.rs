@@ -1466,3 +1466,282 @@ async fn access_allows(
 ) -> Result<bool, AppError> {
     crate::access::can_read(&app.db, &origin.reader(), post, Some(group), app.vouched()).await
 }
+
+/// What a group holds for its moderators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Premoderation {
+    /// Posts from members who joined less than this many days ago.
+    pub new_member_days: u32,
+    /// Posts from people on these servers (`host[:port]`).
+    pub servers: Vec<String>,
+}
+
+/// The longest pre-moderation period, in days.
+const MAX_HOLD_DAYS: u32 = 365;
+
+impl App {
+    // ---- pre-moderation ---------------------------------------------------
+
+    /// Whether a post by whoever asks, in the group here `group`, waits for
+    /// a moderator: by someone who joined less than the group's number of
+    /// days ago (or is not a member at all), or from a server the group
+    /// names. Moderators' and admins' posts never wait; neither does what
+    /// a group elsewhere relays (it is not in a group here).
+    pub(crate) async fn holds(&self, origin: &Origin, group: &Group) -> Result<bool, AppError> {
+        if let Some(r) = origin.remote()
+            && matches!(r.via, Via::Relay(_))
+        {
+            return Ok(false);
+        }
+        let here = PostGroup::Local(group.clone());
+        if self.may_moderate(&self.db, origin, &here).await? {
+            return Ok(false);
+        }
+        if let Some(r) = origin.remote()
+            && groups::held_servers(&self.db, group.id)
+                .await?
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&r.server))
+        {
+            return Ok(true);
+        }
+        if group.hold_new_members_days == 0 {
+            return Ok(false);
+        }
+        let member = match origin {
+            Origin::Local(account) => Member::Local(account.id),
+            Origin::Remote(r) => match &r.via {
+                Via::Signed(actor) => Member::Remote(actor.id),
+                Via::Relay(_) => return Ok(false),
+            },
+        };
+        let since = chrono::Duration::days(i64::from(group.hold_new_members_days));
+        Ok(
+            match groups::find_membership(&self.db, group.id, member).await? {
+                Some(m) if m.state == MembershipState::Joined => m.updated_at + since > Utc::now(),
+                // Someone who is not a member (a group that takes outside
+                // posts) is as new as can be.
+                _ => true,
+            },
+        )
+    }
+
+    /// Tell the group's moderators a post waits for them.
+    pub(crate) async fn tell_about_held(
+        &self,
+        txn: &DatabaseTransaction,
+        post: &Post,
+    ) -> Result<(), AppError> {
+        let Some(group_id) = post.group_id else {
+            return Ok(());
+        };
+        for user in groups::moderator_ids(txn, group_id).await? {
+            hearth_db::notifications::record(
+                txn,
+                user,
+                NotificationKind::Held,
+                Some(&post.author_ap_id),
+                Some(post.id),
+                Some(&post.group_ap_id),
+                "",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// What the group here `name` holds for its moderators.
+    pub async fn premoderation(&self, name: &str) -> Result<Premoderation, AppError> {
+        let group = self.group_here(name).await?;
+        Ok(Premoderation {
+            new_member_days: group.hold_new_members_days,
+            servers: groups::held_servers(&self.db, group.id).await?,
+        })
+    }
+
+    /// Moderators: set what the group holds for them (0 days and no
+    /// servers: nothing). Each server is `host` or `host:port`.
+    pub async fn set_premoderation(
+        &self,
+        origin: &Origin,
+        name: &str,
+        wanted: Premoderation,
+    ) -> Result<Premoderation, AppError> {
+        let group = self.group_here(name).await?;
+        self.moderated(origin, &PostGroup::Local(group.clone()))
+            .await?;
+        if wanted.new_member_days > MAX_HOLD_DAYS {
+            return Err(AppError::invalid(ValidationError::new(
+                "new_member_days",
+                "too_long",
+                format!("At most {MAX_HOLD_DAYS} days"),
+            )));
+        }
+        let mut servers = Vec::with_capacity(wanted.servers.len());
+        for raw in &wanted.servers {
+            let server = hearth_domain::federation_policy::normalise_domain(raw).map_err(|_| {
+                AppError::invalid(ValidationError::new(
+                    "servers",
+                    "invalid",
+                    format!(
+                        "'{}' is not a server's name, such as example.org",
+                        raw.trim()
+                    ),
+                ))
+            })?;
+            if !servers.contains(&server) {
+                servers.push(server);
+            }
+        }
+        let group_id = self.urls().group(&group.name).to_string();
+        let reason = format!(
+            "new members: {} days; servers: {}",
+            wanted.new_member_days,
+            if servers.is_empty() {
+                "none".to_owned()
+            } else {
+                servers.join(", ")
+            }
+        );
+        let txn = self
+            .begin(origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local change seen twice".into()))?;
+        groups::set_premoderation(&txn, group.id, wanted.new_member_days, &servers).await?;
+        self.log(
+            &txn,
+            origin,
+            Some(&group_id),
+            Logged {
+                action: ModAction::SetPremoderation,
+                target: &group_id,
+                reason: &reason,
+                expires_at: None,
+            },
+        )
+        .await?;
+        self.commit(txn).await?;
+        Ok(Premoderation {
+            new_member_days: wanted.new_member_days,
+            servers,
+        })
+    }
+
+    /// Moderators: the posts of a group here waiting for them, oldest
+    /// first.
+    pub async fn held_posts(&self, session: &Session, name: &str) -> Result<Vec<Post>, AppError> {
+        let group = self.group_here(name).await?;
+        self.moderated(&Origin::local(session), &PostGroup::Local(group.clone()))
+            .await?;
+        let id = self.urls().group(&group.name).to_string();
+        Ok(posts::held_in(&self.db, &id).await?)
+    }
+
+    /// A held post and its group here, for a moderator of that group.
+    async fn held_post(&self, origin: &Origin, id: i64) -> Result<(Post, Group), AppError> {
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .filter(|p| p.is_held() && !p.is_deleted())
+            .ok_or(AppError::NotFound { what: "post" })?;
+        let Some(PostGroup::Local(group)) = group_of(&self.db, &post).await? else {
+            return Err(AppError::NotFound { what: "post" });
+        };
+        if !self
+            .may_moderate(&self.db, origin, &PostGroup::Local(group.clone()))
+            .await?
+        {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        Ok((post, group))
+    }
+
+    /// Moderators: let a held post through. It is published as if it had
+    /// just been accepted: shown, relayed to the member servers with its
+    /// author's own activity, and the people it answers or names are told.
+    pub async fn approve_post(&self, origin: &Origin, id: i64) -> Result<Post, AppError> {
+        let (held, group) = self.held_post(origin, id).await?;
+        let txn = self
+            .begin(origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local change seen twice".into()))?;
+        let (post, activity) = posts::release(&txn, held.id).await?;
+        let mut mentioned = Vec::new();
+        if post.local {
+            for name in
+                hearth_domain::notification::local_mentions(&post.source, &self.config.domain)
+            {
+                if let Some(account) = accounts::find_by_username(&txn, &name).await? {
+                    mentioned.push(account.id);
+                }
+            }
+        }
+        crate::notifications::post_stored(&txn, &post, &mentioned).await?;
+        let group_id = self.urls().group(&group.name).to_string();
+        self.log(
+            &txn,
+            origin,
+            Some(&group_id),
+            Logged {
+                action: ModAction::ApprovePost,
+                target: &post.ap_id,
+                reason: "",
+                expires_at: None,
+            },
+        )
+        .await?;
+        if post.visibility.federates() {
+            let members_only = post.visibility != hearth_domain::post::Visibility::Public;
+            let act = PostAct {
+                id: activity,
+                actor: post.author_ap_id.clone(),
+                by_member_here: post.local,
+                post: post.clone(),
+                change: Change::Created,
+            };
+            let to = PostAudience::GroupHere {
+                group: group.clone(),
+                inboxes: self.member_servers(&txn, group.id, members_only).await?,
+            };
+            self.emit(&txn, Event::Post(Box::new(PostEvent { to, act })))
+                .await?;
+        }
+        self.commit(txn).await?;
+        tracing::info!(post = %post.ap_id, "held post approved");
+        Ok(post)
+    }
+
+    /// Moderators: turn a held post down, with a reason for its author
+    /// (here, a notification). It was never shown nor sent anywhere, so
+    /// nothing is sent now either.
+    pub async fn reject_post(
+        &self,
+        origin: &Origin,
+        id: i64,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let reason = required_reason("reason", reason).map_err(AppError::invalid)?;
+        let (held, group) = self.held_post(origin, id).await?;
+        let txn = self
+            .begin(origin)
+            .await?
+            .ok_or_else(|| AppError::Internal("a local change seen twice".into()))?;
+        let actor = origin.actor_id(self.urls());
+        crate::notifications::post_removed(&txn, &held, &actor, &reason).await?;
+        posts::mark_deleted(&txn, held.id).await?;
+        let group_id = self.urls().group(&group.name).to_string();
+        self.log(
+            &txn,
+            origin,
+            Some(&group_id),
+            Logged {
+                action: ModAction::RejectPost,
+                target: &held.ap_id,
+                reason: &reason,
+                expires_at: None,
+            },
+        )
+        .await?;
+        self.commit(txn).await?;
+        Ok(())
+    }
+}

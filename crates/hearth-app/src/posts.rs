@@ -405,6 +405,10 @@ impl App {
         };
         self.may_take_part(origin, &group, outside_welcome).await?;
         self.within_limits(origin, crate::limits::Act::Write)?;
+        let held = match &group {
+            PostGroup::Local(g) => self.holds(origin, g).await?,
+            PostGroup::Remote(_) => false,
+        };
         let author = origin.actor_id(self.urls());
         let (ap_id, url, published, mention_ids) = match identity {
             Identity::Minted => {
@@ -428,6 +432,7 @@ impl App {
                 (ap_id, url, published.unwrap_or_else(Utc::now), mentions)
             }
         };
+        let activity = self.activity_id(origin);
         let Some(txn) = self.begin(origin).await? else {
             return Ok(None);
         };
@@ -458,6 +463,7 @@ impl App {
                 link: content.link,
                 local: origin.is_local(),
                 published_at: published,
+                held_activity: held.then(|| activity.clone()),
             },
         )
         .await;
@@ -469,6 +475,14 @@ impl App {
             }
             Err(err) => return Err(err.into()),
         };
+        if held {
+            // Nobody reads it, nothing is sent, nobody is told but the
+            // moderators, until one of them approves it.
+            self.tell_about_held(&txn, &post).await?;
+            self.commit(txn).await?;
+            tracing::info!(post = %post.ap_id, author = %post.author_ap_id, "post held for the moderators");
+            return Ok(Some(post));
+        }
         let mut mentioned = Vec::new();
         for id in &mention_ids {
             if let Some(LocalRef::User(name)) = self.urls().parse_local_id(id)
@@ -478,8 +492,7 @@ impl App {
             }
         }
         notifications::post_stored(&txn, &post, &mentioned).await?;
-        let id = self.activity_id(origin);
-        self.announce(&txn, origin, &group, &post, id, Change::Created)
+        self.announce(&txn, origin, &group, &post, activity, Change::Created)
             .await?;
         self.commit(txn).await?;
         tracing::info!(post = %post.ap_id, kind = kind.as_str(), author = %post.author_ap_id, "post written");
@@ -813,7 +826,9 @@ impl App {
         id: String,
         change: Change,
     ) -> Result<(), AppError> {
-        if !post.visibility.federates() {
+        // A held post has not been published: nothing about it leaves
+        // until a moderator lets it through.
+        if !post.visibility.federates() || post.is_held() {
             return Ok(());
         }
         let to = match group {
@@ -1509,6 +1524,7 @@ mod tests {
                 link: None,
                 local: user.is_some(),
                 published_at: start + Duration::minutes(i as i64 * 10 + n as i64),
+                held_activity: None,
             };
             let thread = ok(posts::insert(&db, new(None, 0)).await);
             for n in 1..=(i % 4) {

@@ -7,7 +7,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, Statement, Value,
 };
 
-use crate::entity::{group_members, group_moderators, groups, remote_actors, users};
+use crate::entity::{
+    group_held_servers, group_members, group_moderators, groups, remote_actors, users,
+};
 use crate::{DbError, placeholder};
 
 /// A group hosted on this server.
@@ -22,6 +24,9 @@ pub struct Group {
     pub listed: bool,
     /// Public posts from people who are not members are accepted.
     pub allow_outside_posts: bool,
+    /// Posts from members who joined less than this many days ago wait for
+    /// a moderator (0: none do).
+    pub hold_new_members_days: u32,
     pub public_key_pem: String,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
@@ -51,6 +56,7 @@ impl TryFrom<groups::Model> for Group {
             rules: row.rules,
             listed: row.listed,
             allow_outside_posts: row.allow_outside_posts,
+            hold_new_members_days: u32::try_from(row.hold_new_members_days).unwrap_or(0),
             public_key_pem: row.public_key_pem,
             created_by: row.created_by,
             created_at: row.created_at,
@@ -255,6 +261,55 @@ pub async fn moderated_by(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec
         }
     }
     Ok(out)
+}
+
+/// The servers (`host[:port]`) whose people's posts the group holds for
+/// its moderators.
+pub async fn held_servers(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+) -> Result<Vec<String>, DbError> {
+    Ok(group_held_servers::Entity::find()
+        .filter(group_held_servers::Column::GroupId.eq(group_id))
+        .order_by_asc(group_held_servers::Column::Authority)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.authority)
+        .collect())
+}
+
+/// Set what the group holds for its moderators: posts from members who
+/// joined less than `days` days ago, and from people on `servers`.
+pub async fn set_premoderation(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    days: u32,
+    servers: &[String],
+) -> Result<(), DbError> {
+    groups::Entity::update_many()
+        .col_expr(
+            groups::Column::HoldNewMembersDays,
+            sea_orm::sea_query::Expr::value(i32::try_from(days).unwrap_or(i32::MAX)),
+        )
+        .filter(groups::Column::Id.eq(group_id))
+        .exec(db)
+        .await?;
+    group_held_servers::Entity::delete_many()
+        .filter(group_held_servers::Column::GroupId.eq(group_id))
+        .exec(db)
+        .await?;
+    for authority in servers {
+        group_held_servers::ActiveModel {
+            group_id: Set(group_id),
+            authority: Set(authority.clone()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The account ids of the group's moderators (joined members only).

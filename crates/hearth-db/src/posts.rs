@@ -58,6 +58,10 @@ pub struct Post {
     pub deleted_at: Option<DateTime<Utc>>,
     /// Closed to new replies by its group's moderators (threads).
     pub locked_at: Option<DateTime<Utc>>,
+    /// Waiting for a moderator (pre-moderation): the id of the activity
+    /// that announces the post once approved. Nobody but its author and
+    /// the group's moderators reads a held post.
+    pub held_activity: Option<String>,
     pub last_activity_at: DateTime<Utc>,
 }
 
@@ -69,6 +73,11 @@ impl Post {
 
     pub fn is_deleted(&self) -> bool {
         self.deleted_at.is_some()
+    }
+
+    /// Waiting for a moderator's approval.
+    pub fn is_held(&self) -> bool {
+        self.held_activity.is_some()
     }
 }
 
@@ -117,6 +126,7 @@ impl TryFrom<posts::Model> for Post {
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
             locked_at: r.locked_at,
+            held_activity: r.held_activity,
             last_activity_at: r.last_activity_at,
         })
     }
@@ -144,6 +154,8 @@ pub struct NewPost {
     pub link: Option<String>,
     pub local: bool,
     pub published_at: DateTime<Utc>,
+    /// Hold it for the moderators: the activity that announces it later.
+    pub held_activity: Option<String>,
 }
 
 /// Store a post. A post whose id is already stored is a `Conflict` on
@@ -177,6 +189,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<Post, DbE
         updated_at: Set(None),
         deleted_at: Set(None),
         locked_at: Set(None),
+        held_activity: Set(new.held_activity),
         last_activity_at: Set(now),
         created_at: Set(now),
         ..Default::default()
@@ -184,7 +197,8 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<Post, DbE
     .insert(db)
     .await
     .map_err(|e| DbError::unique_as(e, "ap_id"))?;
-    if let Some(root) = root_id {
+    // A held reply does not move its thread up until it is approved.
+    if let Some(root) = root_id.filter(|_| row.held_activity.is_none()) {
         posts::Entity::update_many()
             .col_expr(posts::Column::LastActivityAt, Expr::value(now))
             .filter(posts::Column::Id.eq(root))
@@ -263,6 +277,45 @@ pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64) -> Result<Post, Db
     Post::try_from(row.update(db).await?)
 }
 
+/// Publish a held post (a moderator approved it): it is read, listed and
+/// moves its thread up from now on. The activity it waited with.
+pub async fn release(db: &impl ConnectionTrait, id: i64) -> Result<(Post, String), DbError> {
+    let row = posts::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(DbError::NotFound { what: "post" })?;
+    let Some(activity) = row.held_activity.clone() else {
+        return Err(DbError::NotFound { what: "held post" });
+    };
+    let root = row.root_id;
+    let mut row: posts::ActiveModel = row.into();
+    row.held_activity = Set(None);
+    let post = Post::try_from(row.update(db).await?)?;
+    if let Some(root) = root {
+        posts::Entity::update_many()
+            .col_expr(posts::Column::LastActivityAt, Expr::value(Utc::now()))
+            .filter(posts::Column::Id.eq(root))
+            .exec(db)
+            .await?;
+    }
+    Ok((post, activity))
+}
+
+/// The posts of a group waiting for its moderators, oldest first.
+pub async fn held_in(db: &impl ConnectionTrait, group_ap_id: &str) -> Result<Vec<Post>, DbError> {
+    posts::Entity::find()
+        .filter(posts::Column::GroupApId.eq(group_ap_id))
+        .filter(posts::Column::HeldActivity.is_not_null())
+        .filter(posts::Column::DeletedAt.is_null())
+        .order_by_asc(posts::Column::Id)
+        .limit(crate::MAX_PAGE)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Post::try_from)
+        .collect()
+}
+
 /// Lock (`true`) or unlock a thread.
 pub async fn set_locked(db: &impl ConnectionTrait, id: i64, locked: bool) -> Result<Post, DbError> {
     let mut row: posts::ActiveModel = posts::Entity::find_by_id(id)
@@ -288,7 +341,7 @@ pub enum Order {
 /// can prove a query implies the `WHERE` of the partial timeline indexes
 /// (migration `m20261129_000012_timeline_indexes`); a planner cannot match a
 /// `?` against `'thread'`.
-const LIVE_THREADS: &str = r#""posts"."kind" = 'thread' AND "posts"."deleted_at" IS NULL"#;
+const LIVE_THREADS: &str = r#""posts"."kind" = 'thread' AND "posts"."deleted_at" IS NULL AND "posts"."held_activity" IS NULL"#;
 
 /// The condition a reader's visibilities put on a timeline. Every
 /// visibility: none (so the index on group and time is walked without a
@@ -388,6 +441,7 @@ pub async fn reply_counts(
             .column(posts::Column::RootId)
             .column_as(Expr::cust("COUNT(*)"), "replies")
             .filter(posts::Column::RootId.is_in(chunk.iter().copied()))
+            .filter(posts::Column::HeldActivity.is_null())
             .group_by(posts::Column::RootId)
             .into_tuple()
             .all(db)
@@ -413,6 +467,7 @@ pub async fn thread(db: &impl ConnectionTrait, root_id: i64) -> Result<Vec<Post>
                 .add(posts::Column::Id.eq(root_id))
                 .add(posts::Column::RootId.eq(root_id)),
         )
+        .filter(posts::Column::HeldActivity.is_null())
         .order_by_asc(posts::Column::Id)
         .all(db)
         .await?
@@ -431,6 +486,7 @@ pub async fn by_author(
     let mut query = posts::Entity::find()
         .filter(posts::Column::AuthorApId.eq(author_ap_id))
         .filter(posts::Column::DeletedAt.is_null())
+        .filter(posts::Column::HeldActivity.is_null())
         .order_by_desc(posts::Column::Id);
     if let Some(before) = before {
         query = query.filter(posts::Column::Id.lt(before));
@@ -766,6 +822,7 @@ mod tests {
                 link: None,
                 local: false,
                 published_at: start + chrono::Duration::minutes(i * 7 + n),
+                held_activity: None,
             };
             let thread = insert(&db, new(None, 0)).await.unwrap();
             for n in 0..(i % 2) * 3 {

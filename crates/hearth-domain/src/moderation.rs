@@ -90,6 +90,12 @@ crate::string_enum! {
         SetDomainRule => "set_domain_rule",
         /// A domain rule removed.
         RemoveDomainRule => "remove_domain_rule",
+        /// A held post let through.
+        ApprovePost => "approve_post",
+        /// A held post turned down.
+        RejectPost => "reject_post",
+        /// What the group holds for its moderators changed.
+        SetPremoderation => "set_premoderation",
     }
 }
 
@@ -107,6 +113,9 @@ impl ModAction {
             ModAction::ResolveReport => "dealt with a report",
             ModAction::SetDomainRule => "set a rule for a server",
             ModAction::RemoveDomainRule => "removed a rule for a server",
+            ModAction::ApprovePost => "let a waiting post through",
+            ModAction::RejectPost => "turned down a waiting post",
+            ModAction::SetPremoderation => "changed which posts wait for a moderator",
         }
     }
 }

@@ -31,6 +31,8 @@ crate::string_enum! {
         Report => "report",
         /// A report you made was dealt with.
         ReportResolved => "report_resolved",
+        /// A post waits for a moderator's approval (for moderators).
+        Held => "held_post",
     }
 }
 

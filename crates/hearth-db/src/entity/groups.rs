@@ -16,6 +16,7 @@ pub struct Model {
     pub join_policy: String,
     pub listed: bool,
     pub allow_outside_posts: bool,
+    pub hold_new_members_days: i32,
     pub public_key_pem: String,
     pub private_key_pem: String,
     pub created_by: i64,

@@ -5,6 +5,7 @@ pub mod bans;
 pub mod deliveries;
 pub mod domain_rules;
 pub mod domain_subscriptions;
+pub mod group_held_servers;
 pub mod group_members;
 pub mod group_moderators;
 pub mod groups;

@@ -30,6 +30,7 @@ pub struct Model {
     pub updated_at: Option<DateTimeUtc>,
     pub deleted_at: Option<DateTimeUtc>,
     pub locked_at: Option<DateTimeUtc>,
+    pub held_activity: Option<String>,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
 }

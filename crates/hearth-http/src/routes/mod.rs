@@ -259,6 +259,27 @@ fn table() -> Vec<Entry> {
             ),
             |_| get(moderation::group_log),
         ),
+        at(
+            M::GET,
+            "/api/v1/groups/{name}/premoderation",
+            Moderators,
+            |_| get(moderation::premoderation),
+        ),
+        at(
+            M::PUT,
+            "/api/v1/groups/{name}/premoderation",
+            Command,
+            |_| put(moderation::set_premoderation),
+        ),
+        at(M::GET, "/api/v1/groups/{name}/held", Moderators, |_| {
+            get(posts::held)
+        }),
+        at(M::POST, "/api/v1/posts/{id}/approve", Command, |_| {
+            post(posts::approve)
+        }),
+        at(M::POST, "/api/v1/posts/{id}/reject", Command, |_| {
+            post(posts::reject)
+        }),
         at(M::POST, "/api/v1/reports", Command, |_| {
             post(moderation::report)
         }),

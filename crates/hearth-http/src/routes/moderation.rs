@@ -433,3 +433,53 @@ pub async fn instance_log(
         LogLineView::from,
     )))
 }
+
+// ---- pre-moderation ---------------------------------------------------------
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PremoderationView {
+    /// Posts from members who joined less than this many days ago wait.
+    #[serde(default)]
+    new_member_days: u32,
+    /// Posts from people on these servers wait.
+    #[serde(default)]
+    servers: Vec<String>,
+}
+
+pub async fn premoderation(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<PremoderationView>, ApiError> {
+    // Moderators only: the held list checks it.
+    state.app.held_posts(&session, &name).await?;
+    let p = state.app.premoderation(&name).await?;
+    Ok(Json(PremoderationView {
+        new_member_days: p.new_member_days,
+        servers: p.servers,
+    }))
+}
+
+pub async fn set_premoderation(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(name): Path<String>,
+    Json(body): Json<PremoderationView>,
+) -> Result<Json<PremoderationView>, ApiError> {
+    let set = state
+        .app
+        .set_premoderation(
+            &Origin::local(&session),
+            &name,
+            hearth_app::moderation::Premoderation {
+                new_member_days: body.new_member_days,
+                servers: body.servers,
+            },
+        )
+        .await?;
+    Ok(Json(PremoderationView {
+        new_member_days: set.new_member_days,
+        servers: set.servers,
+    }))
+}

@@ -57,6 +57,9 @@ pub struct PostView {
     deleted: bool,
     /// Closed to new replies by the group's moderators.
     locked: bool,
+    /// Waiting for a moderator (pre-moderation): only its author and the
+    /// group's moderators see it.
+    held: bool,
     published_at: String,
     updated_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,6 +127,7 @@ fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
             .unwrap_or_default(),
         deleted: post.is_deleted(),
         locked: post.locked_at.is_some(),
+        held: post.is_held(),
         published_at: timestamp(post.published_at),
         updated_at: post.updated_at.map(timestamp),
         replies: None,
@@ -503,4 +507,43 @@ pub async fn mine(
         .then(|| found.last().map(|(_, p)| p.id))
         .flatten();
     Ok(Json(Page::from_parts(items, next)))
+}
+
+/// Moderators: the posts of a group here waiting for them.
+pub async fn held(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<PostView>>, ApiError> {
+    let posts = state.app.held_posts(&session, &name).await?;
+    let ctx = context(&state, Some(&session), &posts).await?;
+    let handle = format!("{}@{}", name.to_ascii_lowercase(), state.app.config.domain);
+    Ok(Json(posts.iter().map(|p| view(p, &handle, &ctx)).collect()))
+}
+
+/// Moderators: let a held post through.
+pub async fn approve(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<PostView>, ApiError> {
+    let post = state
+        .app
+        .approve_post(&Origin::local(&session), post_id(&id)?)
+        .await?;
+    Ok(Json(single(&state, &session, &post).await?))
+}
+
+/// Moderators: turn a held post down, with a reason for its author.
+pub async fn reject(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<RemoveBody>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .reject_post(&Origin::local(&session), post_id(&id)?, &body.reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -76,6 +76,9 @@ fn describe(v: &NotificationView) -> Markup {
                 "A new report about " (post) " in " (group) " is waiting. "
                 a href="/moderation/reports" { "Open the reports" }
             }
+            NotificationKind::Held => {
+                "A post in " (group) " is waiting for a moderator to let it through."
+            }
             NotificationKind::ReportResolved => {
                 "Your report was dealt with. Thank you for telling us."
                 @if !n.detail.is_empty() { " The moderators said: \u{201c}" (n.detail) "\u{201d}" }
