@@ -1041,3 +1041,54 @@ async fn a_name_shared_before_names_were_unique_answers_webfinger_with_the_older
         assert_eq!(group.status, StatusCode::OK, "{}", group.text);
     });
 }
+
+#[tokio::test]
+async fn an_admins_question_must_be_answered_to_ask_for_an_account() {
+    let question = "Which condition brings you here?";
+    let hearth = Instance::start(
+        &Backend::Sqlite,
+        Options::default()
+            .registration("approval")
+            .set("HEARTH_REGISTRATION_QUESTION", question),
+    )
+    .await;
+    let instance = hearth.get("/api/v1/instance", None).await;
+    assert_eq!(instance.body["registration_question"], question);
+    let page = hearth.get("/signup", None).await;
+    assert!(page.text.contains(question), "the sign-up form asks it");
+
+    // No answer: refused, naming the field, and nothing is stored.
+    for reason in [None, Some("   ")] {
+        let mut body = json!({"username": "pat", "password": PW});
+        if let Some(reason) = reason {
+            body["reason"] = json!(reason);
+        }
+        let refused = hearth.post("/api/v1/auth/register", None, body).await;
+        refused.assert_problem(422, "validation-failed");
+        assert_eq!(
+            refused.body["errors"][0]["field"], "reason",
+            "{}",
+            refused.text
+        );
+    }
+    assert_eq!(hearth.count("users").await, 0);
+
+    let asked = hearth
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "pat", "password": PW, "reason": "Long COVID, two years now"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text);
+    assert_eq!(asked.body["account"]["status"], "pending");
+    hearth.create_user("admin1", PW, &["--admin"]);
+    let admin = hearth.login("admin1", PW).await;
+    let queue = hearth
+        .get("/api/v1/admin/accounts?status=pending", Some(&admin))
+        .await;
+    assert_eq!(
+        queue.body["items"][0]["registration_reason"],
+        "Long COVID, two years now"
+    );
+}

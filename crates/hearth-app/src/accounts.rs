@@ -15,7 +15,9 @@ pub use hearth_db::setup::LinkState as SetupLink;
 use hearth_db::tokens::{self, Session};
 use hearth_domain::password::{self, NewPassword};
 use hearth_domain::token::{self, IssuedToken};
-use hearth_domain::{AccountStatus, Bio, DisplayName, Email, Role, Username, ValidationError};
+use hearth_domain::{
+    AccountStatus, Bio, DisplayName, Email, RegistrationMode, Role, Username, ValidationError,
+};
 
 use crate::{App, AppError, blocking};
 
@@ -133,7 +135,25 @@ impl App {
             .mode
             .initial_status()
             .ok_or(AppError::RegistrationClosed)?;
+        // The admin's question, when sign-ups wait for approval: the answer
+        // is what the admin decides on, so it is required.
+        let question = self.registration_question();
+        if question.is_some() && input.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(AppError::invalid(ValidationError::new(
+                "reason",
+                "required",
+                "Please answer the question: it helps us keep this space safe",
+            )));
+        }
         self.create_account(input, Role::Member, status).await
+    }
+
+    /// The question people answer when they ask for an account, if the
+    /// admin set one and sign-ups wait for approval.
+    pub fn registration_question(&self) -> Option<&str> {
+        let question = self.config.registration.question.trim();
+        (self.config.registration.mode == RegistrationMode::Approval && !question.is_empty())
+            .then_some(question)
     }
 
     /// Create an account regardless of the registration mode (admin CLI).

@@ -141,6 +141,9 @@ pub struct DatabaseConfig {
 pub struct RegistrationConfig {
     /// Who may create an account through the API.
     pub mode: RegistrationMode,
+    /// With `approval`: a question everyone asking for an account must
+    /// answer; empty: none.
+    pub question: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -41,6 +41,9 @@ pub struct Instance {
     software: &'static str,
     version: &'static str,
     registration_mode: &'static str,
+    /// What people asking for an account must answer (their `reason`);
+    /// `null` when nothing is asked.
+    registration_question: Option<String>,
     stats: Stats,
 }
 
@@ -58,6 +61,7 @@ pub async fn instance(State(state): State<ApiState>) -> Result<Json<Instance>, A
         software: "hearth",
         version: env!("CARGO_PKG_VERSION"),
         registration_mode: config.registration.mode.as_str(),
+        registration_question: state.app.registration_question().map(str::to_owned),
         stats: Stats {
             accounts: state.app.active_account_count().await?,
         },

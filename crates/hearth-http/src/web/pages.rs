@@ -293,6 +293,10 @@ fn signup_content(
     let config = &state.app.config;
     let approval = config.registration.mode == RegistrationMode::Approval;
     let consent_error = errors.iter().find(|e| e.field == "consent");
+    let reason_label = match state.app.registration_question() {
+        Some(question) => question.to_owned(),
+        None => "Why would you like to join? (optional)".to_owned(),
+    };
     html! {
         (error_summary(errors))
         h1 { "Sign up" }
@@ -309,7 +313,7 @@ fn signup_content(
             (text_field("password", "Password", "password", "", Some("At least 8 characters. A few words together is easy to remember."), errors, "new-password"))
             (text_field("email", "Email address (optional)", "email", field(form, "email"), Some("Only the people who run this server can see it."), errors, "email"))
             @if approval {
-                (text_field("reason", "Why would you like to join? (optional)", "text", field(form, "reason"), None, errors, "off"))
+                (text_field("reason", &reason_label, "text", field(form, "reason"), None, errors, "off"))
             }
             div class=(if consent_error.is_some() { "field has-error" } else { "field" }) {
                 @if let Some(e) = consent_error {
