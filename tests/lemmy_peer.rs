@@ -716,6 +716,22 @@ async fn hearth_member_in_a_lemmy_community(backend: &Backend) {
     })
     .await;
 
+    // Lemmy's moderator features bea's thread in the community: pinned
+    // here too.
+    lemmy
+        .call(
+            Method::POST,
+            "/api/v3/post/feature",
+            json!({"post_id": mine_on_lemmy, "featured": true, "feature_type": "Community"}),
+        )
+        .await;
+    wait_until("the pin on Hearth", || async {
+        a.thread(Some("bea"), &handle, &mine_url)
+            .await
+            .filter(|t| t["pinned"] == true)
+    })
+    .await;
+
     // Lemmy's moderator removes bea's thread: gone on Hearth too.
     lemmy
         .call(
@@ -798,6 +814,21 @@ async fn hearth_moderation_on_lemmy(backend: &Backend) {
     lemmy
         .wait_post_by_id(lemmy_post, "the lock on Lemmy", |p| {
             p["post"]["locked"] == true
+        })
+        .await;
+
+    // Pinned here: featured in the community on Lemmy.
+    hearth_ok(
+        &rig,
+        Method::POST,
+        &format!("/api/v1/posts/{thread_id}/pin"),
+        "ann",
+        None,
+    )
+    .await;
+    lemmy
+        .wait_post_by_id(lemmy_post, "the pin on Lemmy", |p| {
+            p["post"]["featured_community"] == true
         })
         .await;
 

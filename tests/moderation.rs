@@ -178,6 +178,41 @@ async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
     .await;
     c.reply("cai", &id_c, "Rest helped me.").await;
 
+    // Pinned on A: pinned on B and C; unpinned likewise.
+    let pin = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/pin"),
+            Some("max"),
+            None,
+        )
+        .await;
+    pin.assert_problem(403, "forbidden");
+    let pin = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/pin"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(pin.status, StatusCode::NO_CONTENT, "{}", pin.text);
+    wait_seen(&rig, "b", "bea", &url, "the pin", |t| t["pinned"] == true).await;
+    wait_seen(&rig, "c", "cai", &url, "the pin", |t| t["pinned"] == true).await;
+    let unpin = a
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{id_a}/pin"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(unpin.status, StatusCode::NO_CONTENT, "{}", unpin.text);
+    wait_seen(&rig, "c", "cai", &url, "the unpin", |t| {
+        t["pinned"] == false
+    })
+    .await;
+
     // A removal needs a reason; with one, it holds on B and C.
     let bare = a
         .api(
@@ -314,6 +349,8 @@ async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
             "remove_moderator",
             "add_moderator",
             "remove_post",
+            "unpin_thread",
+            "pin_thread",
             "unlock_thread",
             "lock_thread"
         ],

@@ -197,6 +197,16 @@ async fn walk_every_route(backend: &Backend) {
             )
             .await;
         let url = thread["url"].as_str().unwrap().to_owned();
+        // Pinned, so the group's `featured` collection has posts to serve.
+        let pinned = a
+            .api(
+                Method::POST,
+                &format!("/api/v1/posts/{}/pin", thread["id"].as_str().unwrap()),
+                Some("ann"),
+                None,
+            )
+            .await;
+        assert!(pinned.status.is_success(), "{}", pinned.text);
         let reply = a
             .reply(
                 "ann",

@@ -24,6 +24,7 @@ mod m20261130_000014_domain_rules;
 mod m20261130_000015_domain_subscriptions;
 mod m20261130_000016_moderation;
 mod m20261130_000017_premoderation;
+mod m20261130_000018_pinned;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_domain_subscriptions::Migration),
             Box::new(m20261130_000016_moderation::Migration),
             Box::new(m20261130_000017_premoderation::Migration),
+            Box::new(m20261130_000018_pinned::Migration),
         ]
     }
 }

@@ -75,6 +75,7 @@ pub fn person_json(urls: &Urls, account: &Account) -> ActorJson {
         published: Some(timestamp(account.created_at)),
         url: serde_json::Value::String(id.to_string()),
         attributed_to: serde_json::Value::Null,
+        featured: None,
         id,
     }
 }
@@ -102,6 +103,7 @@ pub fn group_json(urls: &Urls, group: &Group) -> ActorJson {
         published: Some(timestamp(group.created_at)),
         url: serde_json::Value::String(id.to_string()),
         attributed_to: serde_json::Value::String(urls.group_moderators(&group.name).to_string()),
+        featured: Some(urls.group_featured(&group.name)),
         id,
     }
 }
@@ -130,6 +132,7 @@ pub fn site_json(fed: &Federation, public_key_pem: &str) -> ActorJson {
         published: None,
         url: serde_json::Value::String(id.to_string()),
         attributed_to: serde_json::Value::Null,
+        featured: None,
         id,
     }
 }
@@ -313,6 +316,7 @@ impl Object for RemoteActorObject {
                 .map(serde_json::Value::String)
                 .unwrap_or_default(),
             attributed_to: serde_json::Value::Null,
+            featured: None,
             id,
         })
     }

@@ -88,6 +88,9 @@ pub struct ActorJson {
     /// On groups: the moderators collection (FEP-1b12, as Lemmy does).
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub attributed_to: Value,
+    /// On groups: the pinned threads (Lemmy's `featured`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub featured: Option<Url>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

@@ -259,6 +259,16 @@ fn member_activity(act: &PostAct, group_handle: &str) -> Wrapped {
         Change::Locked(true) => {
             Wrapped::Reference(Box::new(activity!(ActivityType::Lock, post.ap_id.clone())))
         }
+        Change::Pinned(pinned) => {
+            let kind = if *pinned {
+                ActivityType::Add
+            } else {
+                ActivityType::Remove
+            };
+            let mut change = activity!(kind, post.ap_id.clone());
+            change.target = Some(format!("{}/featured", post.group_ap_id));
+            Wrapped::Reference(Box::new(change))
+        }
         Change::Locked(false) => {
             // The Lock being undone is named afresh: receivers (Lemmy,
             // Hearth) read the thread from it, not its id.
@@ -295,6 +305,8 @@ fn kind_of(change: &Change) -> ActivityType {
         Change::Unreacted { .. } => ActivityType::Undo,
         Change::Locked(true) => ActivityType::Lock,
         Change::Locked(false) => ActivityType::Undo,
+        Change::Pinned(true) => ActivityType::Add,
+        Change::Pinned(false) => ActivityType::Remove,
     }
 }
 
@@ -842,6 +854,17 @@ fn authors_own(
 /// A group's outbox: its newest threads, each as the `Announce` of its
 /// `Create` (as Lemmy's outboxes look), so a server whose member just
 /// joined can fill the group's page.
+/// A group's pinned threads (Lemmy's `featured`): the threads themselves,
+/// as Lemmy reads them when it fetches a community.
+pub fn featured(urls: &Urls, group_name: &str, threads: &[Post]) -> Collection<PostObject> {
+    let handle = format!("{group_name}@{}", urls.authority());
+    Collection::with_items(
+        Context::Posts,
+        urls.group_featured(group_name).to_string(),
+        threads.iter().map(|p| post_object(p, &handle)).collect(),
+    )
+}
+
 pub fn outbox(urls: &Urls, group_name: &str, threads: &[Post]) -> Collection<Activity<Wrapped>> {
     let group_url = urls.group(group_name).to_string();
     let handle = format!("{group_name}@{}", urls.authority());
@@ -931,6 +954,7 @@ mod tests {
             deleted_at: None,
             locked_at: None,
             held_activity: None,
+            pinned_at: None,
             last_activity_at: Utc::now(),
         }
     }

@@ -112,6 +112,18 @@ pub async fn outbox(
     json(&render::outbox(&fed.urls, &group.name, &threads))
 }
 
+/// A group's pinned threads, as `reader` may see them.
+pub async fn featured(
+    fed: &Federation,
+    reader: &Reader,
+    name: &str,
+) -> Result<String, FederationError> {
+    let group = fed.app.group(name).await?.group;
+    let here = hearth_app::posts::PostGroup::Local(group.clone());
+    let threads = fed.app.pinned(reader, &here).await?;
+    json(&render::featured(&fed.urls, &group.name, &threads))
+}
+
 /// A group's followers: its member count only, never who they are.
 pub async fn group_followers(fed: &Federation, name: &str) -> Result<String, FederationError> {
     let summary = fed.app.group(name).await?;

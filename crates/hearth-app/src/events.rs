@@ -190,4 +190,7 @@ pub enum Change {
     /// A thread closed to new replies (`true`) or opened again, by a
     /// moderator.
     Locked(bool),
+    /// A thread pinned to the top of its group (`true`) or unpinned, by a
+    /// moderator (`Add`/`Remove` on the group's featured collection).
+    Pinned(bool),
 }

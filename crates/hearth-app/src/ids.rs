@@ -82,6 +82,11 @@ impl Urls {
         self.at(&format!("/g/{}/moderators", name.to_ascii_lowercase()))
     }
 
+    /// A group's pinned threads (Lemmy's `featured`).
+    pub fn group_featured(&self, name: &str) -> Url {
+        self.at(&format!("/g/{}/featured", name.to_ascii_lowercase()))
+    }
+
     pub fn site(&self) -> Url {
         self.at("/actor")
     }

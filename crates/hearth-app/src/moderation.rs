@@ -218,21 +218,36 @@ impl App {
         let post = posts::find_by_id(&self.db, id)
             .await?
             .ok_or(AppError::NotFound { what: "post" })?;
-        self.set_lock(origin, post, locked).await?;
+        self.set_thread(origin, post, ThreadMark::Locked(locked))
+            .await?;
         Ok(())
     }
 
-    /// The one door for locking a thread. `None` for a second delivery.
-    pub(crate) async fn set_lock(
+    /// Moderators: pin a thread to the top of its group (`true`), or unpin
+    /// it. Every member server is told (`Add`/`Remove` on the group's
+    /// `featured` collection, announced by the group).
+    pub async fn pin_thread(&self, origin: &Origin, id: i64, pinned: bool) -> Result<(), AppError> {
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.set_thread(origin, post, ThreadMark::Pinned(pinned))
+            .await?;
+        Ok(())
+    }
+
+    /// The one door for locking and pinning a thread. `None` for a second
+    /// delivery.
+    pub(crate) async fn set_thread(
         &self,
         origin: &Origin,
         post: Post,
-        locked: bool,
+        mark: ThreadMark,
     ) -> Result<Option<()>, AppError> {
         let group = group_of(&self.db, &post)
             .await?
             .ok_or(AppError::NotFound { what: "post" })?;
-        if !access_allows(self, origin, &post, &group).await? || post.is_deleted() {
+        if !access_allows(self, origin, &post, &group).await? || post.is_deleted() || post.is_held()
+        {
             return Err(AppError::NotFound { what: "post" });
         }
         self.moderated(origin, &group).await?;
@@ -240,19 +255,33 @@ impl App {
             return Err(AppError::invalid(ValidationError::new(
                 "post",
                 "not_a_thread",
-                "Only a whole thread can be closed to replies",
+                "Only a whole thread can be closed to replies or pinned",
             )));
         }
         let Some(txn) = self.begin(origin).await? else {
             return Ok(None);
         };
-        let updated = posts::set_locked(&txn, post.id, locked).await?;
-        let group_id = group.ap_id(self);
-        let action = if locked {
-            ModAction::LockThread
-        } else {
-            ModAction::UnlockThread
+        let (updated, action, change) = match mark {
+            ThreadMark::Locked(on) => (
+                posts::set_locked(&txn, post.id, on).await?,
+                if on {
+                    ModAction::LockThread
+                } else {
+                    ModAction::UnlockThread
+                },
+                Change::Locked(on),
+            ),
+            ThreadMark::Pinned(on) => (
+                posts::set_pinned(&txn, post.id, on).await?,
+                if on {
+                    ModAction::PinThread
+                } else {
+                    ModAction::UnpinThread
+                },
+                Change::Pinned(on),
+            ),
         };
+        let group_id = group.ap_id(self);
         self.log(
             &txn,
             origin,
@@ -268,16 +297,17 @@ impl App {
         if let PostGroup::Local(g) = &group
             && updated.visibility.federates()
         {
+            let members_only = updated.visibility != hearth_domain::post::Visibility::Public;
             let act = PostAct {
                 id: self.urls().new_activity().to_string(),
                 actor: origin.actor_id(self.urls()),
                 by_member_here: true,
                 post: updated,
-                change: Change::Locked(locked),
+                change,
             };
             let to = PostAudience::GroupHere {
                 group: g.clone(),
-                inboxes: self.member_servers(&txn, g.id, false).await?,
+                inboxes: self.member_servers(&txn, g.id, members_only).await?,
             };
             self.emit(&txn, Event::Post(Box::new(PostEvent { to, act })))
                 .await?;
@@ -294,12 +324,23 @@ impl App {
         object_id: &str,
         locked: bool,
     ) -> Result<Outcome, AppError> {
+        self.receive_mark(origin, object_id, ThreadMark::Locked(locked))
+            .await
+    }
+
+    /// A mark on a thread of a group elsewhere, relayed by that group.
+    async fn receive_mark(
+        &self,
+        origin: &Origin,
+        object_id: &str,
+        mark: ThreadMark,
+    ) -> Result<Outcome, AppError> {
         let Origin::Remote(r) = origin else {
-            return Err(AppError::Internal("a local Lock".into()));
+            return Err(AppError::Internal("a local Lock or Add".into()));
         };
         if !matches!(r.via, Via::Relay(_)) {
             return Ok(Outcome::Ignored(
-                "a thread is locked by its group, not by one person".into(),
+                "a thread is locked or pinned by its group, not by one person".into(),
             ));
         }
         let post = posts::find_by_ap_id(&self.db, object_id)
@@ -307,10 +348,25 @@ impl App {
             .ok_or(AppError::NotFound { what: "post" })?;
         if post.group_id.is_some() {
             return Err(AppError::Forbidden(
-                "A group can lock only its own threads.",
+                "A group can lock or pin only its own threads.",
             ));
         }
-        Ok(Outcome::of(self.set_lock(origin, post, locked).await?))
+        Ok(Outcome::of(self.set_thread(origin, post, mark).await?))
+    }
+
+    /// The pinned threads of a group (here or elsewhere) that `reader` may
+    /// read, most recently pinned first.
+    pub async fn pinned(
+        &self,
+        reader: &crate::Reader,
+        group: &PostGroup,
+    ) -> Result<Vec<Post>, AppError> {
+        let visible = crate::access::readable_in(&self.db, reader, group, self.vouched()).await?;
+        Ok(posts::pinned_in(&self.db, &group.ap_id(self))
+            .await?
+            .into_iter()
+            .filter(|p| visible.allows(p))
+            .collect())
     }
 
     // ---- bans -----------------------------------------------------------
@@ -852,10 +908,17 @@ impl App {
         let Via::Relay(relay) = &r.via else {
             return Ok(Outcome::Ignored("an Add not relayed by a group".into()));
         };
-        if target.trim_end_matches('/') != format!("{}/moderators", relay.ap_id) {
-            // Lemmy's featured collection (pinned posts) and anything else.
+        let target = target.trim_end_matches('/');
+        if target == format!("{}/featured", relay.ap_id) {
+            // Lemmy's and Hearth's pinned threads.
+            return self
+                .receive_mark(origin, person, ThreadMark::Pinned(moderates))
+                .await;
+        }
+        if target != format!("{}/moderators", relay.ap_id) {
             return Ok(Outcome::Ignored(
-                "an Add or Remove of something other than the group's moderators".into(),
+                "an Add or Remove of something other than the group's moderators or pinned threads"
+                    .into(),
             ));
         }
         self.moderated(origin, &PostGroup::Remote(relay.clone()))
@@ -1422,6 +1485,15 @@ impl App {
             })
             .collect()
     }
+}
+
+/// A moderator's mark on a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ThreadMark {
+    /// Closed to new replies (`true`), or open again.
+    Locked(bool),
+    /// Pinned to the top of its group (`true`), or not.
+    Pinned(bool),
 }
 
 /// What a line of the log says (besides who and where).

@@ -62,6 +62,8 @@ pub struct Post {
     /// that announces the post once approved. Nobody but its author and
     /// the group's moderators reads a held post.
     pub held_activity: Option<String>,
+    /// Pinned to the top of its group by a moderator (threads).
+    pub pinned_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
 }
 
@@ -127,6 +129,7 @@ impl TryFrom<posts::Model> for Post {
             deleted_at: r.deleted_at,
             locked_at: r.locked_at,
             held_activity: r.held_activity,
+            pinned_at: r.pinned_at,
             last_activity_at: r.last_activity_at,
         })
     }
@@ -308,6 +311,33 @@ pub async fn held_in(db: &impl ConnectionTrait, group_ap_id: &str) -> Result<Vec
         .filter(posts::Column::HeldActivity.is_not_null())
         .filter(posts::Column::DeletedAt.is_null())
         .order_by_asc(posts::Column::Id)
+        .limit(crate::MAX_PAGE)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Post::try_from)
+        .collect()
+}
+
+/// Pin (`true`) or unpin a thread.
+pub async fn set_pinned(db: &impl ConnectionTrait, id: i64, pinned: bool) -> Result<Post, DbError> {
+    let mut row: posts::ActiveModel = posts::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(DbError::NotFound { what: "post" })?
+        .into();
+    row.pinned_at = Set(pinned.then(Utc::now));
+    Post::try_from(row.update(db).await?)
+}
+
+/// A group's pinned threads (not deleted, not held), most recently pinned
+/// first.
+pub async fn pinned_in(db: &impl ConnectionTrait, group_ap_id: &str) -> Result<Vec<Post>, DbError> {
+    posts::Entity::find()
+        .filter(posts::Column::GroupApId.eq(group_ap_id))
+        .filter(posts::Column::PinnedAt.is_not_null())
+        .filter(Expr::cust(LIVE_THREADS))
+        .order_by_desc(posts::Column::PinnedAt)
         .limit(crate::MAX_PAGE)
         .all(db)
         .await?

@@ -76,6 +76,10 @@ crate::string_enum! {
         LockThread => "lock_thread",
         /// A thread opened again.
         UnlockThread => "unlock_thread",
+        /// A thread pinned to the top of its group.
+        PinThread => "pin_thread",
+        /// A thread no longer pinned.
+        UnpinThread => "unpin_thread",
         /// A person banned from a group, or from the instance.
         Ban => "ban",
         /// A ban lifted before it ran out.
@@ -106,6 +110,8 @@ impl ModAction {
             ModAction::RemovePost => "removed a post",
             ModAction::LockThread => "closed a thread to replies",
             ModAction::UnlockThread => "opened a thread to replies again",
+            ModAction::PinThread => "pinned a thread",
+            ModAction::UnpinThread => "unpinned a thread",
             ModAction::Ban => "banned someone",
             ModAction::Unban => "lifted a ban",
             ModAction::AddModerator => "made someone a moderator",

@@ -31,6 +31,7 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
     pub locked_at: Option<DateTimeUtc>,
     pub held_activity: Option<String>,
+    pub pinned_at: Option<DateTimeUtc>,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
 }

@@ -286,6 +286,21 @@ pub(crate) async fn group_moderators(
     served(serve::group_moderators(&state.data(), &name).await)
 }
 
+/// The group's pinned threads (Lemmy's `featured`), as the signed reader
+/// may see them.
+pub(crate) async fn group_featured(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let reader = match reader(&state, &uri, &headers).await {
+        Ok(reader) => reader,
+        Err(r) => return r,
+    };
+    served(serve::featured(&state.data(), &reader, &name).await)
+}
+
 /// The group's recent threads, as the signed reader may see them.
 pub(crate) async fn group_outbox(
     State(state): State<ApiState>,

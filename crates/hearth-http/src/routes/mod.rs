@@ -224,6 +224,12 @@ fn table() -> Vec<Entry> {
             Command,
             |_| delete(posts::unreact),
         ),
+        at(M::POST, "/api/v1/posts/{id}/pin", Command, |_| {
+            post(moderation::pin)
+        }),
+        at(M::DELETE, "/api/v1/posts/{id}/pin", Command, |_| {
+            delete(moderation::unpin)
+        }),
         at(M::POST, "/api/v1/posts/{id}/lock", Command, |_| {
             post(moderation::lock)
         }),
@@ -383,6 +389,9 @@ fn table() -> Vec<Entry> {
             Public("who moderates a group is public, as on Lemmy"),
             |_| get(federation::group_moderators),
         ),
+        at(M::GET, "/g/{name}/featured", ReadRule, |_| {
+            get(federation::group_featured)
+        }),
         at(M::GET, "/p/{id}", ReadRule, |_| {
             get(federation::post_object)
         }),

@@ -58,6 +58,32 @@ pub async fn unlock(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Moderators: pin a thread to the top of its group.
+pub async fn pin(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .pin_thread(&Origin::local(&session), number(&id, "post")?, true)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Moderators: unpin a thread.
+pub async fn unpin(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .pin_thread(&Origin::local(&session), number(&id, "post")?, false)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 // ---- bans -------------------------------------------------------------------
 
 #[derive(Deserialize)]

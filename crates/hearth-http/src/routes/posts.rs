@@ -60,6 +60,8 @@ pub struct PostView {
     /// Waiting for a moderator (pre-moderation): only its author and the
     /// group's moderators see it.
     held: bool,
+    /// Pinned to the top of its group by the group's moderators.
+    pinned: bool,
     published_at: String,
     updated_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,6 +130,7 @@ fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
         deleted: post.is_deleted(),
         locked: post.locked_at.is_some(),
         held: post.is_held(),
+        pinned: post.pinned_at.is_some(),
         published_at: timestamp(post.published_at),
         updated_at: post.updated_at.map(timestamp),
         replies: None,
