@@ -893,6 +893,44 @@ impl Pair {
         post_signed(&self.inbox, &activity, headers).await
     }
 
+    /// Bob's thread in `peers`, numbered `n`, signed and sent to A: its id.
+    async fn thread(&self, n: u32) -> String {
+        let id = format!("{}/threads/t{n}", self.bob_id);
+        let activity = json!({
+            "id": format!("{}/creates/c{n}", self.bob_id),
+            "type": "Create",
+            "actor": self.bob_id,
+            "to": [self.group, "https://www.w3.org/ns/activitystreams#Public"],
+            "object": {
+                "id": id, "type": "Page", "name": format!("Bob's thread {n}"),
+                "attributedTo": self.bob_id, "audience": self.group,
+                "to": [self.group, "https://www.w3.org/ns/activitystreams#Public"],
+                "content": "<p>Words from B.</p>",
+            }
+        });
+        let headers = signed_post(
+            &self.inbox,
+            &serde_json::to_vec(&activity).unwrap(),
+            &self.key_id,
+            &self.bob_key,
+            std::time::SystemTime::now(),
+        );
+        let (status, body) = post_signed(&self.inbox, &activity, headers).await;
+        assert!(status.is_success(), "{status} {body}");
+        id
+    }
+
+    /// Whether ann on A sees the post `id` in `peers`.
+    async fn ann_sees(&self, id: &str) -> bool {
+        let list = self
+            .a
+            .get("/api/v1/posts?group=peers", Some(&self.ann))
+            .await;
+        list.body["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|p| p["url"] == id))
+    }
+
     /// The status of bob's signed fetch of the group.
     async fn fetch_group(&self) -> StatusCode {
         reqwest::Client::new()
@@ -912,6 +950,8 @@ async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
     let a = &p.a;
     assert_eq!(p.follow(1).await.0, StatusCode::ACCEPTED);
     assert_eq!(members(a, "peers").await, 2);
+    let bobs = p.thread(1).await;
+    assert!(p.ann_sees(&bobs).await, "bob's thread is in the group");
 
     // Bad input names its field and changes nothing.
     let (status, _, err) = a.run(&["admin", "domains", "set", "not a domain", "suspend"], "");
@@ -954,6 +994,11 @@ async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
         listed.contains(&b_authority) && listed.contains("reports 3 and 4"),
         "{listed}"
     );
+    // What B's people wrote is hidden while the suspension holds.
+    assert!(
+        !p.ann_sees(&bobs).await,
+        "a suspended server's posts are hidden"
+    );
 
     // The serving process takes the rule up within seconds: B's signed
     // fetches and activities are refused before anything is looked up.
@@ -994,6 +1039,7 @@ async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
     .await;
     assert_eq!(p.follow(3).await.0, StatusCode::ACCEPTED);
     assert_eq!(members(a, "peers").await, 2);
+    assert!(p.ann_sees(&bobs).await, "shown again once the rule is gone");
 }
 
 #[tokio::test]

@@ -25,6 +25,7 @@ mod m20261130_000015_domain_subscriptions;
 mod m20261130_000016_moderation;
 mod m20261130_000017_premoderation;
 mod m20261130_000018_pinned;
+mod m20261130_000019_hidden_posts;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_moderation::Migration),
             Box::new(m20261130_000017_premoderation::Migration),
             Box::new(m20261130_000018_pinned::Migration),
+            Box::new(m20261130_000019_hidden_posts::Migration),
         ]
     }
 }

@@ -955,6 +955,7 @@ mod tests {
             locked_at: None,
             held_activity: None,
             pinned_at: None,
+            hidden_at: None,
             last_activity_at: Utc::now(),
         }
     }

@@ -135,6 +135,10 @@ pub(crate) async fn can_read(
     vouched: &[String],
 ) -> Result<bool, AppError> {
     consulted();
+    // Written on a suspended server: hidden from everyone while it holds.
+    if post.hidden_at.is_some() {
+        return Ok(false);
+    }
     let own = matches!(reader, Reader::Account(id) if post.author_user_id == Some(*id));
     if post.is_held() && !own {
         // Waiting for a moderator: its author and the group's moderators
@@ -197,6 +201,9 @@ pub(crate) struct Readable {
 impl Readable {
     /// Whether the reader may read `post` (of this group).
     pub(crate) fn allows(&self, post: &Post) -> bool {
+        if post.hidden_at.is_some() {
+            return false;
+        }
         let own = self.account.is_some() && post.author_user_id == self.account;
         // Lists never show held posts (see `hearth_db::posts`); a held one
         // that reaches here anyway is read one by one, with `can_read`.

@@ -275,11 +275,32 @@ impl App {
             .collect();
         let now = Utc::now();
         let mode = self.federation_mode();
-        let refused: Vec<String> = domain_rules::known_authorities(txn)
-            .await?
-            .into_iter()
+        let known = domain_rules::known_authorities(txn).await?;
+        let refused: Vec<String> = known
+            .iter()
             .filter(|a| !federation_policy::standing(mode, &rules, a, now).may_federate())
+            .cloned()
             .collect();
+        // What people on a suspended server wrote is hidden while the
+        // suspension holds (not for a server merely not on an allowlist:
+        // that says nothing about what it wrote), and shown again after.
+        let suspended: Vec<String> = known
+            .into_iter()
+            .filter(|a| {
+                matches!(
+                    federation_policy::standing(mode, &rules, a, now),
+                    Standing::Suspended { .. }
+                )
+            })
+            .collect();
+        let (hidden, shown) = domain_rules::hide_content_of(txn, &suspended).await?;
+        if hidden + shown > 0 {
+            tracing::info!(
+                hidden,
+                shown,
+                "posts hidden or shown again by the federation policy"
+            );
+        }
         Ok(
             domain_rules::cut_off(txn, &refused, "cut off by this server's federation policy")
                 .await?,

@@ -19,7 +19,7 @@ use sea_orm::{
 
 use crate::DbError;
 use crate::entity::{
-    deliveries, domain_rules, domain_subscriptions, group_members, remote_actors,
+    deliveries, domain_rules, domain_subscriptions, group_members, posts, remote_actors,
     remote_memberships,
 };
 
@@ -382,6 +382,71 @@ pub struct CutOff {
     pub members: u64,
     /// Memberships of people here in their groups.
     pub memberships: u64,
+}
+
+/// Hide what people on `suspended` servers wrote (and the posts of
+/// groups there), and show again what was hidden for a server that is no
+/// longer suspended. `(hidden, shown)`: how many posts changed each way.
+pub async fn hide_content_of(
+    db: &impl ConnectionTrait,
+    suspended: &[String],
+) -> Result<(u64, u64), DbError> {
+    let there: Vec<String> = if suspended.is_empty() {
+        Vec::new()
+    } else {
+        remote_actors::Entity::find()
+            .select_only()
+            .column(remote_actors::Column::ApId)
+            .filter(remote_actors::Column::Authority.is_in(suspended.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?
+    };
+    let mut hidden = 0;
+    for chunk in there.chunks(1000) {
+        hidden += posts::Entity::update_many()
+            .col_expr(posts::Column::HiddenAt, Expr::value(Utc::now()))
+            .filter(posts::Column::HiddenAt.is_null())
+            .filter(
+                sea_orm::Condition::any()
+                    .add(posts::Column::AuthorApId.is_in(chunk.iter().cloned()))
+                    .add(posts::Column::GroupApId.is_in(chunk.iter().cloned())),
+            )
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    // Shown again: hidden posts none of whose actors is still suspended.
+    let still: std::collections::HashSet<&str> = there.iter().map(String::as_str).collect();
+    let was_hidden: Vec<(i64, String, String)> = posts::Entity::find()
+        .select_only()
+        .column(posts::Column::Id)
+        .column(posts::Column::AuthorApId)
+        .column(posts::Column::GroupApId)
+        .filter(posts::Column::HiddenAt.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let back: Vec<i64> = was_hidden
+        .into_iter()
+        .filter(|(_, author, group)| {
+            !still.contains(author.as_str()) && !still.contains(group.as_str())
+        })
+        .map(|(id, _, _)| id)
+        .collect();
+    let mut shown = 0;
+    for chunk in back.chunks(1000) {
+        shown += posts::Entity::update_many()
+            .col_expr(
+                posts::Column::HiddenAt,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .filter(posts::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok((hidden, shown))
 }
 
 /// Give up the deliveries waiting for `authorities` (marked failed with

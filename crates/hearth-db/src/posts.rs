@@ -64,6 +64,9 @@ pub struct Post {
     pub held_activity: Option<String>,
     /// Pinned to the top of its group by a moderator (threads).
     pub pinned_at: Option<DateTime<Utc>>,
+    /// Hidden because its author's server is suspended (shown again when
+    /// the suspension is lifted).
+    pub hidden_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
 }
 
@@ -130,6 +133,7 @@ impl TryFrom<posts::Model> for Post {
             locked_at: r.locked_at,
             held_activity: r.held_activity,
             pinned_at: r.pinned_at,
+            hidden_at: r.hidden_at,
             last_activity_at: r.last_activity_at,
         })
     }
@@ -310,6 +314,7 @@ pub async fn held_in(db: &impl ConnectionTrait, group_ap_id: &str) -> Result<Vec
         .filter(posts::Column::GroupApId.eq(group_ap_id))
         .filter(posts::Column::HeldActivity.is_not_null())
         .filter(posts::Column::DeletedAt.is_null())
+        .filter(posts::Column::HiddenAt.is_null())
         .order_by_asc(posts::Column::Id)
         .limit(crate::MAX_PAGE)
         .all(db)
@@ -371,7 +376,7 @@ pub enum Order {
 /// can prove a query implies the `WHERE` of the partial timeline indexes
 /// (migration `m20261129_000012_timeline_indexes`); a planner cannot match a
 /// `?` against `'thread'`.
-const LIVE_THREADS: &str = r#""posts"."kind" = 'thread' AND "posts"."deleted_at" IS NULL AND "posts"."held_activity" IS NULL"#;
+const LIVE_THREADS: &str = r#""posts"."kind" = 'thread' AND "posts"."deleted_at" IS NULL AND "posts"."held_activity" IS NULL AND "posts"."hidden_at" IS NULL"#;
 
 /// The condition a reader's visibilities put on a timeline. Every
 /// visibility: none (so the index on group and time is walked without a
@@ -472,6 +477,7 @@ pub async fn reply_counts(
             .column_as(Expr::cust("COUNT(*)"), "replies")
             .filter(posts::Column::RootId.is_in(chunk.iter().copied()))
             .filter(posts::Column::HeldActivity.is_null())
+            .filter(posts::Column::HiddenAt.is_null())
             .group_by(posts::Column::RootId)
             .into_tuple()
             .all(db)
@@ -498,6 +504,7 @@ pub async fn thread(db: &impl ConnectionTrait, root_id: i64) -> Result<Vec<Post>
                 .add(posts::Column::RootId.eq(root_id)),
         )
         .filter(posts::Column::HeldActivity.is_null())
+        .filter(posts::Column::HiddenAt.is_null())
         .order_by_asc(posts::Column::Id)
         .all(db)
         .await?
@@ -517,6 +524,7 @@ pub async fn by_author(
         .filter(posts::Column::AuthorApId.eq(author_ap_id))
         .filter(posts::Column::DeletedAt.is_null())
         .filter(posts::Column::HeldActivity.is_null())
+        .filter(posts::Column::HiddenAt.is_null())
         .order_by_desc(posts::Column::Id);
     if let Some(before) = before {
         query = query.filter(posts::Column::Id.lt(before));

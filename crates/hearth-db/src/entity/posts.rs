@@ -32,6 +32,7 @@ pub struct Model {
     pub locked_at: Option<DateTimeUtc>,
     pub held_activity: Option<String>,
     pub pinned_at: Option<DateTimeUtc>,
+    pub hidden_at: Option<DateTimeUtc>,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
 }
