@@ -409,6 +409,25 @@ async fn only_admins_set_domain_rules_and_bad_ones_name_their_field() {
             .assert_problem(404, "not-found");
         let listed = a.get("/api/v1/admin/domain_rules", Some(&root)).await;
         assert_eq!(listed.body["rules"], json!([]));
+
+        // Both changes are in the moderation log, which only admins read.
+        let log = a.get("/api/v1/admin/moderation_log", Some(&root)).await;
+        let actions: Vec<&str> = log.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            ["remove_domain_rule", "set_domain_rule"],
+            "{}",
+            log.text
+        );
+        assert_eq!(log.body["items"][1]["target"], "spam.example");
+        a.get("/api/v1/admin/moderation_log", Some(&ann))
+            .await
+            .assert_problem(403, "forbidden");
     });
 }
 

@@ -21,6 +21,7 @@ pub use hearth_db::domain_rules::{CutOff, StoredRule};
 use hearth_domain::federation_policy::{
     self, DomainRule, FederationMode, RuleAction, Standing, normalise_domain,
 };
+use hearth_domain::moderation::ModAction;
 use hearth_domain::{Role, ValidationError};
 
 use crate::subscriptions::{MASTODON_COLUMNS, read_domain_list};
@@ -228,6 +229,16 @@ impl App {
         let txn = hearth_db::begin_write(&self.db).await?;
         domain_rules::set(&txn, &rule, by.map(|a| a.id)).await?;
         let cut_off = self.cut_off_refused(&txn).await?;
+        let reason = format!("{}: {}", rule.action.as_str(), rule.public_reason);
+        self.log_policy(
+            &txn,
+            by,
+            ModAction::SetDomainRule,
+            &rule.domain,
+            &reason,
+            rule.expires_at,
+        )
+        .await?;
         txn.commit().await?;
         self.rules.forget();
         tracing::info!(
@@ -256,10 +267,42 @@ impl App {
         }
         // Removing an allow in allowlist mode cuts that server off.
         let cut_off = self.cut_off_refused(&txn).await?;
+        self.log_policy(&txn, by, ModAction::RemoveDomainRule, &domain, "", None)
+            .await?;
         txn.commit().await?;
         self.rules.forget();
         tracing::info!(%domain, by = by.map(|a| a.id), ?cut_off, "domain rule removed");
         Ok(cut_off)
+    }
+
+    /// Record an admin's change of the federation policy in the
+    /// moderation log (the server's own actor for the shell).
+    async fn log_policy(
+        &self,
+        txn: &hearth_db::WriteTxn,
+        by: Option<&Account>,
+        action: ModAction,
+        domain: &str,
+        reason: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), AppError> {
+        let actor = match by {
+            Some(account) => self.urls().user(&account.username).to_string(),
+            None => self.urls().site().to_string(),
+        };
+        hearth_db::moderation::log(
+            &**txn,
+            hearth_db::moderation::NewLogEntry {
+                group_ap_id: None,
+                actor_ap_id: &actor,
+                action,
+                target_ap_id: domain,
+                reason,
+                expires_at,
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     /// Cut off every known server the rules (as they stand in `txn`) no
