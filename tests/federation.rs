@@ -960,9 +960,6 @@ async fn a_suspended_server_is_cut_off_both_ways_until_the_rule_goes() {
     let (status, _, err) = a.run(&["admin", "domains", "set", "b.example", "ban"], "");
     assert!(!status.success());
     assert!(err.contains("action"), "{err}");
-    let (status, _, err) = a.run(&["admin", "domains", "set", "b.example", "limit"], "");
-    assert!(!status.success());
-    assert!(err.contains("not available yet"), "{err}");
     let (_, listed, _) = a.run(&["admin", "domains", "list"], "");
     assert!(!listed.contains("b.example"), "{listed}");
 
@@ -1064,4 +1061,62 @@ async fn in_allowlist_mode_only_allowed_servers_get_in() {
     let (status, out, err) = a.run(&["admin", "domains", "remove", &p.b_authority()], "");
     assert!(status.success(), "{out}{err}");
     assert_eq!(members(a, "peers").await, 1);
+}
+
+#[tokio::test]
+async fn a_limited_servers_people_wait_to_join_and_their_posts_stay_in_the_group() {
+    let p = Pair::start(open()).await;
+    let a = &p.a;
+    let (status, _, err) = a.run(
+        &[
+            "admin",
+            "create-user",
+            "keeper",
+            "--admin",
+            "--password-stdin",
+        ],
+        &format!("{PW}\n"),
+    );
+    assert!(status.success(), "{err}");
+    let root = a.login("keeper", PW).await;
+    let set = a
+        .post(
+            "/api/v1/admin/domain_rules",
+            Some(&root),
+            json!({"domain": p.b_authority(), "action": "limit", "public_reason": "new server, not known yet"}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+
+    // Not let into an open group without a moderator.
+    assert_eq!(p.follow(1).await.0, StatusCode::ACCEPTED);
+    assert_eq!(members(a, "peers").await, 1, "bob waits for a moderator");
+    let requests = a.get("/api/v1/groups/peers/requests", Some(&p.ann)).await;
+    let id = requests.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let approved = a
+        .post(
+            &format!("/api/v1/groups/peers/requests/{id}/approve"),
+            Some(&p.ann),
+            json!({}),
+        )
+        .await;
+    assert!(approved.status.is_success(), "{}", approved.text);
+    assert_eq!(members(a, "peers").await, 2);
+
+    // bob's public thread is for the group's members only while the limit
+    // holds: ann reads it; nobody outside the group does.
+    let bobs = p.thread(1).await;
+    assert!(p.ann_sees(&bobs).await);
+    let outside = a.get("/api/v1/posts?group=peers", None).await;
+    assert_eq!(outside.status, StatusCode::OK, "{}", outside.text);
+    assert!(!outside.text.contains(&bobs), "{}", outside.text);
+
+    // Lifted: public again.
+    let path = format!("/api/v1/admin/domain_rules/{}", p.b_authority());
+    let removed = a
+        .request(reqwest::Method::DELETE, &path, Some(&root), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.text);
+    let outside = a.get("/api/v1/posts?group=peers", None).await;
+    assert!(outside.text.contains(&bobs), "{}", outside.text);
 }

@@ -455,7 +455,7 @@ async fn domain_blocks_import_from_and_export_to_mastodons_csv() {
         "{out}"
     );
     assert!(
-        out.contains("line 4: left out quiet.example: silence (limit) is not available yet"),
+        out.contains("line 4: left out quiet.example: silence (limit) is not taken from lists; set a limit yourself"),
         "{out}"
     );
     let (_, listed, _) = a.run(&["admin", "domains", "list"], "");

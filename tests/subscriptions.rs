@@ -162,7 +162,7 @@ async fn blocklist_scenario(backend: &Backend) {
         "{out}"
     );
     assert!(
-        out.contains("left out quiet.example: silence (limit) is not available yet"),
+        out.contains("left out quiet.example: silence (limit) is not taken from lists; set a limit yourself"),
         "{out}"
     );
     assert!(

@@ -26,6 +26,7 @@ mod m20261130_000016_moderation;
 mod m20261130_000017_premoderation;
 mod m20261130_000018_pinned;
 mod m20261130_000019_hidden_posts;
+mod m20261130_000020_limited_posts;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_premoderation::Migration),
             Box::new(m20261130_000018_pinned::Migration),
             Box::new(m20261130_000019_hidden_posts::Migration),
+            Box::new(m20261130_000020_limited_posts::Migration),
         ]
     }
 }

@@ -41,7 +41,7 @@ fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 /// `cc`. A reply's visibility is its thread's, so this is the thread's.
 fn addressing(post: &Post) -> (Vec<String>, Vec<String>) {
     let mut to = vec![post.group_ap_id.clone()];
-    if post.visibility == Visibility::Public {
+    if post.effective_visibility() == Visibility::Public {
         to.push(AS_PUBLIC.to_owned());
     }
     (to, vec![format!("{}/followers", post.group_ap_id)])
@@ -651,7 +651,7 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
             }
             let group_url = urls.group(&group.name).to_string();
             let mut to = vec![urls.group_followers(&group.name).to_string()];
-            if act.post.visibility == Visibility::Public {
+            if act.post.effective_visibility() == Visibility::Public {
                 to.push(AS_PUBLIC.to_owned());
             }
             let announce = |id: String, object: Wrapped| -> Result<Outgoing, PortError> {
@@ -956,6 +956,7 @@ mod tests {
             held_activity: None,
             pinned_at: None,
             hidden_at: None,
+            limited_at: None,
             last_activity_at: Utc::now(),
         }
     }

@@ -158,14 +158,18 @@ pub(crate) async fn can_read(
         });
     }
     if own {
-        return Ok(may_read(post.visibility, Relation::Outsider, true));
+        return Ok(may_read(
+            post.effective_visibility(),
+            Relation::Outsider,
+            true,
+        ));
     }
     let relation = match group {
         Some(group) => relation(db, reader, group, vouched).await?,
         // A post whose group is not known here: only what is public.
         None => Relation::Outsider,
     };
-    Ok(may_read(post.visibility, relation, own))
+    Ok(may_read(post.effective_visibility(), relation, own))
 }
 
 /// What `reader` may read in `group`, for lists: ask it of each post
@@ -210,7 +214,7 @@ impl Readable {
         if post.is_held() && !own {
             return false;
         }
-        may_read(post.visibility, self.relation, own)
+        may_read(post.effective_visibility(), self.relation, own)
     }
 
     /// The visibilities the reader may read (their own posts aside).

@@ -329,8 +329,15 @@ impl App {
                 .await?
             }
             (Origin::Remote(r), existing) => {
+                // Someone on a server the admin limits is never let in
+                // without a moderator, whatever the group's policy.
+                let limited = matches!(
+                    self.standing_in(&txn, &r.server).await?,
+                    hearth_domain::federation_policy::Standing::Limited { .. }
+                );
                 let state = match existing.map(|m| m.state) {
                     Some(MembershipState::Joined) => MembershipState::Joined,
+                    _ if limited => MembershipState::Pending,
                     _ => group.join_policy.initial_state(),
                 };
                 let membership = groups::request_membership(

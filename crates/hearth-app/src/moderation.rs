@@ -297,7 +297,8 @@ impl App {
         if let PostGroup::Local(g) = &group
             && updated.visibility.federates()
         {
-            let members_only = updated.visibility != hearth_domain::post::Visibility::Public;
+            let members_only =
+                updated.effective_visibility() != hearth_domain::post::Visibility::Public;
             let act = PostAct {
                 id: self.urls().new_activity().to_string(),
                 actor: origin.actor_id(self.urls()),
@@ -1762,7 +1763,8 @@ impl App {
         )
         .await?;
         if post.visibility.federates() {
-            let members_only = post.visibility != hearth_domain::post::Visibility::Public;
+            let members_only =
+                post.effective_visibility() != hearth_domain::post::Visibility::Public;
             let act = PostAct {
                 id: activity,
                 actor: post.author_ap_id.clone(),

@@ -100,16 +100,6 @@ impl RuleRequest {
     fn into_rule(self) -> Result<DomainRule, AppError> {
         let domain = normalise_domain(&self.domain).map_err(AppError::invalid)?;
         let action = RuleAction::parse(&self.action).map_err(AppError::invalid)?;
-        if action == RuleAction::Limit {
-            // What a limit hides (discovery, and content from those who did
-            // not join with the server) is not built yet: refusing it is
-            // honest, taking it and doing nothing would not be.
-            return Err(AppError::invalid(ValidationError::new(
-                "action",
-                "not_available",
-                "limit is not available yet; use suspend, or allow",
-            )));
-        }
         let reason = |field: &'static str, text: &str| {
             let text = text.trim();
             if text.chars().count() > MAX_REASON {
@@ -328,15 +318,29 @@ impl App {
         // suspension holds (not for a server merely not on an allowlist:
         // that says nothing about what it wrote), and shown again after.
         let suspended: Vec<String> = known
-            .into_iter()
+            .iter()
             .filter(|a| {
                 matches!(
                     federation_policy::standing(mode, &rules, a, now),
                     Standing::Suspended { .. }
                 )
             })
+            .cloned()
             .collect();
-        let (hidden, shown) = domain_rules::hide_content_of(txn, &suspended).await?;
+        let (hidden, shown) =
+            domain_rules::mark_content_of(txn, domain_rules::Mark::Hidden, &suspended).await?;
+        // What people on a limited server wrote is for the members of its
+        // group only, while the limit holds.
+        let limited: Vec<String> = known
+            .into_iter()
+            .filter(|a| {
+                matches!(
+                    federation_policy::standing(mode, &rules, a, now),
+                    Standing::Limited { .. }
+                )
+            })
+            .collect();
+        domain_rules::mark_content_of(txn, domain_rules::Mark::Limited, &limited).await?;
         if hidden + shown > 0 {
             tracing::info!(
                 hidden,
@@ -392,7 +396,7 @@ impl App {
                     report.skipped.push((
                         line,
                         entry.domain,
-                        "silence (limit) is not available yet".into(),
+                        "silence (limit) is not taken from lists; set a limit yourself".into(),
                     ));
                     continue;
                 }

@@ -31,6 +31,7 @@ use hearth_db::tokens::Session;
 use hearth_db::{DatabaseTransaction, DbError};
 use hearth_domain::MembershipState;
 use hearth_domain::content::{Content, Typed};
+use hearth_domain::federation_policy::Standing;
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
 use hearth_domain::{ValidationError, text};
 
@@ -409,6 +410,14 @@ impl App {
             PostGroup::Local(g) => self.holds(origin, g).await?,
             PostGroup::Remote(_) => false,
         };
+        // Written on a server the admin limits: members of the group only.
+        let limited = match origin.remote() {
+            Some(r) => matches!(
+                self.server_standing(&r.server).await?,
+                Standing::Limited { .. }
+            ),
+            None => false,
+        };
         let author = origin.actor_id(self.urls());
         let (ap_id, url, published, mention_ids) = match identity {
             Identity::Minted => {
@@ -464,6 +473,7 @@ impl App {
                 local: origin.is_local(),
                 published_at: published,
                 held_activity: held.then(|| activity.clone()),
+                limited,
             },
         )
         .await;
@@ -839,7 +849,7 @@ impl App {
             PostGroup::Local(g) => PostAudience::GroupHere {
                 group: g.clone(),
                 inboxes: self
-                    .member_servers(txn, g.id, post.visibility != Visibility::Public)
+                    .member_servers(txn, g.id, post.effective_visibility() != Visibility::Public)
                     .await?,
             },
             PostGroup::Remote(g) if origin.is_local() => {
@@ -1525,6 +1535,7 @@ mod tests {
                 local: user.is_some(),
                 published_at: start + Duration::minutes(i as i64 * 10 + n as i64),
                 held_activity: None,
+                limited: false,
             };
             let thread = ok(posts::insert(&db, new(None, 0)).await);
             for n in 1..=(i % 4) {

@@ -27,8 +27,9 @@
 //! domain block CSV (`#domain,#severity,…,#public_comment,…`), a plain list
 //! of domains one per line, and the JSON array Mastodon publishes at
 //! `/api/v1/instance/domain_blocks` (`[{"domain", "severity", "comment"}]`).
-//! In a blocklist only suspensions count: `silence` (limit, not available
-//! yet) and `noop` entries are left out.
+//! In a blocklist only suspensions count: `silence` (a limit, which an
+//! admin sets by hand, knowing what it does here) and `noop` entries are
+//! left out.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -200,7 +201,7 @@ pub struct ParsedList {
 
 /// The rules a `kind` list at `url` gives from `text`. In a blocklist an
 /// entry without a severity, or `suspend`, suspends; any other severity is
-/// left out (limit is not available yet). In an allowlist every entry
+/// left out (a limit is the admin's own decision). In an allowlist every entry
 /// allows, whatever its severity. A domain named twice counts once.
 ///
 /// `Err` (and the list's rules stay as they were) when the text is no
@@ -221,9 +222,9 @@ pub fn parse_list(text: &str, kind: ListKind, url: &str) -> Result<ParsedList, S
             match entry.severity.as_str() {
                 "" | "suspend" => {}
                 "silence" | "limit" => {
-                    parsed
-                        .skipped
-                        .push(left_out("silence (limit) is not available yet"));
+                    parsed.skipped.push(left_out(
+                        "silence (limit) is not taken from lists; set a limit yourself",
+                    ));
                     continue;
                 }
                 "noop" => {

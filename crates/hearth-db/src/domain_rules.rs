@@ -384,29 +384,50 @@ pub struct CutOff {
     pub memberships: u64,
 }
 
-/// Hide what people on `suspended` servers wrote (and the posts of
-/// groups there), and show again what was hidden for a server that is no
-/// longer suspended. `(hidden, shown)`: how many posts changed each way.
-pub async fn hide_content_of(
+/// How the federation policy marks stored posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Hidden from everyone (a suspended server).
+    Hidden,
+    /// For the members of its group only (a limited server).
+    Limited,
+}
+
+impl Mark {
+    fn column(self) -> posts::Column {
+        match self {
+            Mark::Hidden => posts::Column::HiddenAt,
+            Mark::Limited => posts::Column::LimitedAt,
+        }
+    }
+}
+
+/// Mark what people on the servers at `authorities` wrote (and the posts
+/// of groups there), and take the mark off what was marked for a server no
+/// longer among them. `(marked, unmarked)`: how many posts changed each
+/// way.
+pub async fn mark_content_of(
     db: &impl ConnectionTrait,
-    suspended: &[String],
+    mark: Mark,
+    authorities: &[String],
 ) -> Result<(u64, u64), DbError> {
-    let there: Vec<String> = if suspended.is_empty() {
+    let column = mark.column();
+    let there: Vec<String> = if authorities.is_empty() {
         Vec::new()
     } else {
         remote_actors::Entity::find()
             .select_only()
             .column(remote_actors::Column::ApId)
-            .filter(remote_actors::Column::Authority.is_in(suspended.iter().cloned()))
+            .filter(remote_actors::Column::Authority.is_in(authorities.iter().cloned()))
             .into_tuple()
             .all(db)
             .await?
     };
-    let mut hidden = 0;
+    let mut marked = 0;
     for chunk in there.chunks(1000) {
-        hidden += posts::Entity::update_many()
-            .col_expr(posts::Column::HiddenAt, Expr::value(Utc::now()))
-            .filter(posts::Column::HiddenAt.is_null())
+        marked += posts::Entity::update_many()
+            .col_expr(column, Expr::value(Utc::now()))
+            .filter(column.is_null())
             .filter(
                 sea_orm::Condition::any()
                     .add(posts::Column::AuthorApId.is_in(chunk.iter().cloned()))
@@ -416,37 +437,34 @@ pub async fn hide_content_of(
             .await?
             .rows_affected;
     }
-    // Shown again: hidden posts none of whose actors is still suspended.
+    // Unmarked: marked posts none of whose actors is still among them.
     let still: std::collections::HashSet<&str> = there.iter().map(String::as_str).collect();
-    let was_hidden: Vec<(i64, String, String)> = posts::Entity::find()
+    let was_marked: Vec<(i64, String, String)> = posts::Entity::find()
         .select_only()
         .column(posts::Column::Id)
         .column(posts::Column::AuthorApId)
         .column(posts::Column::GroupApId)
-        .filter(posts::Column::HiddenAt.is_not_null())
+        .filter(column.is_not_null())
         .into_tuple()
         .all(db)
         .await?;
-    let back: Vec<i64> = was_hidden
+    let back: Vec<i64> = was_marked
         .into_iter()
         .filter(|(_, author, group)| {
             !still.contains(author.as_str()) && !still.contains(group.as_str())
         })
         .map(|(id, _, _)| id)
         .collect();
-    let mut shown = 0;
+    let mut unmarked = 0;
     for chunk in back.chunks(1000) {
-        shown += posts::Entity::update_many()
-            .col_expr(
-                posts::Column::HiddenAt,
-                Expr::value(Option::<chrono::DateTime<Utc>>::None),
-            )
+        unmarked += posts::Entity::update_many()
+            .col_expr(column, Expr::value(Option::<chrono::DateTime<Utc>>::None))
             .filter(posts::Column::Id.is_in(chunk.iter().copied()))
             .exec(db)
             .await?
             .rows_affected;
     }
-    Ok((hidden, shown))
+    Ok((marked, unmarked))
 }
 
 /// Give up the deliveries waiting for `authorities` (marked failed with

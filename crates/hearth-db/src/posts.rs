@@ -67,6 +67,9 @@ pub struct Post {
     /// Hidden because its author's server is suspended (shown again when
     /// the suspension is lifted).
     pub hidden_at: Option<DateTime<Utc>>,
+    /// Written on a server the admin limits: read only by members of its
+    /// group, whatever its own addressing.
+    pub limited_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
 }
 
@@ -83,6 +86,15 @@ impl Post {
     /// Waiting for a moderator's approval.
     pub fn is_held(&self) -> bool {
         self.held_activity.is_some()
+    }
+
+    /// Who may read it: its visibility, narrowed to members of its group
+    /// when its author's server is limited.
+    pub fn effective_visibility(&self) -> Visibility {
+        match (self.visibility, self.limited_at) {
+            (Visibility::Public, Some(_)) => Visibility::Members,
+            (visibility, _) => visibility,
+        }
     }
 }
 
@@ -134,6 +146,7 @@ impl TryFrom<posts::Model> for Post {
             held_activity: r.held_activity,
             pinned_at: r.pinned_at,
             hidden_at: r.hidden_at,
+            limited_at: r.limited_at,
             last_activity_at: r.last_activity_at,
         })
     }
@@ -163,6 +176,8 @@ pub struct NewPost {
     pub published_at: DateTime<Utc>,
     /// Hold it for the moderators: the activity that announces it later.
     pub held_activity: Option<String>,
+    /// Its author's server is limited.
+    pub limited: bool,
 }
 
 /// Store a post. A post whose id is already stored is a `Conflict` on
@@ -197,6 +212,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<Post, DbE
         deleted_at: Set(None),
         locked_at: Set(None),
         held_activity: Set(new.held_activity),
+        limited_at: Set(new.limited.then(Utc::now)),
         last_activity_at: Set(now),
         created_at: Set(now),
         ..Default::default()
@@ -392,10 +408,17 @@ fn visibility_filter(visible: &[Visibility]) -> Option<Expr> {
         .iter()
         .map(|v| format!("'{}'", v.as_str()))
         .collect();
+    // A reader who may not read members-only posts may not read those of
+    // a limited server either (they are members-only for everyone).
+    let limited = if visible.contains(&Visibility::Members) {
+        ""
+    } else {
+        r#" AND "posts"."limited_at" IS NULL"#
+    };
     Some(Expr::cust(match quoted.as_slice() {
         [] => "1 = 0".to_owned(),
-        [one] => format!(r#""posts"."visibility" = {one}"#),
-        many => format!(r#""posts"."visibility" IN ({})"#, many.join(", ")),
+        [one] => format!(r#""posts"."visibility" = {one}{limited}"#),
+        many => format!(r#""posts"."visibility" IN ({}){limited}"#, many.join(", ")),
     }))
 }
 
@@ -861,6 +884,7 @@ mod tests {
                 local: false,
                 published_at: start + chrono::Duration::minutes(i * 7 + n),
                 held_activity: None,
+                limited: false,
             };
             let thread = insert(&db, new(None, 0)).await.unwrap();
             for n in 0..(i % 2) * 3 {

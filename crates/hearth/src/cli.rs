@@ -197,8 +197,9 @@ pub enum DomainsCommand {
     Set {
         /// The domain, such as example.org.
         domain: String,
-        /// suspend (no traffic either way) or allow (for federation.mode =
-        /// "allowlist"). limit is not available yet.
+        /// suspend (no traffic either way), limit (its people wait for a
+        /// moderator to join, and what they write is for the group's members
+        /// only) or allow (for federation.mode = "allowlist").
         action: String,
         #[command(flatten)]
         reasons: RuleArgs,

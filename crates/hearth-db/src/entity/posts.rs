@@ -33,6 +33,7 @@ pub struct Model {
     pub held_activity: Option<String>,
     pub pinned_at: Option<DateTimeUtc>,
     pub hidden_at: Option<DateTimeUtc>,
+    pub limited_at: Option<DateTimeUtc>,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
 }
