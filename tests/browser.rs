@@ -1,17 +1,29 @@
 //! The web interface in a real browser: headless Chromium (Debian's
-//! `chromium`, driven by playwright-core) against two real Hearth servers.
-//! Ann signs up on A, starts a group and posts behind a content warning;
-//! Bea signs up on B, joins the group by its address, reads the thread
-//! there and replies; the reply shows up in Ann's browser, marked as from
-//! another server. On the way, forms sent with bad input say what is wrong
-//! next to the field and keep what was typed, and every page passes axe-core
-//! with no serious or critical violation.
+//! `chromium`, driven by playwright-core) against real Hearth servers.
 //!
-//! The journey itself is `tests/browser/journey.mjs` (see
-//! `tests/browser/README.md`). It prints one JSON event per line, which this
-//! test shows as it goes; a failing run leaves screenshots, whose paths are
-//! printed with both servers' logs. With `HEARTH_UPDATE_SCREENSHOTS=1` the
-//! pictures of the main pages go to `docs/screenshots/` for the README.
+//! - Two servers: Ann signs up on A, starts a group and posts behind a
+//!   content warning; Bea signs up on B, joins the group by its address,
+//!   reads the thread there and replies; the reply shows up in Ann's
+//!   browser, marked as from another server.
+//! - One server, moderation: a member reports a post through the form; the
+//!   moderator finds it in the reports page and deals with it, and the
+//!   reporter's notification says so; the moderator closes a thread (its
+//!   reply form is gone, a reply is refused), bans the author of the post
+//!   with "remove what they wrote" (the post disappears, their next one is
+//!   refused in plain words), and the group's moderation log lists it all
+//!   with the reasons; an admin sets and removes a rule for a server.
+//!
+//! On the way, forms sent with bad input say what is wrong next to the
+//! field and keep what was typed, and every page passes axe-core with no
+//! serious or critical violation.
+//!
+//! The journeys themselves are `tests/browser/journey.mjs` and
+//! `tests/browser/moderation.mjs` (see `tests/browser/README.md`). Each
+//! prints one JSON event per line, which this test shows as it goes; a
+//! failing run leaves screenshots, whose paths are printed with the
+//! servers' logs. With `HEARTH_UPDATE_SCREENSHOTS=1` the first journey's
+//! pictures of the main pages go to `docs/screenshots/` for the README (the
+//! moderation journey's stay in the output folder).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -25,6 +37,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{Backend, Instance, Options};
+
+/// The password of every account the journeys make (`harness.mjs`).
+const PASSWORD: &str = "a long enough passphrase";
 use tokio::sync::mpsc;
 
 const BROWSER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/browser");
@@ -64,18 +79,19 @@ fn require_installed() {
     );
 }
 
-/// Where this run leaves its failure screenshots (and, unless the README's
-/// set is being updated, its screenshots of the main pages). It is under
-/// Cargo's target folder, so it outlives the test for a look afterwards.
-fn output_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-journey");
+/// Where the journey `name` leaves its failure screenshots (and, unless the
+/// README's set is being updated, its screenshots of the main pages). It is
+/// under Cargo's target folder, so it outlives the test for a look
+/// afterwards.
+fn output_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-/// The running `node journey.mjs`: its events arrive on a channel, its
-/// stderr goes to a file. Killed when dropped; on a failing test it
+/// A running journey script (`node journey.mjs`): its events arrive on a
+/// channel, its stderr goes to a file. Killed when dropped; on a failing test it
 /// prints everything it said, the screenshots it left and its stderr.
 struct Journey {
     child: Child,
@@ -86,15 +102,15 @@ struct Journey {
 }
 
 impl Journey {
-    fn start(a: &Instance, b: &Instance, out: &Path, screenshots: &Path) -> Journey {
+    /// Run `script` (in `tests/browser/`) with `env` besides what every
+    /// journey is given.
+    fn start(script: &str, env: &[(&str, String)], out: &Path, screenshots: &Path) -> Journey {
         let stderr_path = out.join("journey.stderr");
         let stderr = File::create(&stderr_path).unwrap();
         let mut child = Command::new("node")
-            .arg("journey.mjs")
+            .arg(script)
             .current_dir(BROWSER_DIR)
-            .env("HEARTH_A_URL", &a.base)
-            .env("HEARTH_B_URL", &b.base)
-            .env("HEARTH_A_DOMAIN", format!("localhost:{}", a.port))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("HEARTH_BROWSER_OUT", out)
             .env("HEARTH_SCREENSHOT_DIR", screenshots)
             .env(
@@ -244,14 +260,95 @@ async fn a_reply_from_another_server_reaches_the_first_browser_and_every_page_pa
     let b = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
     let _log_b = HearthLogOnFailure("B", &b);
 
-    let out = output_dir();
-    let update = std::env::var("HEARTH_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1");
+    let env = [
+        ("HEARTH_A_URL", a.base.clone()),
+        ("HEARTH_B_URL", b.base.clone()),
+        ("HEARTH_A_DOMAIN", format!("localhost:{}", a.port)),
+    ];
+    let (journey, status) = run_journey("journey", &env, true).await;
+    let done = journey
+        .last("done")
+        .expect("the browser journey ends with `done`");
+    assert!(
+        done["pages_checked"].as_u64().is_some_and(|n| n >= 20),
+        "{done}"
+    );
+    let shots = journey
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "screenshot")
+        .count();
+    assert!(shots >= 6, "screenshots of the main pages: {shots}");
+    assert!(status.success());
+
+    // What the browsers did is what the servers hold: the thread and
+    // bea's reply on A, the group's server.
+    assert_eq!(a.count("posts").await, 2, "the thread and one reply on A");
+}
+
+#[tokio::test]
+async fn moderating_a_group_in_a_browser_reports_bans_locks_and_logs_and_every_page_passes_axe() {
+    require_installed();
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_a = HearthLogOnFailure("A", &a);
+    a.create_user("ruth", PASSWORD, &["--admin"]);
+
+    let env = [
+        ("HEARTH_A_URL", a.base.clone()),
+        ("HEARTH_ADMIN", "ruth".to_owned()),
+    ];
+    let (journey, status) = run_journey("moderation", &env, false).await;
+    let done = journey
+        .last("done")
+        .expect("the moderation journey ends with `done`");
+    assert!(
+        done["pages_checked"].as_u64().is_some_and(|n| n >= 25),
+        "{done}"
+    );
+    assert!(status.success());
+
+    // What the browsers did is what the server holds: one report, dealt
+    // with; the advert removed; no ban left; the log's lines.
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM reports WHERE state = 'resolved'")
+            .await,
+        1
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL")
+            .await,
+        1,
+        "the advert, removed with the ban"
+    );
+    assert_eq!(a.count("bans").await, 0, "the ban was lifted");
+    for action in ["resolve_report", "lock_thread", "ban", "unban"] {
+        assert_eq!(
+            a.scalar(&format!(
+                "SELECT COUNT(*) FROM moderation_log WHERE action = '{action}'"
+            ))
+            .await,
+            1,
+            "{action} in the log"
+        );
+    }
+}
+
+/// Run the journey `name` (`tests/browser/<name>.mjs`) to its end and fail
+/// the test, with everything it left behind, unless it passed. With
+/// `for_readme`, its pictures are the README's (see the module's doc).
+async fn run_journey(
+    name: &str,
+    env: &[(&str, String)],
+    for_readme: bool,
+) -> (Journey, std::process::ExitStatus) {
+    let out = output_dir(name);
+    let update = for_readme && std::env::var("HEARTH_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1");
     let screenshots = if update {
         PathBuf::from(SCREENSHOTS_DIR)
     } else {
         out.join("screenshots")
     };
-    let mut journey = Journey::start(&a, &b, &out, &screenshots);
+    let mut journey = Journey::start(&format!("{name}.mjs"), env, &out, &screenshots);
     let status = journey.run_to_end().await;
 
     if let Some(failed) = journey.last("failed") {
@@ -286,24 +383,13 @@ async fn a_reply_from_another_server_reaches_the_first_browser_and_every_page_pa
         );
     }
     assert!(status.success(), "the browser journey exited with {status}");
-    let done = journey
-        .last("done")
-        .expect("the browser journey ends with `done`");
-    assert!(
-        done["pages_checked"].as_u64().is_some_and(|n| n >= 20),
-        "{done}"
-    );
-    let shots = journey
-        .seen
-        .iter()
-        .filter(|e| e["event"] == "screenshot")
-        .count();
-    assert!(shots >= 6, "screenshots of the main pages: {shots}");
     if update {
+        let shots = journey
+            .seen
+            .iter()
+            .filter(|e| e["event"] == "screenshot")
+            .count();
         eprintln!("browser: {shots} screenshots written to docs/screenshots/");
     }
-
-    // What the browsers did is what the servers hold: the thread and
-    // bea's reply on A, the group's server.
-    assert_eq!(a.count("posts").await, 2, "the thread and one reply on A");
+    (journey, status)
 }

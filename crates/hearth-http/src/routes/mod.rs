@@ -518,6 +518,68 @@ fn table() -> Vec<Entry> {
         at(M::GET, "/posts/{id}/edit", ReadRule, |_| {
             get(web::groups::edit_post_form)
         }),
+        // Reporting: the form shows the post's words, through the read rule.
+        at(M::GET, "/posts/{id}/report", ReadRule, |_| {
+            get(web::moderation::report_form)
+        }),
+        at(M::POST, "/posts/{id}/report", Command, |_| {
+            post(web::moderation::send_report)
+        }),
+        at(M::POST, "/posts/{id}/lock", Command, |_| {
+            post(web::moderation::lock)
+        }),
+        at(M::POST, "/posts/{id}/unlock", Command, |_| {
+            post(web::moderation::unlock)
+        }),
+        // Moderators and admins (the use-case says which reports each
+        // handles); the posts reported are shown through the read rule.
+        at(M::GET, "/moderation/reports", Moderators, |_| {
+            get(web::moderation::reports)
+        }),
+        at(M::POST, "/moderation/reports/{id}/resolve", Command, |_| {
+            post(web::moderation::resolve)
+        }),
+        at(
+            M::GET,
+            "/groups/{name}/log",
+            Public(
+                "a group's moderation log (members only for an unlisted group); links to posts, never their words",
+            ),
+            |_| get(web::moderation::group_log),
+        ),
+        at(M::GET, "/groups/{name}/bans", Moderators, |_| {
+            get(web::bans::bans)
+        }),
+        at(M::POST, "/groups/{name}/bans", Command, |_| {
+            post(web::bans::ban)
+        }),
+        at(M::POST, "/groups/{name}/bans/lift", Command, |_| {
+            post(web::bans::lift)
+        }),
+        at(M::GET, "/groups/{name}/moderators", Moderators, |_| {
+            get(web::bans::moderators)
+        }),
+        at(M::POST, "/groups/{name}/moderators", Command, |_| {
+            post(web::bans::add_moderator)
+        }),
+        at(M::POST, "/groups/{name}/moderators/remove", Command, |_| {
+            post(web::bans::remove_moderator)
+        }),
+        at(M::GET, "/admin/federation", Admin, |_| {
+            get(web::admin::federation)
+        }),
+        at(M::POST, "/admin/federation/rules", Admin, |_| {
+            post(web::admin::set_rule)
+        }),
+        at(M::POST, "/admin/federation/rules/remove", Admin, |_| {
+            post(web::admin::remove_rule)
+        }),
+        at(M::POST, "/admin/federation/lists", Admin, |_| {
+            post(web::admin::follow_list)
+        }),
+        at(M::POST, "/admin/federation/lists/remove", Admin, |_| {
+            post(web::admin::unfollow_list)
+        }),
         at(M::POST, "/posts/{id}/edit", Command, |_| {
             post(web::groups::edit_post)
         }),

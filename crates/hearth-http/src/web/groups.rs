@@ -23,7 +23,11 @@ use crate::ApiState;
 
 type FormData = Form<HashMap<String, String>>;
 
-fn not_found(state: &ApiState, headers: &HeaderMap, session: Option<&WebSession>) -> Response {
+pub(super) fn not_found(
+    state: &ApiState,
+    headers: &HeaderMap,
+    session: Option<&WebSession>,
+) -> Response {
     page(
         state,
         headers,
@@ -40,7 +44,7 @@ fn not_found(state: &ApiState, headers: &HeaderMap, session: Option<&WebSession>
     )
 }
 
-fn need_help() -> Markup {
+pub(super) fn need_help() -> Markup {
     html! {
         p class="notice" {
             strong { "Need help now? " }
@@ -92,6 +96,9 @@ pub async fn group_page(
     let replies = state.app.reply_counts(&threads).await.unwrap_or_default();
     let joined = view.membership == Some(MembershipState::Joined);
     let path = group_path(&view);
+    // Admins here may moderate every group here.
+    let moderates =
+        view.moderator || (view.elsewhere.is_none() && session.as_ref().is_some_and(is_admin));
     page(
         &state,
         &headers,
@@ -118,9 +125,6 @@ pub async fn group_page(
                     (None, _) => { p { a href="/login" { "Log in" } " to join this group." } }
                     (Some(_), Some(MembershipState::Joined)) => {
                         p { a class="button" href=(format!("{path}/new")) { "Write a post" } }
-                        @if view.moderator {
-                            p { a href=(format!("{path}/requests")) { "Requests to join" } }
-                        }
                         form method="post" action=(format!("{path}/leave")) {
                             input type="hidden" name=(CSRF_FIELD) value=(csrf);
                             button class="secondary" type="submit" { "Leave group" }
@@ -147,6 +151,20 @@ pub async fn group_page(
                             }
                         }
                     }
+                }
+                @if moderates {
+                    section aria-labelledby="moderator-tools" {
+                        h2 id="moderator-tools" { "For moderators" }
+                        ul {
+                            li { a href=(format!("{path}/requests")) { "Requests to join" } }
+                            li { a href="/moderation/reports" { "Reports waiting for a moderator" } }
+                            li { a href=(format!("{path}/bans")) { "Bans" } }
+                            li { a href=(format!("{path}/moderators")) { "Moderators" } }
+                        }
+                    }
+                }
+                @if view.elsewhere.is_none() {
+                    p { a href=(format!("{path}/log")) { "Moderation log" } ": what the moderators did, and why" }
                 }
                 h2 { "Posts" }
                 nav aria-label="Filter posts by kind" {
@@ -179,6 +197,12 @@ pub async fn group_page(
             }
         },
     )
+}
+
+/// Whether the person is an admin of this server (who may moderate every
+/// group here).
+pub(super) fn is_admin(session: &WebSession) -> bool {
+    session.account.role == hearth_domain::Role::Admin
 }
 
 fn kind_label(kind: SupportKind) -> &'static str {
@@ -373,6 +397,10 @@ fn field_errors(errs: Vec<hearth_domain::ValidationError>) -> Vec<FieldError> {
         .collect()
 }
 
+/// What a form says when a rate limit is reached.
+pub(super) const SLOW_DOWN: &str =
+    "You have done this many times in a short while. Please wait a few minutes, then try again.";
+
 fn went_wrong(field: &str) -> FieldError {
     FieldError {
         field: field.into(),
@@ -464,11 +492,31 @@ pub async fn new_post(
     }
 }
 
-/// A reply someone tried to send, kept to show again with its problem.
-struct ReplyDraft {
-    parent: i64,
-    body: String,
+/// Which form under a post a draft belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DraftForm {
+    Reply,
+    /// A moderator's removal, whose reason is required.
+    Remove,
+}
+
+/// What someone sent from a form under a post, kept to show again with
+/// its problem.
+struct Draft {
+    post: i64,
+    form: DraftForm,
+    text: String,
     error: String,
+}
+
+impl Draft {
+    /// The id of the control the draft's text goes back into.
+    fn field(&self) -> String {
+        match self.form {
+            DraftForm::Reply => format!("reply-{}", self.post),
+            DraftForm::Remove => format!("reason-{}", self.post),
+        }
+    }
 }
 
 /// What every post in a thread page needs.
@@ -482,7 +530,67 @@ struct ThreadCtx<'a> {
     /// The group closed the thread to new replies.
     locked: bool,
     moderator: bool,
-    draft: Option<&'a ReplyDraft>,
+    draft: Option<&'a Draft>,
+}
+
+impl ThreadCtx<'_> {
+    fn draft(&self, post: i64, form: DraftForm) -> Option<&Draft> {
+        self.draft.filter(|d| d.post == post && d.form == form)
+    }
+}
+
+/// The error of a draft, next to its control.
+fn draft_error(draft: Option<&Draft>) -> Markup {
+    html! {
+        @if let Some(d) = draft {
+            p class="error-message" id=(format!("{}-error", d.field())) { span class="visually-hidden" { "Error: " } (d.error) }
+        }
+    }
+}
+
+/// A moderator's tools under a post: closing a thread to replies (or
+/// opening it again), and removing the post with a reason for its author.
+fn moderator_tools(post: &Post, cx: &ThreadCtx<'_>, own: bool) -> Markup {
+    let draft = cx.draft(post.id, DraftForm::Remove);
+    let reason_id = format!("reason-{}", post.id);
+    html! {
+        @if post.kind == PostKind::Thread {
+            @let (action, label) = if post.locked_at.is_some() { ("unlock", "Open to replies") } else { ("lock", "Close to replies") };
+            div class="actions" {
+                form method="post" action=(format!("/posts/{}/{action}", post.id)) {
+                    input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                    button class="secondary" type="submit" { (label) }
+                }
+            }
+        }
+        @if !own {
+            details class="moderation" open[draft.is_some()] {
+                summary { "Moderator: remove this post" }
+                form method="post" action=(format!("/posts/{}/remove", post.id)) novalidate {
+                    input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                    div class=(if draft.is_some() { "field has-error" } else { "field" }) {
+                        label for=(reason_id) { "Why are you removing it?" }
+                        p class="hint" id=(format!("{reason_id}-hint")) { "The author is told this reason. It is also shown in the group's moderation log." }
+                        (draft_error(draft))
+                        input type="text" id=(reason_id) name="reason" maxlength=(hearth_domain::moderation::MAX_REASON)
+                            value=(draft.map(|d| d.text.as_str()).unwrap_or(""))
+                            aria-describedby=(if draft.is_some() { format!("{reason_id}-hint {reason_id}-error") } else { format!("{reason_id}-hint") })
+                            aria-invalid=[draft.map(|_| "true")];
+                    }
+                    button class="warning" type="submit" { "Remove post" }
+                }
+            }
+        }
+    }
+}
+
+/// A thread's title; a deleted thread keeps none.
+fn thread_title(post: &Post) -> &str {
+    if post.title.is_empty() && post.is_deleted() {
+        "Deleted post"
+    } else {
+        &post.title
+    }
 }
 
 fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
@@ -502,12 +610,12 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
             @if let Some(link) = &post.link { p { a href=(link) rel="nofollow noopener noreferrer ugc" { (link) } } }
         }
     };
-    let draft = cx.draft.filter(|d| d.parent == post.id);
+    let draft = cx.draft(post.id, DraftForm::Reply);
     let reply_id = format!("reply-{}", post.id);
     html! {
         article aria-labelledby=(format!("post-{}", post.id)) {
             @if post.kind == PostKind::Thread {
-                h1 id=(format!("post-{}", post.id)) { (post.title) }
+                h1 id=(format!("post-{}", post.id)) { (thread_title(post)) }
             } @else {
                 h3 id=(format!("post-{}", post.id)) class="visually-hidden" { "Reply by " (handle) }
             }
@@ -549,12 +657,10 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                     input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
                     div class=(if draft.is_some() { "field has-error" } else { "field" }) {
                         label for=(reply_id) { "Reply to " (author.map(|a| a.display_name.as_str()).unwrap_or("this post")) }
-                        @if let Some(d) = draft {
-                            p class="error-message" id=(format!("{reply_id}-error")) { span class="visually-hidden" { "Error: " } (d.error) }
-                        }
+                        (draft_error(draft))
                         textarea id=(reply_id) name="body" rows="3"
                             aria-describedby=[draft.map(|_| format!("{reply_id}-error"))]
-                            aria-invalid=[draft.map(|_| "true")] { @if let Some(d) = draft { (d.body) } }
+                            aria-invalid=[draft.map(|_| "true")] { @if let Some(d) = draft { (d.text) } }
                     }
                     button type="submit" { "Send reply" }
                 }
@@ -569,18 +675,16 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                     }
                 }
             }
-            @if cx.moderator && !own && !post.is_deleted() {
-                details class="moderation" {
-                    summary { "Moderator: remove this post" }
-                    form method="post" action=(format!("/posts/{}/remove", post.id)) {
-                        input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
-                        div class="field" {
-                            label for=(format!("reason-{}", post.id)) { "Reason (the author will see this)" }
-                            input type="text" id=(format!("reason-{}", post.id)) name="reason" maxlength="500";
-                        }
-                        button class="warning" type="submit" { "Remove post" }
+            @if cx.viewer.is_some() && !own && !post.is_deleted() {
+                p {
+                    a href=(format!("/posts/{}/report", post.id)) {
+                        "Report"
+                        span class="visually-hidden" { @if post.kind == PostKind::Thread { " this post" } @else { " this reply by " (handle) } }
                     }
                 }
+            }
+            @if cx.moderator && !post.is_deleted() {
+                (moderator_tools(post, cx, own))
             }
             @let children = cx.children.get(&post.id).map(Vec::as_slice).unwrap_or_default();
             @if !children.is_empty() {
@@ -633,7 +737,7 @@ fn reaction_label(r: Reaction) -> &'static str {
 }
 
 /// The page of a group a post is in.
-fn group_path_of(app: &hearth_app::App, group: &PostGroup) -> String {
+pub(super) fn group_path_of(app: &hearth_app::App, group: &PostGroup) -> String {
     match group {
         PostGroup::Local(g) => format!("/groups/{}", g.name),
         PostGroup::Remote(_) => format!("/groups/{}", group.handle(app)),
@@ -645,7 +749,7 @@ async fn show_thread(
     headers: &HeaderMap,
     session: Option<&WebSession>,
     id: i64,
-    draft: Option<ReplyDraft>,
+    draft: Option<Draft>,
 ) -> Response {
     let Ok(thread) = state.app.thread(session.map(|s| &s.session), id).await else {
         return not_found(state, headers, session);
@@ -658,10 +762,13 @@ async fn show_thread(
     let children = children_of(posts);
     // The read rule's look-up already says whether the viewer is a member.
     let can_write = session.is_some() && thread.member;
+    // Admins here may moderate every group here.
     let moderator = match session {
+        Some(s) if is_admin(s) && matches!(group, PostGroup::Local(_)) => true,
         Some(s) => state.app.moderates(s, group).await.unwrap_or(false),
         None => false,
     };
+    let locked = root.locked_at.is_some();
     let back = group_path_of(&state.app, group);
     let status = if draft.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -671,27 +778,42 @@ async fn show_thread(
     let errors: Vec<FieldError> = draft
         .iter()
         .map(|d| FieldError {
-            field: format!("reply-{}", d.parent),
+            // A form that is not shown (the thread was closed, the person
+            // left, or moderates no more): the summary points at the post.
+            field: if (d.form == DraftForm::Reply && (locked || !can_write))
+                || (d.form == DraftForm::Remove && !moderator)
+            {
+                format!("post-{}", d.post)
+            } else {
+                d.field()
+            },
             message: d.error.clone(),
         })
         .collect();
-    page(state, headers, session, &root.title, status, |csrf| {
-        let cx = ThreadCtx {
-            authors: &authors,
-            children: &children,
-            csrf,
-            viewer: session,
-            can_write,
-            locked: root.locked_at.is_some(),
-            moderator,
-            draft: draft.as_ref(),
-        };
-        html! {
-            (error_summary(&errors))
-            p { a href=(back) { "Back to the group" } }
-            (render_post(&root, &cx))
-        }
-    })
+    page(
+        state,
+        headers,
+        session,
+        thread_title(&root),
+        status,
+        |csrf| {
+            let cx = ThreadCtx {
+                authors: &authors,
+                children: &children,
+                csrf,
+                viewer: session,
+                can_write,
+                locked,
+                moderator,
+                draft: draft.as_ref(),
+            };
+            html! {
+                (error_summary(&errors))
+                p { a href=(back) { "Back to the group" } }
+                (render_post(&root, &cx))
+            }
+        },
+    )
 }
 
 pub async fn thread_page(
@@ -767,6 +889,10 @@ pub async fn reply(
                 .collect::<Vec<_>>()
                 .join(". "),
             Err(AppError::Forbidden(why)) => why.to_owned(),
+            // A closed thread says so in its own words.
+            Err(AppError::Refused(why)) => why,
+            Err(AppError::NotMember) => "Join the group to reply.".to_owned(),
+            Err(AppError::TooMany { .. }) => SLOW_DOWN.to_owned(),
             Err(AppError::NotFound { .. }) => {
                 return not_found(&state, &headers, Some(&session));
             }
@@ -777,9 +903,10 @@ pub async fn reply(
         }
     };
     let thread = thread_of(&state, &session, parent).await;
-    let draft = ReplyDraft {
-        parent,
-        body,
+    let draft = Draft {
+        post: parent,
+        form: DraftForm::Reply,
+        text: body,
         error,
     };
     show_thread(&state, &headers, Some(&session), thread, Some(draft)).await
@@ -835,14 +962,37 @@ pub async fn remove(
         Err(r) => return r,
     };
     let thread = thread_of(&state, &session, id).await;
-    if let Err(err) = state
+    let reason = field(&form, "reason");
+    let error = match state
         .app
-        .remove_post(&Origin::local(&session), id, field(&form, "reason"))
+        .remove_post(&Origin::local(&session), id, reason)
         .await
     {
-        tracing::info!(error = %err, "removal from the web refused");
-    }
-    redirect_to(&format!("/posts/{thread}"))
+        Ok(()) => return redirect_to(&format!("/posts/{thread}#post-{id}")),
+        Err(AppError::Invalid(errs)) => errs
+            .into_iter()
+            .map(|e| match e.code {
+                "required" => {
+                    "Say why you are removing it, in a few words: the author is told".to_owned()
+                }
+                _ => e.message,
+            })
+            .collect::<Vec<_>>()
+            .join(". "),
+        Err(AppError::Forbidden(why)) => why.to_owned(),
+        Err(AppError::NotFound { .. }) => return not_found(&state, &headers, Some(&session)),
+        Err(err) => {
+            tracing::error!(error = %err, "removal from the web failed");
+            went_wrong("").message
+        }
+    };
+    let draft = Draft {
+        post: id,
+        form: DraftForm::Remove,
+        text: reason.to_owned(),
+        error,
+    };
+    show_thread(&state, &headers, Some(&session), thread, Some(draft)).await
 }
 
 fn edit_form(

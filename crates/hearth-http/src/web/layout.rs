@@ -14,6 +14,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 /// What the frame needs to know about who is looking.
 pub struct Viewer<'a> {
     pub username: Option<&'a str>,
+    /// An admin of this server: the header links to the admins' pages.
+    pub admin: bool,
     /// Unread notifications.
     pub unread: u64,
     pub csrf: &'a str,
@@ -54,6 +56,10 @@ pub fn render(page: Page<'_>) -> Markup {
                                         }
                                     }
                                     li { a href=(format!("/people/{name}")) { "Your profile" } }
+                                    @if page.viewer.admin {
+                                        li { a href="/moderation/reports" { "Reports" } }
+                                        li { a href="/admin/federation" { "Connected servers" } }
+                                    }
                                     li { a href="/settings" { "Settings" } }
                                     li {
                                         form method="post" action="/logout" {
@@ -138,26 +144,100 @@ pub fn text_field(
     errors: &[FieldError],
     autocomplete: &str,
 ) -> Markup {
-    let error = errors.iter().find(|e| e.field == name);
-    let described: Vec<String> = [
-        hint.map(|_| format!("{name}-hint")),
-        error.map(|_| format!("{name}-error")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let error = error_for(name, errors);
     html! {
         div class=(if error.is_some() { "field has-error" } else { "field" }) {
             label for=(name) { (label) }
             @if let Some(h) = hint { p class="hint" id=(format!("{name}-hint")) { (h) } }
-            @if let Some(e) = error {
-                p class="error-message" id=(format!("{name}-error")) {
-                    span class="visually-hidden" { "Error: " } (e.message)
-                }
-            }
+            (error_message(name, error))
             input type=(kind) id=(name) name=(name) value=(value) autocomplete=(autocomplete)
-                aria-describedby=[(!described.is_empty()).then(|| described.join(" "))]
+                aria-describedby=[described_by(name, hint.is_some(), error.is_some())]
                 aria-invalid=[error.map(|_| "true")];
         }
     }
+}
+
+/// The error of field `name`, if any.
+fn error_for<'e>(name: &str, errors: &'e [FieldError]) -> Option<&'e FieldError> {
+    errors.iter().find(|e| e.field == name)
+}
+
+/// The ids a control is described by: its hint and its error.
+fn described_by(name: &str, hint: bool, error: bool) -> Option<String> {
+    let ids: Vec<String> = [
+        hint.then(|| format!("{name}-hint")),
+        error.then(|| format!("{name}-error")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+fn error_message(name: &str, error: Option<&FieldError>) -> Markup {
+    html! {
+        @if let Some(e) = error {
+            p class="error-message" id=(format!("{name}-error")) {
+                span class="visually-hidden" { "Error: " } (e.message)
+            }
+        }
+    }
+}
+
+/// A labelled text area with its hint and error, keeping `value`. `id` is
+/// the control's id (and the field an error names); `name` is what the
+/// form sends.
+pub fn text_area(
+    id: &str,
+    name: &str,
+    label: &str,
+    value: &str,
+    hint: Option<&str>,
+    errors: &[FieldError],
+    rows: u32,
+) -> Markup {
+    let error = error_for(id, errors);
+    html! {
+        div class=(if error.is_some() { "field has-error" } else { "field" }) {
+            label for=(id) { (label) }
+            @if let Some(h) = hint { p class="hint" id=(format!("{id}-hint")) { (h) } }
+            (error_message(id, error))
+            textarea id=(id) name=(name) rows=(rows)
+                aria-describedby=[described_by(id, hint.is_some(), error.is_some())]
+                aria-invalid=[error.map(|_| "true")] { (value) }
+        }
+    }
+}
+
+/// A group of radio buttons under a legend, with its hint and error. Each
+/// choice is `(value, label)`; the button of `chosen` is checked. The
+/// fieldset's id is `name`, so the error summary can link to it.
+pub fn radios(
+    name: &str,
+    legend: &str,
+    choices: &[(&str, &str)],
+    chosen: &str,
+    hint: Option<&str>,
+    errors: &[FieldError],
+) -> Markup {
+    let error = error_for(name, errors);
+    html! {
+        fieldset class=(if error.is_some() { "field has-error" } else { "field" }) id=(name)
+            aria-describedby=[described_by(name, hint.is_some(), error.is_some())] {
+            legend { (legend) }
+            @if let Some(h) = hint { p class="hint" id=(format!("{name}-hint")) { (h) } }
+            (error_message(name, error))
+            @for (value, label) in choices {
+                div class="checkbox" {
+                    input type="radio" id=(format!("{name}-{value}")) name=(name) value=(value) checked[chosen == *value];
+                    label for=(format!("{name}-{value}")) { (label) }
+                }
+            }
+        }
+    }
+}
+
+/// A date and time as pages show it.
+pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%-d %B %Y, %H:%M UTC").to_string()
 }

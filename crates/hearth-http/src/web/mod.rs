@@ -7,11 +7,14 @@
 //! summary at the top that links to each field, the message repeated next
 //! to the field, and what the person typed kept.
 
+pub(crate) mod admin;
 pub(crate) mod assets;
+pub(crate) mod bans;
 mod forms;
 pub(crate) mod groups;
 mod layout;
 pub(crate) mod manage;
+pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod pages;
 pub(crate) mod people;

@@ -36,6 +36,7 @@ pub(crate) fn page(
         title,
         viewer: Viewer {
             username: session.map(|s| s.account.username.as_str()),
+            admin: session.is_some_and(|s| s.account.role == hearth_domain::Role::Admin),
             unread: session.map(|s| s.unread).unwrap_or(0),
             csrf: &csrf.token,
         },

@@ -1,0 +1,763 @@
+//! Moderation pages: reporting a post, closing a thread to replies, the
+//! reports waiting for a moderator, and a group's moderation log. Each form
+//! calls one use-case of `hearth_app::moderation`, which decides who may;
+//! a group's bans and moderators are in `super::bans`.
+//!
+//! The reports page shows the words of the posts reported: each one is
+//! looked up through the read rule, as its reader (the moderator) may see
+//! it; the log shows no post's words at all, only links to them.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use hearth_app::moderation::{LogLine, LogReader, Report, ReportRequest};
+use hearth_app::posts::{Author, PostGroup};
+use hearth_app::records::{Post, PostKind};
+use hearth_app::{AppError, LocalRef, Origin, Reader};
+use hearth_domain::moderation::{ModAction, ReportCategory, ReportState};
+use hearth_domain::text;
+use maud::{Markup, html};
+
+use super::forms::{self, CSRF_FIELD, WebSession};
+use super::groups::{SLOW_DOWN, group_path_of, need_help, not_found};
+use super::layout::{FieldError, error_summary, radios, text_area, when};
+use super::pages::{field, page, redirect_to};
+use crate::ApiState;
+
+type FormData = Form<HashMap<String, String>>;
+
+/// Reports and log lines shown on one page.
+const PAGE_SIZE: u64 = 50;
+
+/// `?before=` of a paged list, and `?resolved=` (`done`, `already`) after
+/// a report was dealt with.
+#[derive(serde::Deserialize)]
+pub struct PageQuery {
+    before: Option<String>,
+    resolved: Option<String>,
+}
+
+impl PageQuery {
+    fn before(&self) -> Option<i64> {
+        self.before.as_deref().and_then(|b| b.parse().ok())
+    }
+}
+
+/// One problem with one field.
+pub(super) fn one_error(field: &str, message: impl Into<String>) -> Vec<FieldError> {
+    vec![FieldError {
+        field: field.to_owned(),
+        message: message.into(),
+    }]
+}
+
+pub(super) fn expired(field: &str) -> Vec<FieldError> {
+    one_error(
+        field,
+        "This form had expired. Please check your answers and send it again.",
+    )
+}
+
+fn went_wrong(field: &str) -> Vec<FieldError> {
+    one_error(
+        field,
+        "Something went wrong on our side. Nothing was changed. Please try again in a moment.",
+    )
+}
+
+/// The page a person gets for a moderators' or admins' page they may not
+/// see; `who` says who may ("the group's moderators").
+pub(super) fn only_for(
+    state: &ApiState,
+    headers: &HeaderMap,
+    session: &WebSession,
+    title: &str,
+    who: &str,
+) -> Response {
+    page(
+        state,
+        headers,
+        Some(session),
+        title,
+        StatusCode::FORBIDDEN,
+        |_| {
+            html! {
+                h1 { (title) }
+                p { "Only " (who) " can see this page." }
+                p { a href="/" { "Go to your groups" } }
+            }
+        },
+    )
+}
+
+/// How a person is named on a page: their display name and handle, with a
+/// link to their profile when they are on this server.
+pub(super) fn person(author: &Author) -> Markup {
+    html! {
+        @if author.local {
+            a href=(format!("/people/{}", author.handle.split('@').next().unwrap_or(""))) { (author.display_name) }
+            " (" (author.handle) ")"
+        } @else if author.display_name == author.handle {
+            (author.handle)
+        } @else {
+            (author.display_name) " (" (author.handle) ")"
+        }
+    }
+}
+
+// ---- reporting a post --------------------------------------------------------
+
+/// A post the logged-in person may read and report, with its group and
+/// author.
+struct Reportable {
+    session: WebSession,
+    post: Post,
+    group: PostGroup,
+    author: Author,
+}
+
+async fn reportable(
+    state: &ApiState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Reportable, Response> {
+    let Some(session) = forms::session(&state.app, headers).await else {
+        return Err(redirect_to("/login"));
+    };
+    let found = match id.parse::<i64>() {
+        Ok(id) => state.app.readable_post(Some(&*session), id).await.ok(),
+        Err(_) => None,
+    };
+    let Some((post, group)) = found.filter(|(p, _)| !p.is_deleted()) else {
+        return Err(not_found(state, headers, Some(&session)));
+    };
+    let author = state
+        .app
+        .actor_display(&post.author_ap_id)
+        .await
+        .unwrap_or_else(|_| Author {
+            handle: post.author_ap_id.clone(),
+            display_name: post.author_ap_id.clone(),
+            url: post.author_ap_id.clone(),
+            local: false,
+        });
+    Ok(Reportable {
+        session,
+        post,
+        group,
+        author,
+    })
+}
+
+fn back_to(post: &Post) -> String {
+    format!("/posts/{}#post-{}", post.thread_id(), post.id)
+}
+
+/// "the post “Title”" or "a reply".
+fn what(post: &Post) -> Markup {
+    html! {
+        @if post.kind == PostKind::Thread { "the post \u{201c}" (post.title) "\u{201d}" } @else { "a reply" }
+    }
+}
+
+/// A short plain-text excerpt of a post, unless a content warning folds it.
+fn excerpt(post: &Post) -> Markup {
+    html! {
+        @if let Some(cw) = &post.content_warning {
+            p class="hint" { "It has a content warning: " (cw) ". Its words are not shown here." }
+        } @else {
+            blockquote class="rules" { (text::excerpt(&text::html_to_plain(&post.content_html), 280)) }
+        }
+    }
+}
+
+fn report_content(
+    r: &Reportable,
+    csrf: &str,
+    form: &HashMap<String, String>,
+    errors: &[FieldError],
+) -> Markup {
+    let post = &r.post;
+    let elsewhere = matches!(r.group, PostGroup::Remote(_));
+    let choices: Vec<(&str, &str)> = ReportCategory::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.describe()))
+        .collect();
+    html! {
+        (error_summary(errors))
+        h1 { @if post.kind == PostKind::Thread { "Report a post" } @else { "Report a reply" } }
+        p { "You are reporting " (what(post)) " by " (person(&r.author)) " in " (r.group.title()) "." }
+        (excerpt(post))
+        p class="notice" {
+            @if elsewhere {
+                "The people who run this server, and the group's own server, will look at your report. "
+            } @else {
+                "The group's moderators will look at your report. "
+            }
+            (r.author.display_name) " will not be told who reported it."
+        }
+        form method="post" action=(format!("/posts/{}/report", post.id)) novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            (radios("category", "What is wrong with it?", &choices, field(form, "category"), None, errors))
+            (text_area("comment", "comment", "Tell the moderators more (optional)", field(form, "comment"),
+                Some("Needed if you chose \u{201c}Something else\u{201d}. Only the moderators read this."), errors, 4))
+            button type="submit" { "Send report" }
+        }
+        (need_help())
+        p { a href=(back_to(post)) { "Cancel and go back to the thread" } }
+    }
+}
+
+/// The page for someone trying to report their own post.
+fn own_post(state: &ApiState, headers: &HeaderMap, r: &Reportable) -> Response {
+    page(
+        state,
+        headers,
+        Some(&r.session),
+        "This is your post",
+        StatusCode::OK,
+        |_| {
+            html! {
+                h1 { "This is your post" }
+                p { "You cannot report " (what(&r.post)) " because you wrote it. If you want it gone, you can delete it from the thread." }
+                p { a href=(back_to(&r.post)) { "Go back to the thread" } }
+            }
+        },
+    )
+}
+
+fn is_own(r: &Reportable) -> bool {
+    r.post.author_user_id == Some(r.session.account.id)
+}
+
+pub async fn report_form(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let r = match reportable(&state, &headers, &id).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    if is_own(&r) {
+        return own_post(&state, &headers, &r);
+    }
+    let empty = HashMap::new();
+    page(
+        &state,
+        &headers,
+        Some(&r.session),
+        "Report a post",
+        StatusCode::OK,
+        |csrf| report_content(&r, csrf, &empty, &[]),
+    )
+}
+
+pub async fn send_report(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    let r = match reportable(&state, &headers, &id).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    if is_own(&r) {
+        return own_post(&state, &headers, &r);
+    }
+    let fail = |errors: Vec<FieldError>| {
+        page(
+            &state,
+            &headers,
+            Some(&r.session),
+            "Report a post",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            |csrf| report_content(&r, csrf, &form, &errors),
+        )
+    };
+    if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        return fail(expired("category"));
+    }
+    let request = ReportRequest {
+        post_id: Some(r.post.id),
+        account: None,
+        category: field(&form, "category").to_owned(),
+        comment: field(&form, "comment").to_owned(),
+    };
+    let category = match state.app.report(&r.session, request).await {
+        Ok(report) => report.category,
+        Err(AppError::Invalid(errs)) => {
+            return fail(
+                errs.into_iter()
+                    .map(|e| FieldError {
+                        message: match (e.field, e.code) {
+                            ("category", _) => "Choose what is wrong with it".to_owned(),
+                            ("comment", "required") => {
+                                "Say in a few words what is wrong, so the moderators understand"
+                                    .to_owned()
+                            }
+                            _ => e.message,
+                        },
+                        field: if e.field == "comment" {
+                            "comment".to_owned()
+                        } else {
+                            "category".to_owned()
+                        },
+                    })
+                    .collect(),
+            );
+        }
+        Err(AppError::TooMany { .. }) => return fail(one_error("category", SLOW_DOWN)),
+        Err(AppError::NotFound { .. }) => return not_found(&state, &headers, Some(&r.session)),
+        Err(err) => {
+            tracing::error!(error = %err, "report from the web failed");
+            return fail(went_wrong("category"));
+        }
+    };
+    page(
+        &state,
+        &headers,
+        Some(&r.session),
+        "Thank you",
+        StatusCode::OK,
+        |_| {
+            html! {
+                h1 { "Thank you for telling us" }
+                p role="status" { "Your report was sent. The moderators will look at it. " (r.author.display_name) " will not be told who reported it." }
+                p { "You will get a notification when they have dealt with it." }
+                @if category == ReportCategory::SelfHarm { (need_help()) }
+                p { a href=(back_to(&r.post)) { "Go back to the thread" } }
+            }
+        },
+    )
+}
+
+// ---- closing a thread to replies ------------------------------------------
+
+async fn set_lock(
+    state: ApiState,
+    headers: HeaderMap,
+    id: String,
+    form: HashMap<String, String>,
+    locked: bool,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(&state, &headers, Some(&session));
+    };
+    if forms::csrf_ok(&headers, field(&form, CSRF_FIELD))
+        && let Err(err) = state
+            .app
+            .lock_thread(&Origin::local(&session), id, locked)
+            .await
+    {
+        tracing::info!(error = %err, locked, "closing a thread from the web refused");
+    }
+    redirect_to(&format!("/posts/{id}"))
+}
+
+pub async fn lock(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    set_lock(state, headers, id, form, true).await
+}
+
+pub async fn unlock(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    set_lock(state, headers, id, form, false).await
+}
+
+// ---- the reports waiting for a moderator -----------------------------------
+
+/// The post a report is about, as the moderator may see it.
+enum Reported {
+    /// A post here the moderator may read.
+    Here(Box<Post>),
+    /// A post stored elsewhere (or here but not readable by this
+    /// moderator): its address.
+    Elsewhere(String),
+}
+
+/// One report with what the page shows beside it.
+struct ReportItem {
+    report: Report,
+    post: Option<Reported>,
+    /// The group's title and page here.
+    group: Option<(String, String)>,
+    account: Author,
+}
+
+async fn report_item(state: &ApiState, session: &WebSession, report: Report) -> ReportItem {
+    let app = &state.app;
+    let post = match &report.post_ap_id {
+        None => None,
+        Some(ap_id) => Some(match app.urls().parse_local_id(ap_id) {
+            // Through the read rule, as the moderator may read it.
+            Some(LocalRef::Post(_)) => {
+                match app
+                    .own_post_for(&Reader::viewer(Some(&session.session)), ap_id)
+                    .await
+                {
+                    Ok((post, _)) => Reported::Here(Box::new(post)),
+                    Err(_) => Reported::Elsewhere(ap_id.clone()),
+                }
+            }
+            _ => Reported::Elsewhere(ap_id.clone()),
+        }),
+    };
+    let group = match &report.group_ap_id {
+        Some(id) => app
+            .find_group(id)
+            .await
+            .ok()
+            .map(|g| (g.title(), group_path_of(app, &g))),
+        None => None,
+    };
+    let account = app
+        .actor_display(&report.account_ap_id)
+        .await
+        .unwrap_or_else(|_| Author {
+            handle: report.account_ap_id.clone(),
+            display_name: report.account_ap_id.clone(),
+            url: report.account_ap_id.clone(),
+            local: false,
+        });
+    ReportItem {
+        report,
+        post,
+        group,
+        account,
+    }
+}
+
+/// A resolution someone sent, kept to show again with its problem.
+struct Kept {
+    report: i64,
+    text: String,
+}
+
+fn reports_content(
+    items: &[ReportItem],
+    csrf: &str,
+    errors: &[FieldError],
+    kept: Option<&Kept>,
+    notice: Option<&str>,
+    older: Option<i64>,
+) -> Markup {
+    html! {
+        (error_summary(errors))
+        h1 { "Reports" }
+        @if let Some(n) = notice { p class="notice" role="status" { (n) } }
+        p { "Reports from members about posts and people in the groups you moderate. The person reported is not told who reported them." }
+        @if items.is_empty() {
+            p { "No reports are waiting. Thank you for looking after your groups." }
+        } @else {
+            ul class="cards" {
+                @for item in items {
+                    @let r = &item.report;
+                    @let id = format!("resolution-{}", r.id);
+                    li aria-labelledby=(format!("report-{}", r.id)) {
+                        h2 id=(format!("report-{}", r.id)) { (r.category.describe()) }
+                        p {
+                            "About "
+                            @match &item.post {
+                                Some(Reported::Here(p)) if p.is_deleted() => { (what(p)) ", already removed," }
+                                Some(Reported::Here(p)) => { a href=(back_to(p)) { (what(p)) } }
+                                Some(Reported::Elsewhere(url)) => { a href=(url) rel="nofollow noopener noreferrer" { "a post on another server" } }
+                                None => { "their account" }
+                            }
+                            " by " (person(&item.account))
+                            @if let Some((title, path)) = &item.group { " in " a href=(path) { (title) } }
+                            "."
+                        }
+                        @match &item.post {
+                            Some(Reported::Here(p)) if !p.is_deleted() => { (excerpt(p)) }
+                            _ => {}
+                        }
+                        @if !r.comment.is_empty() {
+                            p { "What they said: \u{201c}" (r.comment) "\u{201d}" }
+                        }
+                        p class="hint" {
+                            "Reported " (when(r.created_at))
+                            @if r.flagged_by.is_some() { " · sent by another server" }
+                        }
+                        @let draft = kept.filter(|k| k.report == r.id);
+                        form method="post" action=(format!("/moderation/reports/{}/resolve", r.id)) novalidate {
+                            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                            (text_area(&id, "resolution", "What did you do?", draft.map(|k| k.text.as_str()).unwrap_or(""),
+                                Some("For example: \u{201c}Removed the post\u{201d} or \u{201c}Talked to them, nothing to remove\u{201d}. The person who reported it is told this, and it goes in the moderation log."),
+                                errors, 2))
+                            button type="submit" { "Mark as dealt with" }
+                        }
+                    }
+                }
+            }
+            @if let Some(before) = older {
+                p { a href=(format!("/moderation/reports?before={before}")) { "Older reports" } }
+            }
+        }
+    }
+}
+
+/// The open reports this person handles, with what the page shows beside
+/// them; `Err` with the page to send when they handle none.
+async fn open_reports(
+    state: &ApiState,
+    headers: &HeaderMap,
+    session: &WebSession,
+    before: Option<i64>,
+) -> Result<(Vec<ReportItem>, Option<i64>), Response> {
+    let reports = match state
+        .app
+        .reports(session, Some(ReportState::Open), before, PAGE_SIZE)
+        .await
+    {
+        Ok(reports) => reports,
+        Err(AppError::Forbidden(_)) => {
+            return Err(only_for(
+                state,
+                headers,
+                session,
+                "Reports",
+                "moderators and the people who run this server",
+            ));
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "reports page failed");
+            Vec::new()
+        }
+    };
+    let older = (reports.len() as u64 == PAGE_SIZE)
+        .then(|| reports.last().map(|r| r.id))
+        .flatten();
+    let mut items = Vec::with_capacity(reports.len());
+    for report in reports {
+        items.push(report_item(state, session, report).await);
+    }
+    Ok((items, older))
+}
+
+pub async fn reports(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let (items, older) = match open_reports(&state, &headers, &session, q.before()).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let notice = match q.resolved.as_deref() {
+        Some("done") => Some("Done. The person who reported it is told what you did."),
+        Some("already") => Some("Someone had already dealt with that report."),
+        _ => None,
+    };
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Reports",
+        StatusCode::OK,
+        |csrf| reports_content(&items, csrf, &[], None, notice, older),
+    )
+}
+
+pub async fn resolve(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(&state, &headers, Some(&session));
+    };
+    let text = field(&form, "resolution");
+    let field_id = format!("resolution-{id}");
+    let errors = if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        expired(&field_id)
+    } else {
+        match state.app.resolve_report(&session, id, text).await {
+            Ok(_) => return redirect_to("/moderation/reports?resolved=done"),
+            // Another moderator was quicker: the list says so.
+            Err(AppError::Invalid(errs)) if errs.iter().any(|e| e.code == "resolved") => {
+                return redirect_to("/moderation/reports?resolved=already");
+            }
+            Err(AppError::Invalid(errs)) => errs
+                .into_iter()
+                .map(|e| FieldError {
+                    field: field_id.clone(),
+                    message: match (e.field, e.code) {
+                        ("resolution", "required") => {
+                            "Say what you did, in a few words: the person who reported it is told"
+                                .to_owned()
+                        }
+                        _ => e.message,
+                    },
+                })
+                .collect(),
+            Err(AppError::NotFound { .. }) => {
+                return not_found(&state, &headers, Some(&session));
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "resolving a report from the web failed");
+                went_wrong(&field_id)
+            }
+        }
+    };
+    let (items, older) = match open_reports(&state, &headers, &session, None).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let kept = Kept {
+        report: id,
+        text: text.to_owned(),
+    };
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Reports",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        |csrf| reports_content(&items, csrf, &errors, Some(&kept), None, older),
+    )
+}
+
+// ---- the moderation log ---------------------------------------------------
+
+/// What a line of the log is about: a link to the post (never its words),
+/// or the person.
+async fn log_target(state: &ApiState, line: &LogLine) -> Markup {
+    let app = &state.app;
+    let target = &line.entry.target_ap_id;
+    let about_post = matches!(
+        line.entry.action,
+        ModAction::RemovePost | ModAction::LockThread | ModAction::UnlockThread
+    );
+    match app.urls().parse_local_id(target) {
+        // A removed post is gone: nothing to link to.
+        Some(LocalRef::Post(_)) if line.entry.action == ModAction::RemovePost => {
+            html! { "a post" }
+        }
+        // Its own address takes a browser to the post, through the read
+        // rule.
+        Some(LocalRef::Post(uuid)) => html! {
+            a href=(format!("/p/{uuid}")) {
+                @if about_post { "the thread" } @else { "a post" }
+            }
+        },
+        Some(LocalRef::User(_)) => match app.actor_display(target).await {
+            Ok(author) => person(&author),
+            Err(_) => html! { "a member here" },
+        },
+        Some(_) => html! {},
+        None if about_post => html! {
+            a href=(target) rel="nofollow noopener noreferrer" { "a post on another server" }
+        },
+        None => match app.actor_display(target).await {
+            Ok(author) if author.handle != *target => person(&author),
+            _ => {
+                html! { a href=(target) rel="nofollow noopener noreferrer" { "someone on another server" } }
+            }
+        },
+    }
+}
+
+pub async fn group_log(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let session = forms::session(&state.app, &headers).await;
+    let reader = match &session {
+        Some(s) => LogReader::Account(&s.session),
+        None => LogReader::Anonymous,
+    };
+    // The use-case decides who may read the log.
+    let lines = match state
+        .app
+        .group_log(reader, &name, q.before(), PAGE_SIZE)
+        .await
+    {
+        Ok(lines) => lines,
+        Err(_) => return not_found(&state, &headers, session.as_ref()),
+    };
+    let Ok(view) = state.app.group_view(session.as_deref(), &name).await else {
+        return not_found(&state, &headers, session.as_ref());
+    };
+    let older = (lines.len() as u64 == PAGE_SIZE)
+        .then(|| lines.last().map(|l| l.entry.id))
+        .flatten();
+    let mut shown = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let who = match &line.actor {
+            Some(actor) => state
+                .app
+                .actor_display(actor)
+                .await
+                .ok()
+                .map(|a| person(&a)),
+            None => None,
+        };
+        shown.push((line, who, log_target(&state, line).await));
+    }
+    let path = format!("/groups/{}", view.slug);
+    let title = format!("Moderation log of {}", view.title);
+    page(
+        &state,
+        &headers,
+        session.as_ref(),
+        &title,
+        StatusCode::OK,
+        |_| {
+            html! {
+                h1 { (title) }
+                p { "What the group's moderators did, newest first, with the reasons they gave. Anyone who can see the group can read this." }
+                @if shown.is_empty() {
+                    p { "Nothing yet." }
+                } @else {
+                    ul class="cards" {
+                        @for (line, who, target) in &shown {
+                            @let e = &line.entry;
+                            li {
+                                p {
+                                    @match who { Some(who) => { (who) }, None => { "A moderator" } }
+                                    " " (e.action.describe())
+                                    @if !target.0.is_empty() { ": " (target) }
+                                    "."
+                                }
+                                @if !e.reason.is_empty() {
+                                    p { @if e.action == ModAction::ResolveReport { "What they did: " } @else { "Reason: " } "\u{201c}" (e.reason) "\u{201d}" }
+                                }
+                                @if let Some(until) = e.expires_at { p { "Until " (when(until)) } }
+                                p class="hint" { (when(e.created_at)) }
+                            }
+                        }
+                    }
+                    @if let Some(before) = older {
+                        p { a href=(format!("{path}/log?before={before}")) { "Older entries" } }
+                    }
+                }
+                p { a href=(path) { "Back to the group" } }
+            }
+        },
+    )
+}

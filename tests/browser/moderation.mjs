@@ -1,0 +1,350 @@
+// The moderation journey behind tests/browser.rs: four people on one
+// Hearth server, each in their own headless Chromium context, doing
+// through the web pages (no API calls) what moderation asks of them. Mo
+// starts a group and moderates it; Dan posts an advert in it; Cat reports
+// it. Mo deals with the report (Cat is told), closes a thread to replies
+// (Cat's reply form is gone, and a reply sent anyway is refused in plain
+// words), bans Dan with "remove what they wrote" (his post disappears, his
+// next one is refused), makes Cat a moderator and ends it, and lifts the
+// ban; the group's moderation log lists all of it with the reasons given.
+// Ruth, an admin, sets and removes a rule for another server. Forms sent
+// with missing answers say what is wrong next to the field.
+//
+// Every page reached is checked with axe-core (see harness.mjs).
+//
+// Input (environment): HEARTH_A_URL, the server's base URL
+// (http://127.0.0.1:PORT); HEARTH_ADMIN, the username of an admin already
+// made (with the harness's password); the rest is in harness.mjs.
+
+import {
+  PHONE,
+  checkA11y,
+  expectFieldError,
+  expectGroupError,
+  expectText,
+  expectValue,
+  fail,
+  logIn,
+  main,
+  press,
+  reloadUntil,
+  required,
+  screenshot,
+  signUp,
+  step,
+  visit,
+} from './harness.mjs';
+
+const A = required('HEARTH_A_URL').replace(/\/$/, '');
+const ADMIN = required('HEARTH_ADMIN');
+
+const GROUP = { name: 'circle', title: 'Long Covid Circle' };
+const WELCOME = { title: 'Welcome, say hello', body: 'Tell us a little about yourself, if you like.' };
+const ADVERT = { title: 'Miracle cure, half price', body: 'Buy my pills today and feel better by Friday.' };
+const REPORT_COMMENT = 'This is selling pills, not support.';
+const RESOLUTION = 'Removed the advert and banned the seller.';
+const BAN_REASON = 'Selling fake cures to members.';
+
+/** The numeric id at the end of a thread's address. */
+function postId(url) {
+  const id = new URL(url).pathname.match(/^\/posts\/(\d+)$/)?.[1];
+  if (!id) fail(`${url} is not a thread's address`);
+  return id;
+}
+
+/** Write a thread in the group; returns its address. */
+async function writeThread(person, thread) {
+  const { page } = person;
+  await visit(person, A, `/groups/${GROUP.name}/new`);
+  await page.locator('#title').fill(thread.title);
+  await page.locator('#kind-emotional').check();
+  await page.locator('#body').fill(thread.body);
+  await press(person, 'Post to the group');
+  postId(page.url());
+  return page.url();
+}
+
+async function joinGroup(person) {
+  await visit(person, A, `/groups/${GROUP.name}`);
+  await press(person, 'Join group');
+  await person.page.getByRole('button', { name: 'Leave group', exact: true }).waitFor();
+}
+
+async function journey(person) {
+  const mo = await person('mo');
+  const dan = await person('dan');
+  const cat = await person('cat');
+  const ruth = await person('ruth');
+  let welcome = '';
+  let advert = '';
+
+  await step('mo signs up and starts an open group', mo, async () => {
+    const { page } = mo;
+    await signUp(mo, A, 'mo');
+    await visit(mo, A, '/groups/new');
+    await page.locator('#title').fill(GROUP.title);
+    await page.locator('#name').fill(GROUP.name);
+    await page.locator('#policy-open').check();
+    await press(mo, 'Start the group');
+    await page.getByRole('heading', { level: 2, name: 'For moderators' }).waitFor();
+    welcome = await writeThread(mo, WELCOME);
+  });
+
+  await step('dan signs up, joins and posts an advert', dan, async () => {
+    await signUp(dan, A, 'dan');
+    await joinGroup(dan);
+    advert = await writeThread(dan, ADVERT);
+    // Nobody reports their own post.
+    if ((await dan.page.getByRole('link', { name: 'Report this post' }).count()) !== 0) {
+      fail('dan is offered to report his own post');
+    }
+  });
+
+  await step('cat signs up, joins, and sees no moderator tools', cat, async () => {
+    const { page } = cat;
+    await signUp(cat, A, 'cat');
+    await joinGroup(cat);
+    if ((await page.getByRole('heading', { name: 'For moderators' }).count()) !== 0) fail('cat sees the moderators\' links');
+    await visit(cat, A, new URL(welcome).pathname);
+    if ((await page.getByRole('button', { name: 'Close to replies' }).count()) !== 0) fail('cat is offered to close the thread');
+    if ((await page.getByText('Moderator: remove this post').count()) !== 0) fail('cat is offered to remove a post');
+    await visit(cat, A, `/groups/${GROUP.name}/bans`, 403);
+    await expectText(cat, 'Only the group\'s moderators can see this page');
+  });
+
+  await step('cat reports the advert: the form says what is missing, next to it', cat, async () => {
+    const { page } = cat;
+    await visit(cat, A, new URL(advert).pathname);
+    await page.getByRole('link', { name: 'Report this post' }).click();
+    await page.waitForURL(`${A}/posts/${postId(advert)}/report`);
+    await expectText(cat, 'will not be told who reported it');
+    await checkA11y(cat, 'report form');
+    let response = await press(cat, 'Send report');
+    if (response?.status() !== 422) fail(`a report without a reason was answered with HTTP ${response?.status()}`);
+    await expectGroupError(page, 'category', 'Choose what is wrong');
+    await checkA11y(cat, 'report form with an error');
+    // "Something else" needs a few words.
+    await page.locator('#category-other').check();
+    response = await press(cat, 'Send report');
+    if (response?.status() !== 422) fail(`"something else" without a comment was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, 'comment', 'Say in a few words');
+    await screenshot(cat, 'report-error-phone', PHONE);
+    await page.locator('#category-spam').check();
+    await page.locator('#comment').fill(REPORT_COMMENT);
+    response = await press(cat, 'Send report');
+    if (response?.status() !== 200) fail(`sending the report was answered with HTTP ${response?.status()}`);
+    await page.getByRole('heading', { level: 1, name: 'Thank you for telling us' }).waitFor();
+  });
+
+  let reportId = '';
+  await step('mo is told of the report, finds it in the reports page and deals with it', mo, async () => {
+    const { page } = mo;
+    const notifications = page.locator('header a[href="/notifications"]');
+    await reloadUntil(mo, `${A}/`, 'an unread notification', async () => /\d/.test(await notifications.innerText()));
+    await notifications.click();
+    await page.waitForURL(`${A}/notifications`);
+    await expectText(mo, 'A new report about');
+    await page.getByRole('link', { name: 'Open the reports' }).first().click();
+    await page.waitForURL(`${A}/moderation/reports`);
+    const report = page.locator('main li').filter({ hasText: ADVERT.title });
+    if ((await report.count()) !== 1) fail('the reports page does not list the report about the advert');
+    const text = (await report.innerText()).replace(/\s+/g, ' ');
+    for (const expected of ['Spam or advertising', REPORT_COMMENT, 'dan']) {
+      if (!text.includes(expected)) fail(`the report does not say "${expected}": ${text}`);
+    }
+    if (/\bcat\b/.test(text)) fail(`the report names who made it: ${text}`);
+    await checkA11y(mo, 'reports');
+    await screenshot(mo, 'reports-phone', PHONE);
+    const action = await report.locator('form').getAttribute('action');
+    reportId = action.match(/\/moderation\/reports\/(\d+)\/resolve/)?.[1] ?? fail(`unexpected form action ${action}`);
+    const response = await press(mo, 'Mark as dealt with', report);
+    if (response?.status() !== 422) fail(`an empty resolution was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, `resolution-${reportId}`, 'Say what you did');
+    await checkA11y(mo, 'reports with an error');
+    await page.locator(`#resolution-${reportId}`).fill(RESOLUTION);
+    await press(mo, 'Mark as dealt with', page.locator('main li').filter({ hasText: ADVERT.title }));
+    await expectText(mo, 'The person who reported it is told what you did');
+    await expectText(mo, 'No reports are waiting');
+    return { report: reportId };
+  });
+
+  await step('cat\'s notification says the report was dealt with, and how', cat, async () => {
+    const { page } = cat;
+    await reloadUntil(cat, `${A}/notifications`, 'the answer to the report', async () =>
+      (await page.locator('main li').filter({ hasText: 'Your report was dealt with' }).count()) > 0,
+    );
+    const item = page.locator('main li').filter({ hasText: 'Your report was dealt with' }).first();
+    if (!(await item.innerText()).includes(RESOLUTION)) fail(`the notification does not say what was done: ${await item.innerText()}`);
+  });
+
+  await step('removing a post needs a reason: the form says so next to the field', mo, async () => {
+    const { page } = mo;
+    const id = postId(advert);
+    await visit(mo, A, new URL(advert).pathname);
+    await page.getByText('Moderator: remove this post').click();
+    const response = await press(mo, 'Remove post');
+    if (response?.status() !== 422) fail(`a removal without a reason was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, `reason-${id}`, 'Say why you are removing it');
+    if (!(await page.locator('details.moderation').first().evaluate((d) => d.open))) fail('the removal form is folded away after its error');
+    await checkA11y(mo, 'thread with a removal error');
+    // Nothing was removed.
+    await expectText(mo, ADVERT.body);
+  });
+
+  await step('mo closes the welcome thread to replies', mo, async () => {
+    const { page } = mo;
+    await visit(mo, A, new URL(welcome).pathname);
+    await press(mo, 'Close to replies');
+    await expectText(mo, 'closed this thread: no new replies');
+    await page.getByRole('button', { name: 'Open to replies', exact: true }).waitFor();
+  });
+
+  await step('cat finds no reply form, and a reply sent anyway is refused in plain words', cat, async () => {
+    const { page } = cat;
+    const id = postId(welcome);
+    await visit(cat, A, new URL(welcome).pathname);
+    await expectText(cat, 'closed this thread: no new replies');
+    if ((await page.getByRole('button', { name: 'Send reply' }).count()) !== 0) fail('the closed thread still offers a reply form');
+    // What an old tab with the form still open would send.
+    const csrf = (await cat.context.cookies()).find((c) => c.name === 'hearth_csrf')?.value ?? fail('no CSRF cookie');
+    const response = await page.request.post(`${A}/posts/${id}/reply`, {
+      form: { csrf, body: 'Hello everyone!' },
+      maxRedirects: 0,
+    });
+    if (response.status() !== 422) fail(`a reply to a closed thread was answered with HTTP ${response.status()}`);
+    const html = await response.text();
+    if (!html.includes('This thread is closed to new replies.')) fail('the refusal does not say the thread is closed');
+    if (!html.includes(`href="#post-${id}"`)) fail('the error summary does not point at the thread');
+  });
+
+  await step('mo bans dan: the form needs a reason; then with "remove what they wrote"', mo, async () => {
+    const { page } = mo;
+    await visit(mo, A, `/groups/${GROUP.name}`);
+    await page.getByRole('link', { name: 'Bans', exact: true }).click();
+    await page.waitForURL(`${A}/groups/${GROUP.name}/bans`);
+    await expectText(mo, 'Nobody is banned from this group');
+    await checkA11y(mo, 'bans');
+    await page.locator('#person').fill('dan');
+    let response = await press(mo, 'Ban from the group');
+    if (response?.status() !== 422) fail(`a ban without a reason was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, 'reason', 'Say why');
+    await expectValue(page, '#person', 'dan', 'the person');
+    await checkA11y(mo, 'bans with an error');
+    await page.locator('#reason').fill(BAN_REASON);
+    await page.locator('#duration-7').check();
+    await page.locator('#remove_data').check();
+    response = await press(mo, 'Ban from the group');
+    if (response?.status() !== 200 || new URL(page.url()).pathname !== `/groups/${GROUP.name}/bans`) {
+      fail(`banning led to ${page.url()} (HTTP ${response?.status()})`);
+    }
+    const ban = page.locator('main ul.cards li').filter({ hasText: 'dan' });
+    if ((await ban.count()) !== 1) fail('the ban is not listed');
+    const text = (await ban.innerText()).replace(/\s+/g, ' ');
+    for (const expected of [BAN_REASON, 'Until ', 'what they wrote here was removed']) {
+      if (!text.includes(expected)) fail(`the ban does not say "${expected}": ${text}`);
+    }
+    await screenshot(mo, 'bans-phone', PHONE);
+  });
+
+  await step('dan\'s advert is gone for the members', cat, async () => {
+    const { page } = cat;
+    await visit(cat, A, `/groups/${GROUP.name}`);
+    if ((await page.getByRole('link', { name: ADVERT.title }).count()) !== 0) fail('the group still lists the advert');
+    await visit(cat, A, new URL(advert).pathname);
+    await expectText(cat, 'This post was deleted.');
+    if ((await page.getByText(ADVERT.body).count()) !== 0) fail('the advert\'s words are still shown');
+  });
+
+  await step('dan is told he was banned, and his next post is refused in plain words', dan, async () => {
+    const { page } = dan;
+    await visit(dan, A, '/notifications');
+    const told = page.locator('main li').filter({ hasText: 'banned you' });
+    if ((await told.count()) === 0) fail('dan is not told he was banned');
+    if (!(await told.first().innerText()).includes(BAN_REASON)) fail('the notification does not give the reason');
+    await visit(dan, A, `/groups/${GROUP.name}/new`);
+    await page.locator('#title').fill('Still selling');
+    await page.locator('#kind-emotional').check();
+    await page.locator('#body').fill('Half price again.');
+    const response = await press(dan, 'Post to the group');
+    if (response?.status() !== 422) fail(`a banned member's post was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, 'title', 'its moderators banned you');
+    await expectValue(page, '#body', 'Half price again.', 'the body');
+  });
+
+  await step('mo makes cat a moderator, then ends it; an unknown name is refused next to the field', mo, async () => {
+    const { page } = mo;
+    await visit(mo, A, `/groups/${GROUP.name}/moderators`);
+    await checkA11y(mo, 'moderators');
+    await page.locator('#username').fill('nobody_here');
+    let response = await press(mo, 'Make them a moderator');
+    if (response?.status() !== 422) fail(`an unknown moderator was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, 'username', 'There is nobody called');
+    await page.locator('#username').fill('cat');
+    response = await press(mo, 'Make them a moderator');
+    if (response?.status() !== 200) fail(`adding cat was answered with HTTP ${response?.status()}`);
+    await page.getByRole('button', { name: 'Remove cat as moderator', exact: true }).waitFor();
+    await press(mo, 'Remove cat as moderator');
+    if ((await page.getByRole('button', { name: 'Remove cat as moderator' }).count()) !== 0) fail('cat is still a moderator');
+  });
+
+  await step('mo lifts the ban', mo, async () => {
+    const { page } = mo;
+    await visit(mo, A, `/groups/${GROUP.name}/bans`);
+    const lift = page.getByRole('button', { name: /^Lift ban on dan@/ });
+    if ((await lift.count()) !== 1) fail('no "Lift ban" button for dan');
+    const navigated = page.waitForNavigation({ waitUntil: 'load' });
+    await lift.click();
+    await navigated;
+    await expectText(mo, 'Nobody is banned from this group');
+  });
+
+  await step('the group\'s moderation log lists what was done, with the reasons', cat, async () => {
+    const { page } = cat;
+    await visit(cat, A, `/groups/${GROUP.name}`);
+    await page.getByRole('link', { name: 'Moderation log' }).click();
+    await page.waitForURL(`${A}/groups/${GROUP.name}/log`);
+    await checkA11y(cat, 'moderation log');
+    await screenshot(cat, 'moderation-log-phone', PHONE);
+    const lines = (await page.locator('main ul.cards').innerText()).replace(/\s+/g, ' ');
+    for (const expected of [
+      'dealt with a report',
+      RESOLUTION,
+      'closed a thread to replies',
+      'banned someone',
+      BAN_REASON,
+      'lifted a ban',
+      'made someone a moderator',
+      'ended someone\'s moderator role',
+    ]) {
+      if (!lines.includes(expected)) fail(`the log does not say "${expected}": ${lines}`);
+    }
+    // The log links to the thread, never shows a post's words.
+    if (lines.includes(ADVERT.body) || lines.includes(WELCOME.body)) fail('the log shows a post\'s words');
+  });
+
+  await step('ruth, an admin, sets and removes a rule for another server', ruth, async () => {
+    const { page } = ruth;
+    await logIn(ruth, A, ADMIN);
+    await page.locator('header').getByRole('link', { name: 'Connected servers' }).click();
+    await page.waitForURL(`${A}/admin/federation`);
+    await checkA11y(ruth, 'connected servers');
+    let response = await press(ruth, 'Save rule');
+    if (response?.status() !== 422) fail(`a rule without a server was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, 'domain', '');
+    await checkA11y(ruth, 'connected servers with an error');
+    await page.locator('#domain').fill('spam.example');
+    await page.locator('#action-suspend').check();
+    await page.locator('#public_reason').fill('Sends spam to our groups');
+    response = await press(ruth, 'Save rule');
+    if (response?.status() !== 200) fail(`saving the rule was answered with HTTP ${response?.status()}`);
+    await expectText(ruth, 'The rule for spam.example is saved.');
+    await expectText(ruth, 'Sends spam to our groups');
+    await press(ruth, 'Remove the rule for spam.example');
+    await expectText(ruth, 'There are no rules yet.');
+    // Admins handle every report.
+    await page.locator('header').getByRole('link', { name: 'Reports' }).click();
+    await page.waitForURL(`${A}/moderation/reports`);
+  });
+}
+
+await main(journey);
