@@ -162,7 +162,9 @@ async fn blocklist_scenario(backend: &Backend) {
         "{out}"
     );
     assert!(
-        out.contains("left out quiet.example: silence (limit) is not taken from lists; set a limit yourself"),
+        out.contains(
+            "left out quiet.example: silence (limit) is not taken from lists; set a limit yourself"
+        ),
         "{out}"
     );
     assert!(
