@@ -709,12 +709,39 @@ async fn hearth_member_in_a_lemmy_community(backend: &Backend) {
     let (_, comment_ap) = lemmy
         .comment(mine_on_lemmy, None, "A heat pad before bed.")
         .await;
-    wait_until("Lemmy's comment on bea's thread", || async {
+    let with_comment = wait_until("Lemmy's comment on bea's thread", || async {
         a.thread(Some("bea"), &handle, &mine_url)
             .await
             .filter(|t| find_reply(t, &|r| r["url"] == comment_ap.as_str()).is_some())
     })
     .await;
+
+    // bea reports Lemmy's comment: the report stays with this server's
+    // admins (Lemmy takes a Flag only from a person, and bea stays
+    // anonymous outside her server), so nothing goes to Lemmy for it (the
+    // check for refused deliveries at the end would catch it).
+    let comment_id = find_reply(&with_comment, &|r| r["url"] == comment_ap.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reported = a
+        .api(
+            Method::POST,
+            "/api/v1/reports",
+            Some("bea"),
+            Some(json!({"post_id": comment_id, "category": "spam"})),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::CREATED, "{}", reported.text);
+    let flags = a
+        .instance
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM deliveries d JOIN outbound_activities o ON o.id = d.activity_id \
+             WHERE d.authority = '{}' AND o.kind = 'Flag'",
+            lemmy.authority()
+        ))
+        .await;
+    assert_eq!(flags, 0, "no Flag is sent to Lemmy");
 
     // Lemmy's moderator features bea's thread in the community: pinned
     // here too.

@@ -1006,13 +1006,18 @@ impl App {
                 "You cannot report yourself",
             )));
         }
-        // Who else hears of it: the group's server, and the author's.
+        // Who else hears of it: the group's server, and the author's. Not
+        // Lemmy: it takes a report only from a person, and the reporter
+        // stays anonymous outside this server, so the report stays here.
         let mut inboxes: Vec<String> = Vec::new();
-        if let Some(PostGroup::Remote(g)) = &group {
+        if let Some(PostGroup::Remote(g)) = &group
+            && self.takes_anonymous_reports(&g.authority).await?
+        {
             inboxes.push(g.inbox.clone());
         }
         if !self.urls().is_local_id(&account)
             && let Some(author) = remote::find_actor(&self.db, &account).await?
+            && self.takes_anonymous_reports(&author.authority).await?
         {
             let inbox = author.shared_inbox.clone().unwrap_or(author.inbox.clone());
             let same_server = match &group {
@@ -1067,6 +1072,12 @@ impl App {
             "report made"
         );
         Ok(report)
+    }
+
+    /// Whether the server at `authority` takes a report sent by this
+    /// server's own actor (Lemmy 0.19 takes them only from a person).
+    async fn takes_anonymous_reports(&self, authority: &str) -> Result<bool, AppError> {
+        Ok(self.peer_server(&self.db, authority).await?.software != Software::Lemmy)
     }
 
     /// Tell who handles a report: the moderators of its group here, else
