@@ -10,8 +10,12 @@
 //!   reporter's notification says so; the moderator closes a thread (its
 //!   reply form is gone, a reply is refused), bans the author of the post
 //!   with "remove what they wrote" (the post disappears, their next one is
-//!   refused in plain words), and the group's moderation log lists it all
-//!   with the reasons; an admin sets and removes a rule for a server.
+//!   refused in plain words); the moderator holds new members' posts, a
+//!   new member's thread says it waits and is hidden from the others until
+//!   it is let through, and their reply, which waits too, is turned down
+//!   with a reason the author's notification gives; a thread pinned is
+//!   marked "Pinned"; the group's moderation log lists it all with the
+//!   reasons; an admin sets and removes a rule for a server.
 //!
 //! On the way, forms sent with bad input say what is wrong next to the
 //! field and keep what was typed, and every page passes axe-core with no
@@ -308,7 +312,8 @@ async fn moderating_a_group_in_a_browser_reports_bans_locks_and_logs_and_every_p
     assert!(status.success());
 
     // What the browsers did is what the server holds: one report, dealt
-    // with; the advert removed; no ban left; the log's lines.
+    // with; the advert removed, and the post turned down; nothing waiting;
+    // no ban left; the log's lines.
     assert_eq!(
         a.scalar("SELECT COUNT(*) FROM reports WHERE state = 'resolved'")
             .await,
@@ -317,11 +322,34 @@ async fn moderating_a_group_in_a_browser_reports_bans_locks_and_logs_and_every_p
     assert_eq!(
         a.scalar("SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL")
             .await,
+        2,
+        "the advert, removed with the ban, and the post turned down"
+    );
+    assert_eq!(
+        a.scalar(
+            "SELECT COUNT(*) FROM posts WHERE held_activity IS NOT NULL AND deleted_at IS NULL"
+        )
+        .await,
+        0,
+        "nothing waits for a moderator"
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM posts WHERE pinned_at IS NOT NULL")
+            .await,
         1,
-        "the advert, removed with the ban"
+        "the welcome thread, pinned"
     );
     assert_eq!(a.count("bans").await, 0, "the ban was lifted");
-    for action in ["resolve_report", "lock_thread", "ban", "unban"] {
+    for action in [
+        "resolve_report",
+        "lock_thread",
+        "ban",
+        "unban",
+        "set_premoderation",
+        "approve_post",
+        "reject_post",
+        "pin_thread",
+    ] {
         assert_eq!(
             a.scalar(&format!(
                 "SELECT COUNT(*) FROM moderation_log WHERE action = '{action}'"

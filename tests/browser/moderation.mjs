@@ -6,7 +6,12 @@
 // (Cat's reply form is gone, and a reply sent anyway is refused in plain
 // words), bans Dan with "remove what they wrote" (his post disappears, his
 // next one is refused), makes Cat a moderator and ends it, and lifts the
-// ban; the group's moderation log lists all of it with the reasons given.
+// ban. Then Mo holds the posts of members who joined less than 7 days
+// ago: Lea joins and writes a thread, which says it waits for a moderator
+// and which Cat does not see until Mo lets it through from the page of
+// posts waiting; Lea's reply waits too, is turned down with a reason, and
+// her notification gives the reason. Mo pins the welcome thread, marked "Pinned" for Cat.
+// The group's moderation log lists all of it with the reasons given.
 // Ruth, an admin, sets and removes a rule for another server. Forms sent
 // with missing answers say what is wrong next to the field.
 //
@@ -44,6 +49,9 @@ const ADVERT = { title: 'Miracle cure, half price', body: 'Buy my pills today an
 const REPORT_COMMENT = 'This is selling pills, not support.';
 const RESOLUTION = 'Removed the advert and banned the seller.';
 const BAN_REASON = 'Selling fake cures to members.';
+const FIRST_POST = { title: 'New here, tired all the time', body: 'Six months in and still exhausted. How do you pace yourselves?' };
+const HELD_REPLY = 'Try my supplement: message me for a discount code.';
+const TURN_DOWN_REASON = 'Adverts are not allowed here, even for supplements.';
 
 /** The numeric id at the end of a thread's address. */
 function postId(url) {
@@ -75,6 +83,7 @@ async function journey(person) {
   const dan = await person('dan');
   const cat = await person('cat');
   const ruth = await person('ruth');
+  const lea = await person('lea');
   let welcome = '';
   let advert = '';
 
@@ -298,6 +307,145 @@ async function journey(person) {
     await expectText(mo, 'Nobody is banned from this group');
   });
 
+  await step('mo holds the posts of new members: a number is needed, next to the field', mo, async () => {
+    const { page } = mo;
+    await visit(mo, A, `/groups/${GROUP.name}`);
+    await page.getByRole('link', { name: 'Posts waiting for a moderator' }).click();
+    await page.waitForURL(`${A}/groups/${GROUP.name}/held`);
+    await expectText(mo, 'No posts are waiting');
+    await expectText(mo, 'A post that waits is seen by nobody but its author and the group\'s moderators');
+    await checkA11y(mo, 'posts waiting, none yet');
+    await page.locator('#new_member_days').fill('a week');
+    let response = await press(mo, 'Save which posts wait');
+    if (response?.status() !== 422) fail(`"a week" was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, 'new_member_days', 'Enter a number of days');
+    await expectValue(page, '#new_member_days', 'a week', 'the number of days');
+    await checkA11y(mo, 'posts waiting with an error');
+    await page.locator('#new_member_days').fill('7');
+    response = await press(mo, 'Save which posts wait');
+    if (response?.status() !== 200 || new URL(page.url()).pathname !== `/groups/${GROUP.name}/held`) {
+      fail(`saving led to ${page.url()} (HTTP ${response?.status()})`);
+    }
+    await expectText(mo, 'Saved.');
+    await expectValue(page, '#new_member_days', '7', 'the saved number of days');
+  });
+
+  let firstPost = '';
+  await step('lea joins and writes a thread: the page says it waits for a moderator', lea, async () => {
+    const { page } = lea;
+    await signUp(lea, A, 'lea');
+    await joinGroup(lea);
+    firstPost = await writeThread(lea, FIRST_POST);
+    await expectText(lea, 'Waiting for a moderator.');
+    await expectText(lea, 'Nobody else can see your post until one of the group\'s moderators lets it through');
+    await expectText(lea, FIRST_POST.body);
+    if ((await page.getByRole('button', { name: 'Send reply' }).count()) !== 0) fail('a waiting post offers a reply form');
+    await checkA11y(lea, 'a waiting post, to its author');
+  });
+
+  await step('cat does not see lea\'s waiting post', cat, async () => {
+    const { page } = cat;
+    await visit(cat, A, `/groups/${GROUP.name}`);
+    if ((await page.getByRole('link', { name: FIRST_POST.title }).count()) !== 0) fail('the group lists a post still waiting');
+    await visit(cat, A, new URL(firstPost).pathname, 404);
+  });
+
+  await step('mo is told, opens the posts waiting and lets lea\'s through', mo, async () => {
+    const { page } = mo;
+    const told = page.locator('main li').filter({ hasText: 'is waiting for a moderator to let it through' });
+    await reloadUntil(mo, `${A}/notifications`, 'the notification of a waiting post', async () => (await told.count()) > 0);
+    await told.first().getByRole('link', { name: 'Open the posts waiting' }).click();
+    await page.waitForURL(`${A}/groups/${GROUP.name}/held`);
+    const item = page.locator('main ul.cards li').filter({ hasText: FIRST_POST.title });
+    if ((await item.count()) !== 1) fail('the page of posts waiting does not list lea\'s post');
+    const text = (await item.innerText()).replace(/\s+/g, ' ');
+    for (const expected of [FIRST_POST.body, 'lea']) {
+      if (!text.includes(expected)) fail(`the waiting post does not show "${expected}": ${text}`);
+    }
+    await checkA11y(mo, 'posts waiting');
+    await screenshot(mo, 'held-phone', PHONE);
+    await press(mo, 'Let it through', item);
+    await expectText(mo, 'The post is now in the group');
+    await expectText(mo, 'No posts are waiting');
+  });
+
+  await step('cat now sees lea\'s post', cat, async () => {
+    const { page } = cat;
+    await visit(cat, A, `/groups/${GROUP.name}`);
+    await page.getByRole('link', { name: FIRST_POST.title }).click();
+    await page.waitForURL(firstPost);
+    await expectText(cat, FIRST_POST.body);
+    if ((await page.getByText('Waiting for a moderator').count()) !== 0) fail('the post still says it waits');
+  });
+
+  let heldReply = '';
+  await step('lea replies in her thread: the reply says it waits too', lea, async () => {
+    const { page } = lea;
+    await visit(lea, A, new URL(firstPost).pathname);
+    await page.locator(`#reply-${postId(firstPost)}`).fill(HELD_REPLY);
+    await press(lea, 'Send reply');
+    heldReply = postId(page.url().replace(/#.*$/, ''));
+    const reply = page.locator(`article[aria-labelledby="post-${heldReply}"]`);
+    const text = (await reply.innerText()).replace(/\s+/g, ' ');
+    for (const expected of [HELD_REPLY, 'Waiting for a moderator.', 'Nobody else can see your reply']) {
+      if (!text.includes(expected)) fail(`the waiting reply does not say "${expected}": ${text}`);
+    }
+  });
+
+  await step('cat does not see lea\'s waiting reply', cat, async () => {
+    await visit(cat, A, new URL(firstPost).pathname);
+    await expectText(cat, FIRST_POST.body);
+    if ((await cat.page.getByText(HELD_REPLY).count()) !== 0) fail('the thread shows a reply still waiting');
+  });
+
+  await step('mo turns the reply down: a reason is needed, next to the field', mo, async () => {
+    const { page } = mo;
+    const id = heldReply;
+    await visit(mo, A, `/groups/${GROUP.name}/held`);
+    const item = () => page.locator('main ul.cards li').filter({ hasText: HELD_REPLY });
+    if ((await item().count()) !== 1) fail('the page of posts waiting does not list lea\'s reply');
+    const heading = await item().locator('h2').innerText();
+    if (!heading.includes(`A reply in \u201c${FIRST_POST.title}\u201d`)) fail(`the waiting reply is headed "${heading}"`);
+    let response = await press(mo, 'Turn it down', item());
+    if (response?.status() !== 422) fail(`turning down without a reason was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, `reason-${id}`, 'Say why you are turning it down');
+    await checkA11y(mo, 'posts waiting with a reason missing');
+    await page.locator(`#reason-${id}`).fill(TURN_DOWN_REASON);
+    response = await press(mo, 'Turn it down', item());
+    if (response?.status() !== 200) fail(`turning it down was answered with HTTP ${response?.status()}`);
+    await expectText(mo, 'The post was turned down');
+    await expectText(mo, 'No posts are waiting');
+  });
+
+  await step('lea\'s notification says her post was turned down, and why', lea, async () => {
+    const { page } = lea;
+    const told = page.locator('main li').filter({ hasText: 'turned down a post you wrote' });
+    await reloadUntil(lea, `${A}/notifications`, 'the notification of the post turned down', async () => (await told.count()) > 0);
+    if (!(await told.first().innerText()).includes(TURN_DOWN_REASON)) fail(`the notification does not give the reason: ${await told.first().innerText()}`);
+  });
+
+  await step('mo pins the welcome thread to the top', mo, async () => {
+    const { page } = mo;
+    await visit(mo, A, new URL(welcome).pathname);
+    await press(mo, 'Pin to the top');
+    await page.getByRole('button', { name: 'Unpin', exact: true }).waitFor();
+    const label = page.locator('main .tag');
+    if ((await label.count()) !== 1 || (await label.textContent()) !== 'Pinned') fail('the pinned thread has no "Pinned" label');
+  });
+
+  await step('cat finds the welcome thread pinned at the top of the group', cat, async () => {
+    const { page } = cat;
+    await visit(cat, A, `/groups/${GROUP.name}`);
+    const first = page.locator('main ul.cards > li').first();
+    const text = (await first.textContent()).replace(/\s+/g, ' ');
+    if (!text.includes(WELCOME.title) || !text.includes('Pinned')) fail(`the first post listed is not the pinned welcome thread: ${text}`);
+    if ((await page.locator('main ul.cards .tag').count()) !== 1) fail('more than one thread is marked "Pinned"');
+    await checkA11y(cat, 'group page with a pinned thread');
+    await visit(cat, A, new URL(welcome).pathname);
+    if ((await page.locator('main .tag').textContent()) !== 'Pinned') fail('the thread page does not say it is pinned');
+    if ((await page.getByRole('button', { name: 'Unpin' }).count()) !== 0) fail('cat is offered to unpin the thread');
+  });
+
   await step('the group\'s moderation log lists what was done, with the reasons', cat, async () => {
     const { page } = cat;
     await visit(cat, A, `/groups/${GROUP.name}`);
@@ -315,11 +463,18 @@ async function journey(person) {
       'lifted a ban',
       'made someone a moderator',
       'ended someone\'s moderator role',
+      'changed which posts wait for a moderator',
+      'let a waiting post through',
+      'turned down a waiting post',
+      TURN_DOWN_REASON,
+      'pinned a thread',
     ]) {
       if (!lines.includes(expected)) fail(`the log does not say "${expected}": ${lines}`);
     }
     // The log links to the thread, never shows a post's words.
-    if (lines.includes(ADVERT.body) || lines.includes(WELCOME.body)) fail('the log shows a post\'s words');
+    for (const words of [ADVERT.body, WELCOME.body, FIRST_POST.body, HELD_REPLY]) {
+      if (lines.includes(words)) fail('the log shows a post\'s words');
+    }
   });
 
   await step('ruth, an admin, sets and removes a rule for another server', ruth, async () => {

@@ -531,6 +531,12 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/posts/{id}/unlock", Command, |_| {
             post(web::moderation::unlock)
         }),
+        at(M::POST, "/posts/{id}/pin", Command, |_| {
+            post(web::moderation::pin)
+        }),
+        at(M::POST, "/posts/{id}/unpin", Command, |_| {
+            post(web::moderation::unpin)
+        }),
         // Moderators and admins (the use-case says which reports each
         // handles); the posts reported are shown through the read rule.
         at(M::GET, "/moderation/reports", Moderators, |_| {
@@ -564,6 +570,20 @@ fn table() -> Vec<Entry> {
         }),
         at(M::POST, "/groups/{name}/moderators/remove", Command, |_| {
             post(web::bans::remove_moderator)
+        }),
+        // Pre-moderation: the waiting posts' words, each through the read
+        // rule as the moderator may read it.
+        at(M::GET, "/groups/{name}/held", Moderators, |_| {
+            get(web::held::held)
+        }),
+        at(M::POST, "/groups/{name}/held/{id}/approve", Command, |_| {
+            post(web::held::approve)
+        }),
+        at(M::POST, "/groups/{name}/held/{id}/reject", Command, |_| {
+            post(web::held::reject)
+        }),
+        at(M::POST, "/groups/{name}/premoderation", Command, |_| {
+            post(web::held::save_settings)
         }),
         at(M::GET, "/admin/federation", Admin, |_| {
             get(web::admin::federation)

@@ -36,7 +36,7 @@ const DURATIONS: [(&str, &str, Option<i64>); 4] = [
 
 /// A group here, for one of its moderators (or an admin here); `Err` with
 /// the page to send otherwise.
-async fn moderated_group(
+pub(super) async fn moderated_group(
     state: &ApiState,
     headers: &HeaderMap,
     name: &str,

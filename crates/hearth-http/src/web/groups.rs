@@ -1,8 +1,8 @@
 //! Group pages: a group's front page with its threads, joining and
 //! leaving, writing a new thread, and reading a thread with its replies.
 
-use hearth_app::Origin;
-use std::collections::HashMap;
+use hearth_app::{Origin, Reader};
+use std::collections::{HashMap, HashSet};
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -92,6 +92,18 @@ pub async fn group_page(
         )
         .await
         .unwrap_or_default();
+    // Pinned threads first (those of the kind asked for), then the rest.
+    let mut listed: Vec<Post> = state
+        .app
+        .pinned(&Reader::viewer(session.as_deref()), &view.group)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| kind.is_none() || p.support_kind == kind)
+        .collect();
+    let pinned: HashSet<i64> = listed.iter().map(|p| p.id).collect();
+    listed.extend(threads.into_iter().filter(|t| !pinned.contains(&t.id)));
+    let threads = listed;
     let authors = state.app.authors(&threads).await.unwrap_or_default();
     let replies = state.app.reply_counts(&threads).await.unwrap_or_default();
     let joined = view.membership == Some(MembershipState::Joined);
@@ -99,6 +111,16 @@ pub async fn group_page(
     // Admins here may moderate every group here.
     let moderates =
         view.moderator || (view.elsewhere.is_none() && session.as_ref().is_some_and(is_admin));
+    // How many posts wait for a moderator (a plain count, for moderators).
+    let waiting = match &session {
+        Some(s) if moderates => state
+            .app
+            .held_posts(s, &view.slug)
+            .await
+            .ok()
+            .map(|p| p.len()),
+        _ => None,
+    };
     page(
         &state,
         &headers,
@@ -157,6 +179,10 @@ pub async fn group_page(
                         h2 id="moderator-tools" { "For moderators" }
                         ul {
                             li { a href=(format!("{path}/requests")) { "Requests to join" } }
+                            li {
+                                a href=(format!("{path}/held")) { "Posts waiting for a moderator" }
+                                @if let Some(n) = waiting { " (" (n) ")" }
+                            }
                             li { a href="/moderation/reports" { "Reports waiting for a moderator" } }
                             li { a href=(format!("{path}/bans")) { "Bans" } }
                             li { a href=(format!("{path}/moderators")) { "Moderators" } }
@@ -184,6 +210,7 @@ pub async fn group_page(
                                 a href=(format!("/posts/{}", t.id)) { strong { (t.title) } }
                                 br;
                                 span class="hint" {
+                                    @if t.pinned_at.is_some() { span class="tag" { "Pinned" } " " }
                                     (t.support_kind.map(kind_label).unwrap_or("Post")) " · by "
                                     (authors.get(&t.author_ap_id).map(|a| a.handle.as_str()).unwrap_or(""))
                                     @let n = replies.get(&t.id).copied().unwrap_or(0);
@@ -549,17 +576,23 @@ fn draft_error(draft: Option<&Draft>) -> Markup {
 }
 
 /// A moderator's tools under a post: closing a thread to replies (or
-/// opening it again), and removing the post with a reason for its author.
+/// opening it again), pinning it to the top of the group (or unpinning
+/// it), and removing the post with a reason for its author.
 fn moderator_tools(post: &Post, cx: &ThreadCtx<'_>, own: bool) -> Markup {
     let draft = cx.draft(post.id, DraftForm::Remove);
     let reason_id = format!("reason-{}", post.id);
     html! {
         @if post.kind == PostKind::Thread {
             @let (action, label) = if post.locked_at.is_some() { ("unlock", "Open to replies") } else { ("lock", "Close to replies") };
+            @let (pin, pin_label) = if post.pinned_at.is_some() { ("unpin", "Unpin") } else { ("pin", "Pin to the top") };
             div class="actions" {
                 form method="post" action=(format!("/posts/{}/{action}", post.id)) {
                     input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
                     button class="secondary" type="submit" { (label) }
+                }
+                form method="post" action=(format!("/posts/{}/{pin}", post.id)) {
+                    input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                    button class="secondary" type="submit" { (pin_label) }
                 }
             }
         }
@@ -631,6 +664,21 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                 @if post.visibility == Visibility::Public { " · Anyone can read this" }
                 @if post.updated_at.is_some() && !post.is_deleted() { " · edited" }
             }
+            @if post.is_held() && !post.is_deleted() {
+                p class="notice" {
+                    strong { "Waiting for a moderator. " }
+                    @if own {
+                        "Nobody else can see your "
+                        @if post.kind == PostKind::Thread { "post" } @else { "reply" }
+                        " until one of the group's moderators lets it through. If they turn it down, you will get a notification saying why."
+                    } @else {
+                        "Nobody but its author and the group's moderators can see it until a moderator lets it through."
+                    }
+                }
+            }
+            @if post.kind == PostKind::Thread && post.pinned_at.is_some() {
+                p class="hint" { span class="tag" { "Pinned" } " to the top of the group by its moderators" }
+            }
             @if post.kind == PostKind::Thread && post.locked_at.is_some() {
                 p class="notice" { "The group's moderators closed this thread: no new replies." }
             }
@@ -643,27 +691,30 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                 (body)
             }
             @if !post.is_deleted() && cx.can_write {
-                div class="reactions" {
-                    @for r in Reaction::ALL {
-                        form method="post" action=(format!("/posts/{}/react", post.id)) {
-                            input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
-                            input type="hidden" name="reaction" value=(r.as_str());
-                            button class="secondary" type="submit" { (r.emoji()) " " (reaction_label(*r)) }
+                // A waiting post takes no reactions and no replies yet.
+                @if !post.is_held() {
+                    div class="reactions" {
+                        @for r in Reaction::ALL {
+                            form method="post" action=(format!("/posts/{}/react", post.id)) {
+                                input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                                input type="hidden" name="reaction" value=(r.as_str());
+                                button class="secondary" type="submit" { (r.emoji()) " " (reaction_label(*r)) }
+                            }
                         }
                     }
-                }
-                @if !cx.locked {
-                form method="post" action=(format!("/posts/{}/reply", post.id)) novalidate {
-                    input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
-                    div class=(if draft.is_some() { "field has-error" } else { "field" }) {
-                        label for=(reply_id) { "Reply to " (author.map(|a| a.display_name.as_str()).unwrap_or("this post")) }
-                        (draft_error(draft))
-                        textarea id=(reply_id) name="body" rows="3"
-                            aria-describedby=[draft.map(|_| format!("{reply_id}-error"))]
-                            aria-invalid=[draft.map(|_| "true")] { @if let Some(d) = draft { (d.text) } }
+                    @if !cx.locked {
+                        form method="post" action=(format!("/posts/{}/reply", post.id)) novalidate {
+                            input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                            div class=(if draft.is_some() { "field has-error" } else { "field" }) {
+                                label for=(reply_id) { "Reply to " (author.map(|a| a.display_name.as_str()).unwrap_or("this post")) }
+                                (draft_error(draft))
+                                textarea id=(reply_id) name="body" rows="3"
+                                    aria-describedby=[draft.map(|_| format!("{reply_id}-error"))]
+                                    aria-invalid=[draft.map(|_| "true")] { @if let Some(d) = draft { (d.text) } }
+                            }
+                            button type="submit" { "Send reply" }
+                        }
                     }
-                    button type="submit" { "Send reply" }
-                }
                 }
                 @if own {
                     div class="actions" {
@@ -683,7 +734,7 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                     }
                 }
             }
-            @if cx.moderator && !post.is_deleted() {
+            @if cx.moderator && !post.is_deleted() && !post.is_held() {
                 (moderator_tools(post, cx, own))
             }
             @let children = cx.children.get(&post.id).map(Vec::as_slice).unwrap_or_default();
@@ -754,7 +805,22 @@ async fn show_thread(
     let Ok(thread) = state.app.thread(session.map(|s| &s.session), id).await else {
         return not_found(state, headers, session);
     };
-    let (group, posts) = (&thread.group, &thread.posts);
+    let group = &thread.group;
+    let mut posts = thread.posts;
+    // A thread's posts leave out those waiting for a moderator, even their
+    // author's own: the one asked for, when it is the viewer's and waits,
+    // is shown to them in its place (through the read rule).
+    if let Some(s) = session
+        && !posts.iter().any(|p| p.id == id)
+        && let Ok((own, _)) = state.app.readable_post(Some(&**s), id).await
+        && own.is_held()
+        && !own.is_deleted()
+        && own.author_user_id == Some(s.account.id)
+    {
+        posts.push(own);
+        posts.sort_by_key(|p| p.id);
+    }
+    let posts = &posts;
     let Some(root) = posts.iter().find(|p| p.kind == PostKind::Thread).cloned() else {
         return not_found(state, headers, session);
     };
@@ -780,7 +846,8 @@ async fn show_thread(
         .map(|d| FieldError {
             // A form that is not shown (the thread was closed, the person
             // left, or moderates no more): the summary points at the post.
-            field: if (d.form == DraftForm::Reply && (locked || !can_write))
+            field: if (d.form == DraftForm::Reply
+                && (locked || !can_write || posts.iter().any(|p| p.id == d.post && p.is_held())))
                 || (d.form == DraftForm::Remove && !moderator)
             {
                 format!("post-{}", d.post)
@@ -880,6 +947,11 @@ pub async fn reply(
             .create_reply(&Origin::local(&session), parent, input)
             .await
         {
+            // A reply waiting for a moderator is shown to its author only
+            // on the page of the reply itself (see `show_thread`).
+            Ok(post) if post.is_held() => {
+                return redirect_to(&format!("/posts/{}#post-{}", post.id, post.id));
+            }
             Ok(post) => {
                 return redirect_to(&format!("/posts/{}#post-{}", post.thread_id(), post.id));
             }

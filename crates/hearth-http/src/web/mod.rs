@@ -12,6 +12,7 @@ pub(crate) mod assets;
 pub(crate) mod bans;
 mod forms;
 pub(crate) mod groups;
+pub(crate) mod held;
 mod layout;
 pub(crate) mod manage;
 pub(crate) mod moderation;

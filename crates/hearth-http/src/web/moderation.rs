@@ -1,7 +1,9 @@
-//! Moderation pages: reporting a post, closing a thread to replies, the
-//! reports waiting for a moderator, and a group's moderation log. Each form
-//! calls one use-case of `hearth_app::moderation`, which decides who may;
-//! a group's bans and moderators are in `super::bans`.
+//! Moderation pages: reporting a post, closing a thread to replies and
+//! pinning it, the reports waiting for a moderator, and a group's
+//! moderation log. Each form calls one use-case of
+//! `hearth_app::moderation`, which decides who may; a group's bans and
+//! moderators are in `super::bans`, the posts waiting for a moderator in
+//! `super::held`.
 //!
 //! The reports page shows the words of the posts reported: each one is
 //! looked up through the read rule, as its reader (the moderator) may see
@@ -336,14 +338,23 @@ pub async fn send_report(
     )
 }
 
-// ---- closing a thread to replies ------------------------------------------
+// ---- closing a thread to replies, pinning it -------------------------------
 
-async fn set_lock(
+/// A moderator's mark on a thread, as its buttons set it.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    /// Closed to replies (`true`) or open again.
+    Locked(bool),
+    /// Pinned to the top of its group (`true`) or not.
+    Pinned(bool),
+}
+
+async fn set_mark(
     state: ApiState,
     headers: HeaderMap,
     id: String,
     form: HashMap<String, String>,
-    locked: bool,
+    mark: Mark,
 ) -> Response {
     let Some(session) = forms::session(&state.app, &headers).await else {
         return redirect_to("/login");
@@ -351,13 +362,16 @@ async fn set_lock(
     let Ok(id) = id.parse::<i64>() else {
         return not_found(&state, &headers, Some(&session));
     };
-    if forms::csrf_ok(&headers, field(&form, CSRF_FIELD))
-        && let Err(err) = state
-            .app
-            .lock_thread(&Origin::local(&session), id, locked)
-            .await
-    {
-        tracing::info!(error = %err, locked, "closing a thread from the web refused");
+    if forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        let origin = Origin::local(&session);
+        let done = match mark {
+            Mark::Locked(on) => state.app.lock_thread(&origin, id, on).await,
+            Mark::Pinned(on) => state.app.pin_thread(&origin, id, on).await,
+        };
+        // The thread page shows how things stand.
+        if let Err(err) = done {
+            tracing::info!(error = %err, ?mark, "marking a thread from the web refused");
+        }
     }
     redirect_to(&format!("/posts/{id}"))
 }
@@ -368,7 +382,7 @@ pub async fn lock(
     Path(id): Path<String>,
     Form(form): FormData,
 ) -> Response {
-    set_lock(state, headers, id, form, true).await
+    set_mark(state, headers, id, form, Mark::Locked(true)).await
 }
 
 pub async fn unlock(
@@ -377,7 +391,25 @@ pub async fn unlock(
     Path(id): Path<String>,
     Form(form): FormData,
 ) -> Response {
-    set_lock(state, headers, id, form, false).await
+    set_mark(state, headers, id, form, Mark::Locked(false)).await
+}
+
+pub async fn pin(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    set_mark(state, headers, id, form, Mark::Pinned(true)).await
+}
+
+pub async fn unpin(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    set_mark(state, headers, id, form, Mark::Pinned(false)).await
 }
 
 // ---- the reports waiting for a moderator -----------------------------------
@@ -647,20 +679,28 @@ pub async fn resolve(
 async fn log_target(state: &ApiState, line: &LogLine) -> Markup {
     let app = &state.app;
     let target = &line.entry.target_ap_id;
-    let about_post = matches!(
+    let about_thread = matches!(
         line.entry.action,
-        ModAction::RemovePost | ModAction::LockThread | ModAction::UnlockThread
+        ModAction::LockThread
+            | ModAction::UnlockThread
+            | ModAction::PinThread
+            | ModAction::UnpinThread
     );
+    let gone = matches!(
+        line.entry.action,
+        ModAction::RemovePost | ModAction::RejectPost
+    );
+    let about_post = about_thread || gone || line.entry.action == ModAction::ApprovePost;
     match app.urls().parse_local_id(target) {
-        // A removed post is gone: nothing to link to.
-        Some(LocalRef::Post(_)) if line.entry.action == ModAction::RemovePost => {
+        // A removed post, or one turned down, is gone: nothing to link to.
+        Some(LocalRef::Post(_)) if gone => {
             html! { "a post" }
         }
         // Its own address takes a browser to the post, through the read
         // rule.
         Some(LocalRef::Post(uuid)) => html! {
             a href=(format!("/p/{uuid}")) {
-                @if about_post { "the thread" } @else { "a post" }
+                @if about_thread { "the thread" } @else { "a post" }
             }
         },
         Some(LocalRef::User(_)) => match app.actor_display(target).await {
@@ -745,7 +785,14 @@ pub async fn group_log(
                                     "."
                                 }
                                 @if !e.reason.is_empty() {
-                                    p { @if e.action == ModAction::ResolveReport { "What they did: " } @else { "Reason: " } "\u{201c}" (e.reason) "\u{201d}" }
+                                    p {
+                                        @match e.action {
+                                            ModAction::ResolveReport => { "What they did: " }
+                                            ModAction::SetPremoderation => { "Now: " }
+                                            _ => { "Reason: " }
+                                        }
+                                        "\u{201c}" (e.reason) "\u{201d}"
+                                    }
                                 }
                                 @if let Some(until) = e.expires_at { p { "Until " (when(until)) } }
                                 p class="hint" { (when(e.created_at)) }

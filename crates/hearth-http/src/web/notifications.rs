@@ -64,6 +64,11 @@ fn describe(v: &NotificationView) -> Markup {
             NotificationKind::Reaction => { (who) " " (reaction_words(&n.detail)) " your post in " (group) }
             NotificationKind::JoinApproved => { "You are now a member of " (group) "." }
             NotificationKind::JoinDeclined => { (group) " did not accept your request to join." }
+            // A post that waited and was turned down was never shown.
+            NotificationKind::PostRemoved if v.post.as_ref().is_some_and(|p| p.is_held()) => {
+                "A moderator of " (group) " turned down a post you wrote, so nobody else saw it."
+                @if !n.detail.is_empty() { " They said: \u{201c}" (n.detail) "\u{201d}" }
+            }
             NotificationKind::PostRemoved => {
                 "A moderator of " (group) " removed one of your posts."
                 @if !n.detail.is_empty() { " They said: \u{201c}" (n.detail) "\u{201d}" }
@@ -77,7 +82,10 @@ fn describe(v: &NotificationView) -> Markup {
                 a href="/moderation/reports" { "Open the reports" }
             }
             NotificationKind::Held => {
-                "A post in " (group) " is waiting for a moderator to let it through."
+                "A post in " (group) " is waiting for a moderator to let it through. "
+                @if let Some((_, slug)) = &v.group {
+                    a href=(format!("/groups/{slug}/held")) { "Open the posts waiting" }
+                }
             }
             NotificationKind::ReportResolved => {
                 "Your report was dealt with. Thank you for telling us."
