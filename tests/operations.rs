@@ -374,7 +374,6 @@ async fn only_admins_set_domain_rules_and_bad_ones_name_their_field() {
                 "domain",
             ),
             (json!({"domain": "b.example", "action": "ban"}), "action"),
-            (json!({"domain": "b.example", "action": "limit"}), "action"),
             (
                 json!({"domain": "b.example", "action": "suspend", "expires_at": "2020-01-01T00:00:00Z"}),
                 "expires_at",
