@@ -142,13 +142,6 @@ impl App {
         }
     }
 
-    /// A group here, for a moderator's action.
-    async fn group_here(&self, name: &str) -> Result<Group, AppError> {
-        groups::find_by_name(&self.db, name)
-            .await?
-            .ok_or(AppError::NotFound { what: "group" })
-    }
-
     /// Record an action in the log.
     async fn log(
         &self,
@@ -455,7 +448,7 @@ impl App {
         group: &str,
         request: BanRequest,
     ) -> Result<Ban, AppError> {
-        let group = self.group_here(group).await?;
+        let group = self.group_named(group).await?;
         let here = PostGroup::Local(group.clone());
         self.moderated(origin, &here).await?;
         let terms = ban_terms(&request)?;
@@ -545,7 +538,7 @@ impl App {
         group: &str,
         person: &str,
     ) -> Result<(), AppError> {
-        let group = self.group_here(group).await?;
+        let group = self.group_named(group).await?;
         let here = PostGroup::Local(group.clone());
         self.moderated(origin, &here).await?;
         let person = self.person(person).await?;
@@ -693,7 +686,7 @@ impl App {
         let origin = Origin::local(session);
         let group_id = match group {
             Some(name) => {
-                let group = self.group_here(name).await?;
+                let group = self.group_named(name).await?;
                 self.moderated(&origin, &PostGroup::Local(group.clone()))
                     .await?;
                 Some(self.urls().group(&group.name).to_string())
@@ -833,7 +826,7 @@ impl App {
         username: &str,
         moderates: bool,
     ) -> Result<(), AppError> {
-        let group = self.group_here(group).await?;
+        let group = self.group_named(group).await?;
         self.moderated(origin, &PostGroup::Local(group.clone()))
             .await?;
         let account = accounts::find_by_username(&self.db, username.trim().trim_start_matches('@'))
@@ -1457,7 +1450,7 @@ impl App {
         before: Option<i64>,
         limit: u64,
     ) -> Result<Vec<LogLine>, AppError> {
-        let group = self.group_here(group).await?;
+        let group = self.group_named(group).await?;
         let (member, is_admin) = match reader {
             LogReader::Anonymous => (false, false),
             LogReader::Account(s) => (
@@ -1634,9 +1627,15 @@ impl App {
         Ok(())
     }
 
-    /// What the group here `name` holds for its moderators.
-    pub async fn premoderation(&self, name: &str) -> Result<Premoderation, AppError> {
-        let group = self.group_here(name).await?;
+    /// Moderators: what the group here `name` holds for them.
+    pub async fn premoderation(
+        &self,
+        session: &Session,
+        name: &str,
+    ) -> Result<Premoderation, AppError> {
+        let group = self.group_named(name).await?;
+        self.moderated(&Origin::local(session), &PostGroup::Local(group.clone()))
+            .await?;
         Ok(Premoderation {
             new_member_days: group.hold_new_members_days,
             servers: groups::held_servers(&self.db, group.id).await?,
@@ -1651,7 +1650,7 @@ impl App {
         name: &str,
         wanted: Premoderation,
     ) -> Result<Premoderation, AppError> {
-        let group = self.group_here(name).await?;
+        let group = self.group_named(name).await?;
         self.moderated(origin, &PostGroup::Local(group.clone()))
             .await?;
         if wanted.new_member_days > MAX_HOLD_DAYS {
@@ -1714,7 +1713,7 @@ impl App {
     /// Moderators: the posts of a group here waiting for them, oldest
     /// first.
     pub async fn held_posts(&self, session: &Session, name: &str) -> Result<Vec<Post>, AppError> {
-        let group = self.group_here(name).await?;
+        let group = self.group_named(name).await?;
         self.moderated(&Origin::local(session), &PostGroup::Local(group.clone()))
             .await?;
         let id = self.urls().group(&group.name).to_string();

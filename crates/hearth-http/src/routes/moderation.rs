@@ -478,9 +478,7 @@ pub async fn premoderation(
     Authenticated(session): Authenticated,
     Path(name): Path<String>,
 ) -> Result<Json<PremoderationView>, ApiError> {
-    // Moderators only: the held list checks it.
-    state.app.held_posts(&session, &name).await?;
-    let p = state.app.premoderation(&name).await?;
+    let p = state.app.premoderation(&session, &name).await?;
     Ok(Json(PremoderationView {
         new_member_days: p.new_member_days,
         servers: p.servers,

@@ -277,7 +277,7 @@ async fn show_held(
         Ok(waiting) => waiting,
         Err(response) => return response,
     };
-    let now = match state.app.premoderation(&view.slug).await {
+    let now = match state.app.premoderation(session, &view.slug).await {
         Ok(now) => now,
         Err(err) => {
             tracing::error!(error = %err, "pre-moderation settings failed");
