@@ -372,8 +372,9 @@ impl App {
     /// per line, and the JSON array of Mastodon's
     /// `/api/v1/instance/domain_blocks` work too: see
     /// [`crate::subscriptions::read_domain_list`]). Each entry becomes the
-    /// admin's own rule: `suspend` stays `suspend`; `silence` (a limit) and
-    /// `noop` are left out and reported, as are lines that do not read.
+    /// admin's own rule: `suspend` stays `suspend`, `silence` becomes a
+    /// limit; `noop` is left out and reported, as are lines that do not
+    /// read.
     /// With `dry_run`, nothing is stored and the report says what would be.
     pub async fn import_domain_blocks(
         &self,
@@ -392,14 +393,8 @@ impl App {
             let line = entry.line;
             let severity = match entry.severity.as_str() {
                 "" | "suspend" => "suspend",
-                "silence" | "limit" => {
-                    report.skipped.push((
-                        line,
-                        entry.domain,
-                        "silence (limit) is not taken from lists; set a limit yourself".into(),
-                    ));
-                    continue;
-                }
+                // Mastodon's `silence` is Hearth's limit.
+                "silence" | "limit" => "limit",
                 "noop" => {
                     report
                         .skipped

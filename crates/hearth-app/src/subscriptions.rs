@@ -27,9 +27,9 @@
 //! domain block CSV (`#domain,#severity,…,#public_comment,…`), a plain list
 //! of domains one per line, and the JSON array Mastodon publishes at
 //! `/api/v1/instance/domain_blocks` (`[{"domain", "severity", "comment"}]`).
-//! In a blocklist only suspensions count: `silence` (a limit, which an
-//! admin sets by hand, knowing what it does here) and `noop` entries are
-//! left out.
+//! In a blocklist `suspend` suspends and `silence` limits (what Mastodon's
+//! silence asks for: no discovery, shown only to those who joined);
+//! `noop` entries are left out.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -38,7 +38,7 @@ use chrono::Utc;
 use hearth_db::domain_rules;
 pub use hearth_db::domain_rules::{Replaced, Subscription};
 use hearth_domain::ValidationError;
-use hearth_domain::federation_policy::{DomainRule, ListKind, normalise_domain};
+use hearth_domain::federation_policy::{DomainRule, ListKind, RuleAction, normalise_domain};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -200,9 +200,9 @@ pub struct ParsedList {
 }
 
 /// The rules a `kind` list at `url` gives from `text`. In a blocklist an
-/// entry without a severity, or `suspend`, suspends; any other severity is
-/// left out (a limit is the admin's own decision). In an allowlist every entry
-/// allows, whatever its severity. A domain named twice counts once.
+/// entry without a severity, or `suspend`, suspends; `silence` (or `limit`)
+/// limits; `noop` and anything else is left out. In an allowlist every
+/// entry allows, whatever its severity. A domain named twice counts once.
 ///
 /// `Err` (and the list's rules stay as they were) when the text is no
 /// list: empty, an HTML page, JSON that is not an array, or lines of which
@@ -218,15 +218,12 @@ pub fn parse_list(text: &str, kind: ListKind, url: &str) -> Result<ParsedList, S
     let mut seen = HashSet::new();
     for entry in read.entries {
         let left_out = |why: &str| (entry.line, entry.domain.clone(), why.to_owned());
+        let mut action = kind.action();
         if kind == ListKind::Block {
             match entry.severity.as_str() {
                 "" | "suspend" => {}
-                "silence" | "limit" => {
-                    parsed.skipped.push(left_out(
-                        "silence (limit) is not taken from lists; set a limit yourself",
-                    ));
-                    continue;
-                }
+                // Mastodon's `silence` is Hearth's limit.
+                "silence" | "limit" => action = RuleAction::Limit,
                 "noop" => {
                     parsed.skipped.push(left_out("noop asks for nothing"));
                     continue;
@@ -253,7 +250,7 @@ pub fn parse_list(text: &str, kind: ListKind, url: &str) -> Result<ParsedList, S
         }
         parsed.rules.push(DomainRule {
             domain,
-            action: kind.action(),
+            action,
             // A long comment is cut, not a reason to drop the entry.
             public_reason: entry
                 .public_comment
@@ -534,7 +531,6 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_domain::federation_policy::RuleAction;
 
     const URL: &str = "https://lists.example/blocks.csv";
 
@@ -553,13 +549,24 @@ mod tests {
                     *.wild.example,suspend,true,true,\"Harassment, repeated\",false\n\
                     spam.example,suspend,false,false,again,false\n";
         let list = parse_list(text, ListKind::Block, URL).unwrap();
-        assert_eq!(domains(&list), ["spam.example", "wild.example"]);
+        assert_eq!(
+            domains(&list),
+            ["spam.example", "quiet.example", "wild.example"]
+        );
         assert_eq!(list.rules[0].public_reason, "Spam");
-        assert_eq!(list.rules[1].public_reason, "Harassment, repeated");
-        assert!(list.rules.iter().all(|r| r.action == RuleAction::Suspend
-            && r.subscription.as_deref() == Some(URL)
-            && r.private_reason.is_empty()
-            && r.expires_at.is_none()));
+        assert_eq!(list.rules[2].public_reason, "Harassment, repeated");
+        let actions: Vec<RuleAction> = list.rules.iter().map(|r| r.action).collect();
+        assert_eq!(
+            actions,
+            [RuleAction::Suspend, RuleAction::Limit, RuleAction::Suspend]
+        );
+        assert!(
+            list.rules
+                .iter()
+                .all(|r| r.subscription.as_deref() == Some(URL)
+                    && r.private_reason.is_empty()
+                    && r.expires_at.is_none())
+        );
         let skipped: Vec<(u64, &str)> = list
             .skipped
             .iter()
@@ -568,7 +575,6 @@ mod tests {
         assert_eq!(
             skipped,
             [
-                (3, "quiet.example"),
                 (4, "nothing.example"),
                 (5, "odd.example"),
                 (6, "not a domain, really"),
@@ -579,7 +585,7 @@ mod tests {
 
     #[test]
     fn a_header_in_another_order_or_none_is_read_too() {
-        let text = "domain,public_comment,severity\nA.example,Rude,suspend\nb.example,,silence\n";
+        let text = "domain,public_comment,severity\nA.example,Rude,suspend\nb.example,,noop\n";
         let list = parse_list(text, ListKind::Block, URL).unwrap();
         assert_eq!(domains(&list), ["a.example"]);
         assert_eq!(list.rules[0].public_reason, "Rude");
@@ -616,11 +622,15 @@ mod tests {
             "not an object"
         ]"#;
         let list = parse_list(text, ListKind::Block, URL).unwrap();
-        assert_eq!(domains(&list), ["spam.example", "worse.example"]);
+        assert_eq!(
+            domains(&list),
+            ["spam.example", "quiet.example", "worse.example"]
+        );
         assert_eq!(list.rules[0].public_reason, "Spam");
-        assert_eq!(list.rules[1].public_reason, "Abuse");
+        assert_eq!(list.rules[1].action, RuleAction::Limit);
+        assert_eq!(list.rules[2].public_reason, "Abuse");
         let lines: Vec<u64> = list.skipped.iter().map(|(line, _, _)| *line).collect();
-        assert_eq!(lines, [2, 3, 5, 6]);
+        assert_eq!(lines, [3, 5, 6]);
     }
 
     #[test]
@@ -647,7 +657,7 @@ mod tests {
         }
         // A list that only names what is left out is a list, and empty.
         let list = parse_list(
-            "#domain,#severity\nquiet.example,silence\n",
+            "#domain,#severity\nquiet.example,noop\n",
             ListKind::Block,
             URL,
         )

@@ -211,10 +211,11 @@ pub enum DomainsCommand {
     },
     /// Import domain blocks from a CSV in Mastodon's export format (or a
     /// file of bare domains, one per line, or Mastodon's JSON): each
-    /// suspension becomes your own rule; silences and noops are left out
-    /// and reported.
+    /// suspension becomes your own suspension, each silence your own
+    /// limit; noops are left out and reported.
     Import(ImportArgs),
-    /// Print the domain blocks as a CSV in Mastodon's export format.
+    /// Print the domain blocks (suspensions, and limits as silences) as a
+    /// CSV in Mastodon's export format.
     Export,
     /// Subscribe to a published blocklist (or, with --allow, allowlist)
     /// and fetch it at once. Its entries become rules marked with its URL,
