@@ -384,7 +384,11 @@ async function journey(person) {
     await visit(lea, A, new URL(firstPost).pathname);
     await page.locator(`#reply-${postId(firstPost)}`).fill(HELD_REPLY);
     await press(lea, 'Send reply');
-    heldReply = postId(page.url().replace(/#.*$/, ''));
+    // Back on the thread, at her reply, which only she sees there.
+    heldReply = new URL(page.url()).hash.replace('#post-', '');
+    if (!heldReply || new URL(page.url()).pathname !== new URL(firstPost).pathname) {
+      fail(`the reply did not lead back to its thread: ${page.url()}`);
+    }
     const reply = page.locator(`article[aria-labelledby="post-${heldReply}"]`);
     const text = (await reply.innerText()).replace(/\s+/g, ' ');
     for (const expected of [HELD_REPLY, 'Waiting for a moderator.', 'Nobody else can see your reply']) {

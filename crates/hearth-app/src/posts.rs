@@ -930,7 +930,7 @@ impl App {
             .filter(|p| p.local)
             .ok_or(AppError::NotFound { what: "post" })?;
         let (post, _, visible) = self.readable_around(reader, post).await?;
-        Ok(posts::thread(&self.db, post.thread_id())
+        Ok(posts::thread(&self.db, post.thread_id(), None)
             .await?
             .into_iter()
             .filter(|p| p.parent_id == Some(post.id) && !p.is_deleted())
@@ -1007,7 +1007,8 @@ impl App {
         Ok((group, threads))
     }
 
-    /// A thread with every reply the viewer may read, and whether the
+    /// A thread with every reply the viewer may read (their own posts
+    /// waiting for a moderator included), and whether the
     /// viewer is a member of its group (and so may reply and react): both
     /// from the one look at how the viewer stands towards the group that
     /// the read rule takes.
@@ -1015,7 +1016,10 @@ impl App {
         let reader = Reader::viewer(viewer);
         let post = self.post_by_id(id).await?;
         let (post, group, visible) = self.readable_around(&reader, post).await?;
-        let posts = posts::thread(&self.db, post.thread_id())
+        // The viewer's own posts waiting for a moderator are shown to them
+        // in their place.
+        let own = viewer.map(|s| s.account.id);
+        let posts = posts::thread(&self.db, post.thread_id(), own)
             .await?
             .into_iter()
             .filter(|p| visible.allows(p))

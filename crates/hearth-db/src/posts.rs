@@ -518,15 +518,25 @@ pub async fn reply_counts(
 /// keeps far larger lists under SQLite's limit on bound parameters.
 const IN_LIST_MAX: usize = 4096;
 
-/// A thread and all its replies, in the order they were written.
-pub async fn thread(db: &impl ConnectionTrait, root_id: i64) -> Result<Vec<Post>, DbError> {
+/// A thread and all its replies, in the order they were written. Posts
+/// waiting for a moderator are left out, except those the account `own`
+/// wrote (their author reads them where they will appear).
+pub async fn thread(
+    db: &impl ConnectionTrait,
+    root_id: i64,
+    own: Option<i64>,
+) -> Result<Vec<Post>, DbError> {
+    let mut shown = Condition::any().add(posts::Column::HeldActivity.is_null());
+    if let Some(account) = own {
+        shown = shown.add(posts::Column::AuthorUserId.eq(account));
+    }
     posts::Entity::find()
         .filter(
             Condition::any()
                 .add(posts::Column::Id.eq(root_id))
                 .add(posts::Column::RootId.eq(root_id)),
         )
-        .filter(posts::Column::HeldActivity.is_null())
+        .filter(shown)
         .filter(posts::Column::HiddenAt.is_null())
         .order_by_asc(posts::Column::Id)
         .all(db)
@@ -1001,7 +1011,7 @@ mod tests {
         let ids: Vec<i64> = page.iter().map(|p| p.id).collect();
         let counts = reply_counts(&db, &ids).await.unwrap();
         for p in &page {
-            let replies = thread(&db, p.id).await.unwrap().len() as u64 - 1;
+            let replies = thread(&db, p.id, None).await.unwrap().len() as u64 - 1;
             assert_eq!(counts.get(&p.id).copied().unwrap_or(0), replies);
         }
         let (a, b) = (ids[0], ids[1]);

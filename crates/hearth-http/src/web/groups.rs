@@ -806,21 +806,8 @@ async fn show_thread(
         return not_found(state, headers, session);
     };
     let group = &thread.group;
-    let mut posts = thread.posts;
-    // A thread's posts leave out those waiting for a moderator, even their
-    // author's own: the one asked for, when it is the viewer's and waits,
-    // is shown to them in its place (through the read rule).
-    if let Some(s) = session
-        && !posts.iter().any(|p| p.id == id)
-        && let Ok((own, _)) = state.app.readable_post(Some(&**s), id).await
-        && own.is_held()
-        && !own.is_deleted()
-        && own.author_user_id == Some(s.account.id)
-    {
-        posts.push(own);
-        posts.sort_by_key(|p| p.id);
-    }
-    let posts = &posts;
+    // The viewer's own posts waiting for a moderator are among them.
+    let posts = &thread.posts;
     let Some(root) = posts.iter().find(|p| p.kind == PostKind::Thread).cloned() else {
         return not_found(state, headers, session);
     };
@@ -947,11 +934,6 @@ pub async fn reply(
             .create_reply(&Origin::local(&session), parent, input)
             .await
         {
-            // A reply waiting for a moderator is shown to its author only
-            // on the page of the reply itself (see `show_thread`).
-            Ok(post) if post.is_held() => {
-                return redirect_to(&format!("/posts/{}#post-{}", post.id, post.id));
-            }
             Ok(post) => {
                 return redirect_to(&format!("/posts/{}#post-{}", post.thread_id(), post.id));
             }
