@@ -398,6 +398,21 @@ async fn lemmy_user_in_a_hearth_group(backend: &Backend) {
             c["comment"]["ap_id"] == top_ap.as_str() && c["comment"]["removed"] == true
         })
         .await;
+    // Brought back on Hearth (`Undo{Delete}` carrying the removal's
+    // reason): back on Lemmy.
+    hearth_ok(
+        &rig,
+        Method::POST,
+        &format!("/api/v1/posts/{top_id}/restore"),
+        "ann",
+        Some(json!({"reason": "Asked the author; it was their own experience."})),
+    )
+    .await;
+    lemmy
+        .wait_comment(lemmy_post, "the restore on Lemmy", |c| {
+            c["comment"]["ap_id"] == top_ap.as_str() && c["comment"]["removed"] == false
+        })
+        .await;
 
     // A thread started on Lemmy, answered on Hearth, edited and deleted on
     // Lemmy.
@@ -773,6 +788,21 @@ async fn hearth_member_in_a_lemmy_community(backend: &Backend) {
             Some(t) if t["deleted"] == true => Some(()),
             Some(_) => None,
         }
+    })
+    .await;
+
+    // And brings it back: on Hearth too, with its words.
+    lemmy
+        .call(
+            Method::POST,
+            "/api/v3/post/remove",
+            json!({"post_id": mine_on_lemmy, "removed": false}),
+        )
+        .await;
+    wait_until("the restore on Hearth", || async {
+        a.thread(Some("bea"), &handle, &mine_url)
+            .await
+            .filter(|t| t["deleted"] == false && t["title"] == "Tips for sleeping with pain?")
     })
     .await;
 

@@ -364,6 +364,230 @@ async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
     assert_eq!(log.body["items"][2]["moderator"], a.actor("ann"));
 }
 
+/// How many removed posts' words `server` keeps.
+async fn kept(rig: &Rig, server: &str) -> i64 {
+    rig.at(server)
+        .instance
+        .scalar("SELECT COUNT(*) FROM removed_words")
+        .await
+}
+
+#[tokio::test]
+async fn a_removal_is_undone_everywhere_and_the_authors_delete_erases_what_was_kept() {
+    let rig = scene(&Backend::Sqlite).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let handle = rig.handle("circle@a");
+    let title = "Cold hands since starting beta blockers";
+    let thread = b.write("bea", &handle, json!({"title": title})).await;
+    let url = thread["url"].as_str().unwrap().to_owned();
+    let id_b = thread["id"].as_str().unwrap().to_owned();
+    let id_a = seen(&rig, "a", "ann", &url).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seen(&rig, "c", "cai", &url).await;
+    let remove = |reason: &'static str| {
+        let id = id_a.clone();
+        async move {
+            let removed = a
+                .api(
+                    Method::POST,
+                    &format!("/api/v1/posts/{id}/remove"),
+                    Some("ann"),
+                    Some(json!({ "reason": reason })),
+                )
+                .await;
+            assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+        }
+    };
+    let gone_everywhere = || async {
+        for (server, member) in [("a", "max"), ("b", "bea"), ("c", "cai")] {
+            let group = if server == "a" {
+                "circle".to_owned()
+            } else {
+                rig.handle("circle@a")
+            };
+            wait_until(&format!("the removal on {server}"), || async {
+                let list = rig
+                    .at(server)
+                    .api(
+                        Method::GET,
+                        &format!("/api/v1/posts?group={}", support::rig::urlencode(&group)),
+                        Some(member),
+                        None,
+                    )
+                    .await;
+                let items = list.body["items"].as_array()?.clone();
+                (!items.iter().any(|p| p["url"] == url)).then_some(())
+            })
+            .await;
+        }
+    };
+
+    // Removed on A: gone for every reader, and its words kept, for the
+    // moderators only, on every server that was told.
+    remove("Names a medicine brand as a cure").await;
+    gone_everywhere().await;
+    for server in ["a", "b", "c"] {
+        wait_until(&format!("{server} to keep the removed words"), || async {
+            (kept(&rig, server).await == 1).then_some(())
+        })
+        .await;
+    }
+    let list = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/removed",
+            Some("max"),
+            None,
+        )
+        .await;
+    list.assert_problem(403, "forbidden");
+    let list = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/removed",
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert_eq!(list.body[0]["title"], title, "{}", list.text);
+    assert_eq!(list.body[0]["reason"], "Names a medicine brand as a cure");
+    // What another server keeps is not read out of it by anyone.
+    let on_b = b
+        .api(
+            Method::GET,
+            &format!("/api/v1/posts/{id_b}"),
+            Some("bea"),
+            None,
+        )
+        .await;
+    assert!(!on_b.text.contains(title), "{}", on_b.text);
+
+    // Only a moderator brings it back; a member who is not one is refused,
+    // and so is a person of another server pretending to (an Undo of a
+    // Delete that is not theirs, straight to the group).
+    let tried = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/restore"),
+            Some("max"),
+            None,
+        )
+        .await;
+    tried.assert_problem(403, "forbidden");
+    let forged = json!({
+        "id": c.id("/activities/forged-restore"),
+        "type": "Undo",
+        "actor": c.actor("cai"),
+        "to": [a.group_url("circle")],
+        "object": {
+            "id": c.id("/activities/forged-restore#delete"),
+            "type": "Delete",
+            "actor": c.actor("cai"),
+            "object": url,
+            "summary": "restore it",
+        }
+    });
+    let (status, body) = c
+        .send_as("cai", &format!("{}/inbox", a.group_url("circle")), &forged)
+        .await;
+    assert!(
+        status.is_success() || status.is_client_error(),
+        "{status} {body}"
+    );
+    assert_eq!(kept(&rig, "a").await, 1);
+
+    // Brought back on A: back on B and C, with its words, and logged.
+    let restored = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/restore"),
+            Some("ann"),
+            Some(json!({"reason": "The brand was the poster's own experience"})),
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.text);
+    for (server, member) in [("a", "max"), ("b", "bea"), ("c", "cai")] {
+        wait_seen(&rig, server, member, &url, "the restore", |t| {
+            t["deleted"] == false && t["title"] == title
+        })
+        .await;
+        wait_until(
+            &format!("{server} to stop keeping the words aside"),
+            || async { (kept(&rig, server).await == 0).then_some(()) },
+        )
+        .await;
+    }
+    let again = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/restore"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    again.assert_problem(404, "not-found");
+    let log = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/moderation_log",
+            Some("max"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        log.body["items"][0]["action"], "restore_post",
+        "{}",
+        log.text
+    );
+    assert_eq!(
+        log.body["items"][0]["reason"],
+        "The brand was the poster's own experience"
+    );
+    let told = b
+        .instance
+        .scalar("SELECT COUNT(*) FROM notifications WHERE kind = 'post_restored'")
+        .await;
+    assert_eq!(told, 1);
+
+    // Removed again, then deleted by its author on B: the kept words go
+    // too, on every server, and nothing can bring the post back.
+    remove("Second thoughts").await;
+    gone_everywhere().await;
+    for server in ["a", "b", "c"] {
+        wait_until(&format!("{server} to keep the words again"), || async {
+            (kept(&rig, server).await == 1).then_some(())
+        })
+        .await;
+    }
+    let deleted = b
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{id_b}"),
+            Some("bea"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    for server in ["a", "b", "c"] {
+        wait_until(&format!("{server} to erase the kept words"), || async {
+            (kept(&rig, server).await == 0).then_some(())
+        })
+        .await;
+    }
+    let late = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_a}/restore"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    late.assert_problem(404, "not-found");
+}
+
 #[tokio::test]
 async fn a_ban_with_content_removal_holds_everywhere_and_an_expired_ban_lifts() {
     let rig = scene(&Backend::Sqlite).await;

@@ -872,3 +872,100 @@ async fn joining_a_group_on_another_server_from_the_web_on(backend: &Backend) {
         .unwrap();
     assert_eq!(json.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_moderator_reads_a_removed_post_and_brings_it_back_from_the_web() {
+    let hearth = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let (ann, csrf) = signed_up(&hearth, "ann").await;
+    let made = ann
+        .post(hearth.url("/groups/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Long COVID circle"),
+            ("name", "lc_circle"),
+            ("join_policy", "open"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let (bob, bob_csrf) = signed_up(&hearth, "bob").await;
+    bob.post(hearth.url("/groups/lc_circle/join"))
+        .form(&[("csrf", bob_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let bob_token = hearth.login("bob", "long enough pass").await;
+    let ann_token = hearth.login("ann", "long enough pass").await;
+    let title = "Pacing plan that finally works";
+    let written = hearth
+        .post(
+            "/api/v1/posts",
+            Some(&bob_token),
+            serde_json::json!({"group": "lc_circle", "title": title, "body": "Half of what I think I can do.", "support_kind": "experience"}),
+        )
+        .await;
+    assert_eq!(written.status, StatusCode::CREATED, "{}", written.text);
+    let id = written.body["id"].as_str().unwrap().to_owned();
+    let removed = hearth
+        .post(
+            &format!("/api/v1/posts/{id}/remove"),
+            Some(&ann_token),
+            serde_json::json!({"reason": "Looks like an advert"}),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+
+    // Only moderators read what was removed.
+    let denied = bob
+        .get(hearth.url("/groups/lc_circle/removed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let page = ann
+        .get(hearth.url("/groups/lc_circle/removed"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(title) && page.contains("Looks like an advert"),
+        "{page}"
+    );
+    // A forged form (no CSRF token) changes nothing.
+    let forged = bob
+        .post(hearth.url(&format!("/groups/lc_circle/removed/{id}/restore")))
+        .form(&[("reason", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(forged.status().is_client_error(), "{}", forged.status());
+    let back = ann
+        .post(hearth.url(&format!("/groups/lc_circle/removed/{id}/restore")))
+        .form(&[("csrf", csrf.as_str()), ("reason", "It was her own plan")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        back.headers()["location"],
+        "/groups/lc_circle/removed?done=restored"
+    );
+    let thread = hearth
+        .get(&format!("/api/v1/posts/{id}"), Some(&bob_token))
+        .await;
+    assert_eq!(thread.body["title"], title, "{}", thread.text);
+    assert_eq!(thread.body["deleted"], false);
+    let notices = bob
+        .get(hearth.url("/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notices.contains("brought back your post"), "{notices}");
+}

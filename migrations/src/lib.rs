@@ -27,6 +27,7 @@ mod m20261130_000017_premoderation;
 mod m20261130_000018_pinned;
 mod m20261130_000019_hidden_posts;
 mod m20261130_000020_limited_posts;
+mod m20261130_000021_removed_words;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000018_pinned::Migration),
             Box::new(m20261130_000019_hidden_posts::Migration),
             Box::new(m20261130_000020_limited_posts::Migration),
+            Box::new(m20261130_000021_removed_words::Migration),
         ]
     }
 }

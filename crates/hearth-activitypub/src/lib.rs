@@ -67,9 +67,10 @@ impl FederationHandle {
     }
 
     /// Run this process's delivery workers (settings from the
-    /// configuration), and the refresh of the domain lists the admin
-    /// subscribed to (`hearth_app::subscriptions`), until `shutdown` turns
-    /// true. The handle ends when both have stopped.
+    /// configuration), the refresh of the domain lists the admin
+    /// subscribed to (`hearth_app::subscriptions`), and the housekeeping
+    /// (erasing what was kept only for a while), until `shutdown` turns
+    /// true. The handle ends when all have stopped.
     pub fn spawn_workers(
         &self,
         shutdown: tokio::sync::watch::Receiver<bool>,
@@ -81,11 +82,17 @@ impl FederationHandle {
             shutdown.clone(),
         ));
         let app = self.config.app.clone();
+        let house = {
+            let app = app.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { app.keep_house(shutdown).await })
+        };
         let lists = tokio::spawn(async move { app.keep_domain_lists_fresh(shutdown).await });
         tokio::spawn(async move {
             for (task, result) in [
                 ("delivery workers", workers.await),
                 ("domain lists", lists.await),
+                ("housekeeping", house.await),
             ] {
                 if let Err(err) = result {
                     tracing::error!(task, %err, "background task failed");

@@ -238,6 +238,29 @@ fn member_activity(act: &PostAct, group_handle: &str) -> Wrapped {
             delete.summary = reason.clone();
             Wrapped::Delete(Box::new(delete))
         }
+        Change::Restored { removal_reason } => {
+            // The removal being undone is named afresh (receivers read the
+            // post from it, not its id), with its reason: Lemmy tells a
+            // moderator's removal from an author's deletion by `summary`.
+            let mut delete = Activity::new(
+                ActivityType::Delete,
+                format!("{}#delete", act.id),
+                act.actor.clone(),
+                TombstoneRef {
+                    id: post.ap_id.clone(),
+                    kind: TombstoneType::Tombstone,
+                },
+                to.clone(),
+            );
+            delete.audience = Some(post.group_ap_id.clone());
+            delete.cc = cc.clone();
+            delete.summary = Some(if removal_reason.is_empty() {
+                "removed by a moderator".to_owned()
+            } else {
+                removal_reason.clone()
+            });
+            Wrapped::UndoDelete(Box::new(activity!(ActivityType::Undo, Box::new(delete))))
+        }
         Change::Reacted(reaction) => {
             // A support reaction travels as `Like` with its emoji as
             // `content` (a plain `Like` elsewhere reads as "helpful").
@@ -292,6 +315,7 @@ fn with_context(wrapped: Wrapped, context: Context) -> Wrapped {
         Wrapped::Delete(a) => Wrapped::Delete(Box::new(a.with_context(context))),
         Wrapped::Reference(a) => Wrapped::Reference(Box::new(a.with_context(context))),
         Wrapped::Undo(a) => Wrapped::Undo(Box::new(a.with_context(context))),
+        Wrapped::UndoDelete(a) => Wrapped::UndoDelete(Box::new(a.with_context(context))),
         Wrapped::Id(id) => Wrapped::Id(id),
     }
 }
@@ -301,6 +325,7 @@ fn kind_of(change: &Change) -> ActivityType {
         Change::Created => ActivityType::Create,
         Change::Edited => ActivityType::Update,
         Change::Deleted { .. } => ActivityType::Delete,
+        Change::Restored { .. } => ActivityType::Undo,
         Change::Reacted(_) => ActivityType::Like,
         Change::Unreacted { .. } => ActivityType::Undo,
         Change::Locked(true) => ActivityType::Lock,
@@ -720,7 +745,8 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
                     act.post.ap_id.clone()
                 };
                 match &act.change {
-                    Change::Created if thread => {
+                    // A removed thread brought back is boosted again.
+                    Change::Created | Change::Restored { .. } if thread => {
                         let mut bare =
                             announce(boost_id(&act.post.ap_id, note), Wrapped::Id(object_id))?;
                         bare.inboxes = inboxes.clone();

@@ -10,6 +10,7 @@
 //! Create/Update ──────▶ App::receive_post / _edit    Delete ────────▶ App::receive_delete
 //! Like/EmojiReact ────▶ App::receive_reaction        Lock, Undo{Lock} (relayed) ─▶ App::receive_lock
 //! Flag ───────────────▶ App::receive_flag            Resolve (Hearth) ─▶ App::receive_resolve
+//! Undo{Delete} (relayed) ─▶ App::receive_restore
 //! Block, Undo{Block} (relayed) ─▶ App::receive_block  Add/Remove (relayed) ─▶ App::receive_moderator
 //! Announce{activity} ─▶ the same, with Origin relayed by the group (it may only speak about
 //!                       its own posts, never for anyone on this server)
@@ -317,6 +318,15 @@ async fn relayed_activity(
             Some("Like" | "EmojiReact" | "Dislike") | None => {
                 app.receive_undo_reaction(&origin, object_id()?.as_str())
                     .await
+            }
+            // A moderator's removal undone (Lemmy's and Hearth's restore).
+            Some("Delete") => {
+                let removed = inner_value
+                    .get("object")
+                    .and_then(|delete| delete.get("object"))
+                    .and_then(protocol::id_of)
+                    .ok_or_else(|| InboxError::Malformed("Undo{Delete} names no post".into()))?;
+                app.receive_restore(&origin, removed.as_str()).await
             }
             Some("Lock") => {
                 let locked = inner_value

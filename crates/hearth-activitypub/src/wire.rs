@@ -232,6 +232,8 @@ pub enum Wrapped {
     /// An `Undo` of a `Like`, a `Lock` or a `Block`, or of a group's
     /// `Announce` of a thread.
     Undo(Box<Activity<Box<Activity<String>>>>),
+    /// An `Undo` of a moderator's removal (`Delete`).
+    UndoDelete(Box<Activity<Box<Activity<TombstoneRef>>>>),
     /// Only an id (the bare `Announce` of a thread, for Mastodon).
     Id(String),
 }

@@ -105,6 +105,10 @@ pub struct ModerationConfig {
     pub remote_joins_per_hour: u32,
     /// Reports taken from one other server per hour.
     pub remote_reports_per_hour: u32,
+    /// Days the words of a post a moderator removed are kept (read only by
+    /// the group's moderators) so the removal can be undone; 0: erased at
+    /// once, and a removal cannot be undone.
+    pub removed_kept_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -181,6 +181,11 @@ pub enum Change {
     Deleted {
         reason: Option<String>,
     },
+    /// A moderator's removal undone (`Undo{Delete}`); the `Delete` being
+    /// undone carries the removal's reason, as Lemmy expects of a removal.
+    Restored {
+        removal_reason: String,
+    },
     Reacted(Reaction),
     /// A reaction taken back; `like_id` is the activity that gave it.
     Unreacted {

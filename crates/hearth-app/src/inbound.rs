@@ -10,7 +10,7 @@
 //! [`App::receive_follow_answer`]).
 
 use chrono::{DateTime, Utc};
-use hearth_db::posts;
+use hearth_db::{posts, removed};
 use hearth_domain::content::{Content, RemoteContent};
 use hearth_domain::post::{Reaction, Visibility};
 
@@ -232,13 +232,35 @@ impl App {
         let Some(post) = posts::find_by_ap_id(&self.db, object_id).await? else {
             return Ok(Outcome::Ignored("nothing to delete".into()));
         };
-        if post.is_deleted() {
+        // A removed post stays deleted, unless its author now deletes it:
+        // then the words kept for the moderators go too.
+        if post.is_deleted()
+            && !(self.is_author(origin, &post) && removed::find(&self.db, post.id).await?.is_some())
+        {
             return Ok(Outcome::Ignored("already deleted".into()));
         }
         let reason = reason.map(remote_reason).unwrap_or_default();
         Ok(Outcome::of(
             self.erase(origin, post, Erase::Either(reason)).await?,
         ))
+    }
+
+    /// An `Undo{Delete}` of a moderator's removal of the post `object_id`,
+    /// relayed by its group (Lemmy's and Hearth's restore): the words kept
+    /// here come back. A post whose words were not kept here (deleted by
+    /// its author, or kept too long) stays deleted.
+    pub async fn receive_restore(
+        &self,
+        origin: &Origin,
+        object_id: &str,
+    ) -> Result<Outcome, AppError> {
+        let Some(post) = posts::find_by_ap_id(&self.db, object_id).await? else {
+            return Ok(Outcome::Ignored("nothing to bring back".into()));
+        };
+        if !post.is_deleted() || removed::find(&self.db, post.id).await?.is_none() {
+            return Ok(Outcome::Ignored("nothing kept to bring back".into()));
+        }
+        Ok(Outcome::of(self.bring_back(origin, post, "").await?))
     }
 
     /// A reaction (`Like`, `EmojiReact`) to the post `object_id`.

@@ -24,6 +24,7 @@ mod error;
 pub mod events;
 pub mod federation_status;
 pub mod groups;
+mod housekeeping;
 pub mod ids;
 pub mod inbound;
 pub mod keys;
@@ -66,6 +67,7 @@ pub mod records {
         Outcome as DeliveryOutcome, RetryPolicy,
     };
     pub use hearth_db::remote::{FetchedActor, RemoteActor, RemoteMembership};
+    pub use hearth_db::removed::Removed;
     pub use hearth_db::tokens::Session;
 }
 

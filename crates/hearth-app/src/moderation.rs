@@ -173,13 +173,14 @@ impl App {
         Ok(())
     }
 
-    /// Log a moderator's removal of a post.
-    pub(crate) async fn log_removal(
+    /// Log a moderator's action on a post (a removal, its undoing).
+    pub(crate) async fn log_post_action(
         &self,
         txn: &DatabaseTransaction,
         origin: &Origin,
         group: &PostGroup,
         post: &Post,
+        action: ModAction,
         reason: &str,
     ) -> Result<(), AppError> {
         let group = group.ap_id(self);
@@ -188,7 +189,7 @@ impl App {
             origin,
             Some(&group),
             Logged {
-                action: ModAction::RemovePost,
+                action,
                 target: &post.ap_id,
                 reason,
                 expires_at: None,
@@ -1718,6 +1719,21 @@ impl App {
             .await?;
         let id = self.urls().group(&group.name).to_string();
         Ok(posts::held_in(&self.db, &id).await?)
+    }
+
+    /// Moderators: the posts of a group here they removed whose words are
+    /// still kept (so the removal can be undone), most recently removed
+    /// first.
+    pub async fn removed_posts(
+        &self,
+        session: &Session,
+        name: &str,
+    ) -> Result<Vec<(Post, hearth_db::removed::Removed)>, AppError> {
+        let group = self.group_named(name).await?;
+        self.moderated(&Origin::local(session), &PostGroup::Local(group.clone()))
+            .await?;
+        let id = self.urls().group(&group.name).to_string();
+        Ok(hearth_db::removed::in_group(&self.db, &id, 200).await?)
     }
 
     /// A held post and its group here, for a moderator of that group.

@@ -141,6 +141,30 @@ pub(crate) async fn post_removed(
     Ok(())
 }
 
+/// A moderator (`actor`) brought back `post` after removing it: tell its
+/// author, if written here.
+pub(crate) async fn post_restored(
+    db: &impl ConnectionTrait,
+    post: &Post,
+    actor_ap_id: &str,
+) -> Result<(), AppError> {
+    if let Some(author) = post.author_user_id
+        && post.author_ap_id != actor_ap_id
+    {
+        notifications::record(
+            db,
+            author,
+            NotificationKind::PostRestored,
+            Some(actor_ap_id),
+            Some(post.id),
+            Some(&post.group_ap_id),
+            "",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// One notification with what a page needs to say it in words.
 #[derive(Debug, Clone)]
 pub struct NotificationView {

@@ -27,11 +27,13 @@ use chrono::{DateTime, Utc};
 use hearth_db::groups::{self, Group, Member};
 use hearth_db::posts::{self, NewPost, Order, Post, PostEdit, PostKind};
 use hearth_db::remote::{self, RemoteActor};
+use hearth_db::removed;
 use hearth_db::tokens::Session;
 use hearth_db::{DatabaseTransaction, DbError};
 use hearth_domain::MembershipState;
 use hearth_domain::content::{Content, Typed};
 use hearth_domain::federation_policy::Standing;
+use hearth_domain::moderation::ModAction;
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
 use hearth_domain::{ValidationError, text};
 
@@ -319,6 +321,22 @@ impl App {
         Ok(())
     }
 
+    /// Moderators: bring back a post they removed, while its words are
+    /// still kept (see `moderation.removed_kept_days`), with an optional
+    /// reason for the log.
+    pub async fn restore_post(
+        &self,
+        origin: &Origin,
+        id: i64,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let reason = hearth_domain::moderation::optional_text("reason", reason)
+            .map_err(AppError::invalid)?;
+        let post = self.post_by_id(id).await?;
+        self.bring_back(origin, post, &reason).await?;
+        Ok(())
+    }
+
     /// Give a support reaction (once per kind).
     pub async fn react(
         &self,
@@ -571,12 +589,18 @@ impl App {
         post: Post,
         how: Erase,
     ) -> Result<Option<()>, AppError> {
-        let group = self.live_group(origin, &post).await?;
+        let group = self.readable_group(origin, &post).await?;
         self.check_relay(origin, &group)?;
         let by_author = self.is_author(origin, &post);
+        // Deleted stays deleted; only the author of a removed post may
+        // still erase the words kept for the moderators.
+        let kept = post.is_deleted();
+        if kept && !(by_author && removed::find(&self.db, post.id).await?.is_some()) {
+            return Err(AppError::NotFound { what: "post" });
+        }
         // A group elsewhere: its own server (or a moderator it announced)
         // decides what is in it.
-        let moderator = self.may_moderate(&self.db, origin, &group).await?;
+        let moderator = !kept && self.may_moderate(&self.db, origin, &group).await?;
         let reason = match (&how, by_author, moderator) {
             (Erase::OwnPost, true, _) => None,
             (Erase::Removal(reason), _, true) => Some(reason.clone()),
@@ -597,12 +621,25 @@ impl App {
         let Some(txn) = self.begin(origin).await? else {
             return Ok(None);
         };
-        if let Some(reason) = &reason {
-            notifications::post_removed(&txn, &post, &actor, reason).await?;
-            self.log_removal(&txn, origin, &group, &post, reason)
-                .await?;
-        }
-        let deleted = posts::mark_deleted(&txn, post.id).await?;
+        let deleted = match &reason {
+            // A moderator's removal: the words are kept aside (for the
+            // moderators only) so that it can be undone.
+            Some(reason) => {
+                notifications::post_removed(&txn, &post, &actor, reason).await?;
+                self.log_post_action(&txn, origin, &group, &post, ModAction::RemovePost, reason)
+                    .await?;
+                if self.config.moderation.removed_kept_days == 0 {
+                    posts::mark_deleted(&txn, post.id).await?
+                } else {
+                    removed::remove(&txn, &post, &actor, reason).await?
+                }
+            }
+            // The author's: nothing of it stays, not even for moderators.
+            None => {
+                removed::forget(&txn, post.id).await?;
+                posts::mark_deleted(&txn, post.id).await?
+            }
+        };
         let id = self.activity_id(origin);
         let reason = reason.filter(|r| !r.is_empty());
         self.announce(
@@ -616,6 +653,65 @@ impl App {
         .await?;
         self.commit(txn).await?;
         tracing::info!(post = %post.ap_id, by = %actor, author = by_author, "post deleted");
+        Ok(Some(()))
+    }
+
+    /// The one door for undoing a moderator's removal: the kept words are
+    /// put back, the author is told, and every server that was told of the
+    /// removal is sent its `Undo` (announced by the group), carrying the
+    /// removal's reason as Lemmy expects. `None` for a second delivery.
+    pub(crate) async fn bring_back(
+        &self,
+        origin: &Origin,
+        post: Post,
+        reason: &str,
+    ) -> Result<Option<()>, AppError> {
+        let group = self.readable_group(origin, &post).await?;
+        self.check_relay(origin, &group)?;
+        if !self.may_moderate(&self.db, origin, &group).await? {
+            return Err(AppError::Forbidden(
+                "Only the group's moderators can bring back a removed post.",
+            ));
+        }
+        let Some(kept) = removed::find(&self.db, post.id).await? else {
+            return Err(AppError::NotFound {
+                what: "removed post",
+            });
+        };
+        let actor = origin.actor_id(self.urls());
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(None);
+        };
+        let Some(restored) = removed::restore(&txn, post.id).await? else {
+            txn.rollback().await?;
+            return Err(AppError::NotFound {
+                what: "removed post",
+            });
+        };
+        notifications::post_restored(&txn, &restored, &actor).await?;
+        self.log_post_action(
+            &txn,
+            origin,
+            &group,
+            &restored,
+            ModAction::RestorePost,
+            reason,
+        )
+        .await?;
+        let id = self.activity_id(origin);
+        self.announce(
+            &txn,
+            origin,
+            &group,
+            &restored,
+            id,
+            Change::Restored {
+                removal_reason: kept.reason,
+            },
+        )
+        .await?;
+        self.commit(txn).await?;
+        tracing::info!(post = %post.ap_id, by = %actor, "removed post brought back");
         Ok(Some(()))
     }
 
@@ -794,7 +890,7 @@ impl App {
         Ok(())
     }
 
-    fn is_author(&self, origin: &Origin, post: &Post) -> bool {
+    pub(crate) fn is_author(&self, origin: &Origin, post: &Post) -> bool {
         match origin {
             Origin::Local(account) => post.author_user_id == Some(account.id),
             Origin::Remote(r) => !post.local && post.author_ap_id == r.actor,

@@ -25,6 +25,7 @@ pub mod notifications;
 pub mod posts;
 pub mod queue;
 pub mod remote;
+pub mod removed;
 pub mod servers;
 pub mod setup;
 pub mod tokens;

@@ -72,6 +72,8 @@ crate::string_enum! {
     ModAction {
         /// A post removed, with a reason.
         RemovePost => "remove_post",
+        /// A removed post brought back.
+        RestorePost => "restore_post",
         /// A thread closed to new replies.
         LockThread => "lock_thread",
         /// A thread opened again.
@@ -108,6 +110,7 @@ impl ModAction {
     pub fn describe(self) -> &'static str {
         match self {
             ModAction::RemovePost => "removed a post",
+            ModAction::RestorePost => "brought back a removed post",
             ModAction::LockThread => "closed a thread to replies",
             ModAction::UnlockThread => "opened a thread to replies again",
             ModAction::PinThread => "pinned a thread",

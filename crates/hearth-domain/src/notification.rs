@@ -24,6 +24,8 @@ crate::string_enum! {
         JoinDeclined => "join_declined",
         /// A moderator removed one of your posts.
         PostRemoved => "post_removed",
+        /// A moderator brought back one of your posts they had removed.
+        PostRestored => "post_restored",
         /// Moderators banned you from a group (or an admin from this
         /// server).
         Banned => "banned",

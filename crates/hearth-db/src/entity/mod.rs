@@ -20,6 +20,7 @@ pub mod reactions;
 pub mod remote_actors;
 pub mod remote_memberships;
 pub mod remote_moderators;
+pub mod removed_words;
 pub mod reports;
 pub mod server_software;
 pub mod setup_tokens;

@@ -286,6 +286,12 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/api/v1/posts/{id}/reject", Command, |_| {
             post(posts::reject)
         }),
+        at(M::POST, "/api/v1/posts/{id}/restore", Command, |_| {
+            post(posts::restore)
+        }),
+        at(M::GET, "/api/v1/groups/{name}/removed", Moderators, |_| {
+            get(posts::removed)
+        }),
         at(M::POST, "/api/v1/reports", Command, |_| {
             post(moderation::report)
         }),
@@ -585,6 +591,17 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/groups/{name}/premoderation", Command, |_| {
             post(web::held::save_settings)
         }),
+        // Removed posts: their kept words, read by the group's moderators
+        // only (`App::removed_posts` checks).
+        at(M::GET, "/groups/{name}/removed", Moderators, |_| {
+            get(web::removed::list)
+        }),
+        at(
+            M::POST,
+            "/groups/{name}/removed/{id}/restore",
+            Command,
+            |_| post(web::removed::restore),
+        ),
         at(M::GET, "/admin/federation", Admin, |_| {
             get(web::admin::federation)
         }),

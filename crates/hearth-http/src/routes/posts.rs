@@ -524,6 +524,72 @@ pub async fn held(
     Ok(Json(posts.iter().map(|p| view(p, &handle, &ctx)).collect()))
 }
 
+/// A post a moderator removed, with its words as kept for the group's
+/// moderators.
+#[derive(Serialize)]
+pub struct RemovedView {
+    id: String,
+    url: String,
+    kind: &'static str,
+    author: String,
+    title: String,
+    body: String,
+    body_html: String,
+    content_warning: Option<String>,
+    link: Option<String>,
+    reason: String,
+    removed_by: String,
+    removed_at: String,
+}
+
+/// Moderators: the posts removed from their group that can still be
+/// brought back.
+pub async fn removed(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<RemovedView>>, ApiError> {
+    let removed = state.app.removed_posts(&session, &name).await?;
+    Ok(Json(
+        removed
+            .into_iter()
+            .map(|(post, kept)| RemovedView {
+                id: post.id.to_string(),
+                url: post.ap_id,
+                kind: match post.kind {
+                    PostKind::Thread => "thread",
+                    PostKind::Reply => "reply",
+                },
+                author: post.author_ap_id,
+                title: kept.title,
+                body: kept.source,
+                body_html: kept.content_html,
+                content_warning: kept.content_warning,
+                link: kept.link,
+                reason: kept.reason,
+                removed_by: kept.removed_by,
+                removed_at: timestamp(kept.removed_at),
+            })
+            .collect(),
+    ))
+}
+
+/// Moderators: bring back a post they removed, with an optional reason
+/// for the log.
+pub async fn restore(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    body: Option<Json<RemoveBody>>,
+) -> Result<StatusCode, ApiError> {
+    let reason = body.map(|Json(b)| b.reason).unwrap_or_default();
+    state
+        .app
+        .restore_post(&Origin::local(&session), post_id(&id)?, &reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Moderators: let a held post through.
 pub async fn approve(
     State(state): State<ApiState>,

@@ -184,6 +184,7 @@ pub async fn group_page(
                                 @if let Some(n) = waiting { " (" (n) ")" }
                             }
                             li { a href="/moderation/reports" { "Reports waiting for a moderator" } }
+                            li { a href=(format!("{path}/removed")) { "Removed posts" } ": bring one back" }
                             li { a href=(format!("{path}/bans")) { "Bans" } }
                             li { a href=(format!("{path}/moderators")) { "Moderators" } }
                         }

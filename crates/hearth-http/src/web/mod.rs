@@ -19,6 +19,7 @@ pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod pages;
 pub(crate) mod people;
+pub(crate) mod removed;
 pub(crate) mod setup;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -73,6 +73,9 @@ fn describe(v: &NotificationView) -> Markup {
                 "A moderator of " (group) " removed one of your posts."
                 @if !n.detail.is_empty() { " They said: \u{201c}" (n.detail) "\u{201d}" }
             }
+            NotificationKind::PostRestored => {
+                "A moderator of " (group) " brought back your post: everyone in the group can read it again. " (post)
+            }
             NotificationKind::Banned => {
                 "The moderators of " (group) " banned you from the group."
                 @if !n.detail.is_empty() { " They said: \u{201c}" (n.detail) "\u{201d}" }
