@@ -15,7 +15,9 @@
 //!   it is let through, and their reply, which waits too, is turned down
 //!   with a reason the author's notification gives; a thread pinned is
 //!   marked "Pinned"; the group's moderation log lists it all with the
-//!   reasons; an admin sets and removes a rule for a server.
+//!   reasons; the reporter follows the report on "Your reports" (waiting,
+//!   then dealt with and how); an admin sets and removes a rule for a
+//!   server.
 //!
 //! On the way, forms sent with bad input say what is wrong next to the
 //! field and keep what was typed, and every page passes axe-core with no

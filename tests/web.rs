@@ -969,3 +969,132 @@ async fn a_moderator_reads_a_removed_post_and_brings_it_back_from_the_web() {
         .unwrap();
     assert!(notices.contains("brought back your post"), "{notices}");
 }
+
+/// Log in through the pages and return the browser and its CSRF token.
+async fn logged_in(hearth: &Instance, username: &str, password: &str) -> (reqwest::Client, String) {
+    let client = browser();
+    let html = client
+        .get(hearth.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    let resp = client
+        .post(hearth.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "log in {username}");
+    (client, csrf)
+}
+
+async fn page_text(client: &reqwest::Client, hearth: &Instance, path: &str) -> String {
+    let resp = client.get(hearth.url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+    resp.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn members_follow_their_reports_and_see_them_dealt_with() {
+    each_backend!(|backend| members_follow_their_reports_and_see_them_dealt_with_on(&backend));
+}
+
+async fn members_follow_their_reports_and_see_them_dealt_with_on(backend: &Backend) {
+    let hearth = Instance::start(backend, Options::default().registration("open")).await;
+    let admin_password = "a long enough passphrase";
+    hearth.create_user("ruth", admin_password, &["--admin"]);
+    let (bob, _) = signed_up(&hearth, "bob").await;
+    signed_up(&hearth, "cid").await;
+
+    // Every member's header links their own reports.
+    let home = page_text(&bob, &hearth, "/").await;
+    assert!(home.contains("href=\"/me/reports\""), "{home}");
+    let mine = page_text(&bob, &hearth, "/me/reports").await;
+    assert!(mine.contains("You have not reported anything."), "{mine}");
+    let nobody = browser()
+        .get(hearth.url("/me/reports"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.status(), StatusCode::SEE_OTHER);
+    assert_eq!(nobody.headers()["location"], "/login");
+
+    // Bob reports cid's post: his reports say it waits, without the
+    // post's words, then, once an admin dealt with it, what was done.
+    let ruth_token = hearth.login("ruth", admin_password).await;
+    let bob_token = hearth.login("bob", "long enough pass").await;
+    let cid_token = hearth.login("cid", "long enough pass").await;
+    let made = hearth
+        .post(
+            "/api/v1/groups",
+            Some(&ruth_token),
+            serde_json::json!({"name": "circle", "title": "Fatigue Circle", "join_policy": "open"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    for token in [&bob_token, &cid_token] {
+        let joined = hearth
+            .post(
+                "/api/v1/groups/circle/join",
+                Some(token),
+                serde_json::json!({}),
+            )
+            .await;
+        assert!(joined.status.is_success(), "{}", joined.text);
+    }
+    let thread = hearth
+        .post(
+            "/api/v1/posts",
+            Some(&cid_token),
+            serde_json::json!({"group": "circle", "title": "Buy my pills", "body": "Half price today.", "support_kind": "emotional"}),
+        )
+        .await;
+    assert_eq!(thread.status, StatusCode::CREATED, "{}", thread.text);
+    let report = hearth
+        .post(
+            "/api/v1/reports",
+            Some(&bob_token),
+            serde_json::json!({"post_id": thread.body["id"], "category": "spam", "comment": "Selling pills"}),
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::CREATED, "{}", report.text);
+    let report_id = report.body["id"].as_str().unwrap().to_owned();
+    let mine = page_text(&bob, &hearth, "/me/reports").await;
+    for expected in [
+        "Spam or advertising",
+        "Buy my pills",
+        "Waiting",
+        "You said: \u{201c}Selling pills\u{201d}",
+    ] {
+        assert!(mine.contains(expected), "{expected}: {mine}");
+    }
+    assert!(
+        !mine.contains("Half price today."),
+        "no post's words: {mine}"
+    );
+
+    let (ruth, ruth_csrf) = logged_in(&hearth, "ruth", admin_password).await;
+    let resolved = ruth
+        .post(hearth.url(&format!("/moderation/reports/{report_id}/resolve")))
+        .form(&[
+            ("csrf", ruth_csrf.as_str()),
+            ("resolution", "Removed the advert"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), StatusCode::SEE_OTHER);
+    let mine = page_text(&bob, &hearth, "/me/reports").await;
+    assert!(
+        mine.contains("Dealt with") && mine.contains("\u{201c}Removed the advert\u{201d}"),
+        "{mine}"
+    );
+}

@@ -12,8 +12,9 @@
 // posts waiting; Lea's reply waits too, is turned down with a reason, and
 // her notification gives the reason. Mo pins the welcome thread, marked "Pinned" for Cat.
 // The group's moderation log lists all of it with the reasons given.
-// Ruth, an admin, sets and removes a rule for another server. Forms sent
-// with missing answers say what is wrong next to the field.
+// Cat follows her report on "Your reports": waiting, then dealt with and
+// how. Ruth, an admin, sets and removes a rule for another server. Forms
+// sent with missing answers say what is wrong next to the field.
 //
 // Every page reached is checked with axe-core (see harness.mjs).
 //
@@ -143,6 +144,18 @@ async function journey(person) {
     response = await press(cat, 'Send report');
     if (response?.status() !== 200) fail(`sending the report was answered with HTTP ${response?.status()}`);
     await page.getByRole('heading', { level: 1, name: 'Thank you for telling us' }).waitFor();
+    // From there, her reports: this one waits for a moderator.
+    await checkA11y(cat, 'report sent');
+    await page.locator('main').getByRole('link', { name: 'Your reports' }).click();
+    await page.waitForURL(`${A}/me/reports`);
+    const mine = page.locator('main ul.cards > li').filter({ hasText: ADVERT.title });
+    if ((await mine.count()) !== 1) fail('"Your reports" does not list the report about the advert');
+    const text = (await mine.innerText()).replace(/\s+/g, ' ');
+    for (const expected of ['Spam or advertising', REPORT_COMMENT, 'have not dealt with it yet']) {
+      if (!text.includes(expected)) fail(`the report does not say "${expected}": ${text}`);
+    }
+    const state = (await mine.locator('.tag').textContent()).trim();
+    if (state !== 'Waiting') fail(`the report is marked "${state}", not "Waiting"`);
   });
 
   let reportId = '';
@@ -184,6 +197,22 @@ async function journey(person) {
     );
     const item = page.locator('main li').filter({ hasText: 'Your report was dealt with' }).first();
     if (!(await item.innerText()).includes(RESOLUTION)) fail(`the notification does not say what was done: ${await item.innerText()}`);
+  });
+
+  await step('cat\'s reports, from the header, say the report was dealt with, and how', cat, async () => {
+    const { page } = cat;
+    await page.locator('header').getByRole('link', { name: 'Your reports' }).click();
+    await page.waitForURL(`${A}/me/reports`);
+    const mine = page.locator('main ul.cards > li').filter({ hasText: ADVERT.title });
+    if ((await mine.count()) !== 1) fail('"Your reports" does not list the report about the advert');
+    const text = (await mine.innerText()).replace(/\s+/g, ' ');
+    for (const expected of ['Spam or advertising', 'The moderators dealt with it', RESOLUTION]) {
+      if (!text.includes(expected)) fail(`the report does not say "${expected}": ${text}`);
+    }
+    const state = (await mine.locator('.tag').textContent()).trim();
+    if (state !== 'Dealt with') fail(`the report is marked "${state}", not "Dealt with"`);
+    await checkA11y(cat, 'your reports');
+    await screenshot(cat, 'my-reports-phone', PHONE);
   });
 
   await step('removing a post needs a reason: the form says so next to the field', mo, async () => {
@@ -501,7 +530,7 @@ async function journey(person) {
     await press(ruth, 'Remove the rule for spam.example');
     await expectText(ruth, 'There are no rules yet.');
     // Admins handle every report.
-    await page.locator('header').getByRole('link', { name: 'Reports' }).click();
+    await page.locator('header').getByRole('link', { name: 'Reports', exact: true }).click();
     await page.waitForURL(`${A}/moderation/reports`);
   });
 }

@@ -1018,6 +1018,20 @@ impl App {
         self.visible(reader, post).await
     }
 
+    /// A stored post, written here or on another server, by its
+    /// ActivityPub id, when `reader` may read it (a deleted one comes back
+    /// as its tombstone): what a member's own report was about.
+    pub async fn stored_post_for(
+        &self,
+        reader: &Reader,
+        ap_id: &str,
+    ) -> Result<(Post, PostGroup), AppError> {
+        let post = posts::find_by_ap_id(&self.db, ap_id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        self.visible(reader, post).await
+    }
+
     /// The direct replies to a post written here, for its `replies`
     /// collection: those `reader` may read, not deleted.
     pub async fn replies_for(&self, reader: &Reader, ap_id: &str) -> Result<Vec<Post>, AppError> {

@@ -551,6 +551,11 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/moderation/reports/{id}/resolve", Command, |_| {
             post(web::moderation::resolve)
         }),
+        // A member's own reports; the posts they were about are named
+        // through the read rule.
+        at(M::GET, "/me/reports", Own, |_| {
+            get(web::moderation::my_reports)
+        }),
         at(
             M::GET,
             "/groups/{name}/log",

@@ -56,6 +56,7 @@ pub fn render(page: Page<'_>) -> Markup {
                                         }
                                     }
                                     li { a href=(format!("/people/{name}")) { "Your profile" } }
+                                    li { a href="/me/reports" { "Your reports" } }
                                     @if page.viewer.admin {
                                         li { a href="/moderation/reports" { "Reports" } }
                                         li { a href="/admin/federation" { "Connected servers" } }

@@ -1,13 +1,15 @@
-//! Moderation pages: reporting a post, closing a thread to replies and
-//! pinning it, the reports waiting for a moderator, and a group's
-//! moderation log. Each form calls one use-case of
-//! `hearth_app::moderation`, which decides who may; a group's bans and
-//! moderators are in `super::bans`, the posts waiting for a moderator in
-//! `super::held`.
+//! Moderation pages: reporting a post and following what became of one's
+//! reports, closing a thread to replies and pinning it, the reports
+//! waiting for a moderator, and a group's moderation log. Each form calls
+//! one use-case of `hearth_app::moderation`, which decides who may; a
+//! group's bans and moderators are in `super::bans`, the posts waiting for
+//! a moderator in `super::held`.
 //!
 //! The reports page shows the words of the posts reported: each one is
 //! looked up through the read rule, as its reader (the moderator) may see
-//! it; the log shows no post's words at all, only links to them.
+//! it; a member's own reports name the post (through the read rule too)
+//! without its words; the log shows no post's words at all, only links to
+//! them.
 
 use std::collections::HashMap;
 
@@ -46,6 +48,12 @@ impl PageQuery {
     fn before(&self) -> Option<i64> {
         self.before.as_deref().and_then(|b| b.parse().ok())
     }
+}
+
+/// The `?before=` of the next page of a list of `PAGE_SIZE`, if it may
+/// have one.
+fn older_than(len: usize, last: Option<i64>) -> Option<i64> {
+    (len as u64 == PAGE_SIZE).then_some(last).flatten()
 }
 
 /// One problem with one field.
@@ -330,7 +338,7 @@ pub async fn send_report(
             html! {
                 h1 { "Thank you for telling us" }
                 p role="status" { "Your report was sent. The moderators will look at it. " (r.author.display_name) " will not be told who reported it." }
-                p { "You will get a notification when they have dealt with it." }
+                p { "You will get a notification when they have dealt with it. " a href=(MY_REPORTS) { "Your reports" } " shows every report you sent and what became of it." }
                 @if category == ReportCategory::SelfHarm { (need_help()) }
                 p { a href=(back_to(&r.post)) { "Go back to the thread" } }
             }
@@ -432,6 +440,34 @@ struct ReportItem {
     account: Author,
 }
 
+/// Someone as the pages name them, or their address when this server
+/// knows nothing more.
+async fn author_of(state: &ApiState, ap_id: &str) -> Author {
+    state
+        .app
+        .actor_display(ap_id)
+        .await
+        .unwrap_or_else(|_| Author {
+            handle: ap_id.to_owned(),
+            display_name: ap_id.to_owned(),
+            url: ap_id.to_owned(),
+            local: false,
+        })
+}
+
+/// The title of a report's group and its page here.
+async fn group_of_report(state: &ApiState, report: &Report) -> Option<(String, String)> {
+    let app = &state.app;
+    match &report.group_ap_id {
+        Some(id) => app
+            .find_group(id)
+            .await
+            .ok()
+            .map(|g| (g.title(), group_path_of(app, &g))),
+        None => None,
+    }
+}
+
 async fn report_item(state: &ApiState, session: &WebSession, report: Report) -> ReportItem {
     let app = &state.app;
     let post = match &report.post_ap_id {
@@ -450,28 +486,11 @@ async fn report_item(state: &ApiState, session: &WebSession, report: Report) -> 
             _ => Reported::Elsewhere(ap_id.clone()),
         }),
     };
-    let group = match &report.group_ap_id {
-        Some(id) => app
-            .find_group(id)
-            .await
-            .ok()
-            .map(|g| (g.title(), group_path_of(app, &g))),
-        None => None,
-    };
-    let account = app
-        .actor_display(&report.account_ap_id)
-        .await
-        .unwrap_or_else(|_| Author {
-            handle: report.account_ap_id.clone(),
-            display_name: report.account_ap_id.clone(),
-            url: report.account_ap_id.clone(),
-            local: false,
-        });
     ReportItem {
+        group: group_of_report(state, &report).await,
+        account: author_of(state, &report.account_ap_id).await,
         report,
         post,
-        group,
-        account,
     }
 }
 
@@ -572,9 +591,7 @@ async fn open_reports(
             Vec::new()
         }
     };
-    let older = (reports.len() as u64 == PAGE_SIZE)
-        .then(|| reports.last().map(|r| r.id))
-        .flatten();
+    let older = older_than(reports.len(), reports.last().map(|r| r.id));
     let mut items = Vec::with_capacity(reports.len());
     for report in reports {
         items.push(report_item(state, session, report).await);
@@ -669,6 +686,135 @@ pub async fn resolve(
         "Reports",
         StatusCode::UNPROCESSABLE_ENTITY,
         |csrf| reports_content(&items, csrf, &errors, Some(&kept), None, older),
+    )
+}
+
+// ---- the reports a member sent ----------------------------------------------
+
+/// The page of a member's own reports (linked from the header).
+pub(super) const MY_REPORTS: &str = "/me/reports";
+
+/// What one of my reports was about, as I may see it now.
+enum AboutMine {
+    /// A post I may still read (perhaps removed since).
+    Post(Box<Post>),
+    /// A post I can no longer read (I left its group, say).
+    Unreadable,
+    /// A person's account.
+    Account,
+}
+
+struct MyReport {
+    report: Report,
+    about: AboutMine,
+    /// Whose post or account it was about.
+    account: Author,
+    group: Option<(String, String)>,
+}
+
+fn my_report_card(item: &MyReport) -> Markup {
+    let r = &item.report;
+    let heading = format!("my-report-{}", r.id);
+    let resolved = r.state == ReportState::Resolved;
+    html! {
+        li aria-labelledby=(heading) {
+            h2 id=(heading) { (r.category.describe()) }
+            p { strong class="tag" { @if resolved { "Dealt with" } @else { "Waiting" } } }
+            p {
+                "About "
+                @match &item.about {
+                    AboutMine::Post(p) if p.is_deleted() => { (what(p)) ", since removed," }
+                    AboutMine::Post(p) => { a href=(back_to(p)) { (what(p)) } }
+                    AboutMine::Unreadable => { "a post you can no longer see" }
+                    AboutMine::Account => { "the account of" }
+                }
+                @if matches!(item.about, AboutMine::Account) { " " } @else { " by " }
+                (person(&item.account))
+                @if let Some((title, path)) = &item.group { " in " a href=(path) { (title) } }
+                "."
+            }
+            @if !r.comment.is_empty() {
+                p { "You said: \u{201c}" (r.comment) "\u{201d}" }
+            }
+            p class="hint" { "Sent " (when(r.created_at)) }
+            @if resolved {
+                p {
+                    "The moderators dealt with it"
+                    @if let Some(at) = r.resolved_at { " on " (when(at)) }
+                    "."
+                    @if !r.resolution.is_empty() { " They said: \u{201c}" (r.resolution) "\u{201d}" }
+                }
+            } @else {
+                p {
+                    "The moderators have not dealt with it yet. You will get a notification when they have."
+                    @if r.flag_ap_id.is_some() {
+                        " It was also sent, without your name, to the other server involved. Not every server says when it has dealt with a report."
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Any logged-in member: the reports they sent, newest first, and what
+/// became of each. The use-case lists only the member's own.
+pub async fn my_reports(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let reports = match state.app.my_reports(&session, q.before(), PAGE_SIZE).await {
+        Ok(reports) => reports,
+        Err(err) => {
+            tracing::error!(error = %err, "my reports page failed");
+            Vec::new()
+        }
+    };
+    let older = older_than(reports.len(), reports.last().map(|r| r.id));
+    let reader = Reader::viewer(Some(&session.session));
+    let mut items = Vec::with_capacity(reports.len());
+    for report in reports {
+        // The post through the read rule, as the member may read it now.
+        let about = match &report.post_ap_id {
+            None => AboutMine::Account,
+            Some(ap_id) => match state.app.stored_post_for(&reader, ap_id).await {
+                Ok((post, _)) => AboutMine::Post(Box::new(post)),
+                Err(_) => AboutMine::Unreadable,
+            },
+        };
+        items.push(MyReport {
+            account: author_of(&state, &report.account_ap_id).await,
+            group: group_of_report(&state, &report).await,
+            about,
+            report,
+        });
+    }
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Your reports",
+        StatusCode::OK,
+        |_| {
+            html! {
+                h1 { "Your reports" }
+                p { "The reports you sent, newest first, and what the moderators did about them. The people you reported are not told who reported them." }
+                @if items.is_empty() {
+                    p { "You have not reported anything. If a post worries you, choose \u{201c}Report this post\u{201d} under it, and the group's moderators will look at it." }
+                } @else {
+                    ul class="cards" {
+                        @for item in &items { (my_report_card(item)) }
+                    }
+                    @if let Some(before) = older {
+                        p { a href=(format!("{MY_REPORTS}?before={before}")) { "Older reports" } }
+                    }
+                }
+                (need_help())
+            }
+        },
     )
 }
 

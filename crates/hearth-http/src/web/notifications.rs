@@ -93,6 +93,7 @@ fn describe(v: &NotificationView) -> Markup {
             NotificationKind::ReportResolved => {
                 "Your report was dealt with. Thank you for telling us."
                 @if !n.detail.is_empty() { " The moderators said: \u{201c}" (n.detail) "\u{201d}" }
+                " " a href=(super::moderation::MY_REPORTS) { "See your reports" }
             }
         }
     }
