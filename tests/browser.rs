@@ -16,8 +16,8 @@
 //!   with a reason the author's notification gives; a thread pinned is
 //!   marked "Pinned"; the group's moderation log lists it all with the
 //!   reasons; the reporter follows the report on "Your reports" (waiting,
-//!   then dealt with and how); an admin sets and removes a rule for a
-//!   server.
+//!   then dealt with and how) and the moderator finds it among the reports
+//!   dealt with; an admin sets and removes a rule for a server.
 //!
 //! On the way, forms sent with bad input say what is wrong next to the
 //! field and keep what was typed, and every page passes axe-core with no

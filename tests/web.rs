@@ -1003,11 +1003,13 @@ async fn page_text(client: &reqwest::Client, hearth: &Instance, path: &str) -> S
 }
 
 #[tokio::test]
-async fn members_follow_their_reports_and_see_them_dealt_with() {
-    each_backend!(|backend| members_follow_their_reports_and_see_them_dealt_with_on(&backend));
+async fn members_follow_their_reports_and_moderators_find_them_dealt_with() {
+    each_backend!(
+        |backend| members_follow_their_reports_and_moderators_find_them_dealt_with_on(&backend)
+    );
 }
 
-async fn members_follow_their_reports_and_see_them_dealt_with_on(backend: &Backend) {
+async fn members_follow_their_reports_and_moderators_find_them_dealt_with_on(backend: &Backend) {
     let hearth = Instance::start(backend, Options::default().registration("open")).await;
     let admin_password = "a long enough passphrase";
     hearth.create_user("ruth", admin_password, &["--admin"]);
@@ -1082,6 +1084,11 @@ async fn members_follow_their_reports_and_see_them_dealt_with_on(backend: &Backe
     );
 
     let (ruth, ruth_csrf) = logged_in(&hearth, "ruth", admin_password).await;
+    let none_yet = page_text(&ruth, &hearth, "/moderation/reports?state=resolved").await;
+    assert!(
+        none_yet.contains("No report has been dealt with yet."),
+        "{none_yet}"
+    );
     let resolved = ruth
         .post(hearth.url(&format!("/moderation/reports/{report_id}/resolve")))
         .form(&[
@@ -1097,4 +1104,25 @@ async fn members_follow_their_reports_and_see_them_dealt_with_on(backend: &Backe
         mine.contains("Dealt with") && mine.contains("\u{201c}Removed the advert\u{201d}"),
         "{mine}"
     );
+
+    // The admin finds it among the reports dealt with: who, and what.
+    let waiting = page_text(&ruth, &hearth, "/moderation/reports").await;
+    assert!(waiting.contains("No reports are waiting."), "{waiting}");
+    let dealt = page_text(&ruth, &hearth, "/moderation/reports?state=resolved").await;
+    for expected in [
+        "Reports dealt with",
+        "Buy my pills",
+        "What was done: \u{201c}Removed the advert\u{201d}",
+        "href=\"/people/ruth\"",
+    ] {
+        assert!(dealt.contains(expected), "{expected}: {dealt}");
+    }
+    assert!(!dealt.contains("Mark as dealt with"), "{dealt}");
+    // A member who moderates nothing has neither list.
+    let refused = bob
+        .get(hearth.url("/moderation/reports?state=resolved"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

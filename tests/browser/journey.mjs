@@ -64,6 +64,7 @@ const MEMBER_PAGES = [
   '/groups/{group}/bans',
   '/groups/{group}/moderators',
   '/moderation/reports',
+  '/moderation/reports?state=resolved',
   '/me/reports',
   '/people/{username}',
   '/notifications',

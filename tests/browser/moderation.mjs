@@ -13,8 +13,9 @@
 // her notification gives the reason. Mo pins the welcome thread, marked "Pinned" for Cat.
 // The group's moderation log lists all of it with the reasons given.
 // Cat follows her report on "Your reports": waiting, then dealt with and
-// how. Ruth, an admin, sets and removes a rule for another server. Forms
-// sent with missing answers say what is wrong next to the field.
+// how; Mo finds it among the reports dealt with. Ruth, an admin, sets and
+// removes a rule for another server. Forms sent with missing answers say
+// what is wrong next to the field.
 //
 // Every page reached is checked with axe-core (see harness.mjs).
 //
@@ -213,6 +214,22 @@ async function journey(person) {
     if (state !== 'Dealt with') fail(`the report is marked "${state}", not "Dealt with"`);
     await checkA11y(cat, 'your reports');
     await screenshot(cat, 'my-reports-phone', PHONE);
+  });
+
+  await step('mo finds the report among those dealt with: who, when and what was done', mo, async () => {
+    const { page } = mo;
+    await visit(mo, A, '/moderation/reports');
+    await page.locator('main').getByRole('link', { name: 'Dealt with', exact: true }).click();
+    await page.waitForURL(`${A}/moderation/reports?state=resolved`);
+    await page.getByRole('heading', { level: 1, name: 'Reports dealt with' }).waitFor();
+    const report = page.locator('main ul.cards > li').filter({ hasText: ADVERT.title });
+    if ((await report.count()) !== 1) fail('the reports dealt with do not list the report about the advert');
+    const text = (await report.innerText()).replace(/\s+/g, ' ');
+    for (const expected of ['Spam or advertising', REPORT_COMMENT, 'Dealt with', 'by mo', RESOLUTION]) {
+      if (!text.includes(expected)) fail(`the report dealt with does not say "${expected}": ${text}`);
+    }
+    if ((await report.locator('form').count()) !== 0) fail('a report dealt with still offers its form');
+    await checkA11y(mo, 'reports dealt with');
   });
 
   await step('removing a post needs a reason: the form says so next to the field', mo, async () => {

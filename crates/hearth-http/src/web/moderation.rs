@@ -1,9 +1,10 @@
 //! Moderation pages: reporting a post and following what became of one's
 //! reports, closing a thread to replies and pinning it, the reports
-//! waiting for a moderator, and a group's moderation log. Each form calls
-//! one use-case of `hearth_app::moderation`, which decides who may; a
-//! group's bans and moderators are in `super::bans`, the posts waiting for
-//! a moderator in `super::held`.
+//! waiting for a moderator and those already dealt with, and a group's
+//! moderation log. Each form calls one use-case of
+//! `hearth_app::moderation`, which decides who may; a group's bans and
+//! moderators are in `super::bans`, the posts waiting for a moderator in
+//! `super::held`.
 //!
 //! The reports page shows the words of the posts reported: each one is
 //! looked up through the read rule, as its reader (the moderator) may see
@@ -36,17 +37,28 @@ type FormData = Form<HashMap<String, String>>;
 /// Reports and log lines shown on one page.
 const PAGE_SIZE: u64 = 50;
 
-/// `?before=` of a paged list, and `?resolved=` (`done`, `already`) after
-/// a report was dealt with.
+/// `?before=` of a paged list, `?resolved=` (`done`, `already`) after a
+/// report was dealt with, and `?state=resolved` for the reports already
+/// dealt with.
 #[derive(serde::Deserialize)]
 pub struct PageQuery {
     before: Option<String>,
     resolved: Option<String>,
+    state: Option<String>,
 }
 
 impl PageQuery {
     fn before(&self) -> Option<i64> {
         self.before.as_deref().and_then(|b| b.parse().ok())
+    }
+
+    /// The reports asked for: those dealt with, or (by default) those
+    /// waiting.
+    fn state(&self) -> ReportState {
+        match self.state.as_deref() {
+            Some("resolved") => ReportState::Resolved,
+            _ => ReportState::Open,
+        }
     }
 }
 
@@ -420,7 +432,7 @@ pub async fn unpin(
     set_mark(state, headers, id, form, Mark::Pinned(false)).await
 }
 
-// ---- the reports waiting for a moderator -----------------------------------
+// ---- the reports a moderator handles ----------------------------------------
 
 /// The post a report is about, as the moderator may see it.
 enum Reported {
@@ -438,6 +450,8 @@ struct ReportItem {
     /// The group's title and page here.
     group: Option<(String, String)>,
     account: Author,
+    /// Who dealt with it, once someone did.
+    resolver: Option<Author>,
 }
 
 /// Someone as the pages name them, or their address when this server
@@ -486,11 +500,16 @@ async fn report_item(state: &ApiState, session: &WebSession, report: Report) -> 
             _ => Reported::Elsewhere(ap_id.clone()),
         }),
     };
+    let resolver = match &report.resolved_by {
+        Some(by) => Some(author_of(state, by).await),
+        None => None,
+    };
     ReportItem {
         group: group_of_report(state, &report).await,
         account: author_of(state, &report.account_ap_id).await,
         report,
         post,
+        resolver,
     }
 }
 
@@ -500,80 +519,143 @@ struct Kept {
     text: String,
 }
 
-fn reports_content(
-    items: &[ReportItem],
-    csrf: &str,
-    errors: &[FieldError],
-    kept: Option<&Kept>,
-    notice: Option<&str>,
-    older: Option<i64>,
-) -> Markup {
+const REPORTS: &str = "/moderation/reports";
+const RESOLVED_REPORTS: &str = "/moderation/reports?state=resolved";
+
+fn reports_title(shelf: ReportState) -> &'static str {
+    match shelf {
+        ReportState::Open => "Reports",
+        ReportState::Resolved => "Reports dealt with",
+    }
+}
+
+/// The two lists of reports, the one shown marked as the current page.
+fn reports_nav(shelf: ReportState) -> Markup {
     html! {
-        (error_summary(errors))
-        h1 { "Reports" }
-        @if let Some(n) = notice { p class="notice" role="status" { (n) } }
-        p { "Reports from members about posts and people in the groups you moderate. The person reported is not told who reported them." }
-        @if items.is_empty() {
-            p { "No reports are waiting. Thank you for looking after your groups." }
-        } @else {
-            ul class="cards" {
-                @for item in items {
-                    @let r = &item.report;
-                    @let id = format!("resolution-{}", r.id);
-                    li aria-labelledby=(format!("report-{}", r.id)) {
-                        h2 id=(format!("report-{}", r.id)) { (r.category.describe()) }
-                        p {
-                            "About "
-                            @match &item.post {
-                                Some(Reported::Here(p)) if p.is_deleted() => { (what(p)) ", already removed," }
-                                Some(Reported::Here(p)) => { a href=(back_to(p)) { (what(p)) } }
-                                Some(Reported::Elsewhere(url)) => { a href=(url) rel="nofollow noopener noreferrer" { "a post on another server" } }
-                                None => { "their account" }
-                            }
-                            " by " (person(&item.account))
-                            @if let Some((title, path)) = &item.group { " in " a href=(path) { (title) } }
-                            "."
-                        }
-                        @match &item.post {
-                            Some(Reported::Here(p)) if !p.is_deleted() => { (excerpt(p)) }
-                            _ => {}
-                        }
-                        @if !r.comment.is_empty() {
-                            p { "What they said: \u{201c}" (r.comment) "\u{201d}" }
-                        }
-                        p class="hint" {
-                            "Reported " (when(r.created_at))
-                            @if r.flagged_by.is_some() { " · sent by another server" }
-                        }
-                        @let draft = kept.filter(|k| k.report == r.id);
-                        form method="post" action=(format!("/moderation/reports/{}/resolve", r.id)) novalidate {
-                            input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                            (text_area(&id, "resolution", "What did you do?", draft.map(|k| k.text.as_str()).unwrap_or(""),
-                                Some("For example: \u{201c}Removed the post\u{201d} or \u{201c}Talked to them, nothing to remove\u{201d}. The person who reported it is told this, and it goes in the moderation log."),
-                                errors, 2))
-                            button type="submit" { "Mark as dealt with" }
-                        }
-                    }
-                }
-            }
-            @if let Some(before) = older {
-                p { a href=(format!("/moderation/reports?before={before}")) { "Older reports" } }
+        nav aria-label="Reports" {
+            ul class="filters" {
+                li { a href=(REPORTS) aria-current=[(shelf == ReportState::Open).then_some("page")] { "Waiting" } }
+                li { a href=(RESOLVED_REPORTS) aria-current=[(shelf == ReportState::Resolved).then_some("page")] { "Dealt with" } }
             }
         }
     }
 }
 
-/// The open reports this person handles, with what the page shows beside
-/// them; `Err` with the page to send when they handle none.
-async fn open_reports(
+/// What the page shows of one report, above its form or its outcome.
+fn report_summary(item: &ReportItem) -> Markup {
+    let r = &item.report;
+    html! {
+        h2 id=(format!("report-{}", r.id)) { (r.category.describe()) }
+        p {
+            "About "
+            @match &item.post {
+                Some(Reported::Here(p)) if p.is_deleted() => { (what(p)) ", already removed," }
+                Some(Reported::Here(p)) => { a href=(back_to(p)) { (what(p)) } }
+                Some(Reported::Elsewhere(url)) => { a href=(url) rel="nofollow noopener noreferrer" { "a post on another server" } }
+                None => { "their account" }
+            }
+            " by " (person(&item.account))
+            @if let Some((title, path)) = &item.group { " in " a href=(path) { (title) } }
+            "."
+        }
+        @match &item.post {
+            Some(Reported::Here(p)) if !p.is_deleted() => { (excerpt(p)) }
+            _ => {}
+        }
+        @if !r.comment.is_empty() {
+            p { "What they said: \u{201c}" (r.comment) "\u{201d}" }
+        }
+        p class="hint" {
+            "Reported " (when(r.created_at))
+            @if r.flagged_by.is_some() { " · sent by another server" }
+        }
+    }
+}
+
+/// One page of reports: those waiting, each with the form to deal with
+/// it, or those dealt with, each with who did what and when.
+struct ReportsView<'a> {
+    shelf: ReportState,
+    items: &'a [ReportItem],
+    errors: &'a [FieldError],
+    kept: Option<&'a Kept>,
+    notice: Option<&'a str>,
+    older: Option<i64>,
+}
+
+fn reports_content(v: &ReportsView<'_>, csrf: &str) -> Markup {
+    let older = v.older.map(|before| match v.shelf {
+        ReportState::Open => format!("{REPORTS}?before={before}"),
+        ReportState::Resolved => format!("{RESOLVED_REPORTS}&before={before}"),
+    });
+    html! {
+        (error_summary(v.errors))
+        h1 { (reports_title(v.shelf)) }
+        (reports_nav(v.shelf))
+        @if let Some(n) = v.notice { p class="notice" role="status" { (n) } }
+        @match v.shelf {
+            ReportState::Open => {
+                p { "Reports from members about posts and people in the groups you moderate. The person reported is not told who reported them." }
+            }
+            ReportState::Resolved => {
+                p { "Reports about the groups you moderate that someone has already dealt with, newest report first, with what they did." }
+            }
+        }
+        @if v.items.is_empty() {
+            @match v.shelf {
+                ReportState::Open => { p { "No reports are waiting. Thank you for looking after your groups." } }
+                ReportState::Resolved => { p { "No report has been dealt with yet." } }
+            }
+        } @else {
+            ul class="cards" {
+                @for item in v.items {
+                    @let r = &item.report;
+                    li aria-labelledby=(format!("report-{}", r.id)) {
+                        (report_summary(item))
+                        @if v.shelf == ReportState::Open {
+                            @let id = format!("resolution-{}", r.id);
+                            @let draft = v.kept.filter(|k| k.report == r.id);
+                            form method="post" action=(format!("/moderation/reports/{}/resolve", r.id)) novalidate {
+                                input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                                (text_area(&id, "resolution", "What did you do?", draft.map(|k| k.text.as_str()).unwrap_or(""),
+                                    Some("For example: \u{201c}Removed the post\u{201d} or \u{201c}Talked to them, nothing to remove\u{201d}. The person who reported it is told this, and it goes in the moderation log."),
+                                    v.errors, 2))
+                                button type="submit" { "Mark as dealt with" }
+                            }
+                        } @else {
+                            p {
+                                strong { "Dealt with" }
+                                @if let Some(at) = r.resolved_at { " " (when(at)) }
+                                @if let Some(by) = &item.resolver { " by " (person(by)) }
+                                "."
+                            }
+                            @if !r.resolution.is_empty() {
+                                p { "What was done: \u{201c}" (r.resolution) "\u{201d}" }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(href) = older {
+                p { a href=(href) { "Older reports" } }
+            }
+        }
+    }
+}
+
+/// The reports in `shelf` this person handles, with what the page shows
+/// beside them; `Err` with the page to send when they handle none. Which
+/// reports they handle is the use-case's answer.
+async fn handled_reports(
     state: &ApiState,
     headers: &HeaderMap,
     session: &WebSession,
+    shelf: ReportState,
     before: Option<i64>,
 ) -> Result<(Vec<ReportItem>, Option<i64>), Response> {
     let reports = match state
         .app
-        .reports(session, Some(ReportState::Open), before, PAGE_SIZE)
+        .reports(session, Some(shelf), before, PAGE_SIZE)
         .await
     {
         Ok(reports) => reports,
@@ -582,7 +664,7 @@ async fn open_reports(
                 state,
                 headers,
                 session,
-                "Reports",
+                reports_title(shelf),
                 "moderators and the people who run this server",
             ));
         }
@@ -607,7 +689,9 @@ pub async fn reports(
     let Some(session) = forms::session(&state.app, &headers).await else {
         return redirect_to("/login");
     };
-    let (items, older) = match open_reports(&state, &headers, &session, q.before()).await {
+    let shelf = q.state();
+    let (items, older) = match handled_reports(&state, &headers, &session, shelf, q.before()).await
+    {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -616,13 +700,21 @@ pub async fn reports(
         Some("already") => Some("Someone had already dealt with that report."),
         _ => None,
     };
+    let view = ReportsView {
+        shelf,
+        items: &items,
+        errors: &[],
+        kept: None,
+        notice,
+        older,
+    };
     page(
         &state,
         &headers,
         Some(&session),
-        "Reports",
+        reports_title(shelf),
         StatusCode::OK,
-        |csrf| reports_content(&items, csrf, &[], None, notice, older),
+        |csrf| reports_content(&view, csrf),
     )
 }
 
@@ -644,10 +736,10 @@ pub async fn resolve(
         expired(&field_id)
     } else {
         match state.app.resolve_report(&session, id, text).await {
-            Ok(_) => return redirect_to("/moderation/reports?resolved=done"),
+            Ok(_) => return redirect_to(&format!("{REPORTS}?resolved=done")),
             // Another moderator was quicker: the list says so.
             Err(AppError::Invalid(errs)) if errs.iter().any(|e| e.code == "resolved") => {
-                return redirect_to("/moderation/reports?resolved=already");
+                return redirect_to(&format!("{REPORTS}?resolved=already"));
             }
             Err(AppError::Invalid(errs)) => errs
                 .into_iter()
@@ -671,7 +763,8 @@ pub async fn resolve(
             }
         }
     };
-    let (items, older) = match open_reports(&state, &headers, &session, None).await {
+    let shelf = ReportState::Open;
+    let (items, older) = match handled_reports(&state, &headers, &session, shelf, None).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -679,13 +772,21 @@ pub async fn resolve(
         report: id,
         text: text.to_owned(),
     };
+    let view = ReportsView {
+        shelf,
+        items: &items,
+        errors: &errors,
+        kept: Some(&kept),
+        notice: None,
+        older,
+    };
     page(
         &state,
         &headers,
         Some(&session),
-        "Reports",
+        reports_title(shelf),
         StatusCode::UNPROCESSABLE_ENTITY,
-        |csrf| reports_content(&items, csrf, &errors, Some(&kept), None, older),
+        |csrf| reports_content(&view, csrf),
     )
 }
 
