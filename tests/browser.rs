@@ -17,7 +17,10 @@
 //!   marked "Pinned"; the group's moderation log lists it all with the
 //!   reasons; the reporter follows the report on "Your reports" (waiting,
 //!   then dealt with and how) and the moderator finds it among the reports
-//!   dealt with; an admin sets and removes a rule for a server.
+//!   dealt with; an admin sets and removes a rule for a server, bans the
+//!   advertiser from the whole server (their next post is refused) and
+//!   lifts it, and reads it all in the server's moderation log; a member
+//!   is refused the admins' pages.
 //!
 //! On the way, forms sent with bad input say what is wrong next to the
 //! field and keep what was typed, and every page passes axe-core with no
@@ -315,7 +318,8 @@ async fn moderating_a_group_in_a_browser_reports_bans_locks_and_logs_and_every_p
 
     // What the browsers did is what the server holds: one report, dealt
     // with; the advert removed, and the post turned down; nothing waiting;
-    // no ban left; the log's lines.
+    // no ban left (the group's and the server's, both lifted); the log's
+    // lines.
     assert_eq!(
         a.scalar("SELECT COUNT(*) FROM reports WHERE state = 'resolved'")
             .await,
@@ -342,25 +346,31 @@ async fn moderating_a_group_in_a_browser_reports_bans_locks_and_logs_and_every_p
         "the welcome thread, pinned"
     );
     assert_eq!(a.count("bans").await, 0, "the ban was lifted");
-    for action in [
-        "resolve_report",
-        "lock_thread",
-        "ban",
-        "unban",
-        "set_premoderation",
-        "approve_post",
-        "reject_post",
-        "pin_thread",
+    for (action, times) in [
+        ("resolve_report", 1),
+        ("lock_thread", 1),
+        ("ban", 2),
+        ("unban", 2),
+        ("set_premoderation", 1),
+        ("approve_post", 1),
+        ("reject_post", 1),
+        ("pin_thread", 1),
     ] {
         assert_eq!(
             a.scalar(&format!(
                 "SELECT COUNT(*) FROM moderation_log WHERE action = '{action}'"
             ))
             .await,
-            1,
+            times,
             "{action} in the log"
         );
     }
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM moderation_log WHERE action = 'ban' AND group_ap_id = ''")
+            .await,
+        1,
+        "the ban from the whole server, in the log"
+    );
 }
 
 /// Run the journey `name` (`tests/browser/<name>.mjs`) to its end and fail

@@ -1126,3 +1126,152 @@ async fn members_follow_their_reports_and_moderators_find_them_dealt_with_on(bac
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn only_admins_ban_from_the_server_and_read_its_moderation_log() {
+    each_backend!(
+        |backend| only_admins_ban_from_the_server_and_read_its_moderation_log_on(&backend)
+    );
+}
+
+async fn only_admins_ban_from_the_server_and_read_its_moderation_log_on(backend: &Backend) {
+    let hearth = Instance::start(backend, Options::default().registration("open")).await;
+    let admin_password = "a long enough passphrase";
+    hearth.create_user("ruth", admin_password, &["--admin"]);
+    let (bob, bob_csrf) = signed_up(&hearth, "bob").await;
+    signed_up(&hearth, "cid").await;
+
+    // A member is refused the admins' pages, and a form sent to them
+    // anyway changes nothing.
+    let home = page_text(&bob, &hearth, "/").await;
+    assert!(!home.contains("href=\"/admin/bans\""), "{home}");
+    for path in ["/admin/bans", "/admin/log"] {
+        let refused = bob.get(hearth.url(path)).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+        let html = refused.text().await.unwrap();
+        assert!(
+            html.contains("Only the people who run this server can see this page."),
+            "{path}: {html}"
+        );
+    }
+    for (path, form) in [
+        (
+            "/admin/bans",
+            vec![
+                ("csrf", bob_csrf.as_str()),
+                ("person", "cid"),
+                ("reason", "Spam"),
+                ("duration", "lifted"),
+            ],
+        ),
+        (
+            "/admin/bans/lift",
+            vec![("csrf", bob_csrf.as_str()), ("person", "cid")],
+        ),
+    ] {
+        let refused = bob.post(hearth.url(path)).form(&form).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "POST {path}");
+    }
+    assert_eq!(hearth.count("bans").await, 0);
+    assert_eq!(hearth.count("moderation_log").await, 0);
+    let nobody = browser()
+        .get(hearth.url("/admin/log"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.status(), StatusCode::SEE_OTHER);
+    assert_eq!(nobody.headers()["location"], "/login");
+
+    // The admin's header links every admin page.
+    let (ruth, ruth_csrf) = logged_in(&hearth, "ruth", admin_password).await;
+    let header = page_text(&ruth, &hearth, "/").await;
+    for link in ["/admin/federation", "/admin/bans", "/admin/log"] {
+        assert!(header.contains(&format!("href=\"{link}\"")), "{link}");
+    }
+
+    // Banning cid from the server: a reason is needed, next to the field,
+    // with the name kept; then the ban is listed, holds, and is lifted.
+    let bans = page_text(&ruth, &hearth, "/admin/bans").await;
+    assert!(
+        bans.contains("Nobody is banned from this server."),
+        "{bans}"
+    );
+    let no_reason = ruth
+        .post(hearth.url("/admin/bans"))
+        .form(&[
+            ("csrf", ruth_csrf.as_str()),
+            ("person", "cid"),
+            ("reason", ""),
+            ("duration", "7"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = no_reason.text().await.unwrap();
+    assert!(
+        html.contains("id=\"reason-error\"") && html.contains("href=\"#reason\""),
+        "{html}"
+    );
+    assert!(html.contains("value=\"cid\""), "the name is kept");
+    let banned = ruth
+        .post(hearth.url("/admin/bans"))
+        .form(&[
+            ("csrf", ruth_csrf.as_str()),
+            ("person", "cid"),
+            ("reason", "Selling pills in every group"),
+            ("duration", "7"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(banned.status(), StatusCode::SEE_OTHER);
+    assert_eq!(banned.headers()["location"], "/admin/bans?done=banned");
+    let bans = page_text(&ruth, &hearth, "/admin/bans?done=banned").await;
+    assert!(
+        bans.contains("Selling pills in every group") && bans.contains("Lift ban"),
+        "{bans}"
+    );
+    let ruth_token = hearth.login("ruth", admin_password).await;
+    let cid_token = hearth.login("cid", "long enough pass").await;
+    let made = hearth
+        .post(
+            "/api/v1/groups",
+            Some(&ruth_token),
+            serde_json::json!({"name": "circle", "title": "Fatigue Circle", "join_policy": "open"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let refused = hearth
+        .post(
+            "/api/v1/posts",
+            Some(&cid_token),
+            serde_json::json!({"group": "circle", "title": "Buy my pills", "body": "Half price.", "support_kind": "emotional"}),
+        )
+        .await;
+    refused.assert_problem(403, "forbidden");
+    assert!(
+        refused.text.contains("an admin banned your account"),
+        "{}",
+        refused.text
+    );
+    let lifted = ruth
+        .post(hearth.url("/admin/bans/lift"))
+        .form(&[("csrf", ruth_csrf.as_str()), ("person", "cid")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lifted.headers()["location"], "/admin/bans?done=lifted");
+    assert_eq!(hearth.count("bans").await, 0);
+
+    // The server's moderation log has both, for the whole server.
+    let log = page_text(&ruth, &hearth, "/admin/log").await;
+    for expected in [
+        "banned someone",
+        "Selling pills in every group",
+        "lifted a ban",
+        "For the whole server",
+    ] {
+        assert!(log.contains(expected), "{expected}: {log}");
+    }
+}

@@ -14,8 +14,10 @@
 // The group's moderation log lists all of it with the reasons given.
 // Cat follows her report on "Your reports": waiting, then dealt with and
 // how; Mo finds it among the reports dealt with. Ruth, an admin, sets and
-// removes a rule for another server. Forms sent with missing answers say
-// what is wrong next to the field.
+// removes a rule for another server, bans Dan from the whole server (his
+// next post is refused) and lifts the ban, and reads all of it in the
+// server's moderation log; Cat is refused the admins' pages. Forms sent
+// with missing answers say what is wrong next to the field.
 //
 // Every page reached is checked with axe-core (see harness.mjs).
 //
@@ -54,6 +56,7 @@ const BAN_REASON = 'Selling fake cures to members.';
 const FIRST_POST = { title: 'New here, tired all the time', body: 'Six months in and still exhausted. How do you pace yourselves?' };
 const HELD_REPLY = 'Try my supplement: message me for a discount code.';
 const TURN_DOWN_REASON = 'Adverts are not allowed here, even for supplements.';
+const SERVER_BAN_REASON = 'Advertising fake cures across the server.';
 
 /** The numeric id at the end of a thread's address. */
 function postId(url) {
@@ -121,6 +124,12 @@ async function journey(person) {
     if ((await page.getByText('Moderator: remove this post').count()) !== 0) fail('cat is offered to remove a post');
     await visit(cat, A, `/groups/${GROUP.name}/bans`, 403);
     await expectText(cat, 'Only the group\'s moderators can see this page');
+    // Nor the admins' pages, for the whole server.
+    if ((await page.locator('header').getByRole('link', { name: 'Server bans' }).count()) !== 0) fail('cat\'s header links the admins\' pages');
+    for (const path of ['/admin/bans', '/admin/log']) {
+      await visit(cat, A, path, 403);
+      await expectText(cat, 'Only the people who run this server can see this page');
+    }
   });
 
   await step('cat reports the advert: the form says what is missing, next to it', cat, async () => {
@@ -549,6 +558,87 @@ async function journey(person) {
     // Admins handle every report.
     await page.locator('header').getByRole('link', { name: 'Reports', exact: true }).click();
     await page.waitForURL(`${A}/moderation/reports`);
+  });
+
+  await step('ruth bans dan from the whole server: the form needs a reason; then it is listed', ruth, async () => {
+    const { page } = ruth;
+    await page.locator('header').getByRole('link', { name: 'Server bans' }).click();
+    await page.waitForURL(`${A}/admin/bans`);
+    await expectText(ruth, 'Nobody is banned from this server');
+    await checkA11y(ruth, 'server bans');
+    await page.locator('#person').fill('dan');
+    let response = await press(ruth, 'Ban from this server');
+    if (response?.status() !== 422) fail(`a server ban without a reason was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, 'reason', 'Say why');
+    await expectValue(page, '#person', 'dan', 'the person');
+    await checkA11y(ruth, 'server bans with an error');
+    await page.locator('#reason').fill(SERVER_BAN_REASON);
+    await page.locator('#duration-30').check();
+    response = await press(ruth, 'Ban from this server');
+    if (response?.status() !== 200 || new URL(page.url()).pathname !== '/admin/bans') {
+      fail(`banning from the server led to ${page.url()} (HTTP ${response?.status()})`);
+    }
+    await expectText(ruth, 'The ban is in place.');
+    const ban = page.locator('main ul.cards li').filter({ hasText: 'dan' });
+    if ((await ban.count()) !== 1) fail('the server ban is not listed');
+    const text = (await ban.innerText()).replace(/\s+/g, ' ');
+    for (const expected of [SERVER_BAN_REASON, 'Until ', 'by ruth']) {
+      if (!text.includes(expected)) fail(`the server ban does not say "${expected}": ${text}`);
+    }
+    await screenshot(ruth, 'server-bans-phone', PHONE);
+  });
+
+  await step('dan, banned from the server, is refused a post in plain words', dan, async () => {
+    const { page } = dan;
+    await visit(dan, A, `/groups/${GROUP.name}/new`);
+    await page.locator('#title').fill('Back again');
+    await page.locator('#kind-emotional').check();
+    await page.locator('#body').fill('New stock in.');
+    const response = await press(dan, 'Post to the group');
+    if (response?.status() !== 422) fail(`a post by someone banned from the server was answered with HTTP ${response?.status()}`);
+    await expectFieldError(page, 'title', 'an admin banned your account');
+  });
+
+  await step('ruth lifts the server ban', ruth, async () => {
+    const { page } = ruth;
+    await visit(ruth, A, '/admin/bans');
+    const lift = page.getByRole('button', { name: /^Lift ban on dan@/ });
+    if ((await lift.count()) !== 1) fail('no "Lift ban" button for dan');
+    const navigated = page.waitForNavigation({ waitUntil: 'load' });
+    await lift.click();
+    await navigated;
+    await expectText(ruth, 'The ban is lifted.');
+    await expectText(ruth, 'Nobody is banned from this server');
+  });
+
+  await step('the server\'s moderation log lists every group\'s actions and the admins\'', ruth, async () => {
+    const { page } = ruth;
+    await page.locator('header').getByRole('link', { name: 'Server moderation log' }).click();
+    await page.waitForURL(`${A}/admin/log`);
+    await checkA11y(ruth, 'server moderation log');
+    await screenshot(ruth, 'server-log-phone', PHONE);
+    const lines = page.locator('main ul.cards > li');
+    const all = (await page.locator('main ul.cards').innerText()).replace(/\s+/g, ' ');
+    for (const expected of [
+      'banned someone',
+      SERVER_BAN_REASON,
+      'lifted a ban',
+      'set a rule for a server: spam.example',
+      'removed a rule for a server: spam.example',
+      'dealt with a report',
+      RESOLUTION,
+      BAN_REASON,
+    ]) {
+      if (!all.includes(expected)) fail(`the server's log does not say "${expected}": ${all}`);
+    }
+    // Each line says where: the whole server, or the group.
+    const serverBan = lines.filter({ hasText: SERVER_BAN_REASON });
+    if (!(await serverBan.innerText()).includes('For the whole server')) fail(`the server ban does not say it was for the whole server: ${await serverBan.innerText()}`);
+    const groupBan = lines.filter({ hasText: BAN_REASON });
+    if ((await groupBan.getByRole('link', { name: GROUP.title }).count()) !== 1) fail(`the group's ban does not name its group: ${await groupBan.innerText()}`);
+    for (const words of [ADVERT.body, WELCOME.body, FIRST_POST.body, HELD_REPLY]) {
+      if (all.includes(words)) fail('the server\'s log shows a post\'s words');
+    }
   });
 }
 

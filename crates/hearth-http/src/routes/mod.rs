@@ -622,6 +622,18 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/admin/federation/lists/remove", Admin, |_| {
             post(web::admin::unfollow_list)
         }),
+        at(M::GET, "/admin/bans", Admin, |_| {
+            get(web::admin_moderation::bans)
+        }),
+        at(M::POST, "/admin/bans", Admin, |_| {
+            post(web::admin_moderation::ban)
+        }),
+        at(M::POST, "/admin/bans/lift", Admin, |_| {
+            post(web::admin_moderation::lift)
+        }),
+        at(M::GET, "/admin/log", Admin, |_| {
+            get(web::admin_moderation::log)
+        }),
         at(M::POST, "/posts/{id}/edit", Command, |_| {
             post(web::groups::edit_post)
         }),

@@ -195,7 +195,7 @@ pub async fn bans(
 }
 
 /// The problems with a ban as the form's fields name them.
-fn ban_errors(err: AppError) -> Vec<FieldError> {
+pub(super) fn ban_errors(err: AppError) -> Vec<FieldError> {
     match err {
         AppError::Invalid(errs) => errs
             .into_iter()

@@ -11,6 +11,13 @@ use super::forms::CSRF_FIELD;
 /// post here; the page cannot be framed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The admins' pages, linked from the header.
+const ADMIN_PAGES: [(&str, &str); 3] = [
+    ("/admin/federation", "Connected servers"),
+    ("/admin/bans", "Server bans"),
+    ("/admin/log", "Server moderation log"),
+];
+
 /// What the frame needs to know about who is looking.
 pub struct Viewer<'a> {
     pub username: Option<&'a str>,
@@ -59,7 +66,9 @@ pub fn render(page: Page<'_>) -> Markup {
                                     li { a href="/me/reports" { "Your reports" } }
                                     @if page.viewer.admin {
                                         li { a href="/moderation/reports" { "Reports" } }
-                                        li { a href="/admin/federation" { "Connected servers" } }
+                                        @for (path, label) in ADMIN_PAGES {
+                                            li { a href=(path) { (label) } }
+                                        }
                                     }
                                     li { a href="/settings" { "Settings" } }
                                     li {

@@ -8,6 +8,7 @@
 //! to the field, and what the person typed kept.
 
 pub(crate) mod admin;
+pub(crate) mod admin_moderation;
 pub(crate) mod assets;
 pub(crate) mod bans;
 mod forms;

@@ -4,7 +4,8 @@
 //! moderation log. Each form calls one use-case of
 //! `hearth_app::moderation`, which decides who may; a group's bans and
 //! moderators are in `super::bans`, the posts waiting for a moderator in
-//! `super::held`.
+//! `super::held`, the admins' bans and log for the whole server in
+//! `super::admin_moderation`.
 //!
 //! The reports page shows the words of the posts reported: each one is
 //! looked up through the read rule, as its reader (the moderator) may see
@@ -35,7 +36,7 @@ use crate::ApiState;
 type FormData = Form<HashMap<String, String>>;
 
 /// Reports and log lines shown on one page.
-const PAGE_SIZE: u64 = 50;
+pub(super) const PAGE_SIZE: u64 = 50;
 
 /// `?before=` of a paged list, `?resolved=` (`done`, `already`) after a
 /// report was dealt with, and `?state=resolved` for the reports already
@@ -48,7 +49,7 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    fn before(&self) -> Option<i64> {
+    pub(super) fn before(&self) -> Option<i64> {
         self.before.as_deref().and_then(|b| b.parse().ok())
     }
 
@@ -64,7 +65,7 @@ impl PageQuery {
 
 /// The `?before=` of the next page of a list of `PAGE_SIZE`, if it may
 /// have one.
-fn older_than(len: usize, last: Option<i64>) -> Option<i64> {
+pub(super) fn older_than(len: usize, last: Option<i64>) -> Option<i64> {
     (len as u64 == PAGE_SIZE).then_some(last).flatten()
 }
 
@@ -922,10 +923,17 @@ pub async fn my_reports(
 // ---- the moderation log ---------------------------------------------------
 
 /// What a line of the log is about: a link to the post (never its words),
-/// or the person.
+/// the person, or the server a rule is for.
 async fn log_target(state: &ApiState, line: &LogLine) -> Markup {
     let app = &state.app;
     let target = &line.entry.target_ap_id;
+    if matches!(
+        line.entry.action,
+        ModAction::SetDomainRule | ModAction::RemoveDomainRule
+    ) {
+        // A server's domain, not an address to follow.
+        return html! { (target) };
+    }
     let about_thread = matches!(
         line.entry.action,
         ModAction::LockThread
@@ -967,6 +975,100 @@ async fn log_target(state: &ApiState, line: &LogLine) -> Markup {
     }
 }
 
+/// One line of a moderation log as a page shows it.
+pub(super) struct ShownLine<'a> {
+    line: &'a LogLine,
+    /// Who did it; `None` when the log hides moderators' names.
+    who: Option<Markup>,
+    target: Markup,
+    /// Where (the whole server's log only): in a group, or for the whole
+    /// server.
+    place: Option<Markup>,
+}
+
+/// The lines of a log with the names and links a page shows; with
+/// `places`, each says where it happened.
+pub(super) async fn shown_lines<'a>(
+    state: &ApiState,
+    lines: &'a [LogLine],
+    places: bool,
+) -> Vec<ShownLine<'a>> {
+    let app = &state.app;
+    let mut shown = Vec::with_capacity(lines.len());
+    for line in lines {
+        let who = match &line.actor {
+            // A rule set from the server's shell is the server's own act.
+            Some(actor) if matches!(app.urls().parse_local_id(actor), Some(LocalRef::Site)) => {
+                Some(html! { "An admin, from the server's command line," })
+            }
+            Some(actor) => app.actor_display(actor).await.ok().map(|a| person(&a)),
+            None => None,
+        };
+        let place = if places {
+            Some(match &line.entry.group_ap_id {
+                Some(group) => match app.find_group(group).await {
+                    Ok(g) => {
+                        html! { "In " a href=(group_path_of(app, &g)) { (g.title()) } }
+                    }
+                    Err(_) => html! { "In a group" },
+                },
+                None => html! { "For the whole server" },
+            })
+        } else {
+            None
+        };
+        shown.push(ShownLine {
+            line,
+            who,
+            target: log_target(state, line).await,
+            place,
+        });
+    }
+    shown
+}
+
+/// The lines of a log, newest first, and the link to older ones.
+pub(super) fn log_cards(shown: &[ShownLine<'_>], older: Option<String>) -> Markup {
+    html! {
+        @if shown.is_empty() {
+            p { "Nothing yet." }
+        } @else {
+            ul class="cards" {
+                @for s in shown {
+                    @let e = &s.line.entry;
+                    li {
+                        p {
+                            @match &s.who { Some(who) => { (who) }, None => { "A moderator" } }
+                            " " (e.action.describe())
+                            @if !s.target.0.is_empty() { ": " (s.target) }
+                            "."
+                        }
+                        @if !e.reason.is_empty() {
+                            p {
+                                @match e.action {
+                                    ModAction::ResolveReport => { "What they did: " }
+                                    ModAction::SetPremoderation => { "Now: " }
+                                    ModAction::SetDomainRule => { "Rule: " }
+                                    _ => { "Reason: " }
+                                }
+                                "\u{201c}" (e.reason) "\u{201d}"
+                            }
+                        }
+                        @if let Some(until) = e.expires_at { p { "Until " (when(until)) } }
+                        p class="hint" {
+                            @if let Some(place) = &s.place { (place) " · " }
+                            (when(e.created_at))
+                        }
+                    }
+                }
+            }
+            @if let Some(href) = older {
+                p { a href=(href) { "Older entries" } }
+            }
+        }
+    }
+}
+
 pub async fn group_log(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -990,23 +1092,10 @@ pub async fn group_log(
     let Ok(view) = state.app.group_view(session.as_deref(), &name).await else {
         return not_found(&state, &headers, session.as_ref());
     };
-    let older = (lines.len() as u64 == PAGE_SIZE)
-        .then(|| lines.last().map(|l| l.entry.id))
-        .flatten();
-    let mut shown = Vec::with_capacity(lines.len());
-    for line in &lines {
-        let who = match &line.actor {
-            Some(actor) => state
-                .app
-                .actor_display(actor)
-                .await
-                .ok()
-                .map(|a| person(&a)),
-            None => None,
-        };
-        shown.push((line, who, log_target(&state, line).await));
-    }
     let path = format!("/groups/{}", view.slug);
+    let older = older_than(lines.len(), lines.last().map(|l| l.entry.id))
+        .map(|before| format!("{path}/log?before={before}"));
+    let shown = shown_lines(&state, &lines, false).await;
     let title = format!("Moderation log of {}", view.title);
     page(
         &state,
@@ -1018,38 +1107,7 @@ pub async fn group_log(
             html! {
                 h1 { (title) }
                 p { "What the group's moderators did, newest first, with the reasons they gave. Anyone who can see the group can read this." }
-                @if shown.is_empty() {
-                    p { "Nothing yet." }
-                } @else {
-                    ul class="cards" {
-                        @for (line, who, target) in &shown {
-                            @let e = &line.entry;
-                            li {
-                                p {
-                                    @match who { Some(who) => { (who) }, None => { "A moderator" } }
-                                    " " (e.action.describe())
-                                    @if !target.0.is_empty() { ": " (target) }
-                                    "."
-                                }
-                                @if !e.reason.is_empty() {
-                                    p {
-                                        @match e.action {
-                                            ModAction::ResolveReport => { "What they did: " }
-                                            ModAction::SetPremoderation => { "Now: " }
-                                            _ => { "Reason: " }
-                                        }
-                                        "\u{201c}" (e.reason) "\u{201d}"
-                                    }
-                                }
-                                @if let Some(until) = e.expires_at { p { "Until " (when(until)) } }
-                                p class="hint" { (when(e.created_at)) }
-                            }
-                        }
-                    }
-                    @if let Some(before) = older {
-                        p { a href=(format!("{path}/log?before={before}")) { "Older entries" } }
-                    }
-                }
+                (log_cards(&shown, older))
                 p { a href=(path) { "Back to the group" } }
             }
         },
