@@ -1097,6 +1097,39 @@ async fn posts_the_group_holds_wait_for_a_moderator_and_go_nowhere_until_approve
     assert_eq!(rejected.status, StatusCode::NO_CONTENT, "{}", rejected.text);
     assert!(a.thread(Some("ann"), "circle", &from_b_url).await.is_none());
     assert!(c.thread(Some("cai"), &handle, &from_b_url).await.is_none());
+    // bea hears it through her own server, with the reason, and her copy
+    // there is gone; C was never told anything about it.
+    wait_until("bea to be told her thread was turned down", || async {
+        let told = b
+            .instance
+            .scalar(
+                "SELECT COUNT(*) FROM notifications WHERE kind = 'post_removed' AND detail = 'No selling here'",
+            )
+            .await;
+        (told == 1).then_some(())
+    })
+    .await;
+    let from_b_id = from_b["id"].as_str().unwrap();
+    let mine = b
+        .api(
+            Method::GET,
+            &format!("/api/v1/posts/{from_b_id}"),
+            Some("bea"),
+            None,
+        )
+        .await;
+    assert!(
+        mine.status == StatusCode::NOT_FOUND || mine.body["deleted"] == true,
+        "{}",
+        mine.text
+    );
+    let on_c = c
+        .instance
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM posts WHERE ap_id = '{from_b_url}'"
+        ))
+        .await;
+    assert_eq!(on_c, 0);
 
     let log = a
         .api(

@@ -1810,9 +1810,11 @@ impl App {
         Ok(post)
     }
 
-    /// Moderators: turn a held post down, with a reason for its author
-    /// (here, a notification). It was never shown nor sent anywhere, so
-    /// nothing is sent now either.
+    /// Moderators: turn a held post down, with a reason for its author.
+    /// It was never shown nor relayed anywhere; an author here is
+    /// notified, and an author elsewhere hears it through their own server
+    /// only (the moderator's `Delete`, with the reason, announced by the
+    /// group to that one server), which removes its copy and tells them.
     pub async fn reject_post(
         &self,
         origin: &Origin,
@@ -1827,7 +1829,35 @@ impl App {
             .ok_or_else(|| AppError::Internal("a local change seen twice".into()))?;
         let actor = origin.actor_id(self.urls());
         crate::notifications::post_removed(&txn, &held, &actor, &reason).await?;
-        posts::mark_deleted(&txn, held.id).await?;
+        let turned_down = posts::mark_deleted(&txn, held.id).await?;
+        if !held.local && held.visibility.federates() {
+            let author_server = crate::ids::authority_of(&held.author_ap_id);
+            let members_only =
+                held.effective_visibility() != hearth_domain::post::Visibility::Public;
+            let inboxes: Vec<_> = self
+                .member_servers(&txn, group.id, members_only)
+                .await?
+                .into_iter()
+                .filter(|s| author_server.as_deref() == Some(s.authority.as_str()))
+                .collect();
+            if !inboxes.is_empty() {
+                let act = PostAct {
+                    id: self.urls().new_activity().to_string(),
+                    actor: actor.clone(),
+                    by_member_here: true,
+                    post: turned_down,
+                    change: Change::Deleted {
+                        reason: Some(reason.clone()),
+                    },
+                };
+                let to = PostAudience::GroupHere {
+                    group: group.clone(),
+                    inboxes,
+                };
+                self.emit(&txn, Event::Post(Box::new(PostEvent { to, act })))
+                    .await?;
+            }
+        }
         let group_id = self.urls().group(&group.name).to_string();
         self.log(
             &txn,

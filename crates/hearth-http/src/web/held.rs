@@ -123,7 +123,7 @@ fn waiting_item(w: &Waiting, path: &str, csrf: &str, kept: &Kept<'_>) -> Markup 
                     Some(if w.author.local {
                         "Its author is told this reason. It also goes in the group's moderation log."
                     } else {
-                        "It goes in the group's moderation log. Its author is on another server and is not told."
+                        "Its author is on another server: their server is told, with this reason. It also goes in the group's moderation log."
                     }),
                     &kept.errors, 2))
                 button class="warning" type="submit" { "Turn it down" }
@@ -150,7 +150,7 @@ fn settings_form(path: &str, csrf: &str, now: &Premoderation, kept: &Kept<'_>) -
         h2 id="which-posts-wait" { "Which posts wait" }
         p {
             "A post that waits is seen by nobody but its author and the group's moderators, until a moderator lets it through. "
-            "If a moderator turns it down, its author is told why (if their account is on this server). Posts by the group's moderators never wait."
+            "If a moderator turns it down, its author is told why. Posts by the group's moderators never wait."
         }
         form method="post" action=(format!("{path}/premoderation")) novalidate {
             input type="hidden" name=(CSRF_FIELD) value=(csrf);
@@ -184,7 +184,7 @@ fn held_content(
         (error_summary(&kept.errors))
         h1 { "Posts waiting in " (view.title) }
         @if let Some(n) = notice { p class="notice" role="status" { (n) } }
-        p { "Nobody but their authors and the group's moderators sees these posts until a moderator lets them through. A post turned down is never shown, and its author is told your reason if their account is on this server." }
+        p { "Nobody but their authors and the group's moderators sees these posts until a moderator lets them through. A post turned down is never shown, and its author is told your reason." }
         @if waiting.is_empty() {
             p { "No posts are waiting. Thank you for looking after your group." }
         } @else {
