@@ -589,6 +589,151 @@ async fn a_removal_is_undone_everywhere_and_the_authors_delete_erases_what_was_k
 }
 
 #[tokio::test]
+async fn a_moderator_on_another_server_acts_through_the_group_and_loses_the_power_with_the_role() {
+    let rig = scene(&Backend::Sqlite).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let handle = rig.handle("circle@a");
+    let thread = c
+        .write("cai", &handle, json!({"title": "Brain fog at work"}))
+        .await;
+    let url = thread["url"].as_str().unwrap().to_owned();
+    let id_b = seen(&rig, "b", "bea", &url).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (bea, group) = (b.actor("bea"), a.group_url("circle"));
+
+    // bea (of B) is made a moderator of circle on A; B learns it, and the
+    // group's moderators collection names her.
+    let bea_handle = format!("bea@{}", b.authority());
+    let made = a
+        .api(
+            Method::PUT,
+            &format!("/api/v1/groups/circle/moderators/{bea_handle}"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::NO_CONTENT, "{}", made.text);
+    let on_b = format!(
+        "SELECT COUNT(*) FROM remote_moderators WHERE group_ap_id = '{group}' AND person_ap_id = '{bea}'"
+    );
+    wait_until("B to learn bea moderates circle", || async {
+        (b.instance.scalar(&on_b).await == 1).then_some(())
+    })
+    .await;
+    let (_, collection) = c.fetch_as("cai", &format!("{group}/moderators")).await;
+    assert!(collection.contains(&bea), "{collection}");
+
+    // From B, she closes cai's thread: the group takes it from her and
+    // tells every member server.
+    let locked = b
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_b}/lock"),
+            Some("bea"),
+            None,
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::NO_CONTENT, "{}", locked.text);
+    wait_seen(&rig, "a", "ann", &url, "bea's lock", |t| {
+        t["locked"] == true
+    })
+    .await;
+    wait_seen(&rig, "c", "cai", &url, "bea's lock", |t| {
+        t["locked"] == true
+    })
+    .await;
+    let removed = b
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_b}/remove"),
+            Some("bea"),
+            Some(json!({"reason": "Posted twice"})),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+    for (server, member) in [("a", "max"), ("c", "cai")] {
+        let group = if server == "a" {
+            "circle".to_owned()
+        } else {
+            handle.clone()
+        };
+        wait_until(&format!("bea's removal on {server}"), || async {
+            let list = rig
+                .at(server)
+                .api(
+                    Method::GET,
+                    &format!("/api/v1/posts?group={}", support::rig::urlencode(&group)),
+                    Some(member),
+                    None,
+                )
+                .await;
+            let items = list.body["items"].as_array()?.clone();
+            (!items.iter().any(|p| p["url"] == url)).then_some(())
+        })
+        .await;
+    }
+    let log = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/moderation_log",
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        log.body["items"][0]["action"], "remove_post",
+        "{}",
+        log.text
+    );
+    assert_eq!(log.body["items"][0]["reason"], "Posted twice");
+    assert_eq!(log.body["items"][0]["moderator"], bea);
+    assert_eq!(log.body["items"][1]["action"], "lock_thread");
+
+    // Her role ends: B learns it and refuses her, and the group refuses
+    // her signed activities (here, bringing the thread back).
+    let ended = a
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/groups/circle/moderators/{bea_handle}"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.text);
+    wait_until("B to learn bea no longer moderates", || async {
+        (b.instance.scalar(&on_b).await == 0).then_some(())
+    })
+    .await;
+    let tried = b
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_b}/restore"),
+            Some("bea"),
+            None,
+        )
+        .await;
+    tried.assert_problem(403, "forbidden");
+    let sneaked = json!({
+        "id": b.id("/activities/sneaked-restore"),
+        "type": "Undo",
+        "actor": bea,
+        "to": [group],
+        "object": {
+            "id": b.id("/activities/sneaked-restore#delete"),
+            "type": "Delete",
+            "actor": bea,
+            "object": url,
+            "summary": "Posted twice",
+        }
+    });
+    let (status, body) = b.send_as("bea", &format!("{group}/inbox"), &sneaked).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(a.thread(Some("ann"), "circle", &url).await.is_none());
+}
+
+#[tokio::test]
 async fn a_ban_with_content_removal_holds_everywhere_and_an_expired_ban_lifts() {
     let rig = scene(&Backend::Sqlite).await;
     let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));

@@ -136,11 +136,12 @@ pub async fn group_followers(fed: &Federation, name: &str) -> Result<String, Fed
 /// A group's moderators (FEP-1b12 `attributedTo`).
 pub async fn group_moderators(fed: &Federation, name: &str) -> Result<String, FederationError> {
     let group = fed.app.group(name).await?.group;
-    let names = fed.app.group_moderators(&group).await?;
+    // Its moderators here and those of other servers it made moderators.
+    let ids = fed.app.moderator_ids(&group).await?;
     json(&Collection::with_items(
         Context::Activities,
         fed.urls.group_moderators(&group.name).to_string(),
-        names.iter().map(|n| fed.urls.user(n).to_string()).collect(),
+        ids,
     ))
 }
 

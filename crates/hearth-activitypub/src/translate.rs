@@ -95,6 +95,25 @@ pub(crate) async fn received(
                     }
                     done => done,
                 },
+                // A moderator of another server, to a group here.
+                Some("Lock") => {
+                    let locked = envelope
+                        .object
+                        .get("object")
+                        .and_then(protocol::id_of)
+                        .ok_or_else(|| InboxError::Malformed("Undo{Lock} names no post".into()))?;
+                    app.receive_lock(&origin, locked.as_str(), false).await?
+                }
+                Some("Delete") => {
+                    let removed = envelope
+                        .object
+                        .get("object")
+                        .and_then(protocol::id_of)
+                        .ok_or_else(|| {
+                            InboxError::Malformed("Undo{Delete} names no post".into())
+                        })?;
+                    app.receive_restore(&origin, removed.as_str()).await?
+                }
                 Some(other) => {
                     Received::Ignored(format!("Undo of {other} is not used by Hearth yet"))
                 }
@@ -117,9 +136,31 @@ pub(crate) async fn received(
                 app.receive_edit(&origin, post).await?
             }
         }
+        // By its author, or by a moderator of another server to a group
+        // here (its `summary` is the reason).
         "Delete" => {
-            app.receive_delete(&origin, object_id()?.as_str(), None)
+            let reason = raw.get("summary").and_then(Value::as_str);
+            app.receive_delete(&origin, object_id()?.as_str(), reason)
                 .await?
+        }
+        // A moderator of another server closes, or pins, a thread of a
+        // group here.
+        "Lock" => {
+            app.receive_lock(&origin, object_id()?.as_str(), true)
+                .await?
+        }
+        "Add" | "Remove" => {
+            let target = raw
+                .get("target")
+                .and_then(protocol::id_of)
+                .ok_or_else(|| InboxError::Malformed(format!("{} has no target", envelope.kind)))?;
+            app.receive_moderator(
+                &origin,
+                object_id()?.as_str(),
+                target.as_str(),
+                envelope.kind == "Add",
+            )
+            .await?
         }
         "Like" | "EmojiReact" | "Dislike" => {
             let reaction = objects::parse_reaction(raw).map_err(malformed)?;

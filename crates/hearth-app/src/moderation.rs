@@ -121,6 +121,24 @@ impl App {
             (Origin::Local(account), PostGroup::Local(g)) => {
                 account.role == Role::Admin || groups::is_moderator(db, g.id, account.id).await?
             }
+            // A member here whom a group elsewhere announced as its
+            // moderator: their actions go to that group, which decides.
+            (Origin::Local(account), PostGroup::Remote(g)) => {
+                let me = self.urls().user(&account.username).to_string();
+                store::is_remote_moderator(db, &g.ap_id, &me).await?
+            }
+            // Another server's member, signing for themselves, whom this
+            // group made a moderator, while they are still a member.
+            (Origin::Remote(r), PostGroup::Local(g)) => match &r.via {
+                Via::Signed(actor) => {
+                    let group_id = self.urls().group(&g.name).to_string();
+                    store::is_remote_moderator(db, &group_id, &actor.ap_id).await?
+                        && groups::find_membership(db, g.id, Member::Remote(actor.id))
+                            .await?
+                            .is_some_and(|m| m.state == MembershipState::Joined)
+                }
+                Via::Relay(_) => false,
+            },
             (Origin::Remote(r), PostGroup::Remote(g)) => match &r.via {
                 Via::Relay(relay) if relay.ap_id == g.ap_id => {
                     g.authority.eq_ignore_ascii_case(&r.server)
@@ -128,7 +146,6 @@ impl App {
                 }
                 _ => false,
             },
-            _ => false,
         })
     }
 
@@ -288,21 +305,31 @@ impl App {
             },
         )
         .await?;
-        if let PostGroup::Local(g) = &group
-            && updated.visibility.federates()
-        {
-            let members_only =
-                updated.effective_visibility() != hearth_domain::post::Visibility::Public;
+        let to = match &group {
+            _ if !updated.visibility.federates() => None,
+            // A group here tells its member servers.
+            PostGroup::Local(g) => {
+                let members_only =
+                    updated.effective_visibility() != hearth_domain::post::Visibility::Public;
+                Some(PostAudience::GroupHere {
+                    group: g.clone(),
+                    inboxes: self.member_servers(&txn, g.id, members_only).await?,
+                })
+            }
+            // A member here who moderates a group elsewhere: the group is
+            // asked, and tells its member servers (this one included).
+            PostGroup::Remote(g) if origin.is_local() => {
+                Some(PostAudience::GroupElsewhere { group: g.clone() })
+            }
+            PostGroup::Remote(_) => None,
+        };
+        if let Some(to) = to {
             let act = PostAct {
-                id: self.urls().new_activity().to_string(),
+                id: self.activity_id(origin),
                 actor: origin.actor_id(self.urls()),
-                by_member_here: true,
+                by_member_here: origin.is_local(),
                 post: updated,
                 change,
-            };
-            let to = PostAudience::GroupHere {
-                group: g.clone(),
-                inboxes: self.member_servers(&txn, g.id, members_only).await?,
             };
             self.emit(&txn, Event::Post(Box::new(PostEvent { to, act })))
                 .await?;
@@ -333,18 +360,25 @@ impl App {
         let Origin::Remote(r) = origin else {
             return Err(AppError::Internal("a local Lock or Add".into()));
         };
-        if !matches!(r.via, Via::Relay(_)) {
-            return Ok(Outcome::Ignored(
-                "a thread is locked or pinned by its group, not by one person".into(),
-            ));
-        }
         let post = posts::find_by_ap_id(&self.db, object_id)
             .await?
             .ok_or(AppError::NotFound { what: "post" })?;
-        if post.group_id.is_some() {
-            return Err(AppError::Forbidden(
-                "A group can lock or pin only its own threads.",
-            ));
+        match (&r.via, post.group_id) {
+            // A group elsewhere, about one of its own threads.
+            (Via::Relay(_), None) => {}
+            (Via::Relay(_), Some(_)) => {
+                return Err(AppError::Forbidden(
+                    "A group can lock or pin only its own threads.",
+                ));
+            }
+            // A moderator of another server, to a group here (which
+            // checks they moderate it, then tells its member servers).
+            (Via::Signed(_), Some(_)) => {}
+            (Via::Signed(_), None) => {
+                return Ok(Outcome::Ignored(
+                    "a thread elsewhere is locked or pinned by its group, not by one person".into(),
+                ));
+            }
         }
         Ok(Outcome::of(self.set_thread(origin, post, mark).await?))
     }
@@ -830,10 +864,8 @@ impl App {
         let group = self.group_named(group).await?;
         self.moderated(origin, &PostGroup::Local(group.clone()))
             .await?;
-        let account = accounts::find_by_username(&self.db, username.trim().trim_start_matches('@'))
-            .await?
-            .ok_or(AppError::NotFound { what: "person" })?;
-        let joined = groups::find_membership(&self.db, group.id, Member::Local(account.id))
+        let (person, member) = self.person_named(username).await?;
+        let joined = groups::find_membership(&self.db, group.id, member)
             .await?
             .is_some_and(|m| m.state == MembershipState::Joined);
         if moderates && !joined {
@@ -843,13 +875,26 @@ impl App {
                 "Only a member of the group can moderate it",
             )));
         }
-        let person = self.urls().user(&account.username).to_string();
         let group_id = self.urls().group(&group.name).to_string();
         let txn = self
             .begin(origin)
             .await?
             .ok_or_else(|| AppError::Internal("a local change seen twice".into()))?;
-        if !groups::set_moderator(&txn, group.id, account.id, moderates).await? {
+        let changed = match member {
+            Member::Local(account) => {
+                groups::set_moderator(&txn, group.id, account, moderates).await?
+            }
+            // Someone of another server: their server hears it from the
+            // group (`Add`), and this group takes their actions from then.
+            Member::Remote(_) => {
+                let was = store::is_remote_moderator(&txn, &group_id, &person).await?;
+                if was != moderates {
+                    store::set_remote_moderator(&txn, &group_id, &person, moderates).await?;
+                }
+                was != moderates
+            }
+        };
+        if !changed {
             txn.rollback().await?;
             return Ok(());
         }
@@ -888,6 +933,45 @@ impl App {
         Ok(())
     }
 
+    /// A person by username here, or by handle (`name@server`) for
+    /// someone of another server this one knows: their actor id, and how
+    /// their membership is looked up.
+    async fn person_named(&self, name: &str) -> Result<(String, Member), AppError> {
+        let name = name.trim().trim_start_matches('@');
+        let handle = crate::ids::Handle::parse(name);
+        match handle.filter(|h| !h.authority.eq_ignore_ascii_case(&self.config.domain)) {
+            Some(h) => {
+                let actor = remote::find_actor_by_handle(&self.db, &h.name, &h.authority)
+                    .await?
+                    .ok_or(AppError::NotFound { what: "person" })?;
+                Ok((actor.ap_id, Member::Remote(actor.id)))
+            }
+            None => {
+                let local = crate::ids::Handle::parse(name).map_or(name.to_owned(), |h| h.name);
+                let account = accounts::find_by_username(&self.db, &local)
+                    .await?
+                    .ok_or(AppError::NotFound { what: "person" })?;
+                Ok((
+                    self.urls().user(&account.username).to_string(),
+                    Member::Local(account.id),
+                ))
+            }
+        }
+    }
+
+    /// The actor ids of a group's moderators here: its members here who
+    /// moderate it, and the people of other servers it made moderators.
+    pub async fn moderator_ids(&self, group: &Group) -> Result<Vec<String>, AppError> {
+        let mut ids: Vec<String> = groups::moderator_usernames(&self.db, group.id)
+            .await?
+            .iter()
+            .map(|name| self.urls().user(name).to_string())
+            .collect();
+        let group_id = self.urls().group(&group.name).to_string();
+        ids.extend(store::remote_moderators_of(&self.db, &group_id).await?);
+        Ok(ids)
+    }
+
     /// A group elsewhere relays its moderator's `Add` (or `Remove`) of
     /// `person` to its moderators collection `target`.
     pub async fn receive_moderator(
@@ -900,10 +984,20 @@ impl App {
         let Some(r) = origin.remote() else {
             return Err(AppError::Internal("a local Add through the inbox".into()));
         };
+        let target = target.trim_end_matches('/');
         let Via::Relay(relay) = &r.via else {
+            // A moderator of another server pins (or unpins) a thread of a
+            // group here, in that group's featured collection.
+            if let Some(post) = posts::find_by_ap_id(&self.db, person).await?
+                && post.group_id.is_some()
+                && target == format!("{}/featured", post.group_ap_id)
+            {
+                return self
+                    .receive_mark(origin, person, ThreadMark::Pinned(moderates))
+                    .await;
+            }
             return Ok(Outcome::Ignored("an Add not relayed by a group".into()));
         };
-        let target = target.trim_end_matches('/');
         if target == format!("{}/featured", relay.ap_id) {
             // Lemmy's and Hearth's pinned threads.
             return self

@@ -912,7 +912,7 @@ impl App {
     }
 
     /// The id of the activity a change is announced with.
-    fn activity_id(&self, origin: &Origin) -> String {
+    pub(crate) fn activity_id(&self, origin: &Origin) -> String {
         match origin {
             Origin::Local(_) => self.urls().new_activity().to_string(),
             Origin::Remote(r) => r.activity.clone(),
