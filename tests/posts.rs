@@ -747,3 +747,85 @@ async fn a_public_post_from_a_non_member_is_rejected_unless_the_group_welcomes_o
         format!("rosa@localhost:{}", b.port)
     );
 }
+
+/// A reaction is the group's own business: addressed to the group only,
+/// never to the public (even under a public thread), and fetched by its id
+/// only by the servers it went to.
+#[tokio::test]
+async fn a_reaction_stays_within_the_group_even_under_a_public_thread() {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .group("peers", "ann")
+        .server("b")
+        .member("bob")
+        .joins("bob", "peers@a")
+        .server("c")
+        .member("cid")
+        .start(&Backend::Sqlite)
+        .await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let handle = rig.handle("peers@a");
+    let thread = a
+        .write(
+            "ann",
+            "peers",
+            json!({"title": "Told my boss today", "visibility": "public"}),
+        )
+        .await;
+    let url = thread["url"].as_str().unwrap().to_owned();
+    let on_b = b.wait_thread("bob", &handle, &url).await;
+    let id_b = on_b["id"].as_str().unwrap();
+    let given = b
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id_b}/reactions/me-too"),
+            Some("bob"),
+            None,
+        )
+        .await;
+    assert_eq!(given.status, StatusCode::NO_CONTENT, "{}", given.text);
+    wait_until("bob's reaction on A", || async {
+        a.thread(Some("ann"), "peers", &url)
+            .await
+            .filter(|t| t["reactions"] == json!([{"reaction": "me-too", "count": 1}]))
+    })
+    .await;
+
+    // Nothing about it, on either server, is addressed to the public.
+    let public = "%https://www.w3.org/ns/activitystreams#Public%";
+    for server in [a, b] {
+        let addressed = server
+            .instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM outbound_activities WHERE body LIKE '%\"Like\"%' AND body LIKE '{public}'"
+            ))
+            .await;
+        assert_eq!(
+            addressed, 0,
+            "a reaction addressed to the public on {}",
+            server.name
+        );
+    }
+    let like = b
+        .instance
+        .text("SELECT ap_id FROM outbound_activities WHERE kind = 'Like'")
+        .await
+        .unwrap();
+    // Fetched by its id: the group's server may; nobody else, even though
+    // the thread itself is public.
+    assert_eq!(a.fetch_as("ann", &like).await.0, StatusCode::OK);
+    assert_eq!(c.fetch_as("cid", &like).await.0, StatusCode::NOT_FOUND);
+    let anonymous = reqwest::Client::new()
+        .get(support::rig::to_loopback(&like))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.fetch_as("cid", &url).await.0,
+        StatusCode::OK,
+        "the thread itself is public"
+    );
+}

@@ -209,7 +209,11 @@ pub fn tombstone(post: &Post) -> Tombstone {
 /// The activity `act` is, by its actor, addressed as its post.
 fn member_activity(act: &PostAct, group_handle: &str) -> Wrapped {
     let post = &act.post;
-    let (to, cc) = addressing(post);
+    let (to, cc) = if is_reaction(&act.change) {
+        (vec![post.group_ap_id.clone()], Vec::new())
+    } else {
+        addressing(post)
+    };
     macro_rules! activity {
         ($kind:expr, $object:expr) => {{
             let mut a = Activity::new($kind, act.id.clone(), act.actor.clone(), $object, to);
@@ -651,9 +655,18 @@ fn answer(
     }])
 }
 
+/// Whether `change` is a reaction (given or taken back): private to the
+/// group whatever the post's visibility (a "me too" under a diagnosis is
+/// itself health information), so never addressed to the public, and
+/// fetched by its id only by the servers it was delivered to.
+fn is_reaction(change: &Change) -> bool {
+    matches!(change, Change::Reacted(_) | Change::Unreacted { .. })
+}
+
 fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgoing>, PortError> {
     let kind = kind_of(&act.change);
-    let about = Some(act.post.ap_id.clone());
+    let reaction = is_reaction(&act.change);
+    let about = (!reaction).then(|| act.post.ap_id.clone());
     let mut out = Vec::new();
     match to {
         PostAudience::GroupHere { group, inboxes } => {
@@ -676,7 +689,7 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
             }
             let group_url = urls.group(&group.name).to_string();
             let mut to = vec![urls.group_followers(&group.name).to_string()];
-            if act.post.effective_visibility() == Visibility::Public {
+            if act.post.effective_visibility() == Visibility::Public && !reaction {
                 to.push(AS_PUBLIC.to_owned());
             }
             let announce = |id: String, object: Wrapped| -> Result<Outgoing, PortError> {

@@ -942,10 +942,18 @@ impl App {
             // as Lemmy's groups do, the group's Announce tells it the
             // activity was accepted (and Hearth ignores its own activities
             // coming back).
+            // Reactions are the group's own business, whatever the post's
+            // visibility: only servers that keep members-only posts to the
+            // group hear of them.
             PostGroup::Local(g) => PostAudience::GroupHere {
                 group: g.clone(),
                 inboxes: self
-                    .member_servers(txn, g.id, post.effective_visibility() != Visibility::Public)
+                    .member_servers(
+                        txn,
+                        g.id,
+                        post.effective_visibility() != Visibility::Public
+                            || matches!(change, Change::Reacted(_) | Change::Unreacted { .. }),
+                    )
                     .await?,
             },
             PostGroup::Remote(g) if origin.is_local() => {
