@@ -1489,3 +1489,81 @@ async fn relay_of_suspended(backend: &Backend) {
     // The group's own people still get through.
     hostile_thread(&rig, "evil", "eve", "Still open").await;
 }
+
+/// Leaving stops the flow at once: once the last member of a server has
+/// left a group, the group's next thread is not sent there, as the
+/// server's own received requests show.
+#[tokio::test]
+async fn after_its_last_member_leaves_a_server_gets_nothing_more_of_the_group() {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .group("circle", "ann")
+        .hostile()
+        .start(&Backend::Sqlite)
+        .await;
+    let a = rig.at("a");
+    let hostile = rig.hostile();
+    hostile_joins(&rig, "mallory", "a", "circle").await;
+    let got = |url: String| {
+        move || {
+            let url = url.clone();
+            async move {
+                hostile
+                    .received()
+                    .iter()
+                    .any(|r| String::from_utf8_lossy(&r.body).contains(url.as_str()))
+                    .then_some(())
+            }
+        }
+    };
+    // While a member, the server gets the group's threads.
+    let first = a
+        .write("ann", "circle", json!({"title": "Before she left"}))
+        .await;
+    let first_url = first["url"].as_str().unwrap().to_owned();
+    wait_until("the first thread at the member's server", got(first_url)).await;
+
+    // She leaves (Undo{Follow}); the next thread goes nowhere near it.
+    let actor = hostile.person("mallory");
+    let target = a.group_url("circle");
+    let leave = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": hostile.new_id("leave"),
+        "type": "Undo",
+        "actor": actor,
+        "object": {"id": hostile.new_id("follow-again"), "type": "Follow", "actor": actor, "object": target},
+    });
+    let (status, body) = hostile
+        .send(&actor, &format!("{target}/inbox"), &leave)
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let members = a
+        .api(Method::GET, "/api/v1/groups/circle", None, None)
+        .await;
+    assert_eq!(members.body["members"], 1, "{}", members.text);
+    let second = a
+        .write("ann", "circle", json!({"title": "After she left"}))
+        .await;
+    let second_url = second["url"].as_str().unwrap().to_owned();
+    let queued = a
+        .instance
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM deliveries d JOIN outbound_activities o ON o.id = d.activity_id \
+             WHERE d.authority = '{}' AND o.body LIKE '%After she left%'",
+            hostile.authority()
+        ))
+        .await;
+    assert_eq!(
+        queued, 0,
+        "nothing of the new thread is queued for her server"
+    );
+    a.wait_thread("ann", "circle", &second_url).await;
+    assert!(
+        !hostile
+            .received()
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains(second_url.as_str())),
+        "the thread written after she left reached her server"
+    );
+}

@@ -28,6 +28,7 @@ mod m20261130_000018_pinned;
 mod m20261130_000019_hidden_posts;
 mod m20261130_000020_limited_posts;
 mod m20261130_000021_removed_words;
+mod m20261130_000022_private_activities;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000019_hidden_posts::Migration),
             Box::new(m20261130_000020_limited_posts::Migration),
             Box::new(m20261130_000021_removed_words::Migration),
+            Box::new(m20261130_000022_private_activities::Migration),
         ]
     }
 }

@@ -360,6 +360,7 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
                 body: json(&follow)?,
                 inboxes: vec![group.inbox.clone()],
                 about: None,
+                private_to_group: None,
             }])
         }
         Event::JoinWithdrawn {
@@ -384,6 +385,7 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
                 body: json(&undo)?,
                 inboxes: vec![group.inbox.clone()],
                 about: None,
+                private_to_group: None,
             }])
         }
         Event::JoinAnswered {
@@ -438,6 +440,7 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
                 body: json(&reject)?,
                 inboxes: vec![author.inbox.clone()],
                 about: None,
+                private_to_group: None,
             }])
         }
         Event::Moderation(event) => moderation(urls, event),
@@ -511,6 +514,7 @@ fn moderation(urls: &Urls, event: &ModerationEvent) -> Result<Vec<Outgoing>, Por
         body: json(&with_context(inner.clone(), Context::Moderation))?,
         inboxes: Vec::new(),
         about: None,
+        private_to_group: None,
     }];
     let mut inboxes: Vec<String> = event.inboxes.iter().map(|s| s.inbox.clone()).collect();
     inboxes.extend(event.person_inbox.iter().cloned());
@@ -533,6 +537,7 @@ fn moderation(urls: &Urls, event: &ModerationEvent) -> Result<Vec<Outgoing>, Por
             body: json(&announce)?,
             inboxes,
             about: None,
+            private_to_group: None,
         });
     }
     Ok(out)
@@ -569,6 +574,7 @@ fn reported(urls: &Urls, flag: &FlagEvent) -> Result<Vec<Outgoing>, PortError> {
         body: json(&activity)?,
         inboxes: flag.inboxes.clone(),
         about: None,
+        private_to_group: None,
     }])
 }
 
@@ -591,6 +597,7 @@ fn report_resolved(urls: &Urls, resolved: &ResolvedEvent) -> Result<Vec<Outgoing
         body: json(&activity)?,
         inboxes: vec![resolved.inbox.clone()],
         about: None,
+        private_to_group: None,
     }])
 }
 
@@ -652,6 +659,7 @@ fn answer(
         body,
         inboxes: vec![follower.inbox.clone()],
         about: None,
+        private_to_group: None,
     }])
 }
 
@@ -670,6 +678,9 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
     let mut out = Vec::new();
     match to {
         PostAudience::GroupHere { group, inboxes } => {
+            // What only the group's members may read.
+            let private = (reaction || act.post.effective_visibility() != Visibility::Public)
+                .then_some(group.id);
             let handle = format!("{}@{}", group.name, urls.authority());
             let inner = member_activity(act, &handle);
             if act.by_member_here {
@@ -682,6 +693,7 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
                     body: json(&with_context(inner.clone(), Context::Posts))?,
                     inboxes: Vec::new(),
                     about: about.clone(),
+                    private_to_group: private,
                 });
             }
             if inboxes.is_empty() {
@@ -709,6 +721,7 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
                     body: json(&announce)?,
                     inboxes: Vec::new(),
                     about: about.clone(),
+                    private_to_group: private,
                 })
             };
             let to_inboxes = |servers: &[&MemberServer]| -> Vec<String> {
@@ -792,6 +805,7 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
                             body: json(&undo)?,
                             inboxes: inboxes.clone(),
                             about: about.clone(),
+                            private_to_group: private,
                         });
                     }
                     _ => {}
@@ -813,6 +827,7 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
                 body: json(&with_context(member_activity(act, &handle), Context::Posts))?,
                 inboxes: vec![group.inbox.clone()],
                 about,
+                private_to_group: None,
             });
         }
     }
@@ -832,6 +847,8 @@ fn authors_own(
     let post = &act.post;
     let (to, cc) = addressing(post);
     let about = Some(post.ap_id.clone());
+    // Sent to microblogs, which get public posts only.
+    let private = None;
     let mut ids = vec![post.ap_id.clone()];
     if with_note {
         ids.push(thread_note_id(&post.ap_id));
@@ -885,6 +902,7 @@ fn authors_own(
             body,
             inboxes: inboxes.clone(),
             about: about.clone(),
+            private_to_group: private,
         });
     }
     Ok(out)

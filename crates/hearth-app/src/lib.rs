@@ -219,11 +219,14 @@ impl App {
             }
             queue::enqueue(
                 txn,
-                &out.id,
-                &out.kind,
-                &out.actor,
-                &out.body,
-                out.about.as_deref(),
+                queue::NewActivity {
+                    ap_id: &out.id,
+                    kind: &out.kind,
+                    actor_ap_id: &out.actor,
+                    body: &out.body,
+                    about: out.about.as_deref(),
+                    private_to_group: out.private_to_group,
+                },
                 &targets,
             )
             .await?;

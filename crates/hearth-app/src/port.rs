@@ -23,6 +23,10 @@ pub struct Outgoing {
     /// The post it is about, if any: who may fetch it by id is then decided
     /// by the read rule for that post.
     pub about: Option<String>,
+    /// The group here whose members only may read it (a members-only post,
+    /// a reaction): what waits to go to a server is dropped when that
+    /// server's last member leaves the group.
+    pub private_to_group: Option<i64>,
 }
 
 /// What the network said no to.

@@ -533,11 +533,26 @@ pub async fn remove_membership(
                 .await?
         }
         Member::Remote(id) => {
-            group_members::Entity::delete_many()
+            let deleted = group_members::Entity::delete_many()
                 .filter(group_members::Column::GroupId.eq(group_id))
                 .filter(group_members::Column::RemoteActorId.eq(id))
                 .exec(db)
-                .await?
+                .await?;
+            // The last member of that server gone: what only members may
+            // read, still waiting to go there, goes nowhere.
+            if deleted.rows_affected > 0
+                && let Some(actor) = remote_actors::Entity::find_by_id(id).one(db).await?
+                && !has_member_on(db, group_id, &actor.authority).await?
+            {
+                crate::queue::drop_private_to(
+                    db,
+                    group_id,
+                    &actor.authority,
+                    "no member of the group on that server any more",
+                )
+                .await?;
+            }
+            deleted
         }
     };
     Ok(deleted.rows_affected > 0)
@@ -777,6 +792,130 @@ mod tests {
         .await
         .unwrap()
         .id
+    }
+
+    /// When a server's last member leaves, what only members may read that
+    /// still waits to go there is dropped; nothing else is.
+    #[tokio::test]
+    async fn the_last_member_of_a_server_leaving_drops_what_was_private_to_the_group() {
+        use crate::entity::deliveries;
+        use crate::queue::{self, Target};
+        let (_dir, db) = crate::test_database().await;
+        let owner = accounts::insert(
+            &db,
+            NewAccount {
+                username: Username::parse("owner").unwrap(),
+                display_name: DisplayName::parse("Owner").unwrap(),
+                bio: Bio::parse("").unwrap(),
+                email: None,
+                password_hash: String::new(),
+                role: Role::Member,
+                status: AccountStatus::Active,
+                registration_reason: String::new(),
+                public_key_pem: String::new(),
+                private_key_pem: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let group = insert(
+            &db,
+            NewGroup {
+                name: GroupName::parse("circle").unwrap(),
+                display_name: "Circle".into(),
+                description: String::new(),
+                rules: String::new(),
+                join_policy: JoinPolicy::Open,
+                listed: true,
+                allow_outside_posts: false,
+                public_key_pem: String::new(),
+                private_key_pem: String::new(),
+                created_by: owner.id,
+            },
+        )
+        .await
+        .unwrap();
+        let a1 = actor(
+            &db,
+            "https://a.example/u/1",
+            "A.example",
+            "https://a.example/inbox",
+        )
+        .await;
+        let a2 = actor(
+            &db,
+            "https://a.example/u/2",
+            "a.example",
+            "https://a.example/inbox",
+        )
+        .await;
+        let b1 = actor(
+            &db,
+            "https://b.example/u/1",
+            "b.example",
+            "https://b.example/inbox",
+        )
+        .await;
+        for id in [a1, a2, b1] {
+            request_membership(
+                &db,
+                group.id,
+                Member::Remote(id),
+                MembershipState::Joined,
+                None,
+            )
+            .await
+            .unwrap();
+        }
+        let to = |host: &str| Target {
+            inbox: format!("https://{host}/inbox"),
+            authority: host.to_owned(),
+        };
+        let everywhere = [to("a.example"), to("b.example")];
+        let activity = |ap_id, private_to_group| queue::NewActivity {
+            ap_id,
+            kind: "Announce",
+            actor_ap_id: "https://h/g/circle",
+            body: "{}",
+            about: None,
+            private_to_group,
+        };
+        let private = queue::enqueue(&db, activity("https://h/a/1", Some(group.id)), &everywhere)
+            .await
+            .unwrap();
+        let public = queue::enqueue(&db, activity("https://h/a/2", None), &everywhere)
+            .await
+            .unwrap();
+        let state = |activity: i64, host: &'static str| {
+            let db = &db;
+            async move {
+                deliveries::Entity::find()
+                    .filter(deliveries::Column::ActivityId.eq(activity))
+                    .filter(deliveries::Column::Authority.eq(host))
+                    .one(db)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .state
+            }
+        };
+
+        // One of a.example's two members leaves: it still has one.
+        assert!(
+            remove_membership(&db, group.id, Member::Remote(a1))
+                .await
+                .unwrap()
+        );
+        assert_eq!(state(private, "a.example").await, "pending");
+        // The last one: the private activity no longer goes there.
+        assert!(
+            remove_membership(&db, group.id, Member::Remote(a2))
+                .await
+                .unwrap()
+        );
+        assert_eq!(state(private, "a.example").await, "failed");
+        assert_eq!(state(public, "a.example").await, "pending");
+        assert_eq!(state(private, "b.example").await, "pending");
     }
 
     /// Each member server once, in the order its first member joined, with

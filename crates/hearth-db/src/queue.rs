@@ -46,7 +46,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, Set, Statement, Value,
@@ -87,21 +87,39 @@ impl DeliveryState {
     }
 }
 
+/// An activity to store and send.
+#[derive(Debug, Clone, Copy)]
+pub struct NewActivity<'a> {
+    pub ap_id: &'a str,
+    pub kind: &'a str,
+    pub actor_ap_id: &'a str,
+    pub body: &'a str,
+    /// The post it concerns, if any (see
+    /// [`crate::federation::outbound_by_ap_id`]).
+    pub about: Option<&'a str>,
+    /// The group here whose members only may read it (see
+    /// [`drop_private_to`]).
+    pub private_to_group: Option<i64>,
+}
+
 /// Store an activity to send and one pending delivery per distinct inbox.
-/// `about` is the post it concerns, if any (see [`crate::federation::outbound_by_ap_id`]).
 /// Call it inside the transaction that makes the change the activity
 /// announces, so the two never disagree. Deliveries are ordered by the
 /// object they are about, else by the activity's actor (see the module
 /// docs).
 pub async fn enqueue(
     db: &impl ConnectionTrait,
-    ap_id: &str,
-    kind: &str,
-    actor_ap_id: &str,
-    body: &str,
-    about: Option<&str>,
+    new: NewActivity<'_>,
     targets: &[Target],
 ) -> Result<i64, DbError> {
+    let NewActivity {
+        ap_id,
+        kind,
+        actor_ap_id,
+        body,
+        about,
+        private_to_group,
+    } = new;
     let now = Utc::now();
     let activity = outbound_activities::ActiveModel {
         ap_id: Set(ap_id.to_owned()),
@@ -109,6 +127,7 @@ pub async fn enqueue(
         actor_ap_id: Set(actor_ap_id.to_owned()),
         body: Set(body.to_owned()),
         about_ap_id: Set(about.map(str::to_owned)),
+        private_to_group: Set(private_to_group),
         created_at: Set(now),
         ..Default::default()
     }
@@ -140,6 +159,35 @@ pub async fn enqueue(
             .await?;
     }
     Ok(activity.id)
+}
+
+/// Drop what waits to go to `authority` of the activities only the
+/// members of the group `group_id` may read (marked failed with
+/// `reason`): that server has no member in the group any more. How many.
+pub async fn drop_private_to(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    authority: &str,
+    reason: &str,
+) -> Result<u64, DbError> {
+    let private = Query::select()
+        .column(outbound_activities::Column::Id)
+        .from(outbound_activities::Entity)
+        .and_where(outbound_activities::Column::PrivateToGroup.eq(group_id))
+        .to_owned();
+    Ok(deliveries::Entity::update_many()
+        .col_expr(
+            deliveries::Column::State,
+            Expr::value(DeliveryState::Failed.as_str()),
+        )
+        .col_expr(deliveries::Column::LastError, Expr::value(reason))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(deliveries::Column::State.eq(DeliveryState::Pending.as_str()))
+        .filter(deliveries::Column::Authority.eq(authority.to_ascii_lowercase()))
+        .filter(deliveries::Column::ActivityId.in_subquery(private))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// A claimed delivery with what to send.

@@ -14,6 +14,7 @@ pub struct Model {
     pub body: String,
     /// The post the activity is about, if any.
     pub about_ap_id: Option<String>,
+    pub private_to_group: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 
