@@ -1092,3 +1092,36 @@ async fn an_admins_question_must_be_answered_to_ask_for_an_account() {
         "Long COVID, two years now"
     );
 }
+
+/// A member sees where they signed in from, for
+/// `privacy.ip_retention_days`; with 0 days nothing is kept at all.
+#[tokio::test]
+async fn a_member_sees_where_they_signed_in_from_and_nothing_is_kept_when_told_not_to() {
+    each_backend!(|backend| async {
+        let hearth = Instance::start(&backend, Options::default().registration("open")).await;
+        hearth.register("mira", PW).await;
+        let token = hearth.login("mira", PW).await;
+        let seen = hearth.get("/api/v1/me/sign_ins", Some(&token)).await;
+        assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+        let items = seen.body.as_array().unwrap();
+        assert!(!items.is_empty(), "{}", seen.text);
+        assert_eq!(items[0]["ip"], "127.0.0.1", "{}", seen.text);
+        hearth
+            .get("/api/v1/me/sign_ins", None)
+            .await
+            .assert_problem(401, "not-authenticated");
+
+        let forgetful = Instance::start(
+            &backend,
+            Options::default()
+                .registration("open")
+                .set("HEARTH_PRIVACY_IP_RETENTION_DAYS", 0),
+        )
+        .await;
+        forgetful.register("noor", PW).await;
+        let token = forgetful.login("noor", PW).await;
+        let seen = forgetful.get("/api/v1/me/sign_ins", Some(&token)).await;
+        assert_eq!(seen.body, json!([]), "{}", seen.text);
+        assert_eq!(forgetful.count("sign_ins").await, 0);
+    });
+}

@@ -29,6 +29,7 @@ mod m20261130_000019_hidden_posts;
 mod m20261130_000020_limited_posts;
 mod m20261130_000021_removed_words;
 mod m20261130_000022_private_activities;
+mod m20261130_000023_sign_ins;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000020_limited_posts::Migration),
             Box::new(m20261130_000021_removed_words::Migration),
             Box::new(m20261130_000022_private_activities::Migration),
+            Box::new(m20261130_000023_sign_ins::Migration),
         ]
     }
 }

@@ -316,6 +316,17 @@ impl App {
     /// A wrong password and an unknown username give the same error and
     /// take the same time.
     pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {
+        self.login_from(username, password, None).await
+    }
+
+    /// [`App::login`], from the address `ip`: kept (for the member to see,
+    /// `App::my_sign_ins`) for `privacy.ip_retention_days`, then erased.
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<LoggedIn, AppError> {
         let found = accounts::find_credentials(&self.db, username).await?;
         let candidate = password.to_owned();
         let (found, matches) = blocking(move || {
@@ -338,7 +349,21 @@ impl App {
         if account.status != AccountStatus::Active {
             return Err(AppError::AccountNotActive(account.status));
         }
+        if let Some(ip) = ip
+            && self.config.privacy.ip_retention_days > 0
+        {
+            hearth_db::sign_ins::record(&self.db, account.id, &ip.to_string()).await?;
+        }
         self.start_session(account).await
+    }
+
+    /// The caller's recent sign-ins (where from, when), newest first: as
+    /// many as are kept (`privacy.ip_retention_days`).
+    pub async fn my_sign_ins(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<hearth_db::sign_ins::SignIn>, AppError> {
+        Ok(hearth_db::sign_ins::of_user(&self.db, session.account.id, 50).await?)
     }
 
     /// The session a bearer token belongs to.

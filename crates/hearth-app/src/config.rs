@@ -44,6 +44,7 @@ pub struct Config {
     pub federation: FederationConfig,
     pub metrics: MetricsConfig,
     pub moderation: ModerationConfig,
+    pub privacy: PrivacyConfig,
     pub log: LogConfig,
 }
 
@@ -109,6 +110,14 @@ pub struct ModerationConfig {
     /// the group's moderators) so the removal can be undone; 0: erased at
     /// once, and a removal cannot be undone.
     pub removed_kept_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Days the address a member signed in from is kept (shown to them, for
+    /// their account's safety), then erased; 0: never kept.
+    pub ip_retention_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

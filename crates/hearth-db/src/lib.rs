@@ -28,6 +28,7 @@ pub mod remote;
 pub mod removed;
 pub mod servers;
 pub mod setup;
+pub mod sign_ins;
 pub mod tokens;
 
 pub use connect::{

@@ -120,6 +120,11 @@ pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> Option<IpAddr>
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
+/// The address an authentication request came from (see [`client_ip`]),
+/// for the handlers behind [`limit_auth`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
 /// The words a person sees when they tried too often.
 pub fn wait_message(wait: u64) -> String {
     format!("Too many attempts. Please wait {wait} seconds and try again.")
@@ -139,9 +144,18 @@ fn too_many(wait: u64) -> Response {
 /// Middleware for every authentication door, per client address. Web pages
 /// get a page in words; the API a problem document. Both carry
 /// `Retry-After`.
-pub async fn limit_auth(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub async fn limit_auth(
+    State(state): State<ApiState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let limits = &state.auth_limits.address;
-    if let Some(ip) = client_ip(&request, limits.trust_forwarded_for)
+    let ip = client_ip(&request, limits.trust_forwarded_for);
+    // The door's handlers record where a member signed in from.
+    if let Some(ip) = ip {
+        request.extensions_mut().insert(ClientIp(ip));
+    }
+    if let Some(ip) = ip
         && let Err(wait) = limits.limit.check(&ip)
     {
         tracing::warn!(client = %ip, path = %request.uri().path(), "rate limit reached");

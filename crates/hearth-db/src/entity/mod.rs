@@ -24,5 +24,6 @@ pub mod removed_words;
 pub mod reports;
 pub mod server_software;
 pub mod setup_tokens;
+pub mod sign_ins;
 pub mod site_actor;
 pub mod users;

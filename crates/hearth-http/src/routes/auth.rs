@@ -1,5 +1,6 @@
 //! Sign up, log in, log out.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hearth_app::accounts::Registration;
@@ -9,7 +10,7 @@ use crate::ApiState;
 use crate::auth::Authenticated;
 use crate::json::Json;
 use crate::problem::ApiError;
-use crate::rate_limit::too_many_problem;
+use crate::rate_limit::{ClientIp, too_many_problem};
 use crate::views::{OwnAccountView, timestamp};
 
 #[derive(Deserialize)]
@@ -73,13 +74,18 @@ pub struct LoginAnswer {
 
 pub async fn login(
     State(state): State<ApiState>,
+    ip: Option<Extension<ClientIp>>,
     Json(body): Json<LoginBody>,
 ) -> Result<Json<LoginAnswer>, ApiError> {
     state
         .auth_limits
         .account(&body.username)
         .map_err(too_many_problem)?;
-    let logged_in = state.app.login(&body.username, &body.password).await?;
+    let ip = ip.map(|Extension(ClientIp(ip))| ip);
+    let logged_in = state
+        .app
+        .login_from(&body.username, &body.password, ip)
+        .await?;
     Ok(Json(LoginAnswer {
         token: logged_in.token,
         token_type: "Bearer",

@@ -81,3 +81,30 @@ fn rename_password_field(err: hearth_app::AppError) -> ApiError {
         other => other.into(),
     }
 }
+
+/// One sign-in: where from, and when.
+#[derive(serde::Serialize)]
+pub struct SignInView {
+    ip: String,
+    at: String,
+}
+
+/// The caller's recent sign-ins, newest first (kept for
+/// `privacy.ip_retention_days`).
+pub async fn sign_ins(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+) -> Result<Json<Vec<SignInView>>, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .my_sign_ins(&session)
+            .await?
+            .into_iter()
+            .map(|s| SignInView {
+                ip: s.ip,
+                at: crate::views::timestamp(s.at),
+            })
+            .collect(),
+    ))
+}

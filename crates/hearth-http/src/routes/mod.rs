@@ -117,6 +117,7 @@ fn table() -> Vec<Entry> {
             auth_door(s, post(me::change_password))
         }),
         at(M::GET, "/api/v1/me/posts", Own, |_| get(posts::mine)),
+        at(M::GET, "/api/v1/me/sign_ins", Own, |_| get(me::sign_ins)),
         at(M::GET, "/api/v1/admin/accounts", Admin, |_| {
             get(admin::list_accounts)
         }),

@@ -14,6 +14,7 @@ use maud::{Markup, html};
 use super::forms::{self, CSRF_FIELD, WebSession};
 use super::layout::{FieldError, Page, Viewer, error_summary, render, respond, text_field};
 use crate::ApiState;
+use crate::rate_limit::ClientIp;
 
 type FormData = Form<HashMap<String, String>>;
 
@@ -212,8 +213,10 @@ pub async fn login_form(State(state): State<ApiState>, headers: HeaderMap) -> Re
 pub async fn login(
     State(state): State<ApiState>,
     headers: HeaderMap,
+    ip: Option<axum::Extension<ClientIp>>,
     Form(form): FormData,
 ) -> Response {
+    let ip = ip.map(|axum::Extension(ClientIp(ip))| ip);
     let username = field(&form, "username").trim().to_owned();
     let fail = |errors: Vec<FieldError>, notice: Option<&'static str>| {
         page(
@@ -247,7 +250,11 @@ pub async fn login(
     if let Err(wait) = state.auth_limits.account(&username) {
         return super::too_many(&state, &headers, wait);
     }
-    match state.app.login(&username, field(&form, "password")).await {
+    match state
+        .app
+        .login_from(&username, field(&form, "password"), ip)
+        .await
+    {
         Ok(logged_in) => {
             let max_age = i64::from(state.app.config.auth.token_lifetime_days) * 86_400;
             let cookie =
@@ -361,8 +368,10 @@ fn closed(state: &ApiState, headers: &HeaderMap) -> Response {
 pub async fn signup(
     State(state): State<ApiState>,
     headers: HeaderMap,
+    ip: Option<axum::Extension<ClientIp>>,
     Form(form): FormData,
 ) -> Response {
+    let ip = ip.map(|axum::Extension(ClientIp(ip))| ip);
     if state.app.config.registration.mode == RegistrationMode::Closed {
         return closed(&state, &headers);
     }
@@ -409,7 +418,7 @@ pub async fn signup(
     let username = registration.username.clone();
     match state.app.register(registration).await {
         Ok(account) if account.status == AccountStatus::Active => {
-            match state.app.login(&username, &password).await {
+            match state.app.login_from(&username, &password, ip).await {
                 Ok(logged_in) => {
                     let max_age = i64::from(state.app.config.auth.token_lifetime_days) * 86_400;
                     redirect(
