@@ -87,6 +87,30 @@ async fn wait_seen(
     .await
 }
 
+/// Wait until the thread `url` is no longer listed for `member` of
+/// `server` (removed or deleted).
+async fn wait_gone(rig: &Rig, server: &str, member: &str, url: &str) {
+    let group = if server == "a" {
+        "circle".to_owned()
+    } else {
+        rig.handle("circle@a")
+    };
+    wait_until(&format!("the removal on {server}"), || async {
+        let list = rig
+            .at(server)
+            .api(
+                Method::GET,
+                &format!("/api/v1/posts?group={}", support::rig::urlencode(&group)),
+                Some(member),
+                None,
+            )
+            .await;
+        let items = list.body["items"].as_array()?.clone();
+        (!items.iter().any(|p| p["url"] == url)).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
     let rig = scene(&Backend::Sqlite).await;
@@ -234,21 +258,7 @@ async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
         .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
     for (server, member) in [("b", "bea"), ("c", "cai")] {
-        wait_until(&format!("the removal on {server}"), || async {
-            let group = rig.handle("circle@a");
-            let list = rig
-                .at(server)
-                .api(
-                    Method::GET,
-                    &format!("/api/v1/posts?group={}", support::rig::urlencode(&group)),
-                    Some(member),
-                    None,
-                )
-                .await;
-            let items = list.body["items"].as_array()?.clone();
-            (!items.iter().any(|p| p["url"] == url)).then_some(())
-        })
-        .await;
+        wait_gone(&rig, server, member, &url).await;
     }
     let mine = b
         .api(
@@ -402,25 +412,7 @@ async fn a_removal_is_undone_everywhere_and_the_authors_delete_erases_what_was_k
     };
     let gone_everywhere = || async {
         for (server, member) in [("a", "max"), ("b", "bea"), ("c", "cai")] {
-            let group = if server == "a" {
-                "circle".to_owned()
-            } else {
-                rig.handle("circle@a")
-            };
-            wait_until(&format!("the removal on {server}"), || async {
-                let list = rig
-                    .at(server)
-                    .api(
-                        Method::GET,
-                        &format!("/api/v1/posts?group={}", support::rig::urlencode(&group)),
-                        Some(member),
-                        None,
-                    )
-                    .await;
-                let items = list.body["items"].as_array()?.clone();
-                (!items.iter().any(|p| p["url"] == url)).then_some(())
-            })
-            .await;
+            wait_gone(&rig, server, member, &url).await;
         }
     };
 
@@ -654,25 +646,7 @@ async fn a_moderator_on_another_server_acts_through_the_group_and_loses_the_powe
         .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
     for (server, member) in [("a", "max"), ("c", "cai")] {
-        let group = if server == "a" {
-            "circle".to_owned()
-        } else {
-            handle.clone()
-        };
-        wait_until(&format!("bea's removal on {server}"), || async {
-            let list = rig
-                .at(server)
-                .api(
-                    Method::GET,
-                    &format!("/api/v1/posts?group={}", support::rig::urlencode(&group)),
-                    Some(member),
-                    None,
-                )
-                .await;
-            let items = list.body["items"].as_array()?.clone();
-            (!items.iter().any(|p| p["url"] == url)).then_some(())
-        })
-        .await;
+        wait_gone(&rig, server, member, &url).await;
     }
     let log = a
         .api(

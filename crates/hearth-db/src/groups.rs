@@ -794,15 +794,10 @@ mod tests {
         .id
     }
 
-    /// When a server's last member leaves, what only members may read that
-    /// still waits to go there is dropped; nothing else is.
-    #[tokio::test]
-    async fn the_last_member_of_a_server_leaving_drops_what_was_private_to_the_group() {
-        use crate::entity::deliveries;
-        use crate::queue::{self, Target};
-        let (_dir, db) = crate::test_database().await;
+    /// An account and its open group `circle`.
+    async fn circle(db: &sea_orm::DatabaseConnection) -> Group {
         let owner = accounts::insert(
-            &db,
+            db,
             NewAccount {
                 username: Username::parse("owner").unwrap(),
                 display_name: DisplayName::parse("Owner").unwrap(),
@@ -818,8 +813,8 @@ mod tests {
         )
         .await
         .unwrap();
-        let group = insert(
-            &db,
+        insert(
+            db,
             NewGroup {
                 name: GroupName::parse("circle").unwrap(),
                 display_name: "Circle".into(),
@@ -834,7 +829,17 @@ mod tests {
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    /// When a server's last member leaves, what only members may read that
+    /// still waits to go there is dropped; nothing else is.
+    #[tokio::test]
+    async fn the_last_member_of_a_server_leaving_drops_what_was_private_to_the_group() {
+        use crate::entity::deliveries;
+        use crate::queue::{self, Target};
+        let (_dir, db) = crate::test_database().await;
+        let group = circle(&db).await;
         let a1 = actor(
             &db,
             "https://a.example/u/1",
@@ -923,40 +928,7 @@ mod tests {
     #[tokio::test]
     async fn member_servers_come_from_one_query_each_once() {
         let (_dir, db) = crate::test_database().await;
-        let owner = accounts::insert(
-            &db,
-            NewAccount {
-                username: Username::parse("owner").unwrap(),
-                display_name: DisplayName::parse("Owner").unwrap(),
-                bio: Bio::parse("").unwrap(),
-                email: None,
-                password_hash: String::new(),
-                role: Role::Member,
-                status: AccountStatus::Active,
-                registration_reason: String::new(),
-                public_key_pem: String::new(),
-                private_key_pem: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-        let group = insert(
-            &db,
-            NewGroup {
-                name: GroupName::parse("circle").unwrap(),
-                display_name: "Circle".into(),
-                description: String::new(),
-                rules: String::new(),
-                join_policy: JoinPolicy::Open,
-                listed: true,
-                allow_outside_posts: false,
-                public_key_pem: String::new(),
-                private_key_pem: String::new(),
-                created_by: owner.id,
-            },
-        )
-        .await
-        .unwrap();
+        let group = circle(&db).await;
         let b1 = actor(
             &db,
             "https://b.example/u/1",
