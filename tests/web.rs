@@ -1275,3 +1275,80 @@ async fn only_admins_ban_from_the_server_and_read_its_moderation_log_on(backend:
         assert!(log.contains(expected), "{expected}: {log}");
     }
 }
+
+#[tokio::test]
+async fn a_member_downloads_their_data_with_the_session_cookie() {
+    each_backend!(|backend| a_member_downloads_their_data_with_the_session_cookie_on(&backend));
+}
+
+async fn a_member_downloads_their_data_with_the_session_cookie_on(backend: &Backend) {
+    let hearth = Instance::start(backend, Options::default().registration("open")).await;
+    let admin_password = "a long enough passphrase";
+    hearth.create_user("ruth", admin_password, &["--admin"]);
+    let (bob, _) = signed_up(&hearth, "bob").await;
+
+    // Linked from every page; the page says what is in it.
+    let home = page_text(&bob, &hearth, "/").await;
+    assert!(home.contains("href=\"/me/export\""), "{home}");
+    let html = page_text(&bob, &hearth, "/me/export").await;
+    assert!(html.contains("<h1>Download your data</h1>"), "{html}");
+    assert!(html.contains("It does not hold what other people wrote."));
+    assert!(html.contains("action=\"/me/export/download\""));
+    assert!(html.contains("Nobody who runs this server has downloaded your data."));
+
+    let resp = bob
+        .get(hearth.url("/me/export/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/zip");
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"hearth-bob-")
+    );
+    let bytes = resp.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK\x03\x04"), "a zip archive");
+
+    // Nobody logged in is sent to log in.
+    let anonymous = browser()
+        .get(hearth.url("/me/export/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()["location"], "/login");
+
+    // An admin's export of Bob is written where Bob reads it, and on the
+    // admins' page, which Bob may not open.
+    let (status, _, stderr) = {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("bob.zip");
+        hearth.run(
+            &[
+                "admin",
+                "export-user",
+                "bob",
+                "--out",
+                out.to_str().unwrap(),
+                "--reason",
+                "asked by letter",
+            ],
+            "",
+        )
+    };
+    assert!(status.success(), "{stderr}");
+    let html = page_text(&bob, &hearth, "/me/export").await;
+    assert!(html.contains("downloaded your data"), "{html}");
+    assert!(html.contains("asked by letter"), "{html}");
+    let refused = bob.get(hearth.url("/admin/audit")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let (ruth, _) = logged_in(&hearth, "ruth", admin_password).await;
+    let html = page_text(&ruth, &hearth, "/admin/audit").await;
+    assert!(
+        html.contains("downloaded the data of <strong>bob</strong>"),
+        "{html}"
+    );
+}

@@ -30,6 +30,7 @@ mod m20261130_000020_limited_posts;
 mod m20261130_000021_removed_words;
 mod m20261130_000022_private_activities;
 mod m20261130_000023_sign_ins;
+mod m20261130_000024_audit_log;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000021_removed_words::Migration),
             Box::new(m20261130_000022_private_activities::Migration),
             Box::new(m20261130_000023_sign_ins::Migration),
+            Box::new(m20261130_000024_audit_log::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ pub mod actors;
 pub mod backfill;
 pub mod context;
 pub mod discovery;
+pub mod export;
 pub mod inbox;
 pub mod lists;
 pub mod nodeinfo;

@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod config;
 mod error;
 pub mod events;
+pub mod export;
 pub mod federation_status;
 pub mod groups;
 mod housekeeping;

@@ -12,6 +12,7 @@
 //! SQLite and a plain `BEGIN` on PostgreSQL.
 
 pub mod accounts;
+pub mod audit;
 mod connect;
 pub mod delivery_status;
 pub mod domain_rules;

@@ -1053,3 +1053,90 @@ mod tests {
         assert_eq!(anonymous[&a].counts, by_page[&a].counts);
     }
 }
+
+/// For a member's export: one page of the posts `author_ap_id` wrote that
+/// are not deleted (held ones included: their words are the author's),
+/// oldest first; `after` is the last id seen.
+pub async fn for_export(
+    db: &impl ConnectionTrait,
+    author_ap_id: &str,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Post>, DbError> {
+    let mut query = posts::Entity::find()
+        .filter(posts::Column::AuthorApId.eq(author_ap_id))
+        .filter(posts::Column::DeletedAt.is_null())
+        .filter(posts::Column::HiddenAt.is_null())
+        .order_by_asc(posts::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(posts::Column::Id.gt(after));
+    }
+    query
+        .limit(Ord::min(limit, crate::MAX_PAGE))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Post::try_from)
+        .collect()
+}
+
+/// A reaction a member gave, naming the post only by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenReaction {
+    pub id: i64,
+    pub ap_id: String,
+    pub reaction: Reaction,
+    pub post_ap_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// For a member's export: one page of the reactions account `user_id`
+/// gave, oldest first; `after` is the last id seen.
+pub async fn reactions_given(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<GivenReaction>, DbError> {
+    let mut query = reactions::Entity::find()
+        .filter(reactions::Column::UserId.eq(user_id))
+        .order_by_asc(reactions::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(reactions::Column::Id.gt(after));
+    }
+    let rows = query
+        .limit(Ord::min(limit, crate::MAX_PAGE))
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.post_id).collect();
+    let posts: HashMap<i64, String> = posts::Entity::find()
+        .filter(posts::Column::Id.is_in(ids))
+        .select_only()
+        .column(posts::Column::Id)
+        .column(posts::Column::ApId)
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    rows.into_iter()
+        .filter_map(|r| {
+            let post_ap_id = posts.get(&r.post_id)?.clone();
+            Some(
+                r.reaction
+                    .parse()
+                    .map_err(|e| DbError::Corrupt {
+                        table: "reactions",
+                        detail: format!("reaction {}: {e}", r.id),
+                    })
+                    .map(|reaction| GivenReaction {
+                        id: r.id,
+                        ap_id: r.ap_id,
+                        reaction,
+                        post_ap_id,
+                        created_at: r.created_at,
+                    }),
+            )
+        })
+        .collect()
+}

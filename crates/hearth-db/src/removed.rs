@@ -164,3 +164,36 @@ pub async fn in_group(
         .filter_map(|k| by_id.remove(&k.post_id).map(|p| (p, Removed::from(k))))
         .collect())
 }
+
+/// For the author's export: the removed posts of `author_ap_id` whose
+/// words are still kept, oldest first (a member has few of them).
+pub async fn by_author(
+    db: &impl ConnectionTrait,
+    author_ap_id: &str,
+) -> Result<Vec<(Post, Removed)>, DbError> {
+    let by_author = Query::select()
+        .column(posts::Column::Id)
+        .from(posts::Entity)
+        .and_where(posts::Column::AuthorApId.eq(author_ap_id))
+        .to_owned();
+    let kept = removed_words::Entity::find()
+        .filter(removed_words::Column::PostId.in_subquery(by_author))
+        .order_by_asc(removed_words::Column::PostId)
+        .all(db)
+        .await?;
+    if kept.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = posts::Entity::find()
+        .filter(posts::Column::Id.is_in(kept.iter().map(|k| k.post_id)))
+        .all(db)
+        .await?;
+    let mut by_id = std::collections::HashMap::new();
+    for row in rows {
+        by_id.insert(row.id, Post::try_from(row)?);
+    }
+    Ok(kept
+        .into_iter()
+        .filter_map(|k| by_id.remove(&k.post_id).map(|p| (p, Removed::from(k))))
+        .collect())
+}

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod account;
+pub mod audit;
 pub mod content;
 pub mod error;
 pub mod federation_policy;

@@ -16,6 +16,7 @@
 //! ```
 
 mod auth;
+pub mod export;
 pub mod json;
 pub mod metrics;
 mod pagination;

@@ -114,6 +114,9 @@ async fn dispatch(app: &App, command: AdminCommand) -> anyhow::Result<()> {
             print!("{}", app.export_domain_blocks().await.map_err(explain)?);
         }
         AdminCommand::SubscribeBlocklist(args) => subscribe(app, args).await?,
+        AdminCommand::ExportUser { name, out, reason } => {
+            export_user(app, &name, &out, &reason).await?;
+        }
     }
     Ok(())
 }
@@ -461,6 +464,43 @@ async fn decide(app: &App, name: &str, approve: bool) -> anyhow::Result<()> {
 }
 
 /// Turn a use-case error into a message naming the field or thing at fault.
+async fn export_user(
+    app: &App,
+    name: &str,
+    out: &std::path::Path,
+    reason: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    // Refuse before anything is read (and written in the audit log).
+    if out.exists() {
+        bail!("out: {} already exists", out.display());
+    }
+    let export = app
+        .export_member(
+            hearth_app::export::Requester::Operator,
+            hearth_app::export::Subject::Username(name),
+            reason,
+        )
+        .await
+        .map_err(explain)?;
+    let bytes = hearth_http::export::archive(&export).map_err(|e| anyhow::anyhow!(e))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .with_context(|| format!("out: cannot create {}", out.display()))?;
+    file.write_all(&bytes)
+        .with_context(|| format!("out: cannot write {}", out.display()))?;
+    println!(
+        "wrote the data of '{}' to {} ({} posts); this is recorded in the audit log",
+        export.account.username,
+        out.display(),
+        export.posts.len()
+    );
+    Ok(())
+}
+
 fn explain(err: AppError) -> anyhow::Error {
     match err {
         AppError::Invalid(errors) => anyhow::anyhow!(

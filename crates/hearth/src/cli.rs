@@ -138,6 +138,21 @@ pub enum AdminCommand {
         /// The domain, as the rule names it.
         domain: String,
     },
+    /// Download a member's data (as they would from "Download your
+    /// data"), for a data-subject request. It is written in the audit log,
+    /// which the member can read.
+    ///
+    /// Example: hearth admin export-user alice --out alice.zip --reason "request by email, 30 Nov"
+    ExportUser {
+        /// Username.
+        name: String,
+        /// The file to write the .zip archive to (it must not exist yet).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Why, for the audit log (shown to the member).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Import domain blocks: the same as `domains import`.
     ImportBlocklist(ImportArgs),
     /// Print the domain blocks as a CSV: the same as `domains export`.

@@ -1,6 +1,7 @@
 //! sea-orm entities: one module per table. Private to this crate.
 
 pub mod access_tokens;
+pub mod audit_log;
 pub mod bans;
 pub mod deliveries;
 pub mod domain_rules;

@@ -10,6 +10,7 @@
 
 mod admin;
 mod auth;
+pub(crate) mod export;
 pub(crate) mod federation;
 pub(crate) mod groups;
 mod me;
@@ -118,6 +119,18 @@ fn table() -> Vec<Entry> {
         }),
         at(M::GET, "/api/v1/me/posts", Own, |_| get(posts::mine)),
         at(M::GET, "/api/v1/me/sign_ins", Own, |_| get(me::sign_ins)),
+        // The member's own data (their posts through the read rule, as
+        // they read them), and who else downloaded it.
+        at(M::GET, "/api/v1/me/export", Own, |_| get(export::mine)),
+        at(M::GET, "/api/v1/me/audit_log", Own, |_| {
+            get(export::my_audit_log)
+        }),
+        at(M::GET, "/api/v1/admin/accounts/{id}/export", Admin, |_| {
+            get(export::member)
+        }),
+        at(M::GET, "/api/v1/admin/audit_log", Admin, |_| {
+            get(export::audit_log)
+        }),
         at(M::GET, "/api/v1/admin/accounts", Admin, |_| {
             get(admin::list_accounts)
         }),
@@ -634,6 +647,11 @@ fn table() -> Vec<Entry> {
         }),
         at(M::GET, "/admin/log", Admin, |_| {
             get(web::admin_moderation::log)
+        }),
+        at(M::GET, "/admin/audit", Admin, |_| get(web::export::audit)),
+        at(M::GET, "/me/export", Own, |_| get(web::export::mine)),
+        at(M::GET, "/me/export/download", Own, |_| {
+            get(web::export::download)
         }),
         at(M::POST, "/posts/{id}/edit", Command, |_| {
             post(web::groups::edit_post)

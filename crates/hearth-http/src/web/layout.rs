@@ -12,10 +12,11 @@ use super::forms::CSRF_FIELD;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The admins' pages, linked from the header.
-const ADMIN_PAGES: [(&str, &str); 3] = [
+const ADMIN_PAGES: [(&str, &str); 4] = [
     ("/admin/federation", "Connected servers"),
     ("/admin/bans", "Server bans"),
     ("/admin/log", "Server moderation log"),
+    ("/admin/audit", "Who read members' data"),
 ];
 
 /// What the frame needs to know about who is looking.
@@ -70,6 +71,7 @@ pub fn render(page: Page<'_>) -> Markup {
                                             li { a href=(path) { (label) } }
                                         }
                                     }
+                                    li { a href="/me/export" { "Download your data" } }
                                     li { a href="/settings" { "Settings" } }
                                     li {
                                         form method="post" action="/logout" {
