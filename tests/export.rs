@@ -112,6 +112,25 @@ async fn export_holds_all_and_nothing_else_on(backend: &Backend) {
         .await;
     assert!(deleted.status.is_success(), "{}", deleted.text);
 
+    // A post the group's moderator (Olga) removed: still Ann's words, kept
+    // here for a while, so in her export; the moderator's reason is not.
+    let removed = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "ANNREMOVED thread", "body": "ANNREMOVED words"}),
+        )
+        .await;
+    let done = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{}/remove", removed["id"].as_str().unwrap()),
+            Some("olga"),
+            Some(json!({"reason": "OLGAREASON off topic"})),
+        )
+        .await;
+    assert!(done.status.is_success(), "{}", done.text);
+
     let (status, headers, bytes) =
         download(&a.instance, "/api/v1/me/export", Some(a.token("ann"))).await;
     assert_eq!(status, StatusCode::OK);
@@ -148,11 +167,18 @@ async fn export_holds_all_and_nothing_else_on(backend: &Backend) {
     assert_eq!(actor["type"], "Person");
     assert_eq!(actor["preferredUsername"], "ann");
 
-    // The thread and the reply, each with its group; the reply names the
-    // post it answers by id.
+    // The thread, the reply and the removed post, each with its group; the
+    // reply names the post it answers by id.
     let outbox = json("outbox.json");
     let items = outbox["orderedItems"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{outbox:#}");
+    assert_eq!(items.len(), 3, "{outbox:#}");
+    let gone = items
+        .iter()
+        .map(|c| &c["object"])
+        .find(|o| o["id"] == removed["url"])
+        .expect("the removed post");
+    assert_eq!(gone["hearth:state"], "removed");
+    assert!(gone["content"].as_str().unwrap().contains("ANNREMOVED"));
     assert!(
         items
             .iter()
@@ -225,6 +251,10 @@ async fn export_holds_all_and_nothing_else_on(backend: &Backend) {
     let files = unzip(&bytes);
     assert!(files["outbox.json"].contains("OLGABODY"));
     for (name, text) in &files {
+        assert!(
+            !text.contains("OLGAREASON"),
+            "{name} holds a removal's reason"
+        );
         assert!(!text.contains("ANN"), "{name} holds Ann's words: {text}");
     }
 }
