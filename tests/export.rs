@@ -130,6 +130,23 @@ async fn export_holds_all_and_nothing_else_on(backend: &Backend) {
         )
         .await;
     assert!(done.status.is_success(), "{}", done.text);
+    // A post waiting for a moderator (Ann joined minutes ago): hers too.
+    let set = a
+        .api(
+            Method::PUT,
+            "/api/v1/groups/circle/premoderation",
+            Some("olga"),
+            Some(json!({"new_member_days": 7})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let waiting = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "ANNWAITING thread", "body": "ANNWAITING words"}),
+        )
+        .await;
 
     let (status, headers, bytes) =
         download(&a.instance, "/api/v1/me/export", Some(a.token("ann"))).await;
@@ -167,11 +184,18 @@ async fn export_holds_all_and_nothing_else_on(backend: &Backend) {
     assert_eq!(actor["type"], "Person");
     assert_eq!(actor["preferredUsername"], "ann");
 
-    // The thread, the reply and the removed post, each with its group; the
+    // The thread, the reply, the removed and the waiting post, each with its group; the
     // reply names the post it answers by id.
     let outbox = json("outbox.json");
     let items = outbox["orderedItems"].as_array().unwrap();
-    assert_eq!(items.len(), 3, "{outbox:#}");
+    assert_eq!(items.len(), 4, "{outbox:#}");
+    let held = items
+        .iter()
+        .map(|c| &c["object"])
+        .find(|o| o["id"] == waiting["url"])
+        .expect("the waiting post");
+    assert_eq!(held["hearth:state"], "waiting");
+    assert!(held["content"].as_str().unwrap().contains("ANNWAITING"));
     let gone = items
         .iter()
         .map(|c| &c["object"])
