@@ -148,21 +148,7 @@ pub async fn in_group(
         .limit(limit)
         .all(db)
         .await?;
-    if kept.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = posts::Entity::find()
-        .filter(posts::Column::Id.is_in(kept.iter().map(|k| k.post_id)))
-        .all(db)
-        .await?;
-    let mut by_id = std::collections::HashMap::new();
-    for row in rows {
-        by_id.insert(row.id, Post::try_from(row)?);
-    }
-    Ok(kept
-        .into_iter()
-        .filter_map(|k| by_id.remove(&k.post_id).map(|p| (p, Removed::from(k))))
-        .collect())
+    with_posts(db, kept).await
 }
 
 /// For the author's export: the removed posts of `author_ap_id` whose
@@ -181,6 +167,14 @@ pub async fn by_author(
         .order_by_asc(removed_words::Column::PostId)
         .all(db)
         .await?;
+    with_posts(db, kept).await
+}
+
+/// Each kept row with its post, in the rows' order.
+async fn with_posts(
+    db: &impl ConnectionTrait,
+    kept: Vec<removed_words::Model>,
+) -> Result<Vec<(Post, Removed)>, DbError> {
     if kept.is_empty() {
         return Ok(Vec::new());
     }
