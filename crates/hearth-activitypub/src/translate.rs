@@ -304,6 +304,9 @@ async fn relayed_activity(
                 )));
             }
             know_author(data, &obj).await;
+            if inner.kind == "Create" {
+                missing_ancestors(data, group, &obj).await;
+            }
             let post = incoming_post(&obj, |url| url.as_str() == group.ap_id);
             if inner.kind == "Create" {
                 app.receive_post(&origin, post).await
@@ -400,6 +403,61 @@ async fn relayed_activity(
         ))),
     };
     quiet_not_found(outcome)
+}
+
+/// How many posts above a reply are fetched when they are not here yet.
+const MAX_ANCESTORS: usize = 8;
+
+/// A relayed reply may overtake the post it answers (a group sends
+/// activities about different posts in parallel): fetch the missing posts
+/// above it from their servers (signed, so members-only ones are served to
+/// this member server), oldest first, and take each as the group relaying
+/// it, through the same command as its own `Announce`. What cannot be
+/// fetched is left out; the reply is then refused as before.
+async fn missing_ancestors(data: &Data, group: &RemoteActor, obj: &IncomingObject) {
+    let fed = data.app_data();
+    let mut above = Vec::new();
+    let mut next = obj.in_reply_to.clone();
+    while let Some(parent) = next {
+        if above.len() >= MAX_ANCESTORS || fed.urls.is_local(&parent) {
+            break;
+        }
+        match fed.app.knows_post(parent.as_str()).await {
+            Ok(false) => {}
+            _ => break,
+        }
+        match fetch_object(data, &parent).await {
+            Ok(fetched) => {
+                next = fetched.in_reply_to.clone();
+                above.push(fetched);
+            }
+            Err(err) => {
+                tracing::info!(post = %parent, error = %err, "cannot fetch the post a reply answers");
+                break;
+            }
+        }
+    }
+    for post in above.into_iter().rev() {
+        know_author(data, &post).await;
+        let origin = match Origin::relayed(
+            &fed.urls,
+            group.clone(),
+            post.attributed_to.as_str(),
+            post.id.as_str(),
+            "Announce",
+        ) {
+            Ok(origin) => origin,
+            Err(err) => {
+                tracing::info!(post = %post.id, error = %err, "a fetched post is not the group's to relay");
+                return;
+            }
+        };
+        let incoming = incoming_post(&post, |url| url.as_str() == group.ap_id);
+        if let Err(err) = fed.app.receive_post(&origin, incoming).await {
+            tracing::info!(post = %post.id, error = %err, "a fetched post above a reply was not taken");
+            return;
+        }
+    }
 }
 
 /// What a group relays about a post not known here (or not readable by
