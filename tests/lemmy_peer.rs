@@ -928,3 +928,119 @@ async fn hearth_moderation_on_lemmy(backend: &Backend) {
 
     no_refused_deliveries(&rig, &lemmy).await;
 }
+
+#[tokio::test]
+async fn a_hearth_members_deleted_account_is_erased_on_lemmy_and_lemmy_confirms() {
+    each_backend!(|backend| deleted_account_on_lemmy(&backend));
+}
+
+async fn deleted_account_on_lemmy(backend: &Backend) {
+    let peers = Peers::new();
+    let Some((lemmy, rig)) = scene(backend, &peers).await else {
+        return;
+    };
+    let _log = LogOnFailure(&rig);
+    let a = rig.at("a");
+    rig.join("a", "bea", "circle@a").await;
+    let circle = lemmy_subscribes(&rig, &lemmy, "circle", "Subscribed").await;
+    wait_until("Lemmy's admin to be a member of circle", || async {
+        (lemmy_members(&rig, &lemmy, "circle").await == 1).then_some(())
+    })
+    .await;
+    // bea's thread and her reply under ann's: Lemmy reads both.
+    let thread = a
+        .write(
+            "bea",
+            "circle",
+            json!({"title": "Sleep after chemo", "body": "Does it ever come back?", "visibility": "public"}),
+        )
+        .await;
+    let thread_url = thread["url"].as_str().unwrap().to_owned();
+    let other = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "Walking helps me", "visibility": "public"}),
+        )
+        .await;
+    let other_url = other["url"].as_str().unwrap().to_owned();
+    let reply = a
+        .reply("bea", other["id"].as_str().unwrap(), "Me too, slowly.")
+        .await;
+    let reply_url = reply["url"].as_str().unwrap().to_owned();
+    let on_lemmy = lemmy
+        .wait_post(circle, &thread_url, "bea's thread on Lemmy", |_| true)
+        .await;
+    let lemmy_thread = on_lemmy["post"]["id"].as_i64().unwrap();
+    let other_on_lemmy = lemmy
+        .wait_post(circle, &other_url, "ann's thread on Lemmy", |_| true)
+        .await;
+    let lemmy_other = other_on_lemmy["post"]["id"].as_i64().unwrap();
+    lemmy
+        .wait_comment(lemmy_other, "bea's reply on Lemmy", |c| {
+            c["comment"]["ap_id"] == reply_url.as_str()
+        })
+        .await;
+
+    // bea deletes her account on Hearth.
+    let erased = a
+        .api(
+            Method::DELETE,
+            "/api/v1/me",
+            Some("bea"),
+            Some(json!({"password": support::rig::PASSWORD})),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.text);
+    let receipt_path = url::Url::parse(erased.body["receipt_api_url"].as_str().unwrap())
+        .unwrap()
+        .path()
+        .to_owned();
+    // Lemmy confirms, and her words are gone there.
+    wait_until("Lemmy to acknowledge the erasure", || async {
+        let got = a.instance.get(&receipt_path, None).await;
+        (got.body["servers"]
+            == json!([{
+                "server": lemmy.authority(),
+                "state": "acknowledged",
+            }])
+            || got.body["servers"].as_array().is_some_and(|s| {
+                s.len() == 1
+                    && s[0]["server"] == lemmy.authority().as_str()
+                    && s[0]["state"] == "acknowledged"
+            }))
+        .then_some(())
+    })
+    .await;
+    lemmy
+        .wait_post_by_id(lemmy_thread, "bea's thread deleted on Lemmy", |p| {
+            p["post"]["deleted"] == true
+                && !p["post"]["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("Does it ever come back")
+        })
+        .await;
+    wait_until("bea's reply deleted on Lemmy", || async {
+        let comments = lemmy.comments(lemmy_other).await;
+        comments
+            .iter()
+            .find(|c| c["comment"]["ap_id"] == reply_url.as_str())
+            .is_none_or(|c| {
+                c["comment"]["deleted"] == true
+                    && !c["comment"]["content"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("Me too, slowly")
+            })
+            .then_some(())
+    })
+    .await;
+    // ann's thread, which bea replied to, is still there.
+    lemmy
+        .wait_post_by_id(lemmy_other, "ann's thread still on Lemmy", |p| {
+            p["post"]["deleted"] == false
+        })
+        .await;
+    no_refused_deliveries(&rig, &lemmy).await;
+}

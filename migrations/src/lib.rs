@@ -31,6 +31,7 @@ mod m20261130_000021_removed_words;
 mod m20261130_000022_private_activities;
 mod m20261130_000023_sign_ins;
 mod m20261130_000024_audit_log;
+mod m20261130_000025_erasure;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000022_private_activities::Migration),
             Box::new(m20261130_000023_sign_ins::Migration),
             Box::new(m20261130_000024_audit_log::Migration),
+            Box::new(m20261130_000025_erasure::Migration),
         ]
     }
 }

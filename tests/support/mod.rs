@@ -314,7 +314,7 @@ impl Instance {
 
     /// Start `hearth serve`: on a free port the first time, and on the same
     /// port (so the same domain and actor ids) when restarting.
-    async fn launch(&mut self) {
+    pub async fn launch(&mut self) {
         let restarting = self.port != 0;
         for attempt in 0..5 {
             if !restarting {

@@ -25,8 +25,9 @@ use hearth_domain::post::Visibility;
 use hearth_domain::text;
 
 use crate::wire::{
-    AS_PUBLIC, Activity, ActivityType, Collection, Context, Follow, LinkAttachment, LinkType,
-    PostObject, PostType, Source, Tag, TagType, Tombstone, TombstoneRef, TombstoneType, Wrapped,
+    AS_PUBLIC, Activity, ActivityType, ActorTombstone, Collection, Context, Follow, LinkAttachment,
+    LinkType, PostObject, PostType, Source, Tag, TagType, Tombstone, TombstoneRef, TombstoneType,
+    Wrapped,
 };
 
 /// How long a Page's plain-text `summary` excerpt may be.
@@ -204,6 +205,16 @@ pub fn tombstone(post: &Post) -> Tombstone {
         former_type: post_type(post),
         deleted: post.deleted_at.map(timestamp),
     }
+}
+
+/// A deleted account's actor, as JSON: nothing but its id.
+pub fn person_tombstone(urls: &Urls, username: &str) -> Result<String, PortError> {
+    json(&ActorTombstone {
+        context: Context::Activities,
+        id: urls.user(username).to_string(),
+        kind: TombstoneType::Tombstone,
+        former_type: "Person",
+    })
 }
 
 /// The activity `act` is, by its actor, addressed as its post.
@@ -446,6 +457,28 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
         Event::Moderation(event) => moderation(urls, event),
         Event::Reported(flag) => reported(urls, flag),
         Event::ReportResolved(resolved) => report_resolved(urls, resolved),
+        Event::ActorErased { id, actor, inboxes } => {
+            // Addressed to the public as Lemmy requires of it: it names
+            // the person only, nothing they wrote.
+            let mut delete = Activity::new(
+                ActivityType::Delete,
+                id.clone(),
+                actor.clone(),
+                actor.clone(),
+                vec![AS_PUBLIC.to_owned()],
+            )
+            .with_context(Context::Moderation);
+            delete.remove_data = Some(true);
+            Ok(vec![Outgoing {
+                id: id.clone(),
+                kind: "Delete".into(),
+                actor: actor.clone(),
+                body: json(&delete)?,
+                inboxes: inboxes.clone(),
+                about: None,
+                private_to_group: None,
+            }])
+        }
     }
 }
 

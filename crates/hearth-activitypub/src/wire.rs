@@ -273,6 +273,20 @@ pub struct Tombstone {
     pub deleted: Option<String>,
 }
 
+/// The `Tombstone` a deleted account's actor answers with (HTTP 410),
+/// once every server that held any of it has been told.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActorTombstone {
+    #[serde(rename = "@context")]
+    pub context: Context,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: TombstoneType,
+    /// Always `Person`.
+    pub former_type: &'static str,
+}
+
 /// A thread (`Page`) or reply (`Note`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -66,6 +66,16 @@ pub enum Event {
     Reported(Box<FlagEvent>),
     /// A report another server sent was dealt with here: tell it.
     ReportResolved(Box<ResolvedEvent>),
+    /// A member's account here was deleted: every server that holds
+    /// anything of it is told to delete the person and all they wrote
+    /// (`Delete` of the actor, with Lemmy's `removeData`).
+    ActorErased {
+        /// The activity's id.
+        id: String,
+        /// The person's actor id.
+        actor: String,
+        inboxes: Vec<String>,
+    },
 }
 
 /// A moderator's action on a person in a group here.
@@ -198,4 +208,23 @@ pub enum Change {
     /// A thread pinned to the top of its group (`true`) or unpinned, by a
     /// moderator (`Add`/`Remove` on the group's featured collection).
     Pinned(bool),
+}
+
+/// The member here whose data the activities for `event` carry, if any:
+/// each server that acknowledges them is recorded as holding a copy (see
+/// `hearth_db::erasures`), to be told when the member takes it back.
+pub(crate) fn owner_of(event: &Event) -> Option<String> {
+    match event {
+        Event::Post(e) => match &e.act.change {
+            Change::Created | Change::Edited | Change::Restored { .. }
+                if e.act.post.local && !e.act.post.author_ap_id.is_empty() =>
+            {
+                Some(e.act.post.author_ap_id.clone())
+            }
+            Change::Reacted(_) if e.act.by_member_here => Some(e.act.actor.clone()),
+            _ => None,
+        },
+        Event::JoinAsked { member, .. } => Some(member.clone()),
+        _ => None,
+    }
 }

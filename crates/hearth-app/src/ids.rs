@@ -46,6 +46,11 @@ impl Urls {
         url
     }
 
+    /// The page of an erasure's receipt, by the secret of its link.
+    pub fn receipt(&self, secret: &str) -> Url {
+        self.at(&format!("/erasures/{secret}"))
+    }
+
     pub fn user(&self, name: &str) -> Url {
         self.at(&format!("/u/{}", name.to_ascii_lowercase()))
     }

@@ -229,6 +229,12 @@ impl App {
         object_id: &str,
         reason: Option<&str>,
     ) -> Result<Outcome, AppError> {
+        // A person deleted on their server, by themselves.
+        if let Origin::Remote(r) = origin
+            && r.actor == object_id
+        {
+            return self.receive_actor_deleted(origin).await;
+        }
         let Some(post) = posts::find_by_ap_id(&self.db, object_id).await? else {
             return Ok(Outcome::Ignored("nothing to delete".into()));
         };

@@ -20,6 +20,7 @@
 pub mod access;
 pub mod accounts;
 pub mod config;
+pub mod erasure;
 mod error;
 pub mod events;
 pub mod export;
@@ -198,6 +199,23 @@ impl App {
         txn: &DatabaseTransaction,
         event: Event,
     ) -> Result<(), AppError> {
+        self.emit_for(txn, event, None).await
+    }
+
+    /// [`Self::emit`] for the activities that carry out the erasure
+    /// `erasure` (when given): their deliveries keep trying while the
+    /// server exists, and are its receipt.
+    pub(crate) async fn emit_for(
+        &self,
+        txn: &DatabaseTransaction,
+        event: Event,
+        erasure: Option<i64>,
+    ) -> Result<(), AppError> {
+        let owner = if erasure.is_some() {
+            None
+        } else {
+            events::owner_of(&event)
+        };
         for out in self.port()?.render(&event)? {
             let mut targets: Vec<Target> = Vec::with_capacity(out.inboxes.len());
             for inbox in &out.inboxes {
@@ -227,6 +245,8 @@ impl App {
                     body: &out.body,
                     about: out.about.as_deref(),
                     private_to_group: out.private_to_group,
+                    owner: owner.as_deref(),
+                    erasure,
                 },
                 &targets,
             )

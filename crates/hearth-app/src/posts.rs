@@ -642,15 +642,36 @@ impl App {
         };
         let id = self.activity_id(origin);
         let reason = reason.filter(|r| !r.is_empty());
-        self.announce(
+        // The author's own post, deleted here: every server that received
+        // it is told, and how each answers is its receipt.
+        let erasure = match (&reason, origin) {
+            (None, Origin::Local(account)) if post.local && !kept => Some(
+                hearth_db::erasures::create(
+                    &txn,
+                    hearth_db::erasures::ErasureKind::Post,
+                    &post.ap_id,
+                    Some(account.id),
+                    crate::erasure::BY_MEMBER,
+                    None,
+                )
+                .await?
+                .id,
+            ),
+            _ => None,
+        };
+        self.announce_erasure(
             &txn,
             origin,
             &group,
             &deleted,
             id,
             Change::Deleted { reason },
+            erasure,
         )
         .await?;
+        if erasure.is_some() {
+            hearth_db::erasures::forget_copies(&txn, &post.author_ap_id, Some(&post.ap_id)).await?;
+        }
         self.commit(txn).await?;
         tracing::info!(post = %post.ap_id, by = %actor, author = by_author, "post deleted");
         Ok(Some(()))
@@ -932,12 +953,34 @@ impl App {
         id: String,
         change: Change,
     ) -> Result<(), AppError> {
+        self.announce_erasure(txn, origin, group, post, id, change, None)
+            .await
+    }
+
+    /// [`Self::announce`] for a deletion that carries out the erasure
+    /// `erasure` (when given): the servers that hold a copy of the post
+    /// are told too, member servers or not, and the deliveries keep trying.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn announce_erasure(
+        &self,
+        txn: &DatabaseTransaction,
+        origin: &Origin,
+        group: &PostGroup,
+        post: &Post,
+        id: String,
+        change: Change,
+        erasure: Option<i64>,
+    ) -> Result<(), AppError> {
         // A held post has not been published: nothing about it leaves
         // until a moderator lets it through.
         if !post.visibility.federates() || post.is_held() {
             return Ok(());
         }
         let to = match group {
+            PostGroup::Local(g) if erasure.is_some() => PostAudience::GroupHere {
+                group: g.clone(),
+                inboxes: self.holding_servers(txn, g.id, post).await?,
+            },
             // Every member server, the one the activity came from included:
             // as Lemmy's groups do, the group's Announce tells it the
             // activity was accepted (and Hearth ignores its own activities
@@ -968,7 +1011,7 @@ impl App {
             post: post.clone(),
             change,
         };
-        self.emit(txn, Event::Post(Box::new(PostEvent { to, act })))
+        self.emit_for(txn, Event::Post(Box::new(PostEvent { to, act })), erasure)
             .await
     }
 

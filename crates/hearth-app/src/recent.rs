@@ -87,6 +87,11 @@ impl<V: Clone> Recent<V> {
         values.insert(key.to_owned(), (value, now));
     }
 
+    /// Forget `key`: what the database holds has changed.
+    pub(crate) fn remove(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
     /// The map, even if a thread panicked holding it: values are only
     /// ever inserted whole.
     fn lock(&self) -> MutexGuard<'_, HashMap<String, (V, Instant)>> {

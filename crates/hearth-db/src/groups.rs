@@ -884,6 +884,8 @@ mod tests {
             body: "{}",
             about: None,
             private_to_group,
+            owner: None,
+            erasure: None,
         };
         let private = queue::enqueue(&db, activity("https://h/a/1", Some(group.id)), &everywhere)
             .await

@@ -17,6 +17,7 @@ mod connect;
 pub mod delivery_status;
 pub mod domain_rules;
 mod entity;
+pub mod erasures;
 mod error;
 pub mod federation;
 pub mod groups;

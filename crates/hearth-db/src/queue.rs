@@ -100,6 +100,13 @@ pub struct NewActivity<'a> {
     /// The group here whose members only may read it (see
     /// [`drop_private_to`]).
     pub private_to_group: Option<i64>,
+    /// The member here whose data it carries: each server that
+    /// acknowledges it is recorded in `copies` (see [`crate::erasures`]).
+    pub owner: Option<&'a str>,
+    /// The erasure it carries out: its deliveries keep trying while the
+    /// receiving server exists, one after the other per inbox, in the
+    /// order they were made (a post's `Delete` before its author's).
+    pub erasure: Option<i64>,
 }
 
 /// Store an activity to send and one pending delivery per distinct inbox.
@@ -119,6 +126,8 @@ pub async fn enqueue(
         body,
         about,
         private_to_group,
+        owner,
+        erasure,
     } = new;
     let now = Utc::now();
     let activity = outbound_activities::ActiveModel {
@@ -128,11 +137,17 @@ pub async fn enqueue(
         body: Set(body.to_owned()),
         about_ap_id: Set(about.map(str::to_owned)),
         private_to_group: Set(private_to_group),
+        erasure_id: Set(erasure),
+        owner_ap_id: Set(owner.map(str::to_owned)),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(db)
     .await?;
+    let order_key = match erasure {
+        Some(erasure) => format!("erasure:{erasure}"),
+        None => about.unwrap_or(actor_ap_id).to_owned(),
+    };
     let mut seen = HashSet::new();
     let rows: Vec<deliveries::ActiveModel> = targets
         .iter()
@@ -148,7 +163,7 @@ pub async fn enqueue(
             next_attempt_at: Set(now),
             created_at: Set(now),
             updated_at: Set(now),
-            order_key: Set(about.unwrap_or(actor_ap_id).to_owned()),
+            order_key: Set(order_key.clone()),
             worker: Set(None),
             ..Default::default()
         })
@@ -174,6 +189,8 @@ pub async fn drop_private_to(
         .column(outbound_activities::Column::Id)
         .from(outbound_activities::Entity)
         .and_where(outbound_activities::Column::PrivateToGroup.eq(group_id))
+        // An erasure's deletes still go: that server holds the words.
+        .and_where(outbound_activities::Column::ErasureId.is_null())
         .to_owned();
     Ok(deliveries::Entity::update_many()
         .col_expr(
@@ -201,6 +218,8 @@ pub struct DueDelivery {
     pub activity_ap_id: String,
     pub actor_ap_id: String,
     pub body: String,
+    /// It carries an erasure: it keeps trying while the server exists.
+    pub keep_trying: bool,
 }
 
 /// How much one claim may take.
@@ -429,6 +448,7 @@ pub async fn claim(
                         activity_ap_id: activity.ap_id.clone(),
                         actor_ap_id: activity.actor_ap_id.clone(),
                         body: activity.body.clone(),
+                        keep_trying: activity.erasure_id.is_some(),
                     })
                 })
                 .collect()
@@ -592,12 +612,16 @@ pub async fn finish_many(
     let txn = crate::begin_write(db).await?;
     let mut states = vec![DeliveryState::Sending; done.len()];
     let mut recorded: Vec<usize> = Vec::with_capacity(done.len());
+    let mut delivered: Vec<i64> = Vec::new();
     for (decision, members) in alike {
         let mut ids: Vec<i64> = members.iter().map(|&n| done[n].0.id).collect();
         // One lock order (by id) in every process: two batches on
         // PostgreSQL never deadlock.
         ids.sort_unstable();
         let updated = record_attempts(&txn, worker, &ids, decision, now).await?;
+        if decision.0 == DeliveryState::Delivered {
+            delivered.extend(updated.iter().copied());
+        }
         for n in members {
             if updated.contains(&done[n].0.id) {
                 if let Some(slot) = states.get_mut(n) {
@@ -624,6 +648,8 @@ pub async fn finish_many(
     for (authority, outcomes) in servers {
         record_server(&txn, authority, &outcomes, policy, now).await?;
     }
+    delivered.sort_unstable();
+    crate::erasures::record_delivered(&txn, &delivered, now).await?;
     txn.commit().await?;
     Ok(states)
 }
@@ -692,6 +718,9 @@ fn decide(
             (now - delivery.created_at).num_hours()
         )
     };
+    if delivery.keep_trying {
+        return decide_erasure(delivery, outcome, retry_at, too_old, now);
+    }
     match outcome {
         Outcome::Delivered { status } => (DeliveryState::Delivered, Some(*status), None, now),
         Outcome::Retry { status, error } if too_old => {
@@ -731,6 +760,77 @@ fn decide(
         ),
         Outcome::Unsendable { error } => (DeliveryState::Failed, None, Some(error.clone()), now),
     }
+}
+
+/// What an attempt makes of a delivery that carries an erasure: it is not
+/// given up while the server exists. Only a server that says the inbox is
+/// gone for good (410), or whose name has not resolved for longer than
+/// `give_up_after`, ends it as failed (the receipt says "gone"); a refusal
+/// is retried as the server's trouble, spaced like any retry.
+fn decide_erasure(
+    delivery: &DueDelivery,
+    outcome: &Outcome,
+    retry_at: DateTime<Utc>,
+    too_old: bool,
+    now: DateTime<Utc>,
+) -> Decision {
+    match outcome {
+        Outcome::Delivered { status } => (DeliveryState::Delivered, Some(*status), None, now),
+        Outcome::Refused { status: 410, error } => (
+            DeliveryState::Failed,
+            Some(410),
+            Some(format!("{GONE}: {error}")),
+            now,
+        ),
+        Outcome::Retry { status, error } if too_old && names_no_host(error) => (
+            DeliveryState::Failed,
+            *status,
+            Some(format!(
+                "{GONE}: its name has not resolved for {} hours: {error}",
+                (now - delivery.created_at).num_hours()
+            )),
+            now,
+        ),
+        Outcome::Retry { status, error } => (
+            DeliveryState::Pending,
+            *status,
+            Some(error.clone()),
+            retry_at,
+        ),
+        Outcome::Refused { status, error } => (
+            DeliveryState::Pending,
+            Some(*status),
+            Some(error.clone()),
+            retry_at,
+        ),
+        Outcome::RateLimited {
+            status,
+            retry_after_secs,
+        } => {
+            let wait = retry_after_secs
+                .map(|s| Duration::seconds(i64::try_from(Ord::min(s, 86_400)).unwrap_or(86_400)))
+                .unwrap_or_else(|| retry_at - now);
+            (
+                DeliveryState::Pending,
+                Some(*status),
+                Some(format!("HTTP {status}: asked to wait")),
+                now + wait,
+            )
+        }
+        Outcome::Unsendable { error } => (DeliveryState::Failed, None, Some(error.clone()), now),
+    }
+}
+
+/// How a delivery that ended because its server is gone begins its
+/// `last_error`.
+pub const GONE: &str = "server gone";
+
+/// Whether a sending error says the server's name does not resolve.
+fn names_no_host(error: &str) -> bool {
+    let error = error.to_ascii_lowercase();
+    error.contains("cannot resolve")
+        || error.contains("dns error")
+        || error.contains("failed to lookup")
 }
 
 /// Update what we know of a receiving server after some attempts, applied
@@ -1029,5 +1129,72 @@ mod tests {
         assert_eq!(probe_wait(&p, 5), Duration::seconds(60));
         assert_eq!(probe_wait(&p, 6), Duration::seconds(120));
         assert_eq!(probe_wait(&p, 100), Duration::seconds(3600));
+    }
+
+    fn delivery(keep_trying: bool, age: Duration) -> DueDelivery {
+        DueDelivery {
+            id: 7,
+            inbox: "https://b.example/inbox".into(),
+            authority: "b.example".into(),
+            attempts: 3,
+            created_at: Utc::now() - age,
+            activity_ap_id: "https://a.example/activities/1".into(),
+            actor_ap_id: "https://a.example/u/ann".into(),
+            body: "{}".into(),
+            keep_trying,
+        }
+    }
+
+    #[test]
+    fn an_erasure_is_not_given_up_while_its_server_exists() {
+        let p = policy();
+        let now = Utc::now();
+        let refused = Outcome::Refused {
+            status: 403,
+            error: "refused with HTTP 403".into(),
+        };
+        let down = Outcome::Retry {
+            status: None,
+            error: "connection refused".into(),
+        };
+        let no_name = Outcome::Retry {
+            status: None,
+            error: "cannot resolve b.example: no such host".into(),
+        };
+        let gone = Outcome::Refused {
+            status: 410,
+            error: "refused with HTTP 410".into(),
+        };
+        let week = Duration::hours(169);
+        // Any other delivery fails on a refusal, or once too old.
+        let plain = delivery(false, Duration::minutes(1));
+        assert_eq!(decide(&plain, &refused, &p, now).0, DeliveryState::Failed);
+        assert_eq!(
+            decide(&delivery(false, week), &down, &p, now).0,
+            DeliveryState::Failed
+        );
+        // An erasure's is tried again, whatever the answer and however old.
+        let young = delivery(true, Duration::minutes(1));
+        let old = delivery(true, week);
+        for (d, outcome) in [
+            (&young, &refused),
+            (&old, &refused),
+            (&old, &down),
+            (&young, &no_name),
+        ] {
+            let (state, _, error, next) = decide(d, outcome, &p, now);
+            assert_eq!(state, DeliveryState::Pending, "{outcome:?}");
+            assert!(next > now && error.is_some());
+        }
+        // Until the server is gone: 410, or no name for too long.
+        for (d, outcome) in [(&young, &gone), (&old, &no_name)] {
+            let (state, _, error, _) = decide(d, outcome, &p, now);
+            assert_eq!(state, DeliveryState::Failed, "{outcome:?}");
+            assert!(error.unwrap().starts_with(GONE));
+        }
+        assert_eq!(
+            decide(&young, &Outcome::Delivered { status: 202 }, &p, now).0,
+            DeliveryState::Delivered
+        );
     }
 }

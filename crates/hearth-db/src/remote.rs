@@ -316,3 +316,15 @@ pub async fn find_actor_by_handle(
         .find(|a| a.preferred_username.eq_ignore_ascii_case(name))
         .map(RemoteActor::from))
 }
+
+/// Empty what is stored of the person `id` (deleted on their server): their
+/// name and bio. The key stays, to check what they sent before.
+pub async fn forget_profile(db: &impl ConnectionTrait, id: i64) -> Result<(), DbError> {
+    remote_actors::Entity::update_many()
+        .col_expr(remote_actors::Column::Name, "".into())
+        .col_expr(remote_actors::Column::Summary, "".into())
+        .filter(remote_actors::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -283,6 +283,9 @@ string_enum! {
         Pending => "pending",
         /// An admin declined the sign-up; cannot log in.
         Rejected => "rejected",
+        /// Deleted, with everything in it: only the name stays, never
+        /// given to anyone else.
+        Deleted => "deleted",
     }
 }
 

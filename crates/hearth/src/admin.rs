@@ -117,6 +117,25 @@ async fn dispatch(app: &App, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::ExportUser { name, out, reason } => {
             export_user(app, &name, &out, &reason).await?;
         }
+        AdminCommand::DeleteUser { name, yes } => {
+            if !yes {
+                bail!("yes: deleting '{name}' cannot be undone; run again with --yes to confirm");
+            }
+            let erased = app
+                .delete_member_account(
+                    hearth_app::export::Requester::Operator,
+                    hearth_app::export::Subject::Username(&name),
+                )
+                .await
+                .map_err(explain)?;
+            println!(
+                "deleted the account '{name}'; every server that held any of it is being told"
+            );
+            println!(
+                "receipt (give it to the member; shown once): {}",
+                app.urls().receipt(&erased.receipt_secret)
+            );
+        }
     }
     Ok(())
 }

@@ -153,6 +153,18 @@ pub enum AdminCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Delete a member's account, with everything in it, here and on
+    /// every server that received any of it (a data-subject request).
+    /// Prints the link to its receipt, which shows what each server said.
+    ///
+    /// Example: hearth admin delete-user alice --yes
+    DeleteUser {
+        /// Username.
+        name: String,
+        /// Confirm: this cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Import domain blocks: the same as `domains import`.
     ImportBlocklist(ImportArgs),
     /// Print the domain blocks as a CSV: the same as `domains export`.

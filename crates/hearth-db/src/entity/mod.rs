@@ -3,9 +3,11 @@
 pub mod access_tokens;
 pub mod audit_log;
 pub mod bans;
+pub mod copies;
 pub mod deliveries;
 pub mod domain_rules;
 pub mod domain_subscriptions;
+pub mod erasures;
 pub mod group_held_servers;
 pub mod group_members;
 pub mod group_moderators;

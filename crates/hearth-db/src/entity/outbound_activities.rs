@@ -15,6 +15,8 @@ pub struct Model {
     /// The post the activity is about, if any.
     pub about_ap_id: Option<String>,
     pub private_to_group: Option<i64>,
+    pub erasure_id: Option<i64>,
+    pub owner_ap_id: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

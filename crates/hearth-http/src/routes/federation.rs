@@ -248,7 +248,34 @@ pub(crate) async fn person(
     }
     match active_account(&state, &name).await {
         Ok(account) => activity_json(&person_json(state.app.urls(), &account)),
-        Err(r) => r,
+        Err(r) => match erased_person(&state, &name).await {
+            Some(answer) => answer,
+            None => r,
+        },
+    }
+}
+
+/// A deleted account's actor: while the `Delete`s that tell other servers
+/// are still going out, the emptied actor (name and key only), so that a
+/// server that fetches it to check their signature finds the key; after
+/// that, `410 Gone` with a `Tombstone`.
+async fn erased_person(state: &ApiState, name: &str) -> Option<Response> {
+    match state.app.erased_actor_under_way(name).await {
+        Ok(Some(account)) => {
+            return Some(activity_json(&person_json(state.app.urls(), &account)));
+        }
+        Ok(None) => {}
+        Err(err) => return Some(app_problem(err)),
+    }
+    match state.app.is_erased(name).await {
+        Ok(true) => Some(
+            match hearth_activitypub::render::person_tombstone(state.app.urls(), name) {
+                Ok(body) => activity_body(body, StatusCode::GONE),
+                Err(err) => app_problem(err.into()),
+            },
+        ),
+        Ok(false) => None,
+        Err(err) => Some(app_problem(err)),
     }
 }
 

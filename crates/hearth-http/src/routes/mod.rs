@@ -10,6 +10,7 @@
 
 mod admin;
 mod auth;
+pub(crate) mod erasure;
 pub(crate) mod export;
 pub(crate) mod federation;
 pub(crate) mod groups;
@@ -130,6 +131,29 @@ fn table() -> Vec<Entry> {
         }),
         at(M::GET, "/api/v1/admin/audit_log", Admin, |_| {
             get(export::audit_log)
+        }),
+        // Erasure with receipts: deleting an account here and everywhere
+        // it went, and how each server answered.
+        at(M::DELETE, "/api/v1/me", Command, |s| {
+            auth_door(s, delete(erasure::delete_mine))
+        }),
+        at(M::DELETE, "/api/v1/admin/accounts/{id}", Admin, |_| {
+            delete(erasure::delete_member)
+        }),
+        at(
+            M::GET,
+            "/api/v1/erasures/{secret}",
+            Public("a deleted account's erasure receipt, to whoever holds its secret link"),
+            |_| get(erasure::by_secret),
+        ),
+        at(M::GET, "/api/v1/posts/{id}/erasure", Own, |_| {
+            get(erasure::of_post)
+        }),
+        at(M::GET, "/api/v1/admin/erasures", Admin, |_| {
+            get(erasure::list)
+        }),
+        at(M::GET, "/api/v1/admin/erasures/{id}", Admin, |_| {
+            get(erasure::show)
         }),
         at(M::GET, "/api/v1/admin/accounts", Admin, |_| {
             get(admin::list_accounts)
@@ -650,6 +674,22 @@ fn table() -> Vec<Entry> {
         }),
         at(M::GET, "/admin/audit", Admin, |_| get(web::export::audit)),
         at(M::GET, "/me/export", Own, |_| get(web::export::mine)),
+        at(M::GET, "/me/delete", Own, |_| get(web::erasure::form)),
+        at(M::POST, "/me/delete", Command, |s| {
+            auth_door(s, post(web::erasure::delete))
+        }),
+        at(
+            M::GET,
+            "/erasures/{secret}",
+            Public("a deleted account's erasure receipt, to whoever holds its secret link"),
+            |_| get(web::erasure::receipt),
+        ),
+        at(M::GET, "/posts/{id}/erasure", Own, |_| {
+            get(web::erasure::post)
+        }),
+        at(M::GET, "/admin/erasures", Admin, |_| {
+            get(web::erasure::list)
+        }),
         at(M::GET, "/me/export/download", Own, |_| {
             get(web::export::download)
         }),

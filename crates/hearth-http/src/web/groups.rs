@@ -1000,10 +1000,14 @@ pub async fn delete(
         Err(r) => return r,
     };
     let thread = thread_of(&state, &session, id).await;
-    if let Err(err) = state.app.delete_post(&Origin::local(&session), id).await {
-        tracing::info!(error = %err, "delete from the web refused");
+    match state.app.delete_post(&Origin::local(&session), id).await {
+        // Where it went, and what each server said.
+        Ok(()) => redirect_to(&format!("/posts/{id}/erasure")),
+        Err(err) => {
+            tracing::info!(error = %err, "delete from the web refused");
+            redirect_to(&format!("/posts/{thread}"))
+        }
     }
-    redirect_to(&format!("/posts/{thread}"))
 }
 
 pub async fn remove(

@@ -12,11 +12,12 @@ use super::forms::CSRF_FIELD;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The admins' pages, linked from the header.
-const ADMIN_PAGES: [(&str, &str); 4] = [
+const ADMIN_PAGES: [(&str, &str); 5] = [
     ("/admin/federation", "Connected servers"),
     ("/admin/bans", "Server bans"),
     ("/admin/log", "Server moderation log"),
     ("/admin/audit", "Who read members' data"),
+    ("/admin/erasures", "Deleted accounts and posts"),
 ];
 
 /// What the frame needs to know about who is looking.

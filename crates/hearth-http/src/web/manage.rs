@@ -378,6 +378,9 @@ fn settings_content(
             (text_field("new_password", "New password", "password", "", Some("At least 8 characters. You will need to log in again."), errors, "new-password"))
             button type="submit" { "Change password" }
         }
+        h2 { "Your data" }
+        p { a href="/me/export" { "Download your data" } }
+        p { a href="/me/delete" { "Delete your account" } ", here and on every server that received any of it." }
     }
 }
 

@@ -1,0 +1,410 @@
+//! Erasure with receipts (GDPR art. 17): a member takes back a post or
+//! their whole account, here and on every server that received any of it,
+//! and sees, server by server, whether it was done.
+//!
+//! ```text
+//! delivery acknowledged / signed fetch ──▶ copies (who holds what)
+//!
+//! delete a post ─────▶ erase() ─▶ Delete to member servers ∪ holders ─┐
+//! delete an account ─▶ erase_account():                              │ erasure_id
+//!                       each post: Delete (as above)                  │ keeps trying
+//!                       reactions, memberships, sessions… erased here │ while the
+//!                       Delete{Person, removeData} to every holder ───┘ server exists
+//!                                         │
+//!                receipt: per server sent / acknowledged / failing / gone
+//! ```
+//!
+//! The member reads the receipt of an account's erasure through a secret
+//! link given when it is deleted (they can no longer log in); the author
+//! of a post reads its receipt on the post; admins read them all.
+//!
+//! Another server's person deleted ([`App::receive_actor_deleted`]): what
+//! they wrote and the reactions they gave are erased here, each through
+//! the same door as the person's own delete, so that a group here relays
+//! each `Delete` to its members' servers.
+
+use hearth_db::erasures::{self, ErasureKind};
+use hearth_db::posts;
+use hearth_domain::token::{self, IssuedToken};
+use hearth_domain::{AccountStatus, Role, ValidationError, password};
+
+use crate::events::{Change, Event, MemberServer, PostAct, PostAudience, PostEvent};
+use crate::export::{OPERATOR, Requester, Subject};
+use crate::inbound::Outcome;
+use crate::origin::{Origin, Via};
+use crate::posts::{Erase, PostGroup, group_of};
+use crate::records::{Account, Post, Session};
+use crate::{App, AppError, blocking};
+
+pub use hearth_db::erasures::{Erasure, ServerReceipt};
+pub use hearth_domain::erasure::ReceiptState;
+
+/// How a member's own erasure names who asked.
+pub const BY_MEMBER: &str = "member";
+
+/// An erasure and how each server answered it.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub erasure: Erasure,
+    /// By server; empty when nothing had left this server.
+    pub servers: Vec<ServerReceipt>,
+}
+
+impl Receipt {
+    /// Whether every server has answered for good (acknowledged, or gone).
+    pub fn is_complete(&self) -> bool {
+        self.servers.iter().all(|s| s.state.is_final())
+    }
+}
+
+/// An account just deleted.
+#[derive(Debug, Clone)]
+pub struct AccountErased {
+    pub erasure: Erasure,
+    /// The secret of the receipt's link (`/erasures/{secret}`): the only
+    /// way to read it, since the account can no longer log in. Shown once.
+    pub receipt_secret: String,
+}
+
+impl App {
+    /// A member deletes their own account, proving it with their password.
+    pub async fn delete_my_account(
+        &self,
+        session: &Session,
+        password: &str,
+    ) -> Result<AccountErased, AppError> {
+        let creds = hearth_db::accounts::find_credentials(&self.db, &session.account.username)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let candidate = password.to_owned();
+        let ok = blocking(move || Ok(password::verify(&creds.password_hash, &candidate))).await?;
+        if !ok {
+            return Err(AppError::invalid(ValidationError::new(
+                "password",
+                "wrong",
+                "That is not your password",
+            )));
+        }
+        self.erase_account(&session.account, BY_MEMBER).await
+    }
+
+    /// An admin (or the operator at the shell) deletes a member's account,
+    /// as for a data-subject request.
+    pub async fn delete_member_account(
+        &self,
+        by: Requester<'_>,
+        subject: Subject<'_>,
+    ) -> Result<AccountErased, AppError> {
+        let requested_by = match by {
+            Requester::Admin(session) if session.account.role == Role::Admin => {
+                format!("admin {}", session.account.username)
+            }
+            Requester::Admin(_) => {
+                return Err(AppError::Forbidden(
+                    "Only admins can delete a member's account.",
+                ));
+            }
+            Requester::Operator => OPERATOR.to_owned(),
+        };
+        let account = match subject {
+            Subject::Id(id) => hearth_db::accounts::find_by_id(&self.db, id)
+                .await?
+                .ok_or(AppError::NotFound { what: "account" })?,
+            Subject::Username(name) => hearth_db::accounts::find_by_username(&self.db, name)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid(ValidationError::new(
+                        "username",
+                        "unknown",
+                        format!("no account named '{name}'"),
+                    ))
+                })?,
+        };
+        self.erase_account(&account, &requested_by).await
+    }
+
+    /// The one door for deleting an account: in one transaction, each of
+    /// its posts is deleted and every server that received it told; its
+    /// reactions, memberships, notifications, sessions and sign-ins are
+    /// erased; its profile is emptied; and every server that holds
+    /// anything of it is sent the `Delete` of the person. Its name stays
+    /// taken, and its keys stay to sign what is still to go out.
+    async fn erase_account(
+        &self,
+        account: &Account,
+        requested_by: &str,
+    ) -> Result<AccountErased, AppError> {
+        if account.status == AccountStatus::Deleted {
+            return Err(AppError::NotFound { what: "account" });
+        }
+        let actor = self.urls().user(&account.username).to_string();
+        let receipt = IssuedToken::generate();
+        let txn = hearth_db::begin_write(&self.db).await?;
+        let erasure = erasures::create(
+            &txn,
+            ErasureKind::Account,
+            &actor,
+            Some(account.id),
+            requested_by,
+            Some(&receipt.digest),
+        )
+        .await?;
+        let mut told = 0usize;
+        for post in erasures::posts_of(&txn, &actor).await? {
+            hearth_db::removed::forget(&txn, post.id).await?;
+            let deleted = posts::mark_deleted(&txn, post.id).await?;
+            let Some(group) = group_of(&txn, &post).await? else {
+                continue;
+            };
+            let to = match &group {
+                PostGroup::Local(g) => PostAudience::GroupHere {
+                    group: g.clone(),
+                    inboxes: self.holding_servers(&txn, g.id, &post).await?,
+                },
+                PostGroup::Remote(g) => PostAudience::GroupElsewhere { group: g.clone() },
+            };
+            if !post.visibility.federates() || post.is_held() {
+                continue;
+            }
+            let act = PostAct {
+                id: self.urls().new_activity().to_string(),
+                actor: actor.clone(),
+                by_member_here: true,
+                post: deleted,
+                change: Change::Deleted { reason: None },
+            };
+            self.emit_for(
+                &txn,
+                Event::Post(Box::new(PostEvent { to, act })),
+                Some(erasure.id),
+            )
+            .await?;
+            told += 1;
+        }
+        // Removed posts whose words were kept for the moderators.
+        for (post, _) in hearth_db::removed::by_author(&txn, &actor).await? {
+            hearth_db::removed::forget(&txn, post.id).await?;
+        }
+        erasures::erase_account_rows(&txn, account.id).await?;
+        let holders = erasures::holders(&txn, &actor, None).await?;
+        if !holders.is_empty() {
+            self.emit_for(
+                &txn,
+                Event::ActorErased {
+                    id: self.urls().new_activity().to_string(),
+                    actor: actor.clone(),
+                    inboxes: holders.into_iter().map(|h| h.inbox).collect(),
+                },
+                Some(erasure.id),
+            )
+            .await?;
+        }
+        erasures::forget_copies(&txn, &actor, None).await?;
+        self.commit(txn).await?;
+        tracing::info!(
+            account_id = account.id,
+            erasure = erasure.id,
+            posts = told,
+            by = requested_by,
+            "account deleted; its erasure is under way"
+        );
+        Ok(AccountErased {
+            erasure,
+            receipt_secret: receipt.secret,
+        })
+    }
+
+    /// The servers a deletion of `post`, in the group here `group_id`, goes
+    /// to: its member servers (those that were sent the post) and every
+    /// server recorded as holding a copy of it, member or not any more.
+    pub(crate) async fn holding_servers(
+        &self,
+        db: &impl hearth_db::ConnectionTrait,
+        group_id: i64,
+        post: &Post,
+    ) -> Result<Vec<MemberServer>, AppError> {
+        let mut servers = self
+            .member_servers(
+                db,
+                group_id,
+                post.effective_visibility() != hearth_domain::post::Visibility::Public,
+            )
+            .await?;
+        for holder in erasures::holders(db, &post.author_ap_id, Some(&post.ap_id)).await? {
+            if servers
+                .iter()
+                .any(|s| s.authority.eq_ignore_ascii_case(&holder.authority))
+            {
+                continue;
+            }
+            let peer = self.peer_server(db, &holder.authority).await?;
+            servers.push(MemberServer {
+                inbox: holder.inbox,
+                authority: holder.authority,
+                software: peer.software,
+            });
+        }
+        Ok(servers)
+    }
+
+    /// The receipt behind a secret link given when an account was deleted.
+    pub async fn receipt_by_secret(&self, secret: &str) -> Result<Receipt, AppError> {
+        let erasure = erasures::find_by_receipt(&self.db, &token::digest(secret.trim()))
+            .await?
+            .ok_or(AppError::NotFound { what: "receipt" })?;
+        self.receipt_of(erasure).await
+    }
+
+    /// The receipt of the deletion of post `id`, for its author (or an
+    /// admin).
+    pub async fn post_receipt(&self, session: &Session, id: i64) -> Result<Receipt, AppError> {
+        let post = posts::find_by_id(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "post" })?;
+        let allowed =
+            post.author_user_id == Some(session.account.id) || session.account.role == Role::Admin;
+        if !allowed {
+            return Err(AppError::NotFound { what: "post" });
+        }
+        let erasure = erasures::latest_of(&self.db, &post.ap_id)
+            .await?
+            .ok_or(AppError::NotFound { what: "receipt" })?;
+        self.receipt_of(erasure).await
+    }
+
+    /// Admins: erasures, newest first.
+    pub async fn erasures(
+        &self,
+        session: &Session,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Receipt>, AppError> {
+        Self::admin_only(session)?;
+        let mut out = Vec::new();
+        for erasure in erasures::list(&self.db, None, before, limit).await? {
+            out.push(self.receipt_of(erasure).await?);
+        }
+        Ok(out)
+    }
+
+    /// Admins: one erasure's receipt.
+    pub async fn erasure_receipt(&self, session: &Session, id: i64) -> Result<Receipt, AppError> {
+        Self::admin_only(session)?;
+        let erasure = erasures::find(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound { what: "erasure" })?;
+        self.receipt_of(erasure).await
+    }
+
+    fn admin_only(session: &Session) -> Result<(), AppError> {
+        if session.account.role != Role::Admin {
+            return Err(AppError::Forbidden("Only admins can read erasures."));
+        }
+        Ok(())
+    }
+
+    async fn receipt_of(&self, erasure: Erasure) -> Result<Receipt, AppError> {
+        let servers = erasures::receipts(&self.db, erasure.id).await?;
+        Ok(Receipt { erasure, servers })
+    }
+
+    /// A deleted account's name, while what tells other servers is still
+    /// going out: its actor is then still served, emptied of everything
+    /// but its key, so that servers that fetch it to check the `Delete`'s
+    /// signature find it. `None` when the account is not deleted, or its
+    /// erasure is done (its actor is then gone).
+    pub async fn erased_actor_under_way(
+        &self,
+        username: &str,
+    ) -> Result<Option<Account>, AppError> {
+        let Some(account) = hearth_db::accounts::find_by_username(&self.db, username)
+            .await?
+            .filter(|a| a.status == AccountStatus::Deleted)
+        else {
+            return Ok(None);
+        };
+        let actor = self.urls().user(&account.username).to_string();
+        Ok(erasures::under_way(&self.db, &actor)
+            .await?
+            .then_some(account))
+    }
+
+    /// Whether `username` is an account deleted here.
+    pub async fn is_erased(&self, username: &str) -> Result<bool, AppError> {
+        Ok(hearth_db::accounts::find_by_username(&self.db, username)
+            .await?
+            .is_some_and(|a| a.status == AccountStatus::Deleted))
+    }
+
+    /// Another server's `Delete` of one of its people, signed by that
+    /// person: everything they wrote that is stored here is deleted, and
+    /// the reactions they gave taken back, each through the door their own
+    /// `Delete` (or `Undo`) would take, so that a group here tells its
+    /// members' servers. Their memberships of groups here end, and their
+    /// stored profile is emptied (the key stays, to check what they sent
+    /// before).
+    pub async fn receive_actor_deleted(&self, origin: &Origin) -> Result<Outcome, AppError> {
+        let Origin::Remote(remote) = origin else {
+            return Ok(Outcome::Ignored("not another server's person".into()));
+        };
+        let Via::Signed(actor) = &remote.via else {
+            return Ok(Outcome::Ignored(
+                "a person's deletion is taken only from the person".into(),
+            ));
+        };
+        self.check_server(&remote.server).await?;
+        // Each part is its own command, recorded under an id of its own
+        // derived from the activity's: a repeated delivery repeats none.
+        let part = |n: &str| {
+            Origin::signed(
+                actor.clone(),
+                &format!("{}#erase-{n}", remote.activity),
+                &remote.kind,
+            )
+        };
+        let mut erased = 0usize;
+        for post in erasures::posts_of(&self.db, &actor.ap_id).await? {
+            if post.local {
+                continue;
+            }
+            let id = post.id;
+            match self
+                .erase(&part(&format!("post-{id}")), post, Erase::OwnPost)
+                .await
+            {
+                Ok(Some(())) => erased += 1,
+                Ok(None) => {}
+                // Not theirs to delete through this door (a group that is
+                // gone, say): it is left as it is, and said.
+                Err(err) => {
+                    tracing::warn!(actor = %actor.ap_id, post = id, error = %err, "cannot erase a deleted person's post")
+                }
+            }
+        }
+        for like in erasures::reactions_of(&self.db, &actor.ap_id).await? {
+            let n = token::digest(&like);
+            if let Err(err) = self
+                .receive_undo_reaction(&part(&format!("like-{}", &n[..16])), &like)
+                .await
+            {
+                tracing::warn!(actor = %actor.ap_id, like = %like, error = %err, "cannot take back a deleted person's reaction");
+            }
+        }
+        let Some(txn) = self.begin(origin).await? else {
+            return Ok(Outcome::Ignored("already received".into()));
+        };
+        for (group, _) in hearth_db::groups::memberships_of_remote(&txn, actor.id).await? {
+            hearth_db::groups::remove_membership(
+                &txn,
+                group.id,
+                hearth_db::groups::Member::Remote(actor.id),
+            )
+            .await?;
+        }
+        hearth_db::remote::forget_profile(&txn, actor.id).await?;
+        self.commit(txn).await?;
+        self.actors.remove(&actor.ap_id);
+        tracing::info!(actor = %actor.ap_id, posts = erased, "a person on another server was deleted; erased here");
+        Ok(Outcome::Applied)
+    }
+}

@@ -1,0 +1,448 @@
+//! Erasure with receipts, through real servers: a member deletes a post or
+//! their account on A; B and C, which received it, delete it too, and A
+//! shows, server by server, that they did, including a server that was
+//! down while it was deleted and came back. And what an attacker tries:
+//! deleting someone else's account from another server, replaying it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::rig::{PASSWORD, Rig, Scene};
+use support::{Backend, wait_until};
+
+/// A scene: ann and olga on A with the group circle; bea on B and cal on C
+/// in it. Retries are quick, and a server counts as down after two
+/// failures.
+async fn three_servers(backend: &Backend) -> Rig {
+    let quick = |scene: Scene| {
+        scene
+            .set("HEARTH_FEDERATION_REQUEST_TIMEOUT_SECS", "3")
+            .set("HEARTH_FEDERATION_UNREACHABLE_AFTER_FAILURES", "2")
+            .set("HEARTH_FEDERATION_PROBE_INTERVAL_SECS", "1")
+            .set("HEARTH_FEDERATION_RETRY_MAX_SECS", "1")
+    };
+    let scene = quick(Scene::new().server("a"))
+        .member("ann")
+        .member("olga")
+        .group("circle", "olga")
+        .joins("ann", "circle@a");
+    let scene = quick(scene.server("b"))
+        .member("bea")
+        .joins("bea", "circle@a");
+    quick(scene.server("c"))
+        .member("cal")
+        .joins("cal", "circle@a")
+        .start(backend)
+        .await
+}
+
+/// Each server's state in a receipt, by server.
+fn states(receipt: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = receipt["servers"]
+        .as_array()
+        .map(|servers| {
+            servers
+                .iter()
+                .map(|s| {
+                    (
+                        s["server"].as_str().unwrap_or_default().to_owned(),
+                        s["state"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Wait until the receipt at `path` (read with `token`, or none) says
+/// `want` for every server.
+async fn wait_receipt(
+    rig: &Rig,
+    path: &str,
+    token: Option<&str>,
+    want: &[(String, &str)],
+) -> Value {
+    let a = &rig.at("a").instance;
+    let mut want: Vec<(String, String)> = want
+        .iter()
+        .map(|(s, st)| (s.clone(), (*st).to_owned()))
+        .collect();
+    want.sort();
+    wait_until(&format!("{path} to say {want:?}"), || async {
+        let got = a.get(path, token).await;
+        (got.status == StatusCode::OK && states(&got.body) == want).then_some(got.body)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn deleting_an_account_erases_it_on_every_server_and_says_so() {
+    each_backend!(|backend| deleting_an_account_on(&backend));
+}
+
+async fn deleting_an_account_on(backend: &Backend) {
+    let mut rig = three_servers(backend).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let circle = rig.handle("circle@a");
+    let (b_name, c_name) = (b.authority(), c.authority());
+    // ann writes a thread and a reply, and reacts to bea's thread; B and C
+    // read all of it.
+    let thread = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "Night sweats again", "body": "Three nights running now.", "visibility": "members"}),
+        )
+        .await;
+    let thread_url = thread["url"].as_str().unwrap().to_owned();
+    let thread_id = thread["id"].as_str().unwrap().to_owned();
+    let reply = a
+        .reply("ann", &thread_id, "And the pills make it worse.")
+        .await;
+    let reply_url = reply["url"].as_str().unwrap().to_owned();
+    let bea_thread = b
+        .write(
+            "bea",
+            &circle,
+            json!({"title": "Anyone else tired?", "visibility": "members"}),
+        )
+        .await;
+    let bea_url = bea_thread["url"].as_str().unwrap().to_owned();
+    let bea_here = a.local_id("ann", "circle", &bea_url, &bea_url).await;
+    let reacted = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{bea_here}/reactions/me-too"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert!(reacted.status.is_success(), "{}", reacted.text);
+    for (server, member) in [(b, "bea"), (c, "cal")] {
+        wait_until(&format!("ann's reply on {}", server.name), || async {
+            let t = server.thread(Some(member), &circle, &thread_url).await?;
+            support::rig::find_in(&t, &reply_url).map(|_| ())
+        })
+        .await;
+    }
+    wait_until("ann's reaction on B", || async {
+        let t = b.thread(Some("bea"), &circle, &bea_url).await?;
+        (t["reactions"] == json!([{"reaction": "me-too", "count": 1}])).then_some(())
+    })
+    .await;
+
+    // C goes down; ann deletes her account.
+    let c_instance = &mut rig
+        .servers
+        .iter_mut()
+        .find(|s| s.name == "c")
+        .unwrap()
+        .instance;
+    c_instance.terminate().await;
+    let (a, b) = (rig.at("a"), rig.at("b"));
+    let wrong = a
+        .api(
+            Method::DELETE,
+            "/api/v1/me",
+            Some("ann"),
+            Some(json!({"password": "not it"})),
+        )
+        .await;
+    wrong.assert_problem(422, "validation-failed");
+    assert!(wrong.text.contains("password"), "{}", wrong.text);
+    let erased = a
+        .api(
+            Method::DELETE,
+            "/api/v1/me",
+            Some("ann"),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.text);
+    let receipt_api = erased.body["receipt_api_url"].as_str().unwrap().to_owned();
+    let receipt_path = url::Url::parse(&receipt_api).unwrap().path().to_owned();
+    let receipt_page = url::Url::parse(erased.body["receipt_url"].as_str().unwrap())
+        .unwrap()
+        .path()
+        .to_owned();
+
+    // Gone here at once: no log-in, no posts, no profile.
+    let login = a
+        .instance
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "ann", "password": PASSWORD}),
+        )
+        .await;
+    assert!(login.status.is_client_error(), "{}", login.text);
+    assert_eq!(
+        a.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM posts WHERE author_ap_id = '{}' AND deleted_at IS NULL",
+                a.actor("ann")
+            ))
+            .await,
+        0
+    );
+    assert_eq!(
+        a.instance
+            .scalar("SELECT COUNT(*) FROM reactions WHERE actor_ap_id LIKE '%/u/ann'")
+            .await,
+        0
+    );
+
+    // B confirms; C, down, is failing.
+    let receipt = wait_receipt(
+        &rig,
+        &receipt_path,
+        None,
+        &[
+            (b_name.clone(), "acknowledged"),
+            (c_name.clone(), "failing"),
+        ],
+    )
+    .await;
+    assert_eq!(receipt["kind"], "account");
+    assert_eq!(receipt["complete"], false);
+    // B no longer holds ann's words or reaction.
+    wait_until("ann's thread gone from B", || async {
+        b.thread(Some("bea"), &circle, &thread_url)
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    wait_until("ann's reaction gone from B", || async {
+        let t = b.thread(Some("bea"), &circle, &bea_url).await?;
+        (t["reactions"] == json!([])).then_some(())
+    })
+    .await;
+    assert_eq!(
+        b.instance
+            .scalar("SELECT COUNT(*) FROM posts WHERE source LIKE '%pills make it worse%' OR content_html LIKE '%pills make it worse%'")
+            .await,
+        0
+    );
+    // The receipt page says it in words.
+    let html = reqwest::get(a.instance.url(&receipt_page))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&b_name) && html.contains("Not confirmed yet"),
+        "{html}"
+    );
+
+    // C comes back: it is told, and confirms.
+    let c_instance = &mut rig
+        .servers
+        .iter_mut()
+        .find(|s| s.name == "c")
+        .unwrap()
+        .instance;
+    c_instance.launch().await;
+    let receipt = wait_receipt(
+        &rig,
+        &receipt_path,
+        None,
+        &[
+            (b_name.clone(), "acknowledged"),
+            (c_name.clone(), "acknowledged"),
+        ],
+    )
+    .await;
+    assert_eq!(receipt["complete"], true);
+    let (a, c) = (rig.at("a"), rig.at("c"));
+    wait_until("ann's thread gone from C", || async {
+        c.thread(Some("cal"), &circle, &thread_url)
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        c.instance
+            .scalar("SELECT COUNT(*) FROM posts WHERE source LIKE '%Three nights running%' OR source LIKE '%pills make it worse%' OR content_html LIKE '%pills make it worse%'")
+            .await,
+        0
+    );
+    // Everything told: ann's actor is gone for good.
+    let (status, _) = rig.at("b").fetch_as("bea", &a.actor("ann")).await;
+    assert_eq!(status, StatusCode::GONE);
+    // The admin sees the same receipt.
+    let admin_list = a
+        .api(Method::GET, "/api/v1/admin/erasures", Some("olga"), None)
+        .await;
+    // olga is a member, not an admin: refused.
+    assert!(admin_list.status.is_client_error(), "{}", admin_list.text);
+    // A wrong secret finds nothing.
+    a.instance
+        .get("/api/v1/erasures/not-the-secret", None)
+        .await
+        .assert_problem(404, "not-found");
+}
+
+#[tokio::test]
+async fn deleting_a_post_shows_each_server_that_had_it_and_what_it_said() {
+    let backend = Backend::Sqlite;
+    let rig = three_servers(&backend).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let circle = rig.handle("circle@a");
+    let thread = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "Scan results", "visibility": "members"}),
+        )
+        .await;
+    let url = thread["url"].as_str().unwrap().to_owned();
+    let id = thread["id"].as_str().unwrap().to_owned();
+    b.wait_thread("bea", &circle, &url).await;
+    c.wait_thread("cal", &circle, &url).await;
+    // Copies are recorded once the servers said yes.
+    wait_until("both copies recorded", || async {
+        (a.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM copies WHERE object_ap_id = '{url}'"
+            ))
+            .await
+            == 2)
+            .then_some(())
+    })
+    .await;
+    // Nobody has a receipt before it is deleted.
+    a.api(
+        Method::GET,
+        &format!("/api/v1/posts/{id}/erasure"),
+        Some("ann"),
+        None,
+    )
+    .await
+    .assert_problem(404, "not-found");
+    let deleted = a
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{id}"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.text);
+    let receipt = wait_receipt(
+        &rig,
+        &format!("/api/v1/posts/{id}/erasure"),
+        Some(a.token("ann")),
+        &[
+            (b.authority(), "acknowledged"),
+            (c.authority(), "acknowledged"),
+        ],
+    )
+    .await;
+    assert_eq!(receipt["kind"], "post");
+    assert_eq!(receipt["subject"], url.as_str());
+    // Only its author reads it.
+    a.api(
+        Method::GET,
+        &format!("/api/v1/posts/{id}/erasure"),
+        Some("olga"),
+        None,
+    )
+    .await
+    .assert_problem(404, "not-found");
+    assert!(b.thread(Some("bea"), &circle, &url).await.is_none());
+    assert!(c.thread(Some("cal"), &circle, &url).await.is_none());
+}
+
+#[tokio::test]
+async fn a_server_cannot_delete_someone_elses_account() {
+    let backend = Backend::Sqlite;
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .group("circle", "ann")
+        .server("b")
+        .member("bea")
+        .member("bob")
+        .joins("bea", "circle@a")
+        .joins("bob", "circle@a")
+        .start(&backend)
+        .await;
+    let (a, b) = (rig.at("a"), rig.at("b"));
+    let circle = rig.handle("circle@a");
+    let post = b
+        .write(
+            "bea",
+            &circle,
+            json!({"title": "Still here", "visibility": "members"}),
+        )
+        .await;
+    let url = post["url"].as_str().unwrap().to_owned();
+    a.wait_thread("ann", "circle", &url).await;
+    // bob, signing correctly with his own key, says bea's account is gone.
+    let forged = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": b.id("/activities/forged-delete-of-bea"),
+        "type": "Delete",
+        "actor": b.actor("bob"),
+        "object": b.actor("bea"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "removeData": true,
+    });
+    let (status, body) = b.send_as("bob", &a.inbox(), &forged).await;
+    assert!(
+        status.is_success() || status.is_client_error(),
+        "{status} {body}"
+    );
+    assert!(a.thread(Some("ann"), "circle", &url).await.is_some());
+    // bea's own Delete of herself, with bob's signature: refused.
+    let claimed = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": b.id("/activities/claimed-delete-of-bea"),
+        "type": "Delete",
+        "actor": b.actor("bea"),
+        "object": b.actor("bea"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+    });
+    let (status, _) = b.send_as("bob", &a.inbox(), &claimed).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(a.thread(Some("ann"), "circle", &url).await.is_some());
+    // bea's real one, signed by her: her post goes.
+    let real = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": b.id("/activities/real-delete-of-bea"),
+        "type": "Delete",
+        "actor": b.actor("bea"),
+        "object": b.actor("bea"),
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+    });
+    let (status, body) = b.send_as("bea", &a.inbox(), &real).await;
+    assert!(status.is_success(), "{status} {body}");
+    assert!(a.thread(Some("ann"), "circle", &url).await.is_none());
+    // bea is no longer a member of the group here; bob still is.
+    assert_eq!(
+        a.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM group_members m JOIN remote_actors r ON r.id = m.remote_actor_id WHERE r.ap_id = '{}'",
+                b.actor("bea")
+            ))
+            .await,
+        0
+    );
+    assert_eq!(
+        a.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM group_members m JOIN remote_actors r ON r.id = m.remote_actor_id WHERE r.ap_id = '{}'",
+                b.actor("bob")
+            ))
+            .await,
+        1
+    );
+}
