@@ -841,8 +841,9 @@ async fn outside_test_mode_local_and_private_addresses_are_refused() {
     assert_eq!(a.count("outbound_activities").await, 0);
 }
 
-/// Two servers on loopback: A, with ann and her open group `peers`; B,
-/// with bob, whom the test plays from outside with his real key.
+/// Two servers on loopback: A, with ann and her open group `peers` (which
+/// allows public posts: bob writes public ones); B, with bob, whom the
+/// test plays from outside with his real key.
 struct Pair {
     a: Instance,
     b: Instance,
@@ -860,7 +861,14 @@ impl Pair {
         let b = Instance::start(&Backend::Sqlite, open()).await;
         let ann = member(&a, "ann").await;
         member(&b, "bob").await;
-        create_group(&a, &ann, "peers", "open").await;
+        let made = a
+            .post(
+                "/api/v1/groups",
+                Some(&ann),
+                json!({"name": "peers", "title": "peers group", "join_policy": "open", "visibility": "public"}),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
         let bob_id = format!("http://localhost:{}/u/bob", b.port);
         let bob_key = private_key(&b, "bob").await;
         Pair {

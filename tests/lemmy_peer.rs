@@ -30,8 +30,13 @@ async fn scene(backend: &Backend, peers: &Peers) -> Option<(Lemmy, Rig)> {
         .hosts_file(&peers.hosts())
         .member("ann")
         .member("bea")
-        .group("circle", "ann")
-        .group_with("quiet", "ann", json!({"join_policy": "approval"}))
+        // Lemmy's people may join only groups that allow public posts.
+        .public_group("circle", "ann")
+        .group_with(
+            "quiet",
+            "ann",
+            json!({"join_policy": "approval", "visibility": "public"}),
+        )
         .start(backend)
         .await;
     Some((lemmy, rig))

@@ -16,13 +16,14 @@ use support::rig::{PASSWORD, Rig, Scene};
 use support::{Backend, wait_until};
 
 /// A hosts `circle` (ann moderates; max is a member); bea (B) and cai (C)
-/// are members from elsewhere. B has an admin, boss.
+/// are members from elsewhere. B has an admin, boss. The group allows
+/// public posts (pre-moderation must hold those too).
 async fn scene(backend: &Backend) -> Rig {
     let rig = Scene::new()
         .server("a")
         .member("ann")
         .member("max")
-        .group("circle", "ann")
+        .public_group("circle", "ann")
         .joins("max", "circle@a")
         .server("b")
         .member("bea")

@@ -330,8 +330,16 @@ fn scene() -> Scene {
     Scene::new()
         .server("a")
         .member("ann")
-        .group("circle", "ann")
-        .group_with("quiet", "ann", json!({"join_policy": "approval"}))
+        // Public posts allowed: Mastodon, Mbin and PieFed servers may join
+        // only such groups.
+        .public_group("circle", "ann")
+        .group_with(
+            "quiet",
+            "ann",
+            json!({"join_policy": "approval", "visibility": "public"}),
+        )
+        // Members only, as new groups are.
+        .group("private", "ann")
 }
 
 #[tokio::test]
@@ -582,7 +590,7 @@ async fn mbin_reads(backend: &Backend) {
 }
 
 #[tokio::test]
-async fn piefed_cannot_join_and_is_told_why_yet_its_backfill_reads_public_threads_with_replies() {
+async fn piefed_joins_only_public_groups_and_its_backfill_reads_public_threads_with_replies() {
     each_backend!(|backend| piefed_reads(&backend));
 }
 
@@ -590,12 +598,12 @@ async fn piefed_reads(backend: &Backend) {
     let rig = scene().start(backend).await;
     let a = rig.at("a");
     let piefed = Hostile::start_as("piefed").await;
-    let answer = joins(&rig, &piefed, "pat", "circle").await;
+    let answer = joins(&rig, &piefed, "pat", "private").await;
     assert!(piefed::reject_ends_join(&answer), "{answer}");
     assert!(
         answer["summary"]
             .as_str()
-            .is_some_and(|s| s.contains("shows such posts to everyone")),
+            .is_some_and(|s| s.contains("members only") && s.contains("cannot keep posts private")),
         "the refusal says why: {answer}"
     );
     let members = a
@@ -606,7 +614,7 @@ async fn piefed_reads(backend: &Backend) {
 
     // Software Hearth does not know is refused the same way, in other words.
     let unknown = Hostile::start_as("someserver").await;
-    let answer = joins(&rig, &unknown, "sam", "circle").await;
+    let answer = joins(&rig, &unknown, "sam", "private").await;
     assert_eq!(answer["type"], "Reject");
     assert!(
         answer["summary"]
@@ -615,8 +623,13 @@ async fn piefed_reads(backend: &Backend) {
         "{answer}"
     );
 
-    // What PieFed's backfill of the group reads (public threads only: it
-    // has no member here).
+    // A group that allows public posts takes PieFed's people: nothing but
+    // public posts is ever sent there.
+    let public_side = Hostile::start_as("piefed").await;
+    let answer = joins(&rig, &public_side, "pia", "circle").await;
+    assert_eq!(answer["type"], "Accept", "{answer}");
+
+    // What PieFed's backfill of the group reads (public threads only).
     let thread = a
         .write(
             "ann",

@@ -325,7 +325,7 @@ async fn members_only_posts_are_hidden_from_the_public_and_bad_input_is_refused_
     a.post(
         "/api/v1/groups",
         Some(&ann),
-        json!({"name": "circle", "title": "MS circle", "join_policy": "approval"}),
+        json!({"name": "circle", "title": "MS circle", "join_policy": "approval", "visibility": "public"}),
     )
     .await;
     let handle = format!("circle@localhost:{}", a.port);
@@ -454,7 +454,7 @@ async fn a_server_whose_member_joins_fills_in_the_groups_recent_threads_on(backe
     a.post(
         "/api/v1/groups",
         Some(&ann),
-        json!({"name": "peers", "title": "Peers", "join_policy": "open"}),
+        json!({"name": "peers", "title": "Peers", "join_policy": "open", "visibility": "public"}),
     )
     .await;
     for (title, visibility) in [
@@ -681,7 +681,7 @@ async fn a_public_post_from_a_non_member_is_rejected_unless_the_group_welcomes_o
     a.post(
         "/api/v1/groups",
         Some(&ann),
-        json!({"name": "welcoming", "title": "Open door", "join_policy": "open", "allow_outside_posts": true}),
+        json!({"name": "welcoming", "title": "Open door", "join_policy": "open", "allow_outside_posts": true, "visibility": "public"}),
     )
     .await;
     let rosa = format!("http://localhost:{}/u/rosa", b.port);
@@ -756,7 +756,7 @@ async fn a_reaction_stays_within_the_group_even_under_a_public_thread() {
     let rig = Scene::new()
         .server("a")
         .member("ann")
-        .group("peers", "ann")
+        .public_group("peers", "ann")
         .server("b")
         .member("bob")
         .joins("bob", "peers@a")

@@ -171,7 +171,11 @@ async fn walk_every_route(backend: &Backend) {
         .server("a")
         .member("ann")
         .member("olga")
-        .group_with("circle", "ann", json!({"join_policy": "approval"}))
+        .group_with(
+            "circle",
+            "ann",
+            json!({"join_policy": "approval", "visibility": "public"}),
+        )
         .server("b")
         .member("bea")
         .joins("bea", "circle@a")

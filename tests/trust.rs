@@ -236,7 +236,8 @@ async fn scene_with_hostile_groups(backend: &Backend) -> Rig {
         .server("a")
         .member("ann")
         .member("amy")
-        .group("circle", "ann")
+        // Public posts allowed: the attacks below target public threads.
+        .public_group("circle", "ann")
         .joins("ann", "evil@hostile")
         .joins("ann", "other@hostile")
         .server("b")
@@ -1345,12 +1346,14 @@ async fn members_only_posts_stay_with_software_that_keeps_them_private() {
 
 /// A server that joined from Lemmy (which drops non-public posts) is
 /// neither sent a members-only thread nor may fetch it with its signature;
-/// public threads it gets. A PieFed server cannot join at all.
+/// public threads it gets (in a group that allows public posts; see
+/// `tests/group_visibility.rs` for members-only groups).
 async fn members_only_and_software(backend: &Backend) {
     let rig = Scene::new()
         .server("a")
         .member("ann")
-        .group("circle", "ann")
+        // Public posts allowed: a Lemmy server may join only such a group.
+        .public_group("circle", "ann")
         .start(backend)
         .await;
     let a = rig.at("a");

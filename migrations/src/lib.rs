@@ -32,6 +32,7 @@ mod m20261130_000022_private_activities;
 mod m20261130_000023_sign_ins;
 mod m20261130_000024_audit_log;
 mod m20261130_000025_erasure;
+mod m20261130_000026_group_visibility;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000023_sign_ins::Migration),
             Box::new(m20261130_000024_audit_log::Migration),
             Box::new(m20261130_000025_erasure::Migration),
+            Box::new(m20261130_000026_group_visibility::Migration),
         ]
     }
 }

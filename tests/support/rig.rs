@@ -88,9 +88,20 @@ impl Scene {
         self
     }
 
-    /// An open group created by `creator` (its first moderator).
+    /// An open group created by `creator` (its first moderator). Like
+    /// every new group, it is members-only: no post in it is public.
     pub fn group(self, name: &str, creator: &str) -> Scene {
         self.group_with(name, creator, json!({"join_policy": "open"}))
+    }
+
+    /// An open group whose posts may be public, for tests that need public
+    /// posts (groups are members-only unless their creator says so).
+    pub fn public_group(self, name: &str, creator: &str) -> Scene {
+        self.group_with(
+            name,
+            creator,
+            json!({"join_policy": "open", "visibility": "public"}),
+        )
     }
 
     /// A group with more fields for its create request.

@@ -10,7 +10,7 @@ use activitypub_federation::traits::{Actor, Object};
 use chrono::{DateTime, SecondsFormat, Utc};
 use hearth_app::records::{Account, FetchedActor, Group, RemoteActor, SiteKeys};
 use hearth_app::{LocalRef, Urls};
-use hearth_domain::JoinPolicy;
+use hearth_domain::{GroupVisibility, JoinPolicy};
 use url::Url;
 
 use crate::FederationError;
@@ -76,19 +76,27 @@ pub fn person_json(urls: &Urls, account: &Account) -> ActorJson {
         url: serde_json::Value::String(id.to_string()),
         attributed_to: serde_json::Value::Null,
         featured: None,
+        visibility: None,
         id,
     }
 }
 
-/// The Group document of a local group (FEP-1b12).
+/// The Group document of a local group (FEP-1b12). A members-only group
+/// says so twice: as Hearth's `visibility` (other Hearth servers then offer
+/// their people no public posts in it) and, for people on other software,
+/// in plain words after its description.
 pub fn group_json(urls: &Urls, group: &Group) -> ActorJson {
     let id = urls.group(&group.name);
+    let mut summary = text_to_html(&group.description);
+    if let Some(notice) = group.visibility.notice() {
+        summary.push_str(&text_to_html(notice));
+    }
     ActorJson {
         context: protocol::actor_context(),
         kind: GroupType::Group.to_string(),
         preferred_username: Some(group.name.clone()),
         name: Some(group.display_name.clone()),
-        summary: Some(text_to_html(&group.description)),
+        summary: Some(summary),
         inbox: urls.group_inbox(&group.name),
         outbox: Some(urls.group_outbox(&group.name)),
         followers: Some(urls.group_followers(&group.name)),
@@ -104,6 +112,7 @@ pub fn group_json(urls: &Urls, group: &Group) -> ActorJson {
         url: serde_json::Value::String(id.to_string()),
         attributed_to: serde_json::Value::String(urls.group_moderators(&group.name).to_string()),
         featured: Some(urls.group_featured(&group.name)),
+        visibility: Some(group.visibility.as_str().to_owned()),
         id,
     }
 }
@@ -133,6 +142,7 @@ pub fn site_json(fed: &Federation, public_key_pem: &str) -> ActorJson {
         url: serde_json::Value::String(id.to_string()),
         attributed_to: serde_json::Value::Null,
         featured: None,
+        visibility: None,
         id,
     }
 }
@@ -317,6 +327,7 @@ impl Object for RemoteActorObject {
                 .unwrap_or_default(),
             attributed_to: serde_json::Value::Null,
             featured: None,
+            visibility: a.group_visibility.map(|v| v.as_str().to_owned()),
             id,
         })
     }
@@ -423,6 +434,13 @@ fn fetched_actor(json: ActorJson) -> Result<FetchedActor, FederationError> {
         public_key_id: key.id,
         public_key_pem: key.public_key_pem,
         manually_approves_followers: json.manually_approves_followers.unwrap_or(false),
+        // Only a group's own word counts, and a word this version does not
+        // know reads as members-only (the careful side). None said: public,
+        // as for a Lemmy community.
+        group_visibility: match (json.kind.as_str(), json.visibility.as_deref()) {
+            ("Group", Some(v)) => Some(v.parse().unwrap_or(GroupVisibility::Members)),
+            _ => None,
+        },
     })
 }
 

@@ -91,6 +91,10 @@ pub struct ActorJson {
     /// On groups: the pinned threads (Lemmy's `featured`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub featured: Option<Url>,
+    /// On Hearth groups: `public` or `members` (Hearth's own term,
+    /// `hearth:visibility`). Other software leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

@@ -9,7 +9,8 @@ use serde::ser::SerializeSeq;
 
 /// The ActivityStreams namespace.
 pub const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
-/// Hearth's JSON-LD namespace for its own properties (`supportKind`).
+/// Hearth's JSON-LD namespace for its own properties (`supportKind`, a
+/// group's `visibility`).
 pub const HEARTH_NS: &str = "urn:hearth:ns#";
 /// The public audience.
 pub const AS_PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -49,6 +50,9 @@ struct ActorTerms {
     toot: &'static str,
     discoverable: &'static str,
     indexable: &'static str,
+    hearth: &'static str,
+    /// A group's visibility (`public` or `members`).
+    visibility: &'static str,
 }
 
 #[derive(Serialize)]
@@ -100,6 +104,8 @@ impl Serialize for Context {
                     toot: "http://joinmastodon.org/ns#",
                     discoverable: "toot:discoverable",
                     indexable: "toot:indexable",
+                    hearth: HEARTH_NS,
+                    visibility: "hearth:visibility",
                 })?;
                 seq.end()
             }

@@ -74,7 +74,8 @@ pub struct FederationConfig {
     pub probe_interval_secs: u64,
     /// Servers (`host` or `host:port`) whose software Hearth does not know
     /// to keep members-only posts private, but whose admins this server's
-    /// admin trusts to: they may join groups and receive members-only posts.
+    /// admin trusts to: they may join members-only groups and receive
+    /// members-only posts.
     pub members_only_servers: Vec<String>,
     /// `open`, `blocklist` or `allowlist`: which servers this one talks
     /// to, with the admin's domain rules (`hearth_domain::federation_policy`).

@@ -16,8 +16,9 @@ use hearth_db::groups::{self, Group, Member, Membership, MembershipEntry, NewGro
 use hearth_db::remote::{self, RemoteActor, RemoteMembership};
 use hearth_db::tokens::Session;
 use hearth_domain::group::{parse_description, parse_rules, parse_title};
+use hearth_domain::notification::NotificationKind;
 use hearth_domain::peer::Software;
-use hearth_domain::{GroupName, JoinPolicy, MembershipState, ValidationError};
+use hearth_domain::{GroupName, GroupVisibility, JoinPolicy, MembershipState, ValidationError};
 
 use crate::events::Event;
 use crate::ids::{Handle, LocalRef};
@@ -39,6 +40,38 @@ pub struct NewGroupInput {
     pub listed: Option<bool>,
     /// Accept public posts from non-members (default false).
     pub allow_outside_posts: Option<bool>,
+    /// `members` (the default: no post in it is ever public) or `public`.
+    pub visibility: Option<String>,
+}
+
+/// What a group's moderators change in its settings; `None` keeps a value.
+#[derive(Debug, Default, Clone)]
+pub struct GroupSettingsInput {
+    /// `members` or `public`.
+    pub visibility: Option<String>,
+}
+
+/// A request to join a group here, as its moderators see it.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub entry: MembershipEntry,
+    /// The requester's server has no joined member in the group yet: its
+    /// people will read what the group writes once they are let in (never
+    /// true for someone on this server).
+    pub first_from_server: bool,
+}
+
+impl JoinRequest {
+    /// The plain warning for moderators, when the request is the first from
+    /// its server.
+    pub fn warning(&self) -> Option<String> {
+        match (&self.entry.authority, self.first_from_server) {
+            (Some(authority), true) => {
+                Some(hearth_domain::notification::first_from_server(authority))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A group with the numbers a directory shows.
@@ -103,8 +136,17 @@ impl App {
                 })
                 .ok(),
         };
-        let (Some(name), Some(title), Some(description), Some(rules), Some(join_policy)) =
-            (name, title, description, rules, join_policy)
+        let visibility = GroupVisibility::parse(input.visibility.as_deref())
+            .map_err(|e| errors.push(e))
+            .ok();
+        let (
+            Some(name),
+            Some(title),
+            Some(description),
+            Some(rules),
+            Some(join_policy),
+            Some(visibility),
+        ) = (name, title, description, rules, join_policy, visibility)
         else {
             return Err(AppError::Invalid(errors));
         };
@@ -128,6 +170,7 @@ impl App {
                 join_policy,
                 listed: input.listed.unwrap_or(true),
                 allow_outside_posts: input.allow_outside_posts.unwrap_or(false),
+                visibility,
                 public_key_pem: keys.public_pem,
                 private_key_pem: keys.private_pem,
                 created_by: creator.id,
@@ -135,8 +178,35 @@ impl App {
         )
         .await?;
         txn.commit().await?;
-        tracing::info!(group_id = group.id, name = %group.name, created_by = creator.id, "group created");
+        tracing::info!(group_id = group.id, name = %group.name, created_by = creator.id, visibility = %group.visibility, "group created");
         Ok(group)
+    }
+
+    /// The moderators change a group's settings: today its visibility.
+    /// Posts keep their own visibility: a group made public does not make
+    /// its members-only posts public, and a group made members-only keeps
+    /// its earlier public posts public (it refuses new ones). Other
+    /// servers read the change from the group's actor document when they
+    /// next fetch it; until then a public post sent to it from elsewhere
+    /// is kept to the members (see [`App::write`]).
+    pub async fn update_group(
+        &self,
+        origin: &Origin,
+        name: &str,
+        input: GroupSettingsInput,
+    ) -> Result<Group, AppError> {
+        let group = self.moderated_group(origin, name).await?;
+        let visibility = match input.visibility.as_deref() {
+            None => group.visibility,
+            Some(raw) => GroupVisibility::parse(Some(raw)).map_err(AppError::invalid)?,
+        };
+        let Some(txn) = self.begin(origin).await? else {
+            return Err(AppError::Internal("a local command was seen before".into()));
+        };
+        groups::set_visibility(&txn, group.id, visibility).await?;
+        self.commit(txn).await?;
+        tracing::info!(group = %group.name, from = %group.visibility, to = %visibility, by = %origin.actor_id(self.urls()), "group settings changed");
+        self.group_named(name).await
     }
 
     /// One page of the directory of listed local groups.
@@ -266,10 +336,10 @@ impl App {
     ) -> Result<Option<Membership>, AppError> {
         let member = Self::member_of(origin)?;
         self.within_limits(origin, crate::limits::Act::Join)?;
-        // Groups hold members-only threads: people from servers whose
-        // software would show those to everyone (or that nobody knows) are
-        // told no, in plain words (the NodeInfo lookup happens before the
-        // transaction: it is network I/O).
+        // A members-only group holds nothing public: people from servers
+        // whose software cannot keep posts private (or that nobody knows)
+        // are told no, in plain words (the NodeInfo lookup happens before
+        // the transaction: it is network I/O).
         let peer = match origin {
             Origin::Remote(r) => {
                 self.learn_software(&r.server).await?;
@@ -288,7 +358,7 @@ impl App {
             Some(_) => Some("Its moderators banned this account from the group.".to_owned()),
             None => peer
                 .as_ref()
-                .and_then(|p| p.may_join().err())
+                .and_then(|p| p.may_join(group.visibility).err())
                 .map(|why| why.explain().to_owned()),
         };
         let software = peer.map(|p| p.software).unwrap_or(Software::Unknown);
@@ -335,11 +405,18 @@ impl App {
                     self.standing_in(&txn, &r.server).await?,
                     hearth_domain::federation_policy::Standing::Limited { .. }
                 );
+                let was_joined =
+                    existing.as_ref().map(|m| m.state) == Some(MembershipState::Joined);
                 let state = match existing.map(|m| m.state) {
                     Some(MembershipState::Joined) => MembershipState::Joined,
                     _ if limited => MembershipState::Pending,
                     _ => group.join_policy.initial_state(),
                 };
+                // Let in at once (no moderator saw a request): the
+                // moderators hear when it is the first from its server.
+                let first_from_server = state == MembershipState::Joined
+                    && !was_joined
+                    && !groups::has_member_on(&txn, group.id, &r.server).await?;
                 let membership = groups::request_membership(
                     &txn,
                     group.id,
@@ -348,6 +425,20 @@ impl App {
                     Some(r.activity.clone()),
                 )
                 .await?;
+                if first_from_server {
+                    for moderator in groups::moderator_ids(&txn, group.id).await? {
+                        hearth_db::notifications::record(
+                            &txn,
+                            moderator,
+                            NotificationKind::NewServer,
+                            Some(&r.actor),
+                            None,
+                            Some(&group_id),
+                            &r.server.to_ascii_lowercase(),
+                        )
+                        .await?;
+                    }
+                }
                 if state == MembershipState::Joined
                     && let Via::Signed(follower) = &r.via
                 {
@@ -520,19 +611,31 @@ impl App {
         Ok(group)
     }
 
-    /// Moderators: one page of requests waiting for a decision.
+    /// Moderators: one page of requests waiting for a decision, each
+    /// saying whether it is the first from its server.
     pub async fn pending_requests(
         &self,
         origin: &Origin,
         name: &str,
         after: Option<i64>,
         limit: u64,
-    ) -> Result<Vec<MembershipEntry>, AppError> {
+    ) -> Result<Vec<JoinRequest>, AppError> {
         let group = self.moderated_group(origin, name).await?;
-        Ok(
+        let entries =
             groups::list_memberships(&self.db, group.id, MembershipState::Pending, after, limit)
-                .await?,
-        )
+                .await?;
+        let mut out = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let first_from_server = match &entry.authority {
+                Some(authority) => !groups::has_member_on(&self.db, group.id, authority).await?,
+                None => false,
+            };
+            out.push(JoinRequest {
+                entry,
+                first_from_server,
+            });
+        }
+        Ok(out)
     }
 
     /// Moderators: approve or decline a request. A remote member's server
@@ -784,6 +887,9 @@ pub struct GroupView {
     /// Known only for groups here.
     pub members: Option<u64>,
     pub needs_approval: bool,
+    /// Whether its posts may be public (as the group said, for a group
+    /// elsewhere; one that says nothing is public).
+    pub visibility: GroupVisibility,
     /// `None` for a group here; the other server's host otherwise.
     pub elsewhere: Option<String>,
     pub membership: Option<MembershipState>,
@@ -819,6 +925,7 @@ impl App {
                     rules: g.rules.clone(),
                     members: Some(members),
                     needs_approval: g.join_policy == JoinPolicy::Approval,
+                    visibility: g.visibility,
                     elsewhere: None,
                     membership,
                     moderator,
@@ -841,6 +948,7 @@ impl App {
                     rules: String::new(),
                     members: None,
                     needs_approval: a.manually_approves_followers,
+                    visibility: a.visibility(),
                     elsewhere: Some(a.authority.clone()),
                     membership,
                     moderator: false,

@@ -418,11 +418,43 @@ impl App {
                 "\"Only this server\" is for groups on this server",
             )));
         }
+        let group_visibility = match &group {
+            PostGroup::Local(g) => g.visibility,
+            PostGroup::Remote(a) => a.visibility(),
+        };
         let outside_welcome = match &group {
-            PostGroup::Local(g) => g.allow_outside_posts && visibility == Visibility::Public,
+            PostGroup::Local(g) => {
+                g.allow_outside_posts
+                    && visibility == Visibility::Public
+                    && group_visibility.allows(visibility)
+            }
             PostGroup::Remote(_) => false,
         };
         self.may_take_part(origin, &group, outside_welcome).await?;
+        // A members-only group never takes a public post, whoever writes
+        // it: a member here, or another server (whose copy of the group
+        // may be older than its change to members-only; it is refused,
+        // not quietly narrowed, so its author's server learns). Only a
+        // group elsewhere relaying its own posts is the judge of its own
+        // rule (its public posts from before the change stay public).
+        let relayed = origin
+            .remote()
+            .is_some_and(|r| matches!(r.via, Via::Relay(_)));
+        if !relayed {
+            let checked = match kind {
+                PostKind::Thread => group_visibility.check(visibility),
+                PostKind::Reply if !group_visibility.allows(visibility) => {
+                    Err(ValidationError::new(
+                        "visibility",
+                        "members_only_group",
+                        "This thread is public, but the group is now for members only, so \
+                         it takes no new replies. Start a new thread for the members instead.",
+                    ))
+                }
+                PostKind::Reply => Ok(()),
+            };
+            checked.map_err(AppError::invalid)?;
+        }
         self.within_limits(origin, crate::limits::Act::Write)?;
         let held = match &group {
             PostGroup::Local(g) => self.holds(origin, g).await?,
@@ -1621,6 +1653,7 @@ mod tests {
                 join_policy: JoinPolicy::Open,
                 listed: true,
                 allow_outside_posts: false,
+                visibility: hearth_domain::GroupVisibility::Public,
                 public_key_pem: String::new(),
                 private_key_pem: String::new(),
                 created_by: reader.account.id,
@@ -1652,6 +1685,7 @@ mod tests {
                 public_key_id: format!("{REMOTE}#key"),
                 public_key_pem: String::new(),
                 manually_approves_followers: false,
+                group_visibility: None,
             },
         )
         .await);

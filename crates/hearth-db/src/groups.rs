@@ -1,7 +1,7 @@
 //! Local groups, their moderators and their members (local and remote).
 
 use chrono::{DateTime, Utc};
-use hearth_domain::{GroupName, JoinPolicy, MembershipState};
+use hearth_domain::{GroupName, GroupVisibility, JoinPolicy, MembershipState};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, Statement, Value,
@@ -27,6 +27,8 @@ pub struct Group {
     /// Posts from members who joined less than this many days ago wait for
     /// a moderator (0: none do).
     pub hold_new_members_days: u32,
+    /// Whether its posts may be public.
+    pub visibility: GroupVisibility,
     pub public_key_pem: String,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
@@ -48,6 +50,10 @@ impl TryFrom<groups::Model> for Group {
             join_policy: row.join_policy.parse().map_err(|e| DbError::Corrupt {
                 table: "groups",
                 detail: format!("group {}: join_policy: {e}", row.id),
+            })?,
+            visibility: row.visibility.parse().map_err(|e| DbError::Corrupt {
+                table: "groups",
+                detail: format!("group {}: visibility: {e}", row.id),
             })?,
             id: row.id,
             name: row.name,
@@ -74,6 +80,7 @@ pub struct NewGroup {
     pub join_policy: JoinPolicy,
     pub listed: bool,
     pub allow_outside_posts: bool,
+    pub visibility: GroupVisibility,
     pub public_key_pem: String,
     pub private_key_pem: String,
     pub created_by: i64,
@@ -102,6 +109,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewGroup) -> Result<Group, D
         join_policy: Set(new.join_policy.as_str().to_owned()),
         listed: Set(new.listed),
         allow_outside_posts: Set(new.allow_outside_posts),
+        visibility: Set(new.visibility.as_str().to_owned()),
         public_key_pem: Set(new.public_key_pem),
         private_key_pem: Set(new.private_key_pem),
         created_by: Set(creator),
@@ -277,6 +285,28 @@ pub async fn held_servers(
         .into_iter()
         .map(|r| r.authority)
         .collect())
+}
+
+/// Set whether the group's posts may be public. Posts already written keep
+/// their own visibility.
+pub async fn set_visibility(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    visibility: GroupVisibility,
+) -> Result<(), DbError> {
+    groups::Entity::update_many()
+        .col_expr(
+            groups::Column::Visibility,
+            sea_orm::sea_query::Expr::value(visibility.as_str()),
+        )
+        .col_expr(
+            groups::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(groups::Column::Id.eq(group_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Set what the group holds for its moderators: posts from members who
@@ -575,6 +605,8 @@ pub struct MembershipEntry {
     pub handle: String,
     /// The member's ActivityPub id when remote.
     pub actor_id: Option<String>,
+    /// The member's server (`host[:port]`) when remote.
+    pub authority: Option<String>,
     pub display_name: String,
 }
 
@@ -607,16 +639,18 @@ pub async fn list_memberships(
                     membership,
                     handle,
                     actor_id: None,
+                    authority: None,
                     display_name,
                 }
             }
             Member::Remote(id) => {
                 let actor = remote_actors::Entity::find_by_id(id).one(db).await?;
-                let (handle, actor_id, display_name) = actor
+                let (handle, actor_id, authority, display_name) = actor
                     .map(|a| {
                         (
                             format!("{}@{}", a.preferred_username, a.authority),
                             Some(a.ap_id),
+                            Some(a.authority),
                             a.name,
                         )
                     })
@@ -625,6 +659,7 @@ pub async fn list_memberships(
                     membership,
                     handle,
                     actor_id,
+                    authority,
                     display_name,
                 }
             }
@@ -787,6 +822,7 @@ mod tests {
                 public_key_id: format!("{id}#key"),
                 public_key_pem: String::new(),
                 manually_approves_followers: false,
+                group_visibility: None,
             },
         )
         .await
@@ -823,6 +859,7 @@ mod tests {
                 join_policy: JoinPolicy::Open,
                 listed: true,
                 allow_outside_posts: false,
+                visibility: hearth_domain::GroupVisibility::Public,
                 public_key_pem: String::new(),
                 private_key_pem: String::new(),
                 created_by: owner.id,

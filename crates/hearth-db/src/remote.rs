@@ -2,7 +2,7 @@
 //! memberships in groups hosted elsewhere.
 
 use chrono::{DateTime, Utc};
-use hearth_domain::MembershipState;
+use hearth_domain::{GroupVisibility, MembershipState};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -30,7 +30,18 @@ pub struct RemoteActor {
     pub public_key_id: String,
     pub public_key_pem: String,
     pub manually_approves_followers: bool,
+    /// For a group: whether it said it is members-only (a Hearth group, in
+    /// Hearth's namespace). `None`: it did not say, and counts as public.
+    pub group_visibility: Option<GroupVisibility>,
     pub fetched_at: DateTime<Utc>,
+}
+
+impl RemoteActor {
+    /// Whether its posts may be public, as the group said; a group that
+    /// said nothing (a Lemmy community) is public.
+    pub fn visibility(&self) -> GroupVisibility {
+        self.group_visibility.unwrap_or(GroupVisibility::Public)
+    }
 }
 
 impl From<remote_actors::Model> for RemoteActor {
@@ -51,6 +62,11 @@ impl From<remote_actors::Model> for RemoteActor {
             public_key_id: r.public_key_id,
             public_key_pem: r.public_key_pem,
             manually_approves_followers: r.manually_approves_followers,
+            // A value this version does not know reads as members-only:
+            // the careful side.
+            group_visibility: r
+                .group_visibility
+                .map(|v| v.parse().unwrap_or(GroupVisibility::Members)),
             fetched_at: r.fetched_at,
         }
     }
@@ -73,6 +89,7 @@ pub struct FetchedActor {
     pub public_key_id: String,
     pub public_key_pem: String,
     pub manually_approves_followers: bool,
+    pub group_visibility: Option<GroupVisibility>,
 }
 
 /// Insert or refresh a remote actor by its id.
@@ -97,6 +114,7 @@ pub async fn upsert_actor(
         public_key_id: Set(a.public_key_id),
         public_key_pem: Set(a.public_key_pem),
         manually_approves_followers: Set(a.manually_approves_followers),
+        group_visibility: Set(a.group_visibility.map(|v| v.as_str().to_owned())),
         fetched_at: Set(now),
         created_at: Set(now),
         ..Default::default()
@@ -118,6 +136,7 @@ pub async fn upsert_actor(
                     remote_actors::Column::PublicKeyId,
                     remote_actors::Column::PublicKeyPem,
                     remote_actors::Column::ManuallyApprovesFollowers,
+                    remote_actors::Column::GroupVisibility,
                     remote_actors::Column::FetchedAt,
                 ])
                 .to_owned(),

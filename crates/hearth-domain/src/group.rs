@@ -1,4 +1,4 @@
-//! Groups: names, join policies and membership states.
+//! Groups: names, join policies, visibility and membership states.
 //!
 //! A group is where members support each other. Its name is a handle like a
 //! username (`type1_peers`), so it can be addressed as
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
 use crate::account::{UnknownValue, parse_handle, trimmed_text};
+use crate::post::Visibility;
 
 pub const TITLE_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 5000;
@@ -91,6 +92,85 @@ crate::string_enum! {
     }
 }
 
+crate::string_enum! {
+    /// Who a group's posts are for. Each post keeps its own visibility;
+    /// the group's says which ones may be written in it from now on.
+    GroupVisibility {
+        /// Posts may be public or for members (or, here, this server) only.
+        Public => "public",
+        /// No post is ever public: what is written is for the members.
+        Members => "members",
+    }
+}
+
+impl GroupVisibility {
+    /// What a new group is, unless its creator says otherwise: in a health
+    /// group, nothing should be public by accident.
+    pub const DEFAULT: GroupVisibility = GroupVisibility::Members;
+
+    /// Reads a group's visibility from a form or the API; empty means the
+    /// default.
+    pub fn parse(raw: Option<&str>) -> Result<Self, ValidationError> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(GroupVisibility::DEFAULT),
+            Some(raw) => raw.parse().map_err(|e: UnknownValue| {
+                ValidationError::new("visibility", "invalid", e.to_string())
+            }),
+        }
+    }
+
+    /// The visibilities a post may be written with in such a group.
+    pub fn allows(self, post: Visibility) -> bool {
+        !(self == GroupVisibility::Members && post == Visibility::Public)
+    }
+
+    /// The visibility offered first when writing in such a group.
+    pub fn default_post_visibility(self) -> Visibility {
+        Visibility::Members
+    }
+
+    /// Refuses a post visibility the group does not allow, naming the
+    /// field `visibility`.
+    pub fn check(self, post: Visibility) -> Result<(), ValidationError> {
+        if self.allows(post) {
+            return Ok(());
+        }
+        Err(ValidationError::new(
+            "visibility",
+            "members_only_group",
+            "This group is for members only, so posts in it cannot be public. \
+             Choose \"Members of this group\".",
+        ))
+    }
+
+    /// One plain sentence for the group's settings, beside each choice.
+    pub fn explain(self) -> &'static str {
+        match self {
+            GroupVisibility::Members => {
+                "Posts can be read by members of the group only. Only people on \
+                 servers that can keep posts private can join."
+            }
+            GroupVisibility::Public => {
+                "Each post's author can choose to make it public, so that anyone \
+                 on the internet can read it."
+            }
+        }
+    }
+
+    /// The sentence other software shows with the group (added to its
+    /// description in the actor document), so people elsewhere know why
+    /// their server may not be able to join.
+    pub fn notice(self) -> Option<&'static str> {
+        match self {
+            GroupVisibility::Members => Some(
+                "This is a members-only group. Only people on servers that can \
+                 keep posts private can join it.",
+            ),
+            GroupVisibility::Public => None,
+        }
+    }
+}
+
 impl JoinPolicy {
     /// The state a new request to join starts in.
     pub fn initial_state(self) -> MembershipState {
@@ -121,6 +201,32 @@ mod tests {
         assert_eq!(parse_title("  MS Circle ").unwrap(), "MS Circle");
         assert_eq!(parse_title("  ").unwrap_err().code, "required");
         assert_eq!(parse_title("a\nb").unwrap_err().code, "invalid_characters");
+    }
+
+    #[test]
+    fn a_members_group_never_takes_a_public_post() {
+        assert_eq!(GroupVisibility::parse(None), Ok(GroupVisibility::Members));
+        assert_eq!(
+            GroupVisibility::parse(Some(" public ")),
+            Ok(GroupVisibility::Public)
+        );
+        assert_eq!(
+            GroupVisibility::parse(Some("secret")).unwrap_err().field,
+            "visibility"
+        );
+        let err = GroupVisibility::Members
+            .check(Visibility::Public)
+            .unwrap_err();
+        assert_eq!((err.field, err.code), ("visibility", "members_only_group"));
+        for v in [Visibility::Members, Visibility::Local] {
+            assert!(GroupVisibility::Members.check(v).is_ok());
+        }
+        for v in Visibility::ALL {
+            assert!(GroupVisibility::Public.check(*v).is_ok());
+        }
+        assert!(
+            GroupVisibility::Members.allows(GroupVisibility::Members.default_post_visibility())
+        );
     }
 
     #[test]

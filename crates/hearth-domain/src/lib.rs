@@ -25,4 +25,4 @@ pub mod token;
 
 pub use account::{AccountStatus, Bio, DisplayName, Email, RegistrationMode, Role, Username};
 pub use error::ValidationError;
-pub use group::{GroupName, JoinPolicy, MembershipState};
+pub use group::{GroupName, GroupVisibility, JoinPolicy, MembershipState};

@@ -35,7 +35,19 @@ crate::string_enum! {
         ReportResolved => "report_resolved",
         /// A post waits for a moderator's approval (for moderators).
         Held => "held_post",
+        /// Someone from a server that had no member in the group joined it
+        /// (for moderators of open groups; the detail is that server).
+        NewServer => "member_from_new_server",
     }
+}
+
+/// What moderators are told before the first member from another server is
+/// in: that server's people will hold what the group writes.
+pub fn first_from_server(authority: &str) -> String {
+    format!(
+        "This is the first member from {authority}. The people who run {authority} \
+         will be able to read everything posted in this group."
+    )
 }
 
 /// The usernames named with `@name` or `@name@domain` in Markdown source,

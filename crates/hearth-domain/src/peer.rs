@@ -10,6 +10,8 @@
 //! its NodeInfo; software Hearth does not know is treated as if it published
 //! members-only posts, unless an admin vouches for that server.
 
+use crate::group::GroupVisibility;
+
 /// The software a server runs, from its NodeInfo `software.name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Software {
@@ -112,42 +114,50 @@ impl PeerServer {
         self.vouched || self.software.members_only() == MembersOnly::Keeps
     }
 
-    /// Whether one of its people may join a group here. Groups hold
-    /// members-only threads, so software that would publish them, or that
-    /// nobody knows, may not join unless the admin vouches for the server.
-    /// Software that drops them may: its people see the public threads.
-    pub fn may_join(&self) -> Result<(), JoinRefusal> {
-        if self.vouched {
+    /// Whether one of its people may join a group here. A public group
+    /// takes everyone: nothing that is not public is ever sent to a server
+    /// that cannot keep it (see [`PeerServer::may_hold_members_only`]). A
+    /// members-only group holds nothing else, so it takes only servers that
+    /// keep members-only posts private (or that the admin vouches for):
+    /// software that drops them would show its people an empty group, and
+    /// software that publishes them must never hold them.
+    pub fn may_join(&self, group: GroupVisibility) -> Result<(), JoinRefusal> {
+        if group == GroupVisibility::Public || self.may_hold_members_only() {
             return Ok(());
         }
         match self.software.members_only() {
-            MembersOnly::Keeps | MembersOnly::Drops => Ok(()),
-            MembersOnly::Publishes => Err(JoinRefusal::Publishes),
             MembersOnly::Unknown => Err(JoinRefusal::Unknown),
+            MembersOnly::Keeps | MembersOnly::Drops | MembersOnly::Publishes => {
+                Err(JoinRefusal::CannotKeepPrivate)
+            }
         }
     }
 }
 
-/// Why a server's people cannot join a group here.
+/// Why a server's people cannot join a members-only group here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinRefusal {
-    Publishes,
+    /// Its software is known to drop or publish members-only posts.
+    CannotKeepPrivate,
+    /// Nobody here knows what its software does with them.
     Unknown,
 }
 
 impl JoinRefusal {
-    /// A plain explanation, sent with the refusal and shown to moderators.
+    /// A plain explanation, sent with the refusal (the `Reject`'s
+    /// `summary`) and shown to moderators.
     pub fn explain(self) -> &'static str {
         match self {
-            JoinRefusal::Publishes => {
-                "This group keeps some posts for its members only. The software \
-                 your server runs shows such posts to everyone, so people from \
-                 your server cannot join it."
+            JoinRefusal::CannotKeepPrivate => {
+                "This group is for members only. The software your server runs \
+                 cannot keep posts private, so people from your server cannot \
+                 join it."
             }
             JoinRefusal::Unknown => {
-                "This group keeps some posts for its members only, and this \
-                 server cannot tell whether yours keeps them private. An admin \
-                 of this server can allow your server after checking."
+                "This group is for members only, and this server cannot tell \
+                 whether yours keeps posts private, so people from your server \
+                 cannot join it. An admin of this server can allow your server \
+                 after checking."
             }
         }
     }
@@ -178,12 +188,38 @@ mod tests {
     }
 
     #[test]
-    fn software_that_publishes_or_is_unknown_cannot_join() {
-        assert_eq!(peer("PieFed").may_join(), Err(JoinRefusal::Publishes));
-        assert_eq!(peer("gotosocial").may_join(), Err(JoinRefusal::Unknown));
-        assert_eq!(peer("").may_join(), Err(JoinRefusal::Unknown));
-        for name in ["hearth", "lemmy", "mastodon", "mbin", "kbin"] {
-            assert_eq!(peer(name).may_join(), Ok(()), "{name}");
+    fn only_servers_that_keep_posts_private_join_members_only_groups() {
+        let members = GroupVisibility::Members;
+        for name in ["PieFed", "lemmy", "mastodon", "hometown", "mbin", "kbin"] {
+            assert_eq!(
+                peer(name).may_join(members),
+                Err(JoinRefusal::CannotKeepPrivate),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            peer("gotosocial").may_join(members),
+            Err(JoinRefusal::Unknown)
+        );
+        assert_eq!(peer("").may_join(members), Err(JoinRefusal::Unknown));
+        assert_eq!(peer("hearth").may_join(members), Ok(()));
+        let vouched = PeerServer {
+            vouched: true,
+            ..peer("fedify")
+        };
+        assert_eq!(vouched.may_join(members), Ok(()));
+    }
+
+    #[test]
+    fn everyone_joins_a_public_group() {
+        for name in [
+            "piefed", "lemmy", "mastodon", "mbin", "hearth", "misskey", "",
+        ] {
+            assert_eq!(
+                peer(name).may_join(GroupVisibility::Public),
+                Ok(()),
+                "{name}"
+            );
         }
     }
 

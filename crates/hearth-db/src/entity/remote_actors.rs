@@ -22,6 +22,7 @@ pub struct Model {
     pub public_key_id: String,
     pub public_key_pem: String,
     pub manually_approves_followers: bool,
+    pub group_visibility: Option<String>,
     pub fetched_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
 }

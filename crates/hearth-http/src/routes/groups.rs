@@ -5,8 +5,11 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use hearth_app::Origin;
-use hearth_app::groups::{GroupSummary, Joined, MembershipId, MyMembership, NewGroupInput};
-use hearth_app::records::{Group, Membership, MembershipEntry, RemoteActor, RemoteMembership};
+use hearth_app::groups::{
+    GroupSettingsInput, GroupSummary, JoinRequest, Joined, MembershipId, MyMembership,
+    NewGroupInput,
+};
+use hearth_app::records::{Group, Membership, RemoteActor, RemoteMembership};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
@@ -27,6 +30,8 @@ pub struct GroupView {
     description: String,
     rules: String,
     join_policy: &'static str,
+    /// `members` (no post in it is public) or `public`.
+    visibility: &'static str,
     listed: bool,
     allow_outside_posts: bool,
     members: u64,
@@ -121,6 +126,7 @@ async fn group_view(
         description: g.description.clone(),
         rules: g.rules.clone(),
         join_policy: g.join_policy.as_str(),
+        visibility: g.visibility.as_str(),
         listed: g.listed,
         allow_outside_posts: g.allow_outside_posts,
         members: summary.members,
@@ -158,6 +164,7 @@ pub struct CreateBody {
     join_policy: Option<String>,
     listed: Option<bool>,
     allow_outside_posts: Option<bool>,
+    visibility: Option<String>,
 }
 
 pub async fn create(
@@ -177,6 +184,7 @@ pub async fn create(
                 join_policy: body.join_policy,
                 listed: body.listed,
                 allow_outside_posts: body.allow_outside_posts,
+                visibility: body.visibility,
             },
         )
         .await?;
@@ -185,6 +193,32 @@ pub async fn create(
         StatusCode::CREATED,
         Json(group_view(&state, summary, Some(&session)).await?),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    visibility: Option<String>,
+}
+
+/// The moderators change the group's settings.
+pub async fn update(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(name): Path<String>,
+    Json(body): Json<UpdateBody>,
+) -> Result<Json<GroupView>, ApiError> {
+    let group = state
+        .app
+        .update_group(
+            &Origin::local(&session),
+            &name,
+            GroupSettingsInput {
+                visibility: body.visibility,
+            },
+        )
+        .await?;
+    let summary = state.app.group(&group.name).await?;
+    Ok(Json(group_view(&state, summary, Some(&session)).await?))
 }
 
 pub async fn list(
@@ -247,6 +281,9 @@ pub struct RequestView {
     remote: bool,
     actor_url: Option<String>,
     state: &'static str,
+    /// No member of the group lives on the requester's server yet: once
+    /// let in, that server's people will read what the group writes.
+    first_from_server: bool,
     created_at: String,
 }
 
@@ -264,14 +301,18 @@ pub async fn requests(
     Ok(Json(Page::from_rows(
         rows,
         limit,
-        |e| e.membership.id,
-        |e: MembershipEntry| RequestView {
+        |r| r.entry.membership.id,
+        |JoinRequest {
+             entry: e,
+             first_from_server,
+         }| RequestView {
             id: e.membership.id.to_string(),
             remote: e.actor_id.is_some(),
             handle: e.handle,
             display_name: e.display_name,
             actor_url: e.actor_id,
             state: e.membership.state.as_str(),
+            first_from_server,
             created_at: timestamp(e.membership.created_at),
         },
     )))
@@ -409,6 +450,9 @@ pub struct ActorView {
     name: String,
     summary: String,
     server: String,
+    /// For a group: `members` when it said it is members-only, else
+    /// `public`.
+    visibility: Option<&'static str>,
 }
 
 pub async fn resolve(
@@ -425,6 +469,7 @@ pub async fn resolve(
     })?;
     let actor = state.app.resolve(&handle).await?;
     Ok(Json(ActorView {
+        visibility: (actor.kind == "Group").then(|| actor.visibility().as_str()),
         handle: format!("{}@{}", actor.preferred_username, actor.authority),
         url: actor.ap_id,
         kind: actor.kind,

@@ -207,6 +207,9 @@ fn table() -> Vec<Entry> {
             Public("a group's description, as its actor document shows it"),
             |_| get(groups::show),
         ),
+        at(M::PATCH, "/api/v1/groups/{name}", Command, |_| {
+            patch(groups::update)
+        }),
         at(M::POST, "/api/v1/groups/{name}/join", Command, |_| {
             post(groups::join)
         }),
@@ -512,6 +515,12 @@ fn table() -> Vec<Entry> {
         }),
         at(M::GET, "/groups/{name}/requests", Moderators, |_| {
             get(web::manage::requests)
+        }),
+        at(M::GET, "/groups/{name}/settings", Moderators, |_| {
+            get(web::manage::group_settings)
+        }),
+        at(M::POST, "/groups/{name}/settings", Command, |_| {
+            post(web::manage::save_group_settings)
         }),
         at(
             M::POST,

@@ -14,8 +14,8 @@ use crate::problem::{ApiError, Problem};
 #[derive(Serialize)]
 pub struct NotificationJson {
     id: String,
-    /// `reply`, `mention`, `reaction`, `join_approved`, `join_declined` or
-    /// `post_removed`.
+    /// The notification's kind (`reply`, `mention`, `reaction`,
+    /// `member_from_new_server`…; docs/API.md lists them).
     kind: &'static str,
     /// Who did it: `{handle, display_name, url}`.
     actor: Option<serde_json::Value>,

@@ -12,12 +12,13 @@ use hearth_app::AppError;
 use hearth_app::groups::GroupView;
 use hearth_app::posts::{PostGroup, PostInput, TimelineQuery};
 use hearth_app::records::{Order, Post, PostKind};
+use hearth_domain::GroupVisibility;
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
 use hearth_domain::{MembershipState, text};
 use maud::{Markup, PreEscaped, html};
 
 use super::forms::{self, CSRF_FIELD, WebSession};
-use super::layout::{FieldError, error_summary, text_field};
+use super::layout::{FieldError, error_summary, explained_radios, text_field};
 use super::pages::{field, page, redirect_to};
 use crate::ApiState;
 
@@ -187,6 +188,9 @@ pub async fn group_page(
                             li { a href=(format!("{path}/removed")) { "Removed posts" } ": bring one back" }
                             li { a href=(format!("{path}/bans")) { "Bans" } }
                             li { a href=(format!("{path}/moderators")) { "Moderators" } }
+                            @if view.elsewhere.is_none() {
+                                li { a href=(format!("{path}/settings")) { "Group settings" } ": who can read posts" }
+                            }
                         }
                     }
                 }
@@ -365,19 +369,14 @@ fn compose(
     errors: &[FieldError],
     show_preview: bool,
 ) -> Markup {
+    let members_only = view.visibility == GroupVisibility::Members;
     let chosen_visibility = if field(form, "visibility").is_empty() {
-        "members"
+        view.visibility.default_post_visibility().as_str()
     } else {
         field(form, "visibility")
     };
     let path = group_path(view);
-    let mut choices = vec![
-        ("members", "Members of this group"),
-        ("public", "Anyone, including people without an account"),
-    ];
-    if view.elsewhere.is_none() {
-        choices.push(("local", "Only members on this server"));
-    }
+    let choices = visibility_choices(view);
     html! {
         (error_summary(errors))
         h1 { "Write a post in " (view.title) }
@@ -395,19 +394,55 @@ fn compose(
             (body_field(form, errors, "Your post", 8))
             (text_field("content_warning", "Content warning (optional)", "text", field(form, "content_warning"), Some("If your post talks about something distressing, say what here. Readers will see this first and choose whether to open the post."), errors, "off"))
             (text_field("link", "Link (optional)", "text", field(form, "link"), Some("A web address for an article, a service or an event."), errors, "url"))
-            fieldset class="field" id="visibility" {
-                legend { "Who can read it?" }
-                @for (value, label) in &choices {
-                    div class="checkbox" {
-                        input type="radio" id=(format!("vis-{value}")) name="visibility" value=(value) checked[chosen_visibility == *value];
-                        label for=(format!("vis-{value}")) { (label) }
-                    }
-                }
-            }
+            (explained_radios(
+                "visibility",
+                "vis",
+                "Who can read it?",
+                &choices,
+                chosen_visibility,
+                members_only.then_some("This group is for members only, so posts in it cannot be public."),
+                errors,
+            ))
             button type="submit" name="action" value="post" { "Post to the group" }
         }
         p { a href=(path) { "Back to the group" } }
     }
+}
+
+/// The visibilities a member may choose in `view`'s group, each with who
+/// will read the post, in plain words (shown beside each choice, so it
+/// works without JavaScript). A members-only group offers no "public".
+fn visibility_choices(view: &GroupView) -> Vec<(&'static str, &'static str, String)> {
+    let title = &view.title;
+    let mut choices = vec![(
+        Visibility::Members.as_str(),
+        "Members of this group",
+        match &view.elsewhere {
+            None => format!(
+                "Only members of {title} can read it, on this server and on the other servers where members live."
+            ),
+            Some(host) => format!(
+                "Only members of {title} can read it. It is sent to {host}, where the group is, and to the servers where other members live."
+            ),
+        },
+    )];
+    if view.visibility.allows(Visibility::Public) {
+        choices.push((
+            Visibility::Public.as_str(),
+            "Anyone",
+            "Anyone on the internet can read it, including people without an account and people on other servers.".to_owned(),
+        ));
+    }
+    if view.elsewhere.is_none() {
+        choices.push((
+            Visibility::Local.as_str(),
+            "Only members on this server",
+            format!(
+                "Only members of {title} who have an account on this server can read it. It is never sent to other servers."
+            ),
+        ));
+    }
+    choices
 }
 
 /// Field errors from the app, in the words the forms use.

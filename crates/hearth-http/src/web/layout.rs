@@ -254,3 +254,38 @@ pub fn radios(
 pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%-d %B %Y, %H:%M UTC").to_string()
 }
+
+/// Radio buttons under a legend where each choice carries its own plain
+/// sentence beside it (who will read a post, what a setting does), so the
+/// consequence of each is read before choosing, without JavaScript. Each
+/// choice is `(value, label, sentence)`; control ids are `{prefix}-{value}`
+/// and the fieldset's id is `name` (the field an error names).
+pub fn explained_radios(
+    name: &str,
+    prefix: &str,
+    legend: &str,
+    choices: &[(&str, &str, String)],
+    chosen: &str,
+    hint: Option<&str>,
+    errors: &[FieldError],
+) -> Markup {
+    let error = error_for(name, errors);
+    html! {
+        fieldset class=(if error.is_some() { "field has-error" } else { "field" }) id=(name)
+            aria-describedby=[described_by(name, hint.is_some(), error.is_some())] {
+            legend { (legend) }
+            @if let Some(h) = hint { p class="hint" id=(format!("{name}-hint")) { (h) } }
+            (error_message(name, error))
+            @for (value, label, sentence) in choices {
+                div class="checkbox" {
+                    input type="radio" id=(format!("{prefix}-{value}")) name=(name) value=(value)
+                        checked[chosen == *value] aria-describedby=(format!("{prefix}-{value}-says"));
+                    div {
+                        label for=(format!("{prefix}-{value}")) { (label) }
+                        p class="hint" id=(format!("{prefix}-{value}-says")) { (sentence) }
+                    }
+                }
+            }
+        }
+    }
+}

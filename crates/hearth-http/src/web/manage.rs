@@ -10,11 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use hearth_app::AppError;
 use hearth_app::accounts::ProfileUpdate;
-use hearth_app::groups::{Joined, NewGroupInput};
+use hearth_app::groups::{GroupSettingsInput, Joined, NewGroupInput};
+use hearth_domain::GroupVisibility;
 use maud::{Markup, html};
 
 use super::forms::{self, CSRF_FIELD};
-use super::layout::{FieldError, error_summary, text_field};
+use super::layout::{FieldError, error_summary, explained_radios, text_field};
 use super::pages::{field, page, redirect_to};
 use crate::ApiState;
 
@@ -58,7 +59,31 @@ fn expired(field: &str) -> Vec<FieldError> {
     }]
 }
 
+/// The choice of a group's visibility, each with what it means.
+fn group_visibility_field(chosen: &str, errors: &[FieldError]) -> Markup {
+    let choices: Vec<(&str, &str, String)> = [
+        (GroupVisibility::Members, "Members only"),
+        (GroupVisibility::Public, "Public posts allowed"),
+    ]
+    .into_iter()
+    .map(|(v, label)| (v.as_str(), label, v.explain().to_owned()))
+    .collect();
+    explained_radios(
+        "visibility",
+        "group-vis",
+        "Who can read the group's posts?",
+        &choices,
+        chosen,
+        None,
+        errors,
+    )
+}
+
 fn new_group_content(csrf: &str, form: &HashMap<String, String>, errors: &[FieldError]) -> Markup {
+    let visibility = match field(form, "visibility") {
+        "" => GroupVisibility::DEFAULT.as_str(),
+        chosen => chosen,
+    };
     let policy = if field(form, "join_policy") == "open" {
         "open"
     } else {
@@ -90,6 +115,7 @@ fn new_group_content(csrf: &str, form: &HashMap<String, String>, errors: &[Field
                     label for="policy-open" { "Anyone can join" }
                 }
             }
+            (group_visibility_field(visibility, errors))
             button type="submit" { "Start the group" }
         }
     }
@@ -139,6 +165,7 @@ pub async fn new_group(
         join_policy: Some(field(&form, "join_policy").to_owned()),
         listed: Some(true),
         allow_outside_posts: Some(false),
+        visibility: Some(field(&form, "visibility").to_owned()),
     };
     match state
         .app
@@ -287,15 +314,19 @@ pub async fn requests(
                     ul class="cards" {
                         @for r in &pending {
                             li {
-                                strong { (if r.display_name.is_empty() { &r.handle } else { &r.display_name }) }
-                                " (" (r.handle) ")"
-                                @if r.actor_id.is_some() { " · from another server" }
+                                @let e = &r.entry;
+                                strong { (if e.display_name.is_empty() { &e.handle } else { &e.display_name }) }
+                                " (" (e.handle) ")"
+                                @if e.actor_id.is_some() { " · from another server" }
+                                @if let Some(warning) = r.warning() {
+                                    p class="notice" { strong { "Before you let them in: " } (warning) }
+                                }
                                 div {
-                                    form method="post" action=(format!("/groups/{name}/requests/{}/approve", r.membership.id)) {
+                                    form method="post" action=(format!("/groups/{name}/requests/{}/approve", e.membership.id)) {
                                         input type="hidden" name=(CSRF_FIELD) value=(csrf);
                                         button type="submit" { "Let them in" }
                                     }
-                                    form method="post" action=(format!("/groups/{name}/requests/{}/decline", r.membership.id)) {
+                                    form method="post" action=(format!("/groups/{name}/requests/{}/decline", e.membership.id)) {
                                         input type="hidden" name=(CSRF_FIELD) value=(csrf);
                                         button class="secondary" type="submit" { "Say no" }
                                     }
@@ -499,5 +530,134 @@ pub async fn change_password(
                 |csrf| settings_content(csrf, &current, &errors, None),
             )
         }
+    }
+}
+
+fn group_settings_content(
+    csrf: &str,
+    name: &str,
+    title: &str,
+    chosen: &str,
+    errors: &[FieldError],
+    saved: bool,
+) -> Markup {
+    html! {
+        (error_summary(errors))
+        h1 { "Settings of " (title) }
+        @if saved { p class="notice" role="status" { "Saved." } }
+        form method="post" action=(format!("/groups/{name}/settings")) novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            (group_visibility_field(chosen, errors))
+            p class="hint" {
+                "Posts already written keep who can read them. Making the group members only stops new public posts; "
+                "it does not hide public posts written before. Making it public does not make members-only posts public."
+            }
+            button type="submit" { "Save settings" }
+        }
+        p { a href=(format!("/groups/{name}")) { "Back to the group" } }
+    }
+}
+
+async fn moderators_only(
+    state: &ApiState,
+    headers: &HeaderMap,
+    session: &super::forms::WebSession,
+) -> Response {
+    page(
+        state,
+        headers,
+        Some(session),
+        "Group settings",
+        StatusCode::FORBIDDEN,
+        |_| {
+            html! {
+                h1 { "Group settings" }
+                p { "Only the group's moderators can see this page." }
+            }
+        },
+    )
+}
+
+/// The group's settings, for its moderators: today its visibility.
+pub async fn group_settings(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let Ok(view) = state.app.group_view(Some(&*session), &name).await else {
+        return super::groups::not_found(&state, &headers, Some(&session));
+    };
+    if !view.moderator || view.elsewhere.is_some() {
+        return moderators_only(&state, &headers, &session).await;
+    }
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        "Group settings",
+        StatusCode::OK,
+        |csrf| {
+            group_settings_content(
+                csrf,
+                &view.slug,
+                &view.title,
+                view.visibility.as_str(),
+                &[],
+                false,
+            )
+        },
+    )
+}
+
+pub async fn save_group_settings(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let Ok(view) = state.app.group_view(Some(&*session), &name).await else {
+        return super::groups::not_found(&state, &headers, Some(&session));
+    };
+    let chosen = field(&form, "visibility").to_owned();
+    let show = |status: StatusCode, errors: Vec<FieldError>, saved: bool, chosen: &str| {
+        page(
+            &state,
+            &headers,
+            Some(&session),
+            "Group settings",
+            status,
+            |csrf| group_settings_content(csrf, &view.slug, &view.title, chosen, &errors, saved),
+        )
+    };
+    if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        return show(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            expired("visibility"),
+            false,
+            &chosen,
+        );
+    }
+    let input = GroupSettingsInput {
+        visibility: Some(chosen.clone()),
+    };
+    match state
+        .app
+        .update_group(&Origin::local(&session), &view.slug, input)
+        .await
+    {
+        Ok(group) => show(StatusCode::OK, Vec::new(), true, group.visibility.as_str()),
+        Err(AppError::Forbidden(_)) => moderators_only(&state, &headers, &session).await,
+        Err(err) => show(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            field_errors(err, "visibility"),
+            false,
+            &chosen,
+        ),
     }
 }

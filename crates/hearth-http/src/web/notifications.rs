@@ -90,6 +90,9 @@ fn describe(v: &NotificationView) -> Markup {
                     a href=(format!("/groups/{slug}/held")) { "Open the posts waiting" }
                 }
             }
+            NotificationKind::NewServer => {
+                (who) " joined " (group) ". " (hearth_domain::notification::first_from_server(&n.detail))
+            }
             NotificationKind::ReportResolved => {
                 "Your report was dealt with. Thank you for telling us."
                 @if !n.detail.is_empty() { " The moderators said: \u{201c}" (n.detail) "\u{201d}" }
