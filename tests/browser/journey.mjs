@@ -93,6 +93,12 @@ async function journey(person) {
     await page.locator('#name').fill(GROUP.name);
     await page.locator('#description').fill('For adults living with type 1 diabetes, and the people close to them.');
     await page.locator('#policy-open').check();
+    // A new group is members only unless its creator says otherwise, and
+    // each choice says what it means beside it.
+    await expectChecked(page, '#group-vis-members', 'members only, the default');
+    const says = await page.locator('#group-vis-members-says').innerText();
+    if (!says.includes('members of the group only')) fail(`"members only" is explained as "${says}"`);
+    if (!(await page.locator('#group-vis-public-says').isVisible())) fail('"public posts allowed" is not explained');
     await press(ann, 'Start the group');
     if (new URL(page.url()).pathname !== `/groups/${GROUP.name}`) fail(`starting the group led to ${page.url()}`);
     await page.getByRole('heading', { level: 1, name: GROUP.title }).waitFor();
@@ -104,6 +110,13 @@ async function journey(person) {
     await page.getByRole('link', { name: 'Write a post' }).click();
     await page.waitForURL(`${A}/groups/${GROUP.name}/new`);
     await checkA11y(ann, 'new-post form');
+    // Who will read the post, beside each choice; no "public" in a
+    // members-only group.
+    const members = await page.locator('#vis-members-says').innerText();
+    if (!members.includes(`Only members of ${GROUP.title} can read it`)) fail(`"members" is explained as "${members}"`);
+    const local = await page.locator('#vis-local-says').innerText();
+    if (!local.includes('never sent to other servers')) fail(`"only this server" is explained as "${local}"`);
+    if ((await page.locator('#vis-public').count()) !== 0) fail('a members-only group offers "public"');
     await page.locator('#kind-my-situation').check();
     await page.locator('#body').fill(POST.body);
     await page.locator('#content_warning').fill(POST.warning);
