@@ -446,3 +446,194 @@ async fn a_server_cannot_delete_someone_elses_account() {
         1
     );
 }
+
+/// Set the last activity of the post `ap_id` on `instance` to `days` ago.
+async fn age(instance: &support::Instance, ap_id: &str, days: i64) {
+    use sea_orm::ConnectionTrait;
+    let db = instance.db().await;
+    let backend = db.get_database_backend();
+    let (p1, p2) = if backend == sea_orm::DbBackend::Postgres {
+        ("$1", "$2")
+    } else {
+        ("?", "?")
+    };
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        format!("UPDATE posts SET last_activity_at = {p1} WHERE ap_id = {p2}"),
+        [
+            (chrono::Utc::now() - chrono::Duration::days(days)).into(),
+            ap_id.into(),
+        ],
+    ))
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_group_that_keeps_threads_for_a_while_deletes_old_ones_everywhere() {
+    let backend = Backend::Sqlite;
+    let rig = three_servers(&backend).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let circle = rig.handle("circle@a");
+    // Only the group's moderators set it, within bounds.
+    let path = "/api/v1/groups/circle";
+    let refused = a
+        .api(
+            Method::PATCH,
+            path,
+            Some("ann"),
+            Some(json!({"retention_days": 30})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let wrong = a
+        .api(
+            Method::PATCH,
+            path,
+            Some("olga"),
+            Some(json!({"retention_days": 5000})),
+        )
+        .await;
+    wrong.assert_problem(422, "validation-failed");
+    assert!(wrong.text.contains("retention_days"), "{}", wrong.text);
+    let set = a
+        .api(
+            Method::PATCH,
+            path,
+            Some("olga"),
+            Some(json!({"retention_days": 30})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    assert_eq!(set.body["retention_days"], 30);
+
+    // An old thread with a reply from B, a pinned old thread, a new one.
+    let old = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "Old worries", "body": "From last spring.", "visibility": "members"}),
+        )
+        .await;
+    let old_url = old["url"].as_str().unwrap().to_owned();
+    b.wait_thread("bea", &circle, &old_url).await;
+    let old_on_b = b.local_id("bea", &circle, &old_url, &old_url).await;
+    let reply = b.reply("bea", &old_on_b, "It did get better for me.").await;
+    let reply_url = reply["url"].as_str().unwrap().to_owned();
+    let pinned = a
+        .write(
+            "olga",
+            "circle",
+            json!({"title": "Read me first", "visibility": "members"}),
+        )
+        .await;
+    let pinned_url = pinned["url"].as_str().unwrap().to_owned();
+    let pin = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{}/pin", pinned["id"].as_str().unwrap()),
+            Some("olga"),
+            None,
+        )
+        .await;
+    assert!(pin.status.is_success(), "{}", pin.text);
+    let fresh = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "This week", "visibility": "members"}),
+        )
+        .await;
+    let fresh_url = fresh["url"].as_str().unwrap().to_owned();
+    for (server, member) in [(b, "bea"), (c, "cal")] {
+        wait_until(&format!("the threads on {}", server.name), || async {
+            let t = server.thread(Some(member), &circle, &old_url).await?;
+            support::rig::find_in(&t, &reply_url)?;
+            server.thread(Some(member), &circle, &fresh_url).await?;
+            server.thread(Some(member), &circle, &pinned_url).await
+        })
+        .await;
+    }
+    age(&a.instance, &old_url, 40).await;
+    age(&a.instance, &pinned_url, 40).await;
+    age(&a.instance, &fresh_url, 20).await;
+
+    // The housekeeping round (the server's, or the operator's at the shell).
+    let (status, out, err) = a.instance.run(&["admin", "keep-house"], "");
+    assert!(status.success(), "{out}{err}");
+    assert!(out.contains("1 threads deleted"), "{out}");
+    // Gone here, on B and on C, reply included; the others stay.
+    for (server, member) in [(a, "ann"), (b, "bea"), (c, "cal")] {
+        let group = if server.name == "a" {
+            "circle".to_owned()
+        } else {
+            circle.clone()
+        };
+        wait_until(
+            &format!("the old thread gone from {}", server.name),
+            || async {
+                server
+                    .thread(Some(member), &group, &old_url)
+                    .await
+                    .is_none()
+                    .then_some(())
+            },
+        )
+        .await;
+        assert!(
+            server
+                .thread(Some(member), &group, &fresh_url)
+                .await
+                .is_some()
+        );
+        assert!(
+            server
+                .thread(Some(member), &group, &pinned_url)
+                .await
+                .is_some()
+        );
+        assert_eq!(
+            server
+                .instance
+                .scalar("SELECT COUNT(*) FROM posts WHERE source LIKE '%last spring%' OR content_html LIKE '%last spring%' OR source LIKE '%get better%' OR content_html LIKE '%get better%'")
+                .await,
+            0,
+            "words left on {}",
+            server.name
+        );
+    }
+    // The receipt: both servers confirmed.
+    let id = a
+        .instance
+        .scalar(&format!(
+            "SELECT id FROM erasures WHERE subject_ap_id = '{old_url}'"
+        ))
+        .await;
+    let requested = a
+        .instance
+        .text(&format!(
+            "SELECT requested_by FROM erasures WHERE id = {id}"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(requested, "retention (30 days)");
+    wait_until("both servers to confirm the old thread's deletion", || async {
+        let rows = a
+            .instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM deliveries d JOIN outbound_activities o ON o.id = d.activity_id \
+                 WHERE o.erasure_id = {id} AND d.state <> 'delivered'"
+            ))
+            .await;
+        let all = a
+            .instance
+            .scalar(&format!(
+                "SELECT COUNT(DISTINCT d.authority) FROM deliveries d JOIN outbound_activities o ON o.id = d.activity_id \
+                 WHERE o.erasure_id = {id}"
+            ))
+            .await;
+        (rows == 0 && all == 2).then_some(())
+    })
+    .await;
+}

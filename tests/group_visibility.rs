@@ -465,6 +465,45 @@ async fn public_post_refused(backend: &Backend) {
         .api(Method::GET, "/api/v1/groups/open_door", None, None)
         .await;
     assert_eq!(shown.body["visibility"], "members");
+    assert_eq!(shown.body["retention_days"], 0);
+    // How long the group keeps threads, on the same page.
+    let form = page(&ann, &a.instance, "/groups/open_door/settings").await;
+    assert!(
+        form.contains("<legend>How long does the group keep threads?"),
+        "{form}"
+    );
+    let saved = ann
+        .post(a.instance.url("/groups/open_door/settings"))
+        .form(&[
+            ("csrf", support::csrf_of(&form).as_str()),
+            ("visibility", "members"),
+            ("retention_days", "90"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    let shown = a
+        .api(Method::GET, "/api/v1/groups/open_door", None, None)
+        .await;
+    assert_eq!(shown.body["retention_days"], 90);
+    let bad = ann
+        .post(a.instance.url("/groups/open_door/settings"))
+        .form(&[
+            ("csrf", support::csrf_of(&form).as_str()),
+            ("visibility", "members"),
+            ("retention_days", "forever and ever"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("Choose how long the group keeps threads")
+    );
     let max = logged_in(&a.instance, "max").await;
     let refused = max
         .get(a.instance.url("/groups/open_door/settings"))

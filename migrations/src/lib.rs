@@ -33,6 +33,7 @@ mod m20261130_000023_sign_ins;
 mod m20261130_000024_audit_log;
 mod m20261130_000025_erasure;
 mod m20261130_000026_group_visibility;
+mod m20261130_000027_retention;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000024_audit_log::Migration),
             Box::new(m20261130_000025_erasure::Migration),
             Box::new(m20261130_000026_group_visibility::Migration),
+            Box::new(m20261130_000027_retention::Migration),
         ]
     }
 }

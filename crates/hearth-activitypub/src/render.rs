@@ -1011,6 +1011,7 @@ mod tests {
             listed: true,
             allow_outside_posts: false,
             hold_new_members_days: 0,
+            retention_days: 0,
             visibility: hearth_domain::GroupVisibility::Members,
             public_key_pem: String::new(),
             created_by: 1,

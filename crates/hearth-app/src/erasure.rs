@@ -336,6 +336,95 @@ impl App {
             .is_some_and(|a| a.status == AccountStatus::Deleted))
     }
 
+    /// Retention: in each group here that keeps threads for a limited
+    /// time, delete the threads with no new reply for longer than that
+    /// (pinned ones are kept: a moderator chose to keep them in view),
+    /// each everywhere it went, with a receipt. At most `per_group`
+    /// threads per group in one go. How many threads.
+    pub async fn expire_stale_threads(&self, per_group: u64) -> Result<u64, AppError> {
+        let mut expired = 0;
+        for group in hearth_db::groups::with_retention(&self.db).await? {
+            let before =
+                chrono::Utc::now() - chrono::Duration::days(i64::from(group.retention_days));
+            for thread in erasures::stale_threads(&self.db, group.id, before, per_group).await? {
+                self.expire_thread(&group, thread).await?;
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Delete one thread of a group here that keeps threads for a limited
+    /// time: every post in it is erased here, and every server that
+    /// received it is told, through the group: a member here's post by its
+    /// author's own `Delete`, anyone else's by a moderator of the group
+    /// (with the group's rule as the reason, so that Lemmy, which takes a
+    /// removal only from a moderator, applies it). One receipt for the
+    /// thread.
+    async fn expire_thread(
+        &self,
+        group: &hearth_db::groups::Group,
+        thread: Post,
+    ) -> Result<(), AppError> {
+        let moderator = match hearth_db::groups::moderator_ids(&self.db, group.id)
+            .await?
+            .first()
+        {
+            Some(id) => hearth_db::accounts::find_by_id(&self.db, *id)
+                .await?
+                .map(|a| self.urls().user(&a.username).to_string()),
+            None => None,
+        }
+        .unwrap_or_else(|| self.urls().group(&group.name).to_string());
+        let reason = format!(
+            "This group keeps threads for {} days after their last reply.",
+            group.retention_days
+        );
+        let txn = hearth_db::begin_write(&self.db).await?;
+        let erasure = erasures::create(
+            &txn,
+            ErasureKind::Post,
+            &thread.ap_id,
+            None,
+            &format!("retention ({} days)", group.retention_days),
+            None,
+        )
+        .await?;
+        for post in erasures::thread_posts(&txn, thread.id).await? {
+            hearth_db::removed::forget(&txn, post.id).await?;
+            let deleted = posts::mark_deleted(&txn, post.id).await?;
+            if !post.visibility.federates() || post.is_held() {
+                continue;
+            }
+            let (actor, reason) = if post.local && !post.author_ap_id.is_empty() {
+                (post.author_ap_id.clone(), None)
+            } else {
+                (moderator.clone(), Some(reason.clone()))
+            };
+            let to = PostAudience::GroupHere {
+                group: group.clone(),
+                inboxes: self.holding_servers(&txn, group.id, &post).await?,
+            };
+            let act = PostAct {
+                id: self.urls().new_activity().to_string(),
+                actor,
+                by_member_here: true,
+                post: deleted,
+                change: Change::Deleted { reason },
+            };
+            self.emit_for(
+                &txn,
+                Event::Post(Box::new(PostEvent { to, act })),
+                Some(erasure.id),
+            )
+            .await?;
+            erasures::forget_copies(&txn, &post.author_ap_id, Some(&post.ap_id)).await?;
+        }
+        self.commit(txn).await?;
+        tracing::info!(group = %group.name, thread = %thread.ap_id, erasure = erasure.id, days = group.retention_days, "thread deleted: older than the group keeps threads");
+        Ok(())
+    }
+
     /// Another server's `Delete` of one of its people, signed by that
     /// person: everything they wrote that is stored here is deleted, and
     /// the reactions they gave taken back, each through the door their own

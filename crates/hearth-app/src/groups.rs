@@ -49,6 +49,9 @@ pub struct NewGroupInput {
 pub struct GroupSettingsInput {
     /// `members` or `public`.
     pub visibility: Option<String>,
+    /// Days a thread with no new reply is kept before it is deleted
+    /// everywhere; 0: until its authors delete it.
+    pub retention_days: Option<i64>,
 }
 
 /// A request to join a group here, as its moderators see it.
@@ -200,10 +203,20 @@ impl App {
             None => group.visibility,
             Some(raw) => GroupVisibility::parse(Some(raw)).map_err(AppError::invalid)?,
         };
+        let retention = match input.retention_days {
+            None => group.retention_days,
+            Some(raw) => {
+                hearth_domain::group::parse_retention_days(raw).map_err(AppError::invalid)?
+            }
+        };
         let Some(txn) = self.begin(origin).await? else {
             return Err(AppError::Internal("a local command was seen before".into()));
         };
         groups::set_visibility(&txn, group.id, visibility).await?;
+        if retention != group.retention_days {
+            groups::set_retention(&txn, group.id, retention).await?;
+            tracing::info!(group = %group.name, from = group.retention_days, to = retention, "group retention changed");
+        }
         self.commit(txn).await?;
         tracing::info!(group = %group.name, from = %group.visibility, to = %visibility, by = %origin.actor_id(self.urls()), "group settings changed");
         self.group_named(name).await
@@ -890,6 +903,9 @@ pub struct GroupView {
     /// Whether its posts may be public (as the group said, for a group
     /// elsewhere; one that says nothing is public).
     pub visibility: GroupVisibility,
+    /// Days a thread with no new reply is kept (0: until its authors
+    /// delete it); 0 for groups elsewhere (their own server decides).
+    pub retention_days: u32,
     /// `None` for a group here; the other server's host otherwise.
     pub elsewhere: Option<String>,
     pub membership: Option<MembershipState>,
@@ -926,6 +942,7 @@ impl App {
                     members: Some(members),
                     needs_approval: g.join_policy == JoinPolicy::Approval,
                     visibility: g.visibility,
+                    retention_days: g.retention_days,
                     elsewhere: None,
                     membership,
                     moderator,
@@ -949,6 +966,7 @@ impl App {
                     members: None,
                     needs_approval: a.manually_approves_followers,
                     visibility: a.visibility(),
+                    retention_days: 0,
                     elsewhere: Some(a.authority.clone()),
                     membership,
                     moderator: false,

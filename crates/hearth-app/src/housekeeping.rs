@@ -1,5 +1,6 @@
 //! Work nobody asks for but that must happen on time: erasing what was
-//! kept only for a while (removed posts' words, sign-in addresses). Run by each process that delivers; every step is
+//! kept only for a while (removed posts' words, sign-in addresses, the
+//! threads of groups that keep them for a limited time). Run by each process that delivers; every step is
 //! a single statement that several processes may run at once harmlessly
 //! (the second finds nothing left to do).
 
@@ -14,10 +15,26 @@ use crate::{App, AppError};
 /// How often the housekeeping looks for work.
 const EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// Threads one group's retention deletes in one round at most.
+const RETENTION_BATCH: u64 = 100;
+
+/// What one round of housekeeping did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Housekeeping {
+    /// Removed posts whose kept words were erased.
+    pub words: u64,
+    /// Sign-in addresses erased.
+    pub addresses: u64,
+    /// Threads deleted because their group keeps threads for a limited
+    /// time.
+    pub threads: u64,
+}
+
 impl App {
     /// Do the housekeeping now: erase the words of removed posts and the
-    /// addresses of sign-ins kept long enough. How many of each.
-    pub async fn keep_house_once(&self) -> Result<(u64, u64), AppError> {
+    /// addresses of sign-ins kept long enough, and delete the threads of
+    /// groups that keep them for a limited time.
+    pub async fn keep_house_once(&self) -> Result<Housekeeping, AppError> {
         let now = Utc::now();
         // 0 days: nothing is kept in the first place.
         let days = i64::from(self.config.moderation.removed_kept_days);
@@ -40,7 +57,17 @@ impl App {
                 "erased sign-in addresses kept long enough"
             );
         }
-        Ok((erased, addresses))
+        // Groups that keep threads for a limited time: a bounded batch per
+        // round, so one round never holds the database for long.
+        let threads = self.expire_stale_threads(RETENTION_BATCH).await?;
+        if threads > 0 {
+            tracing::info!(threads, "deleted threads older than their groups keep them");
+        }
+        Ok(Housekeeping {
+            words: erased,
+            addresses,
+            threads,
+        })
     }
 
     /// [`App::keep_house_once`] at once and then every quarter of an hour,

@@ -26,7 +26,7 @@ pub mod events;
 pub mod export;
 pub mod federation_status;
 pub mod groups;
-mod housekeeping;
+pub mod housekeeping;
 pub mod ids;
 pub mod inbound;
 pub mod keys;

@@ -448,3 +448,47 @@ pub async fn erase_account_rows(db: &impl ConnectionTrait, user_id: i64) -> Resu
     }
     Ok(())
 }
+
+/// For a group's retention: its threads (not pinned, not deleted) with no
+/// new reply since `before`, oldest first, `limit` at most.
+pub async fn stale_threads(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<crate::posts::Post>, DbError> {
+    posts::Entity::find()
+        .filter(posts::Column::GroupId.eq(group_id))
+        .filter(posts::Column::ParentId.is_null())
+        .filter(posts::Column::DeletedAt.is_null())
+        .filter(posts::Column::PinnedAt.is_null())
+        .filter(posts::Column::LastActivityAt.lt(before))
+        .order_by_asc(posts::Column::LastActivityAt)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(crate::posts::Post::try_from)
+        .collect()
+}
+
+/// Every post of the thread `root_id` not deleted yet (the thread first,
+/// waiting ones included).
+pub async fn thread_posts(
+    db: &impl ConnectionTrait,
+    root_id: i64,
+) -> Result<Vec<crate::posts::Post>, DbError> {
+    posts::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(posts::Column::Id.eq(root_id))
+                .add(posts::Column::RootId.eq(root_id)),
+        )
+        .filter(posts::Column::DeletedAt.is_null())
+        .order_by_asc(posts::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(crate::posts::Post::try_from)
+        .collect()
+}

@@ -29,6 +29,9 @@ pub struct Group {
     pub hold_new_members_days: u32,
     /// Whether its posts may be public.
     pub visibility: GroupVisibility,
+    /// Threads with no new reply for this many days are deleted
+    /// everywhere (0: kept until their authors delete them).
+    pub retention_days: u32,
     pub public_key_pem: String,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
@@ -63,6 +66,7 @@ impl TryFrom<groups::Model> for Group {
             listed: row.listed,
             allow_outside_posts: row.allow_outside_posts,
             hold_new_members_days: u32::try_from(row.hold_new_members_days).unwrap_or(0),
+            retention_days: u32::try_from(row.retention_days).unwrap_or(0),
             public_key_pem: row.public_key_pem,
             created_by: row.created_by,
             created_at: row.created_at,
@@ -289,6 +293,40 @@ pub async fn held_servers(
 
 /// Set whether the group's posts may be public. Posts already written keep
 /// their own visibility.
+/// Keep the threads of group `group_id` for `days` days without a new
+/// reply (0: until their authors delete them).
+pub async fn set_retention(
+    db: &impl ConnectionTrait,
+    group_id: i64,
+    days: u32,
+) -> Result<(), DbError> {
+    groups::Entity::update_many()
+        .col_expr(
+            groups::Column::RetentionDays,
+            sea_orm::sea_query::Expr::value(i32::try_from(days).unwrap_or(i32::MAX)),
+        )
+        .col_expr(
+            groups::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(groups::Column::Id.eq(group_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The groups here that keep their threads for a limited time.
+pub async fn with_retention(db: &impl ConnectionTrait) -> Result<Vec<Group>, DbError> {
+    groups::Entity::find()
+        .filter(groups::Column::RetentionDays.gt(0))
+        .order_by_asc(groups::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Group::try_from)
+        .collect()
+}
+
 pub async fn set_visibility(
     db: &impl ConnectionTrait,
     group_id: i64,

@@ -69,6 +69,27 @@ pub fn parse_rules(raw: &str) -> Result<String, ValidationError> {
     trimmed_text(raw, "rules", RULES_MAX, "The rules")
 }
 
+/// The longest a group may keep threads before deleting them: ten years.
+pub const RETENTION_MAX_DAYS: u32 = 3650;
+
+/// How many days a group keeps a thread with no new reply before deleting
+/// it everywhere: 0 (until its authors delete it) or 1 to
+/// [`RETENTION_MAX_DAYS`].
+pub fn parse_retention_days(raw: i64) -> Result<u32, ValidationError> {
+    u32::try_from(raw)
+        .ok()
+        .filter(|days| *days <= RETENTION_MAX_DAYS)
+        .ok_or_else(|| {
+            ValidationError::new(
+                "retention_days",
+                "out_of_range",
+                format!(
+                    "Choose 0 (keep threads until their authors delete them) or a number of days from 1 to {RETENTION_MAX_DAYS}"
+                ),
+            )
+        })
+}
+
 crate::string_enum! {
     /// How someone becomes a member.
     JoinPolicy {

@@ -117,6 +117,13 @@ async fn dispatch(app: &App, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::ExportUser { name, out, reason } => {
             export_user(app, &name, &out, &reason).await?;
         }
+        AdminCommand::KeepHouse => {
+            let done = app.keep_house_once().await.map_err(explain)?;
+            println!(
+                "housekeeping done: {} removed posts' words and {} sign-in addresses erased, {} threads deleted (older than their groups keep them)",
+                done.words, done.addresses, done.threads
+            );
+        }
         AdminCommand::DeleteUser { name, yes } => {
             if !yes {
                 bail!("yes: deleting '{name}' cannot be undone; run again with --yes to confirm");

@@ -165,6 +165,11 @@ pub enum AdminCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Do the housekeeping now instead of waiting for its next round (the
+    /// server does it every quarter of an hour): erase removed posts'
+    /// words and sign-in addresses kept long enough, and delete the
+    /// threads of groups that keep them for a limited time.
+    KeepHouse,
     /// Import domain blocks: the same as `domains import`.
     ImportBlocklist(ImportArgs),
     /// Print the domain blocks as a CSV: the same as `domains export`.

@@ -17,6 +17,7 @@ pub struct Model {
     pub listed: bool,
     pub allow_outside_posts: bool,
     pub hold_new_members_days: i32,
+    pub retention_days: i32,
     pub visibility: String,
     pub public_key_pem: String,
     pub private_key_pem: String,

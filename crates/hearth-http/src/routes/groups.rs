@@ -32,6 +32,9 @@ pub struct GroupView {
     join_policy: &'static str,
     /// `members` (no post in it is public) or `public`.
     visibility: &'static str,
+    /// Days a thread with no new reply is kept before it is deleted
+    /// everywhere; 0: until its authors delete it.
+    retention_days: u32,
     listed: bool,
     allow_outside_posts: bool,
     members: u64,
@@ -127,6 +130,7 @@ async fn group_view(
         rules: g.rules.clone(),
         join_policy: g.join_policy.as_str(),
         visibility: g.visibility.as_str(),
+        retention_days: g.retention_days,
         listed: g.listed,
         allow_outside_posts: g.allow_outside_posts,
         members: summary.members,
@@ -198,6 +202,7 @@ pub async fn create(
 #[derive(Deserialize)]
 pub struct UpdateBody {
     visibility: Option<String>,
+    retention_days: Option<i64>,
 }
 
 /// The moderators change the group's settings.
@@ -214,6 +219,7 @@ pub async fn update(
             &name,
             GroupSettingsInput {
                 visibility: body.visibility,
+                retention_days: body.retention_days,
             },
         )
         .await?;

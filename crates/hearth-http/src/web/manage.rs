@@ -533,11 +533,73 @@ pub async fn change_password(
     }
 }
 
+/// How long a group may keep threads, as offered on its settings page
+/// (the API takes any number of days up to ten years).
+const RETENTION_CHOICES: [(&str, &str, &str); 5] = [
+    (
+        "0",
+        "Keep threads",
+        "Threads stay until the people who wrote them delete them.",
+    ),
+    (
+        "30",
+        "30 days",
+        "A thread is deleted 30 days after its last reply, here and on every other server that has it.",
+    ),
+    (
+        "90",
+        "3 months",
+        "A thread is deleted 90 days after its last reply, here and on every other server that has it.",
+    ),
+    (
+        "180",
+        "6 months",
+        "A thread is deleted 180 days after its last reply, here and on every other server that has it.",
+    ),
+    (
+        "365",
+        "1 year",
+        "A thread is deleted a year after its last reply, here and on every other server that has it.",
+    ),
+];
+
+fn retention_field(chosen: &str, errors: &[FieldError]) -> Markup {
+    let mut choices: Vec<(&str, &str, String)> = RETENTION_CHOICES
+        .iter()
+        .map(|(value, label, explain)| (*value, *label, (*explain).to_owned()))
+        .collect();
+    // A period set through the API is shown as it is.
+    let custom = format!("{chosen} days");
+    if !RETENTION_CHOICES
+        .iter()
+        .any(|(value, _, _)| *value == chosen)
+        && !chosen.is_empty()
+    {
+        choices.push((
+            chosen,
+            custom.as_str(),
+            format!("A thread is deleted {chosen} days after its last reply, here and on every other server that has it."),
+        ));
+    }
+    explained_radios(
+        "retention_days",
+        "retention",
+        "How long does the group keep threads?",
+        &choices,
+        chosen,
+        Some(
+            "Pinned threads are always kept. Deleting old threads keeps less about members' health on any server.",
+        ),
+        errors,
+    )
+}
+
 fn group_settings_content(
     csrf: &str,
     name: &str,
     title: &str,
     chosen: &str,
+    retention: &str,
     errors: &[FieldError],
     saved: bool,
 ) -> Markup {
@@ -552,6 +614,7 @@ fn group_settings_content(
                 "Posts already written keep who can read them. Making the group members only stops new public posts; "
                 "it does not hide public posts written before. Making it public does not make members-only posts public."
             }
+            (retention_field(retention, errors))
             button type="submit" { "Save settings" }
         }
         p { a href=(format!("/groups/{name}")) { "Back to the group" } }
@@ -605,6 +668,7 @@ pub async fn group_settings(
                 &view.slug,
                 &view.title,
                 view.visibility.as_str(),
+                &view.retention_days.to_string(),
                 &[],
                 false,
             )
@@ -625,14 +689,32 @@ pub async fn save_group_settings(
         return super::groups::not_found(&state, &headers, Some(&session));
     };
     let chosen = field(&form, "visibility").to_owned();
-    let show = |status: StatusCode, errors: Vec<FieldError>, saved: bool, chosen: &str| {
+    let retention = match field(&form, "retention_days") {
+        "" => view.retention_days.to_string(),
+        given => given.to_owned(),
+    };
+    let show = |status: StatusCode,
+                errors: Vec<FieldError>,
+                saved: bool,
+                chosen: &str,
+                retention: &str| {
         page(
             &state,
             &headers,
             Some(&session),
             "Group settings",
             status,
-            |csrf| group_settings_content(csrf, &view.slug, &view.title, chosen, &errors, saved),
+            |csrf| {
+                group_settings_content(
+                    csrf,
+                    &view.slug,
+                    &view.title,
+                    chosen,
+                    retention,
+                    &errors,
+                    saved,
+                )
+            },
         )
     };
     if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
@@ -641,23 +723,47 @@ pub async fn save_group_settings(
             expired("visibility"),
             false,
             &chosen,
+            &retention,
         );
     }
+    let retention_days = match retention.parse::<i64>() {
+        Ok(days) => days,
+        Err(_) => {
+            return show(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![FieldError {
+                    field: "retention_days".to_owned(),
+                    message: "Choose how long the group keeps threads".into(),
+                }],
+                false,
+                &chosen,
+                &view.retention_days.to_string(),
+            );
+        }
+    };
     let input = GroupSettingsInput {
         visibility: Some(chosen.clone()),
+        retention_days: Some(retention_days),
     };
     match state
         .app
         .update_group(&Origin::local(&session), &view.slug, input)
         .await
     {
-        Ok(group) => show(StatusCode::OK, Vec::new(), true, group.visibility.as_str()),
+        Ok(group) => show(
+            StatusCode::OK,
+            Vec::new(),
+            true,
+            group.visibility.as_str(),
+            &group.retention_days.to_string(),
+        ),
         Err(AppError::Forbidden(_)) => moderators_only(&state, &headers, &session).await,
         Err(err) => show(
             StatusCode::UNPROCESSABLE_ENTITY,
             field_errors(err, "visibility"),
             false,
             &chosen,
+            &retention,
         ),
     }
 }
