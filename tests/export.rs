@@ -411,3 +411,73 @@ async fn only_the_member_and_audited_on(backend: &Backend) {
         .await;
     assert_eq!(second.body["items"][0]["by"], "ruth");
 }
+
+#[tokio::test]
+async fn a_moderator_reading_a_members_removed_posts_is_written_where_the_member_reads_it() {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .member("olga")
+        .group("circle", "olga")
+        .joins("ann", "circle@a")
+        .start(&Backend::Sqlite)
+        .await;
+    let a = rig.at("a");
+    let post = a
+        .write(
+            "ann",
+            "circle",
+            json!({"title": "My new pills", "visibility": "members"}),
+        )
+        .await;
+    let id = post["id"].as_str().unwrap();
+    let removed = a
+        .api(
+            Method::POST,
+            &format!("/api/v1/posts/{id}/remove"),
+            Some("olga"),
+            Some(json!({"reason": "Names a brand"})),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+    let before = a
+        .api(Method::GET, "/api/v1/me/audit_log", Some("ann"), None)
+        .await;
+    assert_eq!(before.body["items"], json!([]), "{}", before.text);
+    for _ in 0..2 {
+        let list = a
+            .api(
+                Method::GET,
+                "/api/v1/groups/circle/removed",
+                Some("olga"),
+                None,
+            )
+            .await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    }
+    let after = a
+        .api(Method::GET, "/api/v1/me/audit_log", Some("ann"), None)
+        .await;
+    let items = after.body["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "once an hour, not once a view: {}",
+        after.text
+    );
+    assert_eq!(items[0]["action"], "removed_posts");
+    assert_eq!(items[0]["by"], "olga");
+    // A member who is not a moderator reads nothing, and nothing is written.
+    a.api(
+        Method::GET,
+        "/api/v1/groups/circle/removed",
+        Some("ann"),
+        None,
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let olga = a
+        .api(Method::GET, "/api/v1/me/audit_log", Some("olga"), None)
+        .await;
+    assert_eq!(olga.body["items"], json!([]), "{}", olga.text);
+}

@@ -1294,7 +1294,7 @@ async fn a_member_downloads_their_data_with_the_session_cookie_on(backend: &Back
     assert!(html.contains("<h1>Download your data</h1>"), "{html}");
     assert!(html.contains("It does not hold what other people wrote."));
     assert!(html.contains("action=\"/me/export/download\""));
-    assert!(html.contains("Nobody who runs this server has downloaded your data."));
+    assert!(html.contains("Nobody who runs this server has downloaded or read your private data."));
 
     let resp = bob
         .get(hearth.url("/me/export/download"))
@@ -1351,4 +1351,29 @@ async fn a_member_downloads_their_data_with_the_session_cookie_on(backend: &Back
         html.contains("downloaded the data of <strong>bob</strong>"),
         "{html}"
     );
+
+    // Reading members' e-mail addresses and sign-up words is written too:
+    // once an hour per member, however often the list is opened.
+    let token = hearth.login("ruth", admin_password).await;
+    for _ in 0..2 {
+        let list = hearth.get("/api/v1/admin/accounts", Some(&token)).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    }
+    let bob_token = hearth.login("bob", "long enough pass").await;
+    let mine = hearth.get("/api/v1/me/audit_log", Some(&bob_token)).await;
+    let actions: Vec<&str> = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["account_details", "export"], "{}", mine.text);
+    let html = page_text(&bob, &hearth, "/me/export").await;
+    assert!(
+        html.contains("read your account details (your e-mail address"),
+        "{html}"
+    );
+    // The admin reading their own account is not a privileged read.
+    let own = hearth.get("/api/v1/me/audit_log", Some(&token)).await;
+    assert_eq!(own.body["items"], serde_json::json!([]), "{}", own.text);
 }

@@ -178,6 +178,56 @@ impl App {
         self.gather_export(&account).await
     }
 
+    /// Admins: one page of the accounts with their private details (e-mail
+    /// address, the words given when signing up), written in the audit log
+    /// (one line per member and admin an hour, however often the page is
+    /// opened), which each member reads.
+    pub async fn accounts_for_admin(
+        &self,
+        session: &Session,
+        status: Option<hearth_domain::AccountStatus>,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Account>, AppError> {
+        if session.account.role != Role::Admin {
+            return Err(AppError::Forbidden(
+                "Only admins can read members' accounts.",
+            ));
+        }
+        let rows = accounts::list(&self.db, status, after, limit).await?;
+        let subjects: Vec<(i64, String)> = rows
+            .iter()
+            .filter(|a| a.id != session.account.id)
+            .map(|a| (a.id, a.username.clone()))
+            .collect();
+        self.record_reads(session, AuditAction::AccountDetails, &subjects)
+            .await?;
+        Ok(rows)
+    }
+
+    /// Write in the audit log that `session` read `action` of `subjects`
+    /// (see [`audit::record_reads`]: once an hour per member).
+    pub(crate) async fn record_reads(
+        &self,
+        session: &Session,
+        action: AuditAction,
+        subjects: &[(i64, String)],
+    ) -> Result<(), AppError> {
+        let written = audit::record_reads(
+            &self.db,
+            session.account.id,
+            &session.account.username,
+            action,
+            subjects,
+            Utc::now() - chrono::Duration::hours(1),
+        )
+        .await?;
+        if written > 0 {
+            tracing::info!(by = %session.account.username, action = action.as_str(), members = written, "privileged read written in the audit log");
+        }
+        Ok(())
+    }
+
     /// Admins: one page of the whole audit log, newest first.
     pub async fn audit_log(
         &self,

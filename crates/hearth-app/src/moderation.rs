@@ -1827,7 +1827,26 @@ impl App {
         self.moderated(&Origin::local(session), &PostGroup::Local(group.clone()))
             .await?;
         let id = self.urls().group(&group.name).to_string();
-        Ok(hearth_db::removed::in_group(&self.db, &id, 200).await?)
+        let kept = hearth_db::removed::in_group(&self.db, &id, 200).await?;
+        // Reading them is reading members' words they may not know are
+        // still kept: written in the audit log, for each member here.
+        let mut subjects: Vec<(i64, String)> = Vec::new();
+        for (post, _) in &kept {
+            if let Some(author) = post.author_user_id
+                && author != session.account.id
+                && !subjects.iter().any(|(id, _)| *id == author)
+                && let Some(account) = hearth_db::accounts::find_by_id(&self.db, author).await?
+            {
+                subjects.push((author, account.username));
+            }
+        }
+        self.record_reads(
+            session,
+            hearth_domain::audit::AuditAction::RemovedPosts,
+            &subjects,
+        )
+        .await?;
+        Ok(kept)
     }
 
     /// A held post and its group here, for a moderator of that group.

@@ -76,6 +76,60 @@ pub async fn record(db: &impl ConnectionTrait, entry: NewEntry<'_>) -> Result<Au
     .try_into()
 }
 
+/// Record that `actor_user_id` (`actor_name`) read `action` of each of
+/// `subjects` (id, username), leaving out those already recorded for the
+/// same reader and action since `since`: a page opened again and again
+/// within that time is one line per member, not one per view. How many
+/// lines were written.
+pub async fn record_reads(
+    db: &impl ConnectionTrait,
+    actor_user_id: i64,
+    actor_name: &str,
+    action: AuditAction,
+    subjects: &[(i64, String)],
+    since: DateTime<Utc>,
+) -> Result<u64, DbError> {
+    if subjects.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = subjects.iter().map(|(id, _)| *id).collect();
+    let seen: std::collections::HashSet<i64> = audit_log::Entity::find()
+        .filter(audit_log::Column::ActorUserId.eq(actor_user_id))
+        .filter(audit_log::Column::Action.eq(action.as_str()))
+        .filter(audit_log::Column::CreatedAt.gt(since))
+        .filter(audit_log::Column::SubjectUserId.is_in(ids))
+        .select_only()
+        .column(audit_log::Column::SubjectUserId)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let now = Utc::now();
+    let mut written = std::collections::HashSet::new();
+    let rows: Vec<audit_log::ActiveModel> = subjects
+        .iter()
+        .filter(|(id, _)| !seen.contains(id) && written.insert(*id))
+        .map(|(id, name)| audit_log::ActiveModel {
+            actor_user_id: Set(Some(actor_user_id)),
+            actor_name: Set(actor_name.to_owned()),
+            action: Set(action.as_str().to_owned()),
+            subject_user_id: Set(*id),
+            subject_name: Set(name.clone()),
+            reason: Set(String::new()),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    let count = rows.len() as u64;
+    for chunk in rows.chunks(200) {
+        audit_log::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(count)
+}
+
 /// One page of the log, newest first; `before` is the last id seen. With
 /// `subject`, only the lines about that account.
 pub async fn page(

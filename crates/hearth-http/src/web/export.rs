@@ -27,7 +27,7 @@ fn entries(lines: &[AuditEntry], about_you: bool) -> Markup {
                 li {
                     p {
                         strong { (e.actor_name) }
-                        @if about_you { " downloaded your data" } @else { " downloaded the data of " strong { (e.subject_name) } }
+                        @if about_you { " " (e.action.about_you()) } @else { " " (e.action.about_member()) " " strong { (e.subject_name) } }
                         " on " (when(e.created_at)) "."
                     }
                     @if !e.reason.is_empty() { p { "Reason given: \u{201c}" (e.reason) "\u{201d}" } }
@@ -77,11 +77,11 @@ pub async fn mine(State(state): State<ApiState>, headers: HeaderMap) -> Response
                 form method="get" action=(format!("{MINE}/download")) {
                     button type="submit" { "Download your data" }
                 }
-                h2 { "Who else downloaded your data" }
+                h2 { "Who else read your data" }
                 @if lines.is_empty() {
-                    p { "Nobody who runs this server has downloaded your data." }
+                    p { "Nobody who runs this server has downloaded or read your private data." }
                 } @else {
-                    p { "The people who run this server can download a member's data, for example when asked to by law. Each time, it is written here." }
+                    p { "The people who run this server can download a member's data, for example when asked to by law, and read account details such as your e-mail address. Moderators can read posts of yours they removed. Each time, it is written here." }
                     (entries(&lines, true))
                 }
             }
@@ -155,8 +155,8 @@ pub async fn audit(
         |_| {
             html! {
                 h1 { (AUDIT_TITLE) }
-                p { "Each time someone who runs this server downloaded a member's data, newest first. The member sees the lines about them too." }
-                @if lines.is_empty() { p { "Nobody has downloaded a member's data." } }
+                p { "Each time someone who runs this server downloaded a member's data or read their private details, and each time a moderator read a member's removed posts, newest first (once an hour per member). The member sees the lines about them too." }
+                @if lines.is_empty() { p { "Nobody has read a member's private data." } }
                 @else { (entries(&lines, false)) }
                 @if let Some(before) = older { p { a href=(format!("{AUDIT}?before={before}")) { "Older" } } }
             }
