@@ -4,7 +4,11 @@
 //! - Two servers: Ann signs up on A, starts a group and posts behind a
 //!   content warning; Bea signs up on B, joins the group by its address,
 //!   reads the thread there and replies; the reply shows up in Ann's
-//!   browser, marked as from another server.
+//!   browser, marked as from another server. Cal, on A, deletes a post,
+//!   then the account (a wrong password first): each receipt page says,
+//!   once B answers, that B deleted its copies; the words are gone from
+//!   B's pages and from both servers' rows, and the account can no longer
+//!   log in.
 //! - One server, moderation: a member reports a post through the form; the
 //!   moderator finds it in the reports page and deals with it, and the
 //!   reporter's notification says so; the moderator closes a thread (its
@@ -20,7 +24,8 @@
 //!   dealt with; an admin sets and removes a rule for a server, bans the
 //!   advertiser from the whole server (their next post is refused) and
 //!   lifts it, and reads it all in the server's moderation log; a member
-//!   is refused the admins' pages.
+//!   is refused the admins' pages; a member deletes her account (nothing
+//!   had left the server) and the admin finds it among the deletions.
 //!
 //! On the way, forms sent with bad input say what is wrong next to the
 //! field and keep what was typed, and every page passes axe-core with no
@@ -273,6 +278,7 @@ async fn a_reply_from_another_server_reaches_the_first_browser_and_every_page_pa
         ("HEARTH_A_URL", a.base.clone()),
         ("HEARTH_B_URL", b.base.clone()),
         ("HEARTH_A_DOMAIN", format!("localhost:{}", a.port)),
+        ("HEARTH_B_DOMAIN", format!("localhost:{}", b.port)),
     ];
     let (journey, status) = run_journey("journey", &env, true).await;
     let done = journey
@@ -291,8 +297,43 @@ async fn a_reply_from_another_server_reaches_the_first_browser_and_every_page_pa
     assert!(status.success());
 
     // What the browsers did is what the servers hold: the thread and
-    // bea's reply on A, the group's server.
-    assert_eq!(a.count("posts").await, 2, "the thread and one reply on A");
+    // bea's reply on A, the group's server; cal's thread and reply deleted
+    // there, and their words gone from both servers' rows.
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM posts WHERE deleted_at IS NULL")
+            .await,
+        2,
+        "the thread and bea's reply on A"
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL")
+            .await,
+        2,
+        "cal's thread and reply, deleted on A"
+    );
+    for (name, server) in [("A", &a), ("B", &b)] {
+        assert_eq!(
+            server
+                .scalar(
+                    "SELECT COUNT(*) FROM posts WHERE title LIKE '%marmalade%' \
+                     OR source LIKE '%marmalade%' OR content_html LIKE '%marmalade%'"
+                )
+                .await,
+            0,
+            "cal's words are gone from {name}"
+        );
+    }
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM erasures").await,
+        2,
+        "cal's post and cal's account, each an erasure on A"
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM users WHERE status = 'deleted'")
+            .await,
+        1,
+        "cal's account"
+    );
 }
 
 #[tokio::test]
@@ -317,9 +358,10 @@ async fn moderating_a_group_in_a_browser_reports_bans_locks_and_logs_and_every_p
     assert!(status.success());
 
     // What the browsers did is what the server holds: one report, dealt
-    // with; the advert removed, and the post turned down; nothing waiting;
-    // no ban left (the group's and the server's, both lifted); the log's
-    // lines.
+    // with; the advert removed, the post turned down, and lea's thread,
+    // deleted with her account; nothing waiting; no ban left (the group's
+    // and the server's, both lifted); the log's lines; lea's account, one
+    // erasure.
     assert_eq!(
         a.scalar("SELECT COUNT(*) FROM reports WHERE state = 'resolved'")
             .await,
@@ -328,8 +370,20 @@ async fn moderating_a_group_in_a_browser_reports_bans_locks_and_logs_and_every_p
     assert_eq!(
         a.scalar("SELECT COUNT(*) FROM posts WHERE deleted_at IS NOT NULL")
             .await,
-        2,
-        "the advert, removed with the ban, and the post turned down"
+        3,
+        "the advert, removed with the ban, the post turned down, and lea's thread"
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM erasures WHERE kind = 'account'")
+            .await,
+        1,
+        "lea's account"
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM users WHERE status = 'deleted'")
+            .await,
+        1,
+        "lea's account"
     );
     assert_eq!(
         a.scalar(

@@ -214,6 +214,19 @@ export async function screenshot(person, name, size, top) {
   emit({ event: 'screenshot', who: person.name, path, width: size.width, height: size.height });
 }
 
+/**
+ * Fail if the page needs scrolling sideways at `width` CSS pixels (the
+ * narrowest phones, 320 by default): everything must reflow.
+ */
+export async function expectReflows(person, width = 320) {
+  const { page } = person;
+  const before = page.viewportSize();
+  await page.setViewportSize({ width, height: before.height });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  await page.setViewportSize(before);
+  if (wide > width) fail(`${page.url()} is ${wide} px wide at a ${width} px wide screen: it does not reflow`);
+}
+
 /** The `.field` wrapping the control with id `id`. */
 export function fieldOf(page, id) {
   return page.locator('.field').filter({ has: page.locator(`#${id}`) });

@@ -16,7 +16,9 @@
 // how; Mo finds it among the reports dealt with. Ruth, an admin, sets and
 // removes a rule for another server, bans Dan from the whole server (his
 // next post is refused) and lifts the ban, and reads all of it in the
-// server's moderation log; Cat is refused the admins' pages. Forms sent
+// server's moderation log; Cat is refused the admins' pages. Lea deletes
+// her account (nothing of it had left the server) and Ruth finds it among
+// "Deleted accounts and posts", which Cat is refused. Forms sent
 // with missing answers say what is wrong next to the field.
 //
 // Every page reached is checked with axe-core (see harness.mjs).
@@ -26,6 +28,7 @@
 // made (with the harness's password); the rest is in harness.mjs.
 
 import {
+  PASSWORD,
   PHONE,
   checkA11y,
   expectFieldError,
@@ -639,6 +642,57 @@ async function journey(person) {
     for (const words of [ADVERT.body, WELCOME.body, FIRST_POST.body, HELD_REPLY]) {
       if (all.includes(words)) fail('the server\'s log shows a post\'s words');
     }
+  });
+
+  await step('lea deletes her account: nothing of it had gone to another server', lea, async () => {
+    const { page } = lea;
+    await visit(lea, A, '/settings');
+    await page.locator('main').getByRole('link', { name: 'Delete your account' }).click();
+    await page.waitForURL(`${A}/me/delete`);
+    await page.locator('#password').fill(PASSWORD);
+    const response = await press(lea, 'Delete my account');
+    if (response?.status() !== 200 || !/^\/erasures\/[^/]+$/.test(new URL(page.url()).pathname)) {
+      fail(`deleting the account led to ${page.url()} (HTTP ${response?.status()})`);
+    }
+    await page.getByRole('heading', { level: 1, name: 'Your deleted account' }).waitFor();
+    await expectText(lea, 'Nothing of it had gone to any other server');
+    if ((await page.locator('table.receipt').count()) !== 0) fail('the receipt lists servers, yet nothing left this one');
+    await page.locator('header').getByRole('link', { name: 'Log in', exact: true }).waitFor();
+    await checkA11y(lea, 'a deleted account\'s receipt, nothing sent');
+  });
+
+  await step('cat does not see lea\'s thread any more, and is refused the list of deletions', cat, async () => {
+    const { page } = cat;
+    await visit(cat, A, `/groups/${GROUP.name}`);
+    if ((await page.getByRole('link', { name: FIRST_POST.title }).count()) !== 0) fail('the group still lists the thread of a deleted account');
+    const response = await page.goto(firstPost);
+    if (![200, 404, 410].includes(response?.status())) fail(`the thread of a deleted account answered HTTP ${response?.status()}`);
+    if ((await page.content()).includes(FIRST_POST.body)) fail('the thread of a deleted account still shows its words');
+    if ((await page.locator('header').getByRole('link', { name: 'Deleted accounts and posts' }).count()) !== 0) {
+      fail('cat\'s header links the list of deletions');
+    }
+    await visit(cat, A, '/admin/erasures', 403);
+    await expectText(cat, 'Only the people who run this server can see this page');
+    if ((await page.locator('main section.card').count()) !== 0) fail('the refusal lists deletions');
+  });
+
+  await step('ruth finds lea\'s account in "Deleted accounts and posts", with nothing sent elsewhere', ruth, async () => {
+    const { page } = ruth;
+    await visit(ruth, A, '/');
+    await page.locator('header').getByRole('link', { name: 'Deleted accounts and posts' }).click();
+    await page.waitForURL(`${A}/admin/erasures`);
+    await page.getByRole('heading', { level: 1, name: 'Deleted accounts and posts' }).waitFor();
+    const cards = page.locator('main section.card');
+    if ((await cards.count()) !== 1) fail(`expected one deletion listed, found ${await cards.count()}`);
+    const text = (await cards.first().innerText()).replace(/\s+/g, ' ');
+    for (const expected of ['An account', '/u/lea', 'Asked for by the member themselves', 'Nothing of it had gone to any other server']) {
+      if (!text.includes(expected)) fail(`the deletion does not say "${expected}": ${text}`);
+    }
+    for (const words of [FIRST_POST.title, FIRST_POST.body]) {
+      if (text.includes(words)) fail('the list of deletions shows a post\'s words');
+    }
+    await checkA11y(ruth, 'deleted accounts and posts');
+    await screenshot(ruth, 'erasures-phone', PHONE);
   });
 }
 

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use hearth_app::AppError;
-use hearth_app::erasure::{Receipt, ReceiptState};
+use hearth_app::erasure::{BY_MEMBER, Erasure, Receipt, ReceiptState};
 use hearth_domain::erasure::ErasureKind;
 use maud::{Markup, html};
 
@@ -41,7 +41,9 @@ fn servers(receipt: &Receipt) -> Markup {
             }
             table class="receipt" {
                 caption class="visually-hidden" { "What each server said" }
-                thead { tr { th scope="col" { "Server" } th scope="col" { "Status" } th scope="col" { "Last change" } } }
+                // Two columns, the time under the status: a third column
+                // did not fit a phone's width.
+                thead { tr { th scope="col" { "Server" } th scope="col" { "Status" } } }
                 tbody {
                     @for s in &receipt.servers {
                         tr data-server=(s.authority) data-state=(s.state.as_str()) {
@@ -53,8 +55,9 @@ fn servers(receipt: &Receipt) -> Markup {
                                 @if s.state == ReceiptState::Failing || s.state == ReceiptState::Gone {
                                     @if let Some(error) = &s.last_error { br; span class="hint" { "Last answer: " (error) } }
                                 }
+                                br;
+                                span class="hint" { "Since " (when(s.updated_at)) }
                             }
-                            td { (when(s.updated_at)) }
                         }
                     }
                 }
@@ -74,12 +77,25 @@ fn label(state: ReceiptState) -> &'static str {
 
 fn delete_form(csrf: &str, errors: &[FieldError]) -> Markup {
     html! {
-        (error_summary(errors))
-        form method="post" action=(DELETE) {
+        form method="post" action=(DELETE) novalidate {
             input type="hidden" name=(CSRF_FIELD) value=(csrf);
             (text_field("password", "Your password", "password", "", Some("To be sure it is you."), errors, "current-password"))
-            button type="submit" class="danger" { "Delete my account" }
+            // Styled as the one button that destroys, not as a go-ahead.
+            button type="submit" class="warning" { "Delete my account" }
         }
+    }
+}
+
+/// Who asked for an erasure, in words: the member, an admin by name, or
+/// the operator at the shell.
+fn asked_by(erasure: &Erasure) -> String {
+    if erasure.requested_by == BY_MEMBER {
+        match erasure.kind {
+            ErasureKind::Account => "the member themselves".to_owned(),
+            ErasureKind::Post => "its author".to_owned(),
+        }
+    } else {
+        erasure.requested_by.clone()
     }
 }
 
@@ -98,6 +114,9 @@ async fn show_delete(
         status,
         |csrf| {
             html! {
+                // At the top, where it is seen first on a small screen: the
+                // explanation above the form is long.
+                (error_summary(errors))
                 h1 { (DELETE_TITLE) }
                 p { "If you delete your account:" }
                 ul {
@@ -312,7 +331,8 @@ pub async fn list(
                             }
                             ", deleted " (when(r.erasure.created_at))
                         }
-                        p { code { (r.erasure.subject_ap_id) } " — asked by " (r.erasure.requested_by) "." }
+                        p { code { (r.erasure.subject_ap_id) } }
+                        p { "Asked for by " (asked_by(&r.erasure)) "." }
                         (servers(r))
                     }
                 }
