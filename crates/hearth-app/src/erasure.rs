@@ -42,6 +42,21 @@ pub use hearth_domain::erasure::ReceiptState;
 /// How a member's own erasure names who asked.
 pub const BY_MEMBER: &str = "member";
 
+/// How a group's retention names itself as who asked.
+pub fn by_retention(days: u32) -> String {
+    format!("retention ({days} days)")
+}
+
+/// The days of a retention's erasure, from who asked (see
+/// [`by_retention`]).
+pub fn retention_days_of(requested_by: &str) -> Option<u32> {
+    requested_by
+        .strip_prefix("retention (")?
+        .strip_suffix(" days)")?
+        .parse()
+        .ok()
+}
+
 /// An erasure and how each server answered it.
 #[derive(Debug, Clone)]
 pub struct Receipt {
@@ -386,7 +401,7 @@ impl App {
             ErasureKind::Post,
             &thread.ap_id,
             None,
-            &format!("retention ({} days)", group.retention_days),
+            &by_retention(group.retention_days),
             None,
         )
         .await?;

@@ -94,6 +94,8 @@ fn asked_by(erasure: &Erasure) -> String {
             ErasureKind::Account => "the member themselves".to_owned(),
             ErasureKind::Post => "its author".to_owned(),
         }
+    } else if let Some(days) = hearth_app::erasure::retention_days_of(&erasure.requested_by) {
+        format!("the group's rule to keep threads for {days} days after their last reply")
     } else {
         erasure.requested_by.clone()
     }
