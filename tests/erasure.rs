@@ -610,6 +610,18 @@ async fn a_group_that_keeps_threads_for_a_while_deletes_old_ones_everywhere() {
             "SELECT id FROM erasures WHERE subject_ap_id = '{old_url}'"
         ))
         .await;
+    // Admins see it with the others.
+    a.instance.create_user("ruth", PASSWORD, &["--admin"]);
+    let ruth = a.instance.login("ruth", PASSWORD).await;
+    let listed = a.instance.get("/api/v1/admin/erasures", Some(&ruth)).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert!(
+        listed.body["items"].as_array().unwrap().iter().any(|e| e["subject"]
+            == old_url.as_str()
+            && e["requested_by"] == "retention (30 days)"),
+        "{}",
+        listed.text
+    );
     let requested = a
         .instance
         .text(&format!(

@@ -302,6 +302,16 @@ impl App {
         Ok(out)
     }
 
+    /// Admins: the groups here that delete threads after a while, with
+    /// how long they keep them.
+    pub async fn groups_with_retention(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<hearth_db::groups::Group>, AppError> {
+        Self::admin_only(session)?;
+        Ok(hearth_db::groups::with_retention(&self.db).await?)
+    }
+
     /// Admins: one erasure's receipt.
     pub async fn erasure_receipt(&self, session: &Session, id: i64) -> Result<Receipt, AppError> {
         Self::admin_only(session)?;

@@ -313,6 +313,14 @@ pub async fn list(
         }
     };
     let older = older_than(receipts.len(), receipts.last().map(|r| r.erasure.id));
+    let keeping = state
+        .app
+        .groups_with_retention(&session.session)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::error!(error = %err, "groups with retention failed");
+            Vec::new()
+        });
     page(
         &state,
         &headers,
@@ -322,11 +330,22 @@ pub async fn list(
         |_| {
             html! {
                 h1 { (ADMIN_TITLE) }
-                p { "Each account or post deleted by its owner (or by an admin), newest first, and what each server that held any of it said when asked to delete it." }
+                h2 { "Groups that delete old threads" }
+                @if keeping.is_empty() {
+                    p { "No group deletes old threads: threads stay until the people who wrote them delete them. A group's moderators can change this in the group's settings." }
+                } @else {
+                    ul {
+                        @for g in &keeping {
+                            li { a href=(format!("/groups/{}", g.name)) { (g.display_name) } ": threads are deleted " (g.retention_days) " days after their last reply." }
+                        }
+                    }
+                }
+                h2 { "What was deleted" }
+                p { "Each account or post deleted by its owner (or by an admin, or by its group's rule), newest first, and what each server that held any of it said when asked to delete it." }
                 @if receipts.is_empty() { p { "Nothing has been deleted yet." } }
                 @for r in &receipts {
                     section class="card" {
-                        h2 {
+                        h3 {
                             @match r.erasure.kind {
                                 ErasureKind::Account => "An account",
                                 ErasureKind::Post => "A post",
