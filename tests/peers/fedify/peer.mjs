@@ -240,7 +240,11 @@ async function main(groupName, groupHost) {
       stopping = true;
       log("stdin closed; exiting");
       server.close(() => process.stdout.write("", () => process.exit(0)));
+      // A request in flight now leaves its keep-alive connection idle
+      // once answered: close those too as they come, or close() waits for
+      // the client to hang up.
       server.closeIdleConnections();
+      setInterval(() => server.closeIdleConnections(), 100).unref();
     };
     process.stdin.once("end", stop);
     process.stdin.once("error", stop);
