@@ -649,3 +649,77 @@ async fn a_group_that_keeps_threads_for_a_while_deletes_old_ones_everywhere() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_server_that_only_fetched_a_post_or_profile_is_told_too() {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .public_group("open", "ann")
+        .server("b")
+        .member("bea")
+        .start(&Backend::Sqlite)
+        .await;
+    let (a, b) = (rig.at("a"), rig.at("b"));
+    // B is no member of the group; bea reads a public post and ann's
+    // profile by fetching them, signed.
+    let post = a
+        .write(
+            "ann",
+            "open",
+            json!({"title": "Open to all", "visibility": "public"}),
+        )
+        .await;
+    let url = post["url"].as_str().unwrap().to_owned();
+    let id = post["id"].as_str().unwrap().to_owned();
+    let (status, body) = b.fetch_as("bea", &url).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = b.fetch_as("bea", &a.actor("ann")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // An unsigned read is nobody's copy.
+    let unsigned = reqwest::get(support::rig::to_loopback(&url)).await.unwrap();
+    assert!(unsigned.status().is_success());
+    assert_eq!(
+        a.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM copies WHERE authority = '{}'",
+                b.authority()
+            ))
+            .await,
+        2
+    );
+    assert_eq!(a.instance.count("copies").await, 2);
+
+    // Deleting the post tells B, which says yes.
+    let deleted = a
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{id}"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.text);
+    wait_receipt(
+        &rig,
+        &format!("/api/v1/posts/{id}/erasure"),
+        Some(a.token("ann")),
+        &[(b.authority(), "acknowledged")],
+    )
+    .await;
+    // Deleting the account tells B too (it read the profile).
+    let erased = a
+        .api(
+            Method::DELETE,
+            "/api/v1/me",
+            Some("ann"),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.text);
+    let receipt = url::Url::parse(erased.body["receipt_api_url"].as_str().unwrap())
+        .unwrap()
+        .path()
+        .to_owned();
+    wait_receipt(&rig, &receipt, None, &[(b.authority(), "acknowledged")]).await;
+}

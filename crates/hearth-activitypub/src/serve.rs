@@ -44,9 +44,26 @@ pub async fn post(
         // Gone, to those who could read it, so every cache can forget it.
         return Ok(Served::Gone(json(&render::tombstone(&post))?));
     }
+    served_to(fed, reader, &post).await;
     let mut doc = render::post_object(&post, &group_handle(fed, &group));
     doc.context = Some(Context::Posts);
     Ok(Served::Object(json(&doc)?))
+}
+
+/// Record that the server reading (if one, signed) now holds `post`, so
+/// that it is told when its author takes it back. A failure to record is
+/// logged; the reader still gets what it may read.
+async fn served_to(fed: &Federation, reader: &Reader, post: &hearth_app::records::Post) {
+    if !post.local || post.author_ap_id.is_empty() {
+        return;
+    }
+    if let Err(err) = fed
+        .app
+        .served_to(reader, &post.author_ap_id, &post.ap_id)
+        .await
+    {
+        tracing::warn!(post = %post.ap_id, error = %err, "cannot record which server fetched a post");
+    }
 }
 
 /// A thread written here as a `Note`, for microblogs (see
@@ -65,6 +82,7 @@ pub async fn thread_note(
         tombstone.id = render::thread_note_id(&post.ap_id);
         return Ok(Served::Gone(json(&tombstone)?));
     }
+    served_to(fed, reader, &post).await;
     let mut doc = render::thread_note(&post, &group_handle(fed, &group));
     doc.context = Some(Context::Posts);
     Ok(Served::Object(json(&doc)?))

@@ -262,6 +262,26 @@ impl App {
         Ok(servers)
     }
 
+    /// `reader` was just served `object` of the member here `owner` (their
+    /// post, or their actor): when it is another server, proven by its
+    /// signature, it holds a copy now, and is told when the member takes
+    /// it back. Unsigned readers cannot be told anything.
+    pub async fn served_to(
+        &self,
+        reader: &crate::access::Reader,
+        owner: &str,
+        object: &str,
+    ) -> Result<(), AppError> {
+        let crate::access::Reader::Server(authority) = reader else {
+            return Ok(());
+        };
+        let Some(inbox) = hearth_db::remote::inbox_on(&self.db, authority).await? else {
+            return Ok(());
+        };
+        erasures::record_fetch(&self.db, owner, object, authority, &inbox).await?;
+        Ok(())
+    }
+
     /// The receipt behind a secret link given when an account was deleted.
     pub async fn receipt_by_secret(&self, secret: &str) -> Result<Receipt, AppError> {
         let erasure = erasures::find_by_receipt(&self.db, &token::digest(secret.trim()))

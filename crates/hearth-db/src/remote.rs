@@ -347,3 +347,25 @@ pub async fn forget_profile(db: &impl ConnectionTrait, id: i64) -> Result<(), Db
         .await?;
     Ok(())
 }
+
+/// An inbox on the server `authority` to tell it something that concerns
+/// no one actor there: the shared inbox of an actor stored from it (or an
+/// actor's own inbox when none has one). `None` when no actor of that
+/// server is known here.
+pub async fn inbox_on(
+    db: &impl ConnectionTrait,
+    authority: &str,
+) -> Result<Option<String>, DbError> {
+    use sea_orm::QuerySelect as _;
+    // Stored as parsed from actor ids: host names are lower case.
+    let actors = remote_actors::Entity::find()
+        .filter(remote_actors::Column::Authority.eq(authority.to_ascii_lowercase()))
+        .order_by_asc(remote_actors::Column::Id)
+        .limit(20)
+        .all(db)
+        .await?;
+    Ok(actors
+        .iter()
+        .find_map(|a| a.shared_inbox.clone())
+        .or_else(|| actors.first().map(|a| a.inbox.clone())))
+}

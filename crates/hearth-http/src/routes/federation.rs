@@ -243,11 +243,20 @@ pub(crate) async fn person(
     if wants_html(&headers) {
         return see_page(&format!("/people/{name}"));
     }
-    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
-        return r;
-    }
+    let reader = match reader(&state, &uri, &headers).await {
+        Ok(reader) => reader,
+        Err(r) => return r,
+    };
     match active_account(&state, &name).await {
-        Ok(account) => activity_json(&person_json(state.app.urls(), &account)),
+        Ok(account) => {
+            // A server that fetched the member's profile holds it: it is
+            // told when the account is deleted.
+            let id = state.app.urls().user(&account.username).to_string();
+            if let Err(err) = state.app.served_to(&reader, &id, &id).await {
+                tracing::warn!(actor = %id, error = %err, "cannot record which server fetched an actor");
+            }
+            activity_json(&person_json(state.app.urls(), &account))
+        }
         Err(r) => match erased_person(&state, &name).await {
             Some(answer) => answer,
             None => r,
