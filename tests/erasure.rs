@@ -723,3 +723,88 @@ async fn a_server_that_only_fetched_a_post_or_profile_is_told_too() {
         .to_owned();
     wait_receipt(&rig, &receipt, None, &[(b.authority(), "acknowledged")]).await;
 }
+
+#[tokio::test]
+async fn admins_delete_accounts_but_never_the_last_admin() {
+    let hearth = support::Instance::start(
+        &Backend::Sqlite,
+        support::Options::default().registration("open"),
+    )
+    .await;
+    hearth.create_user("ruth", PASSWORD, &["--admin"]);
+    hearth.register("max", PASSWORD).await;
+    hearth.register("mia", PASSWORD).await;
+    let ruth = hearth.login("ruth", PASSWORD).await;
+    let max = hearth.login("max", PASSWORD).await;
+    // The only admin cannot delete their own account.
+    let refused = hearth
+        .request(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&ruth),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    refused.assert_problem(422, "validation-failed");
+    assert!(refused.text.contains("only admin"), "{}", refused.text);
+    // A member cannot delete someone else's.
+    let id = hearth
+        .scalar("SELECT id FROM users WHERE username = 'mia'")
+        .await;
+    hearth
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/admin/accounts/{id}"),
+            Some(&max),
+            None,
+        )
+        .await
+        .assert_problem(403, "forbidden");
+    // An admin can; the member's receipt link comes back.
+    let done = hearth
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/admin/accounts/{id}"),
+            Some(&ruth),
+            None,
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert!(
+        done.body["receipt_url"]
+            .as_str()
+            .unwrap()
+            .contains("/erasures/")
+    );
+    let again = hearth
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/admin/accounts/{id}"),
+            Some(&ruth),
+            None,
+        )
+        .await;
+    again.assert_problem(404, "not-found");
+    // The operator at the shell must confirm.
+    let (status, _, err) = hearth.run(&["admin", "delete-user", "max"], "");
+    assert!(!status.success());
+    assert!(err.contains("yes:"), "{err}");
+    let (status, out, err) = hearth.run(&["admin", "delete-user", "max", "--yes"], "");
+    assert!(status.success(), "{err}");
+    assert!(out.contains("/erasures/"), "{out}");
+    assert_eq!(
+        hearth
+            .scalar("SELECT COUNT(*) FROM users WHERE status = 'deleted'")
+            .await,
+        2
+    );
+    // Their names stay taken.
+    let taken = hearth
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "mia", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text);
+}

@@ -152,6 +152,16 @@ impl App {
         if account.status == AccountStatus::Deleted {
             return Err(AppError::NotFound { what: "account" });
         }
+        // A server must keep someone who can run it.
+        if account.role == Role::Admin
+            && hearth_db::accounts::admin_ids(&self.db).await? == [account.id]
+        {
+            return Err(AppError::invalid(ValidationError::new(
+                "account",
+                "last_admin",
+                "This is the only admin account. Make another member an admin first, then delete it.",
+            )));
+        }
         let actor = self.urls().user(&account.username).to_string();
         let receipt = IssuedToken::generate();
         let txn = hearth_db::begin_write(&self.db).await?;
