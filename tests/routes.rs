@@ -91,6 +91,7 @@ impl Walk {
             ("{version}", "2.1".into()),
             ("{file}", "hearth.css".into()),
             ("{token}", "not-a-setup-link".into()),
+            ("{secret}", "not-a-receipt-link".into()),
             ("{domain}", "example.org".into()),
         ];
         for (param, value) in fills {
