@@ -31,7 +31,7 @@ use crate::entity::{
     access_tokens, copies, deliveries, erasures, group_members, group_moderators, notifications,
     outbound_activities, posts, reactions, remote_memberships, sign_ins, users,
 };
-use crate::queue::{DeliveryState, GONE};
+use crate::queue::DeliveryState;
 
 /// Record, for the deliveries `delivery_ids` just acknowledged, that their
 /// servers now hold what they carried of its owner (only activities with
@@ -354,11 +354,6 @@ pub async fn under_way(db: &impl ConnectionTrait, subject: &str) -> Result<bool,
         .one(db)
         .await?
         .is_some())
-}
-
-/// Whether a delivery's `last_error` says its server is gone.
-pub fn says_gone(last_error: &str) -> bool {
-    last_error.starts_with(GONE)
 }
 
 /// Every post `author_ap_id` wrote that is not deleted yet: published,
