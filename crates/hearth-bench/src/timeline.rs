@@ -369,7 +369,8 @@ async fn set_up(args: &TimelineArgs, run: &Run) -> anyhow::Result<Scene> {
             run,
             "/api/v1/groups",
             Some(&token),
-            json!({"name": name, "title": format!("Bench group {g}"), "join_policy": "open"}),
+            // Public: the timeline mixes public, members and local posts.
+            json!({"name": name, "title": format!("Bench group {g}"), "join_policy": "open", "visibility": "public"}),
             201,
         )
         .await?;
