@@ -426,19 +426,36 @@ impl App {
         current: &str,
         new: &str,
     ) -> Result<(), AppError> {
+        self.check_password(
+            session,
+            current,
+            "current_password",
+            "That is not your current password",
+        )
+        .await?;
+        self.set_password(&session.account.username, new).await
+    }
+
+    /// Prove the logged-in member is at the keyboard: `candidate` must be
+    /// their password, or the error names `field` with `message`.
+    pub(crate) async fn check_password(
+        &self,
+        session: &Session,
+        candidate: &str,
+        field: &'static str,
+        message: &'static str,
+    ) -> Result<(), AppError> {
         let creds = accounts::find_credentials(&self.db, &session.account.username)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        let candidate = current.to_owned();
+        let candidate = candidate.to_owned();
         let ok = blocking(move || Ok(password::verify(&creds.password_hash, &candidate))).await?;
         if !ok {
             return Err(AppError::invalid(ValidationError::new(
-                "current_password",
-                "wrong",
-                "That is not your current password",
+                field, "wrong", message,
             )));
         }
-        self.set_password(&session.account.username, new).await
+        Ok(())
     }
 
     /// Set an account's password (admin CLI, or after the check above).

@@ -26,7 +26,7 @@
 use hearth_db::erasures::{self, ErasureKind};
 use hearth_db::posts;
 use hearth_domain::token::{self, IssuedToken};
-use hearth_domain::{AccountStatus, Role, ValidationError, password};
+use hearth_domain::{AccountStatus, Role, ValidationError};
 
 use crate::events::{Change, Event, MemberServer, PostAct, PostAudience, PostEvent};
 use crate::export::{OPERATOR, Requester, Subject};
@@ -34,7 +34,7 @@ use crate::inbound::Outcome;
 use crate::origin::{Origin, Via};
 use crate::posts::{Erase, PostGroup, group_of};
 use crate::records::{Account, Post, Session};
-use crate::{App, AppError, blocking};
+use crate::{App, AppError};
 
 pub use hearth_db::erasures::{Erasure, ServerReceipt};
 pub use hearth_domain::erasure::ReceiptState;
@@ -88,18 +88,8 @@ impl App {
         session: &Session,
         password: &str,
     ) -> Result<AccountErased, AppError> {
-        let creds = hearth_db::accounts::find_credentials(&self.db, &session.account.username)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        let candidate = password.to_owned();
-        let ok = blocking(move || Ok(password::verify(&creds.password_hash, &candidate))).await?;
-        if !ok {
-            return Err(AppError::invalid(ValidationError::new(
-                "password",
-                "wrong",
-                "That is not your password",
-            )));
-        }
+        self.check_password(session, password, "password", "That is not your password")
+            .await?;
         self.erase_account(&session.account, BY_MEMBER).await
     }
 
@@ -176,35 +166,17 @@ impl App {
         .await?;
         let mut told = 0usize;
         for post in erasures::posts_of(&txn, &actor).await? {
-            hearth_db::removed::forget(&txn, post.id).await?;
-            let deleted = posts::mark_deleted(&txn, post.id).await?;
             let Some(group) = group_of(&txn, &post).await? else {
+                hearth_db::removed::forget(&txn, post.id).await?;
+                posts::mark_deleted(&txn, post.id).await?;
                 continue;
             };
-            let to = match &group {
-                PostGroup::Local(g) => PostAudience::GroupHere {
-                    group: g.clone(),
-                    inboxes: self.holding_servers(&txn, g.id, &post).await?,
-                },
-                PostGroup::Remote(g) => PostAudience::GroupElsewhere { group: g.clone() },
-            };
-            if !post.visibility.federates() || post.is_held() {
-                continue;
+            if self
+                .erase_for(&txn, erasure.id, post, &group, actor.clone(), None)
+                .await?
+            {
+                told += 1;
             }
-            let act = PostAct {
-                id: self.urls().new_activity().to_string(),
-                actor: actor.clone(),
-                by_member_here: true,
-                post: deleted,
-                change: Change::Deleted { reason: None },
-            };
-            self.emit_for(
-                &txn,
-                Event::Post(Box::new(PostEvent { to, act })),
-                Some(erasure.id),
-            )
-            .await?;
-            told += 1;
         }
         // Removed posts whose words were kept for the moderators.
         for (post, _) in hearth_db::removed::by_author(&txn, &actor).await? {
@@ -237,6 +209,48 @@ impl App {
             erasure,
             receipt_secret: receipt.secret,
         })
+    }
+
+    /// One post of the erasure `erasure`: its words erased here (those kept
+    /// for the moderators too) and, when it ever left this server, its
+    /// `Delete` by `actor` (with `reason`: a moderator's) sent through its
+    /// group: a group here tells its member servers and every server that
+    /// holds a copy. Whether a `Delete` went out.
+    async fn erase_for(
+        &self,
+        txn: &hearth_db::DatabaseTransaction,
+        erasure: i64,
+        post: Post,
+        group: &PostGroup,
+        actor: String,
+        reason: Option<String>,
+    ) -> Result<bool, AppError> {
+        hearth_db::removed::forget(txn, post.id).await?;
+        let deleted = posts::mark_deleted(txn, post.id).await?;
+        if !post.visibility.federates() || post.is_held() {
+            return Ok(false);
+        }
+        let to = match group {
+            PostGroup::Local(g) => PostAudience::GroupHere {
+                group: g.clone(),
+                inboxes: self.holding_servers(txn, g.id, &post).await?,
+            },
+            PostGroup::Remote(g) => PostAudience::GroupElsewhere { group: g.clone() },
+        };
+        let act = PostAct {
+            id: self.urls().new_activity().to_string(),
+            actor,
+            by_member_here: true,
+            post: deleted,
+            change: Change::Deleted { reason },
+        };
+        self.emit_for(
+            txn,
+            Event::Post(Box::new(PostEvent { to, act })),
+            Some(erasure),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// The servers a deletion of `post`, in the group here `group_id`, goes
@@ -445,35 +459,20 @@ impl App {
             None,
         )
         .await?;
+        let in_group = PostGroup::Local(group.clone());
         for post in erasures::thread_posts(&txn, thread.id).await? {
-            hearth_db::removed::forget(&txn, post.id).await?;
-            let deleted = posts::mark_deleted(&txn, post.id).await?;
-            if !post.visibility.federates() || post.is_held() {
-                continue;
-            }
             let (actor, reason) = if post.local && !post.author_ap_id.is_empty() {
                 (post.author_ap_id.clone(), None)
             } else {
                 (moderator.clone(), Some(reason.clone()))
             };
-            let to = PostAudience::GroupHere {
-                group: group.clone(),
-                inboxes: self.holding_servers(&txn, group.id, &post).await?,
-            };
-            let act = PostAct {
-                id: self.urls().new_activity().to_string(),
-                actor,
-                by_member_here: true,
-                post: deleted,
-                change: Change::Deleted { reason },
-            };
-            self.emit_for(
-                &txn,
-                Event::Post(Box::new(PostEvent { to, act })),
-                Some(erasure.id),
-            )
-            .await?;
-            erasures::forget_copies(&txn, &post.author_ap_id, Some(&post.ap_id)).await?;
+            let (author, ap_id) = (post.author_ap_id.clone(), post.ap_id.clone());
+            if self
+                .erase_for(&txn, erasure.id, post, &in_group, actor, reason)
+                .await?
+            {
+                erasures::forget_copies(&txn, &author, Some(&ap_id)).await?;
+            }
         }
         self.commit(txn).await?;
         tracing::info!(group = %group.name, thread = %thread.ap_id, erasure = erasure.id, days = group.retention_days, "thread deleted: older than the group keeps threads");
