@@ -11,6 +11,7 @@ pub mod access;
 pub mod account;
 pub mod audit;
 pub mod content;
+pub mod crisis;
 pub mod erasure;
 pub mod error;
 pub mod federation_policy;
