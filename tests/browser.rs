@@ -427,6 +427,36 @@ async fn moderating_a_group_in_a_browser_reports_bans_locks_and_logs_and_every_p
     );
 }
 
+#[tokio::test]
+async fn a_post_in_crisis_shows_its_author_help_and_reaches_the_moderators_first_and_every_page_passes_axe()
+ {
+    require_installed();
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_a = HearthLogOnFailure("A", &a);
+    let env = [("HEARTH_A_URL", a.base.clone())];
+    let (journey, status) = run_journey("crisis", &env, false).await;
+    let done = journey
+        .last("done")
+        .expect("the crisis journey ends with `done`");
+    assert!(
+        done["pages_checked"].as_u64().is_some_and(|n| n >= 6),
+        "{done}"
+    );
+    assert!(status.success());
+    // One possible crisis (the look-alike made none), and sam was sent
+    // the helplines.
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM reports WHERE category = 'possible_crisis'")
+            .await,
+        1
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM notifications WHERE kind = 'crisis_support'")
+            .await,
+        1
+    );
+}
+
 /// Run the journey `name` (`tests/browser/<name>.mjs`) to its end and fail
 /// the test, with everything it left behind, unless it passed. With
 /// `for_readme`, its pictures are the README's (see the module's doc).

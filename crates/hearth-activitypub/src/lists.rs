@@ -1,6 +1,8 @@
 //! Fetching a published domain list (a blocklist or allowlist the admin
 //! subscribed to) for `hearth_app::subscriptions`: a plain, unsigned GET,
-//! through the same guarded client as every other outbound request.
+//! through the same guarded client as every other outbound request. And
+//! the other plain request an admin's configuration makes: telling the
+//! crisis webhook (`hearth_app::crisis`).
 //!
 //! The SSRF guard is the one the rest of the crate uses: the client's DNS
 //! resolver refuses loopback, private and link-local addresses, and
@@ -86,6 +88,34 @@ pub async fn fetch(data: &Data, url: &str) -> Result<String, FederationError> {
     Err(FederationError::Unreachable(format!(
         "{url}: more than {MAX_REDIRECTS} redirects"
     )))
+}
+
+/// POST `body` (JSON) to the admin's webhook at `url`: through the same
+/// guard, no redirects followed (a webhook that moves is misconfigured),
+/// the answer's body ignored. `Unreachable` unless it answers 2xx.
+pub async fn post_webhook(data: &Data, url: &str, body: String) -> Result<(), FederationError> {
+    let url = Url::parse(url)
+        .map_err(|e| FederationError::Refused(format!("{url} is not a URL: {e}")))?;
+    check_address(&url)?;
+    data.is_valid_ip(&url)
+        .await
+        .map_err(FederationError::from)?;
+    let response = data
+        .client
+        .post(url.as_str())
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| FederationError::Unreachable(format!("{url}: {}", with_causes(&e))))?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(FederationError::Unreachable(format!(
+            "{url} answered {status}"
+        )))
+    }
 }
 
 /// Only http(s), and no credentials in the address (they would be sent to

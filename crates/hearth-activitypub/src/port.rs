@@ -51,4 +51,9 @@ impl hearth_app::Federation for FederationPort {
         let data = self.config.to_request_data();
         Ok(crate::lists::fetch(&data, url).await?)
     }
+
+    async fn post_webhook(&self, url: &str, body: String) -> Result<(), PortError> {
+        let data = self.config.to_request_data();
+        Ok(crate::lists::post_webhook(&data, url, body).await?)
+    }
 }

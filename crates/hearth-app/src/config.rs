@@ -45,6 +45,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub moderation: ModerationConfig,
     pub privacy: PrivacyConfig,
+    pub crisis: CrisisConfig,
     pub log: LogConfig,
 }
 
@@ -119,6 +120,81 @@ pub struct PrivacyConfig {
     /// Days the address a member signed in from is kept (shown to them, for
     /// their account's safety), then erased; 0: never kept.
     pub ip_retention_days: u32,
+}
+
+/// Help for a person in crisis (`crate::crisis`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrisisConfig {
+    /// Whether posts and replies are checked for crisis phrases.
+    pub enabled: bool,
+    /// The built-in phrase lists used (`en`, `da`, `nl`, `fr`).
+    pub languages: Vec<String>,
+    /// A folder of phrase lists, one `LANG.txt` per language, adding
+    /// languages or replacing built-in ones; empty: none.
+    pub phrases_dir: String,
+    /// The country this server mostly serves (ISO 3166, such as `DK`),
+    /// whose resources are shown first after those in the words'
+    /// language; empty: none.
+    pub country: String,
+    /// An address told (an HTTP POST of JSON, without the post's words)
+    /// whenever a post may mean a crisis; empty: none.
+    pub webhook_url: String,
+    /// The helplines shown to a person whose words may mean a crisis, on
+    /// the "Need help now?" page and in the message moderators send.
+    pub resources: Vec<hearth_domain::crisis::CrisisResource>,
+}
+
+impl CrisisConfig {
+    /// The phrase lists this configuration names: the built-in languages,
+    /// then every `LANG.txt` in `phrases_dir` (replacing a built-in list
+    /// of the same language). `Err` names the key and says why.
+    pub fn phrases(&self) -> Result<hearth_domain::crisis::CrisisPhrases, (&'static str, String)> {
+        use hearth_domain::crisis::{CrisisPhrases, PhraseList, built_in};
+        for language in &self.languages {
+            if built_in(language).is_none() {
+                return Err((
+                    "crisis.languages",
+                    format!(
+                        "Hearth has no built-in list for \"{language}\" (it has en, da, nl and \
+                         fr); add one in crisis.phrases_dir instead"
+                    ),
+                ));
+            }
+        }
+        let mut phrases = CrisisPhrases::built_in(&self.languages)
+            .map_err(|e| ("crisis.languages", e.to_string()))?;
+        if self.phrases_dir.is_empty() {
+            return Ok(phrases);
+        }
+        let dir = Path::new(&self.phrases_dir);
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            (
+                "crisis.phrases_dir",
+                format!("cannot read {}: {e}", dir.display()),
+            )
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        files.sort();
+        for file in files {
+            let Some(language) = file.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                (
+                    "crisis.phrases_dir",
+                    format!("cannot read {}: {e}", file.display()),
+                )
+            })?;
+            let list = PhraseList::parse(language, &text)
+                .map_err(|e| ("crisis.phrases_dir", format!("{}: {e}", file.display())))?;
+            phrases.put(list);
+        }
+        Ok(phrases)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -384,6 +460,38 @@ impl Config {
         if let Err(message) = validate_log_filter(&self.log.filter) {
             return fail("log.filter", message);
         }
+        if let Err((key, message)) = self.crisis.phrases() {
+            return fail(key, message);
+        }
+        if !self.crisis.webhook_url.is_empty() {
+            match url::Url::parse(&self.crisis.webhook_url) {
+                Ok(u) if u.scheme() == "https" || (self.test_mode && u.scheme() == "http") => {}
+                _ => {
+                    return fail(
+                        "crisis.webhook_url",
+                        "must be an https:// address, or empty for no webhook".into(),
+                    );
+                }
+            }
+        }
+        for (i, r) in self.crisis.resources.iter().enumerate() {
+            let key = format!("crisis.resources[{i}]");
+            if r.name.trim().is_empty() {
+                return fail(&key, "every resource needs a name".into());
+            }
+            if r.phone.trim().is_empty() && r.url.trim().is_empty() {
+                return fail(
+                    &key,
+                    format!("\"{}\" needs a phone number or a web address", r.name),
+                );
+            }
+            if !r.url.is_empty()
+                && !url::Url::parse(&r.url)
+                    .is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http")
+            {
+                return fail(&key, format!("\"{}\": url must be a web address", r.name));
+            }
+        }
         Ok(())
     }
 
@@ -513,6 +621,17 @@ fn apply_env(
                     "false" | "0" | "no" | "off" | "" => false,
                     _ => return Err(bad("true or false")),
                 })
+            }
+            // A list written as TOML (`[{name = "…", phone = "…"}]`), for
+            // lists of tables such as `crisis.resources`.
+            toml::Value::Array(_) if raw.trim_start().starts_with('[') => {
+                let parsed = format!("value = {raw}")
+                    .parse::<toml::Table>()
+                    .map_err(|_| bad("a TOML list"))?;
+                parsed
+                    .get("value")
+                    .cloned()
+                    .ok_or_else(|| bad("a TOML list"))?
             }
             // A list from the environment: comma-separated strings.
             toml::Value::Array(_) => toml::Value::Array(
@@ -716,6 +835,40 @@ mod tests {
             .unwrap()
             .config;
         assert_eq!(c.federation.mode, "allowlist");
+    }
+
+    #[test]
+    fn crisis_resources_come_from_the_environment_as_a_toml_list_and_are_checked() {
+        let c = Config::load(
+            None,
+            env(&[(
+                "HEARTH_CRISIS_RESOURCES",
+                r#"[{name = "Clinic line", phone = "+45 1234", language = "da"}]"#,
+            )]),
+        )
+        .unwrap()
+        .config;
+        assert_eq!(c.crisis.resources.len(), 1);
+        assert_eq!(c.crisis.resources[0].name, "Clinic line");
+        assert_eq!(c.crisis.resources[0].country, "");
+
+        let err = Config::load(
+            None,
+            env(&[("HEARTH_CRISIS_RESOURCES", r#"[{name = "Nothing to call"}]"#)]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "crisis.resources[0]");
+        let err = Config::load(None, env(&[("HEARTH_CRISIS_RESOURCES", "[{name = ")])).unwrap_err();
+        assert_eq!(err.key, "crisis.resources");
+        let err =
+            Config::load(None, env(&[("HEARTH_CRISIS_LANGUAGES", "en,klingon")])).unwrap_err();
+        assert_eq!(err.key, "crisis.languages");
+        let err = Config::load(
+            None,
+            env(&[("HEARTH_CRISIS_WEBHOOK_URL", "ftp://example.org/hook")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "crisis.webhook_url");
     }
 
     #[test]

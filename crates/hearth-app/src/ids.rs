@@ -51,6 +51,11 @@ impl Urls {
         self.at(&format!("/erasures/{secret}"))
     }
 
+    /// A web page of this server (`path` starts with `/`).
+    pub fn page(&self, path: &str) -> Url {
+        self.at(path)
+    }
+
     pub fn user(&self, name: &str) -> Url {
         self.at(&format!("/u/{}", name.to_ascii_lowercase()))
     }

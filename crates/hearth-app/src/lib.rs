@@ -20,6 +20,7 @@
 pub mod access;
 pub mod accounts;
 pub mod config;
+pub mod crisis;
 pub mod erasure;
 mod error;
 pub mod events;
@@ -94,6 +95,8 @@ pub struct App {
     rules: Arc<policy::RulesCache>,
     /// Rate limits on posting, joining and reporting (see `limits.rs`).
     limits: Arc<limits::Limits>,
+    /// The crisis phrases looked for in posts (see `crisis.rs`).
+    crisis: Arc<hearth_domain::crisis::CrisisPhrases>,
 }
 
 impl App {
@@ -109,6 +112,14 @@ impl App {
         let db = connect(&config).await?;
         let urls = Urls::new(&config.domain, config.test_mode)?;
         let limits = Arc::new(limits::Limits::new(&config.moderation));
+        let crisis = Arc::new(if config.crisis.enabled {
+            config
+                .crisis
+                .phrases()
+                .map_err(|(key, message)| AppError::Internal(format!("{key}: {message}")))?
+        } else {
+            hearth_domain::crisis::CrisisPhrases::default()
+        });
         let app = Self {
             db,
             config: Arc::new(config),
@@ -120,6 +131,7 @@ impl App {
             inbox_groups: Arc::default(),
             rules: Arc::default(),
             limits,
+            crisis,
         };
         app.ensure_site_keys().await?;
         Ok((app, applied))

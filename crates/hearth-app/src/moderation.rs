@@ -1062,6 +1062,14 @@ impl App {
                 AppError::invalid(ValidationError::new("category", "invalid", e.to_string()))
             },
         )?;
+        if category == ReportCategory::PossibleCrisis {
+            return Err(AppError::invalid(ValidationError::new(
+                "category",
+                "invalid",
+                "Choose one of the reasons listed; for someone who may hurt themselves, \
+                 choose self_harm",
+            )));
+        }
         let comment = optional_text("comment", &request.comment).map_err(AppError::invalid)?;
         if category == ReportCategory::Other && comment.is_empty() {
             return Err(AppError::invalid(ValidationError::new(
@@ -1170,7 +1178,7 @@ impl App {
 
     /// Tell who handles a report: the moderators of its group here, else
     /// the admins.
-    async fn tell_moderators(
+    pub(crate) async fn tell_moderators(
         &self,
         txn: &DatabaseTransaction,
         report: &Report,
@@ -1198,7 +1206,11 @@ impl App {
             hearth_db::notifications::record(
                 txn,
                 user,
-                NotificationKind::Report,
+                if report.category == ReportCategory::PossibleCrisis {
+                    NotificationKind::PossibleCrisis
+                } else {
+                    NotificationKind::Report
+                },
                 None,
                 post_id,
                 report.group_ap_id.as_deref(),
@@ -1364,7 +1376,11 @@ impl App {
     }
 
     /// Whether the account handles `report`.
-    async fn handles(&self, session: &Session, report: &Report) -> Result<bool, AppError> {
+    pub(crate) async fn handles(
+        &self,
+        session: &Session,
+        report: &Report,
+    ) -> Result<bool, AppError> {
         if session.account.role == Role::Admin {
             return Ok(true);
         }

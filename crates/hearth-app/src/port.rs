@@ -73,6 +73,11 @@ pub trait Federation: Send + Sync + 'static {
     /// address or the answer is not acceptable (too large, not UTF-8).
     /// Network work only: never called inside a transaction.
     async fn fetch_list(&self, url: &str) -> Result<String, PortError>;
+
+    /// POST `body` (JSON) to the admin's crisis webhook at `url`, through
+    /// the same SSRF guard. `Unreachable` unless it answers 2xx. Network
+    /// work only: never called inside a transaction.
+    async fn post_webhook(&self, url: &str, body: String) -> Result<(), PortError>;
 }
 
 /// The largest published domain list read (1 MiB): Mastodon's own export

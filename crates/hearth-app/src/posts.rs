@@ -535,11 +535,20 @@ impl App {
             }
             Err(err) => return Err(err.into()),
         };
+        // A post in a group here is checked for crisis phrases whoever
+        // wrote it, held or not (see `crisis.rs`).
+        let crisis = match &group {
+            PostGroup::Local(_) => self.notice_crisis(&txn, &post).await?,
+            PostGroup::Remote(_) => None,
+        };
         if held {
             // Nobody reads it, nothing is sent, nobody is told but the
             // moderators, until one of them approves it.
             self.tell_about_held(&txn, &post).await?;
             self.commit(txn).await?;
+            if let Some(report) = &crisis {
+                self.tell_crisis_webhook(&post, report);
+            }
             tracing::info!(post = %post.ap_id, author = %post.author_ap_id, "post held for the moderators");
             return Ok(Some(post));
         }
@@ -555,6 +564,9 @@ impl App {
         self.announce(&txn, origin, &group, &post, activity, Change::Created)
             .await?;
         self.commit(txn).await?;
+        if let Some(report) = &crisis {
+            self.tell_crisis_webhook(&post, report);
+        }
         tracing::info!(post = %post.ap_id, kind = kind.as_str(), author = %post.author_ap_id, "post written");
         Ok(Some(post))
     }
@@ -606,10 +618,21 @@ impl App {
             },
         )
         .await?;
+        // An edit that brings crisis words in is noticed as a new post's
+        // would be; one that keeps them is not reported again.
+        let crisis = match &group {
+            PostGroup::Local(_) if self.crisis_words(&post).is_none() => {
+                self.notice_crisis(&txn, &updated).await?
+            }
+            _ => None,
+        };
         let id = self.activity_id(origin);
         self.announce(&txn, origin, &group, &updated, id, Change::Edited)
             .await?;
         self.commit(txn).await?;
+        if let Some(report) = &crisis {
+            self.tell_crisis_webhook(&updated, report);
+        }
         Ok(Some(updated))
     }
 

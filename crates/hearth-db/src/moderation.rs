@@ -400,16 +400,35 @@ pub async fn reports_page(
     before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<Report>, DbError> {
-    let mut query = reports::Entity::find().order_by_desc(reports::Column::Id);
-    match scope {
-        ReportScope::All => {}
-        ReportScope::Groups(groups) => {
-            if groups.is_empty() {
-                return Ok(Vec::new());
-            }
-            query = query.filter(reports::Column::GroupApId.is_in(groups.iter().cloned()));
-        }
-        ReportScope::By(user) => query = query.filter(reports::Column::ReporterUserId.eq(*user)),
+    let limit = limit.min(crate::MAX_PAGE);
+    // Open "possible crisis" reports come first, on the first page; the
+    // pages after it hold the rest, newest first.
+    let crisis_first = !matches!(state, Some(ReportState::Resolved));
+    let mut first: Vec<reports::Model> = Vec::new();
+    if crisis_first
+        && before.is_none()
+        && let Some(query) = scoped(
+            reports::Entity::find()
+                .filter(reports::Column::State.eq(ReportState::Open.as_str()))
+                .filter(reports::Column::Category.eq(ReportCategory::PossibleCrisis.as_str()))
+                .order_by_desc(reports::Column::Id),
+            scope,
+        )
+    {
+        first = query.limit(limit).all(db).await?;
+    }
+    let Some(mut query) = scoped(
+        reports::Entity::find().order_by_desc(reports::Column::Id),
+        scope,
+    ) else {
+        return Ok(Vec::new());
+    };
+    if crisis_first {
+        query = query.filter(
+            Condition::any()
+                .add(reports::Column::Category.ne(ReportCategory::PossibleCrisis.as_str()))
+                .add(reports::Column::State.ne(ReportState::Open.as_str())),
+        );
     }
     if let Some(state) = state {
         query = query.filter(reports::Column::State.eq(state.as_str()));
@@ -417,13 +436,33 @@ pub async fn reports_page(
     if let Some(before) = before {
         query = query.filter(reports::Column::Id.lt(before));
     }
-    query
-        .limit(limit.min(crate::MAX_PAGE))
+    let rest = query
+        .limit(limit.saturating_sub(first.len() as u64))
         .all(db)
-        .await?
+        .await?;
+    first
         .into_iter()
+        .chain(rest)
         .map(Report::try_from)
         .collect()
+}
+
+/// `query` narrowed to `scope`; `None` when the scope holds nothing.
+fn scoped(
+    mut query: sea_orm::Select<reports::Entity>,
+    scope: &ReportScope,
+) -> Option<sea_orm::Select<reports::Entity>> {
+    match scope {
+        ReportScope::All => {}
+        ReportScope::Groups(groups) => {
+            if groups.is_empty() {
+                return None;
+            }
+            query = query.filter(reports::Column::GroupApId.is_in(groups.iter().cloned()));
+        }
+        ReportScope::By(user) => query = query.filter(reports::Column::ReporterUserId.eq(*user)),
+    }
+    Some(query)
 }
 
 /// Open reports, to show a count.

@@ -30,6 +30,10 @@ crate::string_enum! {
         Privacy => "privacy",
         /// Anything else; the comment says what.
         Other => "other",
+        /// Hearth itself noticed words that may mean someone is in crisis
+        /// (`crate::crisis`). Never chosen by a person, never sent to
+        /// another server.
+        PossibleCrisis => "possible_crisis",
     }
 }
 
@@ -41,7 +45,19 @@ impl ReportCategory {
     pub fn from_remote(word: Option<&str>) -> Self {
         word.map(str::trim)
             .and_then(|w| w.to_ascii_lowercase().parse().ok())
+            .map(|c| match c {
+                ReportCategory::PossibleCrisis => ReportCategory::SelfHarm,
+                c => c,
+            })
             .unwrap_or(ReportCategory::Other)
+    }
+
+    /// The categories a person may choose when they report something.
+    pub fn chosen_by_people() -> impl Iterator<Item = ReportCategory> {
+        ReportCategory::ALL
+            .iter()
+            .copied()
+            .filter(|c| *c != ReportCategory::PossibleCrisis)
     }
 
     /// What the category means, in plain words.
@@ -53,6 +69,9 @@ impl ReportCategory {
             ReportCategory::SelfHarm => "Someone may be at risk of harming themselves",
             ReportCategory::Privacy => "Private details shared without consent",
             ReportCategory::Other => "Something else",
+            ReportCategory::PossibleCrisis => {
+                "Possible crisis: the words may mean someone is in danger"
+            }
         }
     }
 }

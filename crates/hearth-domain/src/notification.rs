@@ -38,6 +38,12 @@ crate::string_enum! {
         /// Someone from a server that had no member in the group joined it
         /// (for moderators of open groups; the detail is that server).
         NewServer => "member_from_new_server",
+        /// A post in a group you moderate may mean someone is in crisis
+        /// (for moderators; first in their reports).
+        PossibleCrisis => "possible_crisis",
+        /// A moderator sent you where to find support now (the detail is
+        /// the language of the resources).
+        CrisisSupport => "crisis_support",
     }
 }
 

@@ -342,6 +342,15 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/api/v1/reports/{id}/resolve", Command, |_| {
             post(moderation::resolve)
         }),
+        at(M::POST, "/api/v1/reports/{id}/support", Command, |_| {
+            post(moderation::send_support)
+        }),
+        at(
+            M::GET,
+            "/api/v1/crisis-resources",
+            Public("the helplines, for anyone in crisis"),
+            |_| get(moderation::crisis_resources),
+        ),
         at(M::GET, "/api/v1/me/reports", Own, |_| {
             get(moderation::my_reports)
         }),
@@ -594,6 +603,9 @@ fn table() -> Vec<Entry> {
         // handles); the posts reported are shown through the read rule.
         at(M::GET, "/moderation/reports", Moderators, |_| {
             get(web::moderation::reports)
+        }),
+        at(M::POST, "/moderation/reports/{id}/support", Command, |_| {
+            post(web::moderation::send_support)
         }),
         at(M::POST, "/moderation/reports/{id}/resolve", Command, |_| {
             post(web::moderation::resolve)

@@ -392,6 +392,35 @@ pub async fn resolve(
     Ok(Json(report.into()))
 }
 
+/// Send the author of a reported post the helplines, privately (members
+/// of this server only).
+pub async fn send_support(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .send_crisis_support(&session, number(&id, "report")?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct ResourcesQuery {
+    /// The language to show first (a phrase list's code, such as `da`).
+    language: Option<String>,
+}
+
+/// The helplines this server's admins configured, those in `language`
+/// first. Public: someone in crisis may not be logged in.
+pub async fn crisis_resources(
+    State(state): State<ApiState>,
+    Query(q): Query<ResourcesQuery>,
+) -> Json<Vec<hearth_domain::crisis::CrisisResource>> {
+    Json(state.app.crisis_resources(q.language.as_deref()))
+}
+
 // ---- the log ----------------------------------------------------------------
 
 #[derive(Serialize)]

@@ -74,6 +74,10 @@ pub struct PostView {
     /// `order=active` sorts by).
     #[serde(skip_serializing_if = "Option::is_none")]
     last_activity_at: Option<String>,
+    /// Only to its author, when the post's words may mean a crisis: where
+    /// to find help now (the language of the words, and the helplines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crisis_support: Option<hearth_app::crisis::CrisisSupport>,
 }
 
 /// What a list of posts shows beside each one, read once for the whole
@@ -82,6 +86,22 @@ struct Context<'a> {
     authors: HashMap<String, Author>,
     reactions: HashMap<i64, hearth_app::records::ReactionSummary>,
     viewer: Option<&'a hearth_app::Session>,
+    /// The helplines shown beside the viewer's own posts whose words may
+    /// mean a crisis.
+    crisis: HashMap<i64, hearth_app::crisis::CrisisSupport>,
+}
+
+/// The helplines for each of `posts` the viewer wrote whose words may mean
+/// a crisis (`App::crisis_support`).
+fn crisis_support(
+    state: &ApiState,
+    viewer: Option<&hearth_app::Session>,
+    posts: &[Post],
+) -> HashMap<i64, hearth_app::crisis::CrisisSupport> {
+    posts
+        .iter()
+        .filter_map(|p| state.app.crisis_support(viewer, p).map(|c| (p.id, c)))
+        .collect()
 }
 
 fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
@@ -136,6 +156,7 @@ fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
         replies: None,
         reply_count: None,
         last_activity_at: None,
+        crisis_support: ctx.crisis.get(&post.id).cloned(),
     }
 }
 
@@ -149,6 +170,7 @@ async fn context<'a>(
         authors: state.app.authors(posts).await?,
         reactions: state.app.reactions(viewer, posts).await?,
         viewer,
+        crisis: crisis_support(state, viewer, posts),
     })
 }
 
@@ -365,6 +387,7 @@ pub async fn show(
             .thread_reactions(session.as_ref(), root.thread_id())
             .await?,
         viewer: session.as_ref(),
+        crisis: crisis_support(&state, session.as_ref(), posts),
     };
     let group = thread.group.handle(&state.app);
     let children = children_of(posts);
@@ -473,6 +496,7 @@ pub async fn timeline(
         authors: page.authors,
         reactions: page.reactions,
         viewer: session.as_ref(),
+        crisis: crisis_support(&state, session.as_ref(), posts),
     };
     Ok(Json(Page::from_pair(
         posts

@@ -405,6 +405,7 @@ fn compose(
             ))
             button type="submit" name="action" value="post" { "Post to the group" }
         }
+        (need_help())
         p { a href=(path) { "Back to the group" } }
     }
 }
@@ -857,6 +858,12 @@ async fn show_thread(
         Some(s) => state.app.moderates(s, group).await.unwrap_or(false),
         None => false,
     };
+    // The viewer's own words here that may mean a crisis: where to find
+    // help, at the top, seen by nobody else.
+    let support = posts
+        .iter()
+        .rev()
+        .find_map(|p| state.app.crisis_support(session.map(|s| &s.session), p));
     let locked = root.locked_at.is_some();
     let back = group_path_of(&state.app, group);
     let status = if draft.is_some() {
@@ -899,8 +906,17 @@ async fn show_thread(
             };
             html! {
                 (error_summary(&errors))
+                @if let Some(support) = &support {
+                    section class="notice crisis-support" aria-labelledby="crisis-support-title" {
+                        h2 id="crisis-support-title" { "You are not alone" }
+                        p { "What you wrote sounds very hard. Your post is there for the group to read. If you are thinking of hurting yourself, please talk to someone now:" }
+                        (helplines(&support.resources))
+                        p { "If you are in danger right now, call your local emergency number. Only you can see this message. " a href=(format!("/help?language={}", support.language)) { "More places to find support" } }
+                    }
+                }
                 p { a href=(back) { "Back to the group" } }
                 (render_post(&root, &cx))
+                (need_help())
             }
         },
     )
@@ -1232,8 +1248,45 @@ pub async fn edit_post(
     }
 }
 
-pub async fn help(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+/// The helplines, each with a number to tap and a link, for the help
+/// page, the box beside an author's own post, and a moderator's message.
+pub(super) fn helplines(resources: &[hearth_domain::crisis::CrisisResource]) -> Markup {
+    html! {
+        ul class="cards helplines" {
+            @for r in resources {
+                li {
+                    h3 { (r.name) }
+                    @if !r.phone.is_empty() {
+                        p {
+                            "Call "
+                            a href=(format!("tel:{}", r.phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>())) {
+                                (r.phone)
+                            }
+                        }
+                    }
+                    @if !r.url.is_empty() {
+                        p { a href=(r.url) rel="noopener noreferrer" { (r.url) } }
+                    }
+                    @if !r.hours.is_empty() { p class="hint" { (r.hours) } }
+                }
+            }
+        }
+    }
+}
+
+/// `?language=` of the help page: the helplines in that language first.
+#[derive(serde::Deserialize)]
+pub struct HelpQuery {
+    language: Option<String>,
+}
+
+pub async fn help(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(q): Query<HelpQuery>,
+) -> Response {
     let session = forms::session(&state.app, &headers).await;
+    let resources = state.app.crisis_resources(q.language.as_deref());
     page(
         &state,
         &headers,
@@ -1243,9 +1296,13 @@ pub async fn help(State(state): State<ApiState>, headers: HeaderMap) -> Response
         |_| {
             html! {
                 h1 { "Where to find support" }
-                p { "If you or someone else is in danger right now, call your local emergency number." }
-                p { "If you are struggling, talk to someone you trust, your doctor or nurse, or a helpline in your country." }
-                p { "The people who run this server will add local crisis services here." }
+                p { strong { "If you or someone else is in danger right now, call your local emergency number." } }
+                p { "If you are struggling, you do not have to wait until it gets worse. Talk to someone you trust, your doctor or nurse, or one of these services. They are free and you do not have to give your name." }
+                @if resources.is_empty() {
+                    p { "The people who run this server have not listed local services yet. Your doctor or a hospital can tell you who to call." }
+                } @else {
+                    (helplines(&resources))
+                }
             }
         },
     )

@@ -205,8 +205,7 @@ fn report_content(
 ) -> Markup {
     let post = &r.post;
     let elsewhere = matches!(r.group, PostGroup::Remote(_));
-    let choices: Vec<(&str, &str)> = ReportCategory::ALL
-        .iter()
+    let choices: Vec<(&str, &str)> = ReportCategory::chosen_by_people()
         .map(|c| (c.as_str(), c.describe()))
         .collect();
     html! {
@@ -545,8 +544,18 @@ fn reports_nav(shelf: ReportState) -> Markup {
 /// What the page shows of one report, above its form or its outcome.
 fn report_summary(item: &ReportItem) -> Markup {
     let r = &item.report;
+    let crisis = r.category == ReportCategory::PossibleCrisis;
     html! {
-        h2 id=(format!("report-{}", r.id)) { (r.category.describe()) }
+        h2 id=(format!("report-{}", r.id)) class=[crisis.then_some("crisis")] {
+            @if crisis { "Possible crisis" } @else { (r.category.describe()) }
+        }
+        @if crisis && r.state == ReportState::Open {
+            p class="notice warning" {
+                "Hearth noticed words that may mean this person is in danger. It may not be a \
+                 crisis: please look first, and reach out kindly. The person who wrote it was \
+                 shown where to find help."
+            }
+        }
         p {
             "About "
             @match &item.post {
@@ -564,10 +573,12 @@ fn report_summary(item: &ReportItem) -> Markup {
             _ => {}
         }
         @if !r.comment.is_empty() {
-            p { "What they said: \u{201c}" (r.comment) "\u{201d}" }
+            @if crisis { p { (r.comment) } }
+            @else { p { "What they said: \u{201c}" (r.comment) "\u{201d}" } }
         }
         p class="hint" {
-            "Reported " (when(r.created_at))
+            @if crisis { "Noticed " } @else { "Reported " }
+            (when(r.created_at))
             @if r.flagged_by.is_some() { " · sent by another server" }
         }
     }
@@ -613,6 +624,22 @@ fn reports_content(v: &ReportsView<'_>, csrf: &str) -> Markup {
                     @let r = &item.report;
                     li aria-labelledby=(format!("report-{}", r.id)) {
                         (report_summary(item))
+                        @if v.shelf == ReportState::Open && r.category == ReportCategory::PossibleCrisis {
+                            @let id = format!("support-{}", r.id);
+                            form method="post" action=(format!("/moderation/reports/{}/support", r.id)) novalidate {
+                                input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                                @let error = v.errors.iter().find(|e| e.field == id);
+                                @if let Some(e) = error {
+                                    p class="error-message" id=(format!("{id}-error")) {
+                                        span class="visually-hidden" { "Error: " } (e.message)
+                                    }
+                                }
+                                button type="submit" class="secondary" id=(id)
+                                    aria-describedby=[error.map(|_| format!("{id}-error"))] {
+                                    "Send them where to find help, privately"
+                                }
+                            }
+                        }
                         @if v.shelf == ReportState::Open {
                             @let id = format!("resolution-{}", r.id);
                             @let draft = v.kept.filter(|k| k.report == r.id);
@@ -699,6 +726,10 @@ pub async fn reports(
     let notice = match q.resolved.as_deref() {
         Some("done") => Some("Done. The person who reported it is told what you did."),
         Some("already") => Some("Someone had already dealt with that report."),
+        Some("support-sent") => Some(
+            "Sent. They will find where to get help now in their notifications. \
+             Only they can see it.",
+        ),
         _ => None,
     };
     let view = ReportsView {
@@ -778,6 +809,59 @@ pub async fn resolve(
         items: &items,
         errors: &errors,
         kept: Some(&kept),
+        notice: None,
+        older,
+    };
+    page(
+        &state,
+        &headers,
+        Some(&session),
+        reports_title(shelf),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        |csrf| reports_content(&view, csrf),
+    )
+}
+
+/// A moderator sends the author of a "possible crisis" post the
+/// helplines, privately.
+pub async fn send_support(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): FormData,
+) -> Response {
+    let Some(session) = forms::session(&state.app, &headers).await else {
+        return redirect_to("/login");
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(&state, &headers, Some(&session));
+    };
+    let field_id = format!("support-{id}");
+    let errors = if !forms::csrf_ok(&headers, field(&form, CSRF_FIELD)) {
+        expired(&field_id)
+    } else {
+        match state.app.send_crisis_support(&session, id).await {
+            Ok(()) => return redirect_to(&format!("{REPORTS}?resolved=support-sent")),
+            Err(AppError::NotFound { .. }) => {
+                return not_found(&state, &headers, Some(&session));
+            }
+            Err(AppError::Refused(message)) => one_error(&field_id, message),
+            Err(err) => {
+                tracing::error!(error = %err, "sending crisis support from the web failed");
+                went_wrong(&field_id)
+            }
+        }
+    };
+    let shelf = ReportState::Open;
+    let (items, older) = match handled_reports(&state, &headers, &session, shelf, None).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let view = ReportsView {
+        shelf,
+        items: &items,
+        errors: &errors,
+        kept: None,
         notice: None,
         older,
     };

@@ -90,6 +90,18 @@ fn describe(v: &NotificationView) -> Markup {
                     a href=(format!("/groups/{slug}/held")) { "Open the posts waiting" }
                 }
             }
+            NotificationKind::PossibleCrisis => {
+                strong { "Possible crisis: " }
+                "a post in " (group) " has words that may mean someone is in danger. "
+                a href="/moderation/reports" { "Open the reports" }
+            }
+            NotificationKind::CrisisSupport => {
+                "A moderator of " (group) " wants to make sure you have support. You are not alone: "
+                a href=(if n.detail.is_empty() { "/help".to_owned() } else { format!("/help?language={}", n.detail) }) {
+                    "places you can talk to someone now"
+                }
+                "."
+            }
             NotificationKind::NewServer => {
                 (who) " joined " (group) ". " (hearth_domain::notification::first_from_server(&n.detail))
             }
