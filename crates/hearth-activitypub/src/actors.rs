@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::FederationError;
 use crate::context::{Data, Federation};
-use crate::protocol::{self, ActorJson, Endpoints, PublicKeyJson};
+use crate::protocol::{self, ActorJson, Endpoints, GroupCareJson, PublicKeyJson};
 
 /// The preferredUsername of the instance actor. Reserved as a username.
 pub const SITE_ACTOR_NAME: &str = "instance";
@@ -77,6 +77,7 @@ pub fn person_json(urls: &Urls, account: &Account) -> ActorJson {
         attributed_to: serde_json::Value::Null,
         featured: None,
         visibility: None,
+        care: GroupCareJson::default(),
         id,
     }
 }
@@ -113,8 +114,37 @@ pub fn group_json(urls: &Urls, group: &Group) -> ActorJson {
         attributed_to: serde_json::Value::String(urls.group_moderators(&group.name).to_string()),
         featured: Some(urls.group_featured(&group.name)),
         visibility: Some(group.visibility.as_str().to_owned()),
+        care: GroupCareJson {
+            mentors: Some(urls.group_mentors(&group.name)),
+            helpful: Some(urls.group_helpful(&group.name)),
+            rules: None,
+            support_guide: None,
+        },
         id,
     }
+}
+
+/// A group's document with its guidance: the rules and support guide in
+/// Hearth's namespace (HTML), and the rules also after its description
+/// (`summary`), under a heading, where Lemmy and others show a community's
+/// sidebar.
+pub fn group_json_with_guidance(
+    urls: &Urls,
+    group: &Group,
+    guidance: &hearth_app::care::GroupGuidance,
+) -> ActorJson {
+    let mut json = group_json(urls, group);
+    if !guidance.rules_html.is_empty() {
+        if let Some(summary) = json.summary.as_mut() {
+            summary.push_str("<h3>Group rules</h3>");
+            summary.push_str(&guidance.rules_html);
+        }
+        json.care.rules = Some(guidance.rules_html.clone());
+    }
+    if !guidance.guide_html.is_empty() {
+        json.care.support_guide = Some(guidance.guide_html.clone());
+    }
+    json
 }
 
 /// The instance actor (FEP-2677, FEP-d556): signs outbound fetches.
@@ -143,6 +173,7 @@ pub fn site_json(fed: &Federation, public_key_pem: &str) -> ActorJson {
         attributed_to: serde_json::Value::Null,
         featured: None,
         visibility: None,
+        care: GroupCareJson::default(),
         id,
     }
 }
@@ -208,7 +239,12 @@ impl Object for LocalActor {
                 &fed.app.active_account(&name).await?,
             )),
             Some(LocalRef::Group(name)) => {
-                Ok(group_json(&fed.urls, &fed.app.group(&name).await?.group))
+                let group = fed.app.group(&name).await?.group;
+                let guidance = fed
+                    .app
+                    .guidance(&hearth_app::posts::PostGroup::Local(group.clone()))
+                    .await?;
+                Ok(group_json_with_guidance(&fed.urls, &group, &guidance))
             }
             Some(LocalRef::Site) => Ok(site_json(fed, &self.public_key_pem)),
             _ => Err(FederationError::NotFound("actor")),
@@ -328,6 +364,7 @@ impl Object for RemoteActorObject {
             attributed_to: serde_json::Value::Null,
             featured: None,
             visibility: a.group_visibility.map(|v| v.as_str().to_owned()),
+            care: GroupCareJson::default(),
             id,
         })
     }
@@ -340,8 +377,16 @@ impl Object for RemoteActorObject {
     }
 
     async fn from_json(json: ActorJson, data: &Data) -> Result<Self, FederationError> {
+        let care = (json.kind == "Group").then(|| (json.id.to_string(), json.care.clone()));
         let fetched = fetched_actor(json)?;
-        RemoteActorObject::new(data.app_data().app.remember_actor(fetched).await?)
+        let app = &data.app_data().app;
+        let actor = RemoteActorObject::new(app.remember_actor(fetched).await?)?;
+        // A group's guidance, from its own document.
+        if let Some((id, care)) = care {
+            app.remember_guidance(&id, care.rules.as_deref(), care.support_guide.as_deref())
+                .await?;
+        }
+        Ok(actor)
     }
 }
 

@@ -95,6 +95,50 @@ pub struct ActorJson {
     /// `hearth:visibility`). Other software leaves it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<String>,
+    /// On Hearth groups: peer mentors, helpful replies and guidance.
+    #[serde(flatten)]
+    pub care: GroupCareJson,
+}
+
+/// What a Hearth group says about care, in Hearth's namespace: its peer
+/// mentors collection (`hearth:mentors`), the name of its helpful replies
+/// collection (`hearth:helpful`), its rules (`hearth:rules`) and its "how
+/// to give support here" guide (`hearth:supportGuide`), both HTML. Read
+/// leniently: a value of the wrong shape reads as absent.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupCareJson {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_url"
+    )]
+    pub mentors: Option<Url>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_url"
+    )]
+    pub helpful: Option<Url>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_string"
+    )]
+    pub rules: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_string"
+    )]
+    pub support_guide: Option<String>,
+}
+
+/// A text field some servers may send as something else: a string, or
+/// nothing.
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(value.as_str().map(str::to_owned))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

@@ -455,6 +455,12 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
             }])
         }
         Event::Moderation(event) => moderation(urls, event),
+        Event::GuidanceChanged {
+            group,
+            rules_html,
+            guide_html,
+            inboxes,
+        } => guidance_changed(urls, group, rules_html, guide_html, inboxes),
         Event::Reported(flag) => reported(urls, flag),
         Event::ReportResolved(resolved) => report_resolved(urls, resolved),
         Event::ActorErased { id, actor, inboxes } => {
@@ -538,7 +544,31 @@ fn moderation(urls: &Urls, event: &ModerationEvent) -> Result<Vec<Outgoing>, Por
             change.target = Some(urls.group_moderators(&event.group.name).to_string());
             (kind, Wrapped::Reference(Box::new(change)))
         }
+        // Hearth's own collections: a group's peer mentors, and the
+        // replies its moderators marked helpful. A mark names a reply that
+        // may be for members only, so it goes to the group's followers,
+        // never the public.
+        ModAct::MentorAdded
+        | ModAct::MentorRemoved
+        | ModAct::HelpfulMarked
+        | ModAct::HelpfulUnmarked => {
+            let kind = if matches!(event.act, ModAct::MentorAdded | ModAct::HelpfulMarked) {
+                ActivityType::Add
+            } else {
+                ActivityType::Remove
+            };
+            let mut change = action(kind, event.id.clone());
+            if matches!(event.act, ModAct::MentorAdded | ModAct::MentorRemoved) {
+                change.target = Some(urls.group_mentors(&event.group.name).to_string());
+            } else {
+                change.target = Some(urls.group_helpful(&event.group.name).to_string());
+                change.to = vec![urls.group_followers(&event.group.name).to_string()];
+            }
+            (kind, Wrapped::Reference(Box::new(change)))
+        }
     };
+    let hearth_only = event.act.hearth_only();
+    let public = !matches!(event.act, ModAct::HelpfulMarked | ModAct::HelpfulUnmarked);
     // The moderator's own activity, kept to be fetched by its id.
     let mut out = vec![Outgoing {
         id: event.id.clone(),
@@ -547,9 +577,14 @@ fn moderation(urls: &Urls, event: &ModerationEvent) -> Result<Vec<Outgoing>, Por
         body: json(&with_context(inner.clone(), Context::Moderation))?,
         inboxes: Vec::new(),
         about: None,
-        private_to_group: None,
+        private_to_group: (!public).then_some(event.group.id),
     }];
-    let mut inboxes: Vec<String> = event.inboxes.iter().map(|s| s.inbox.clone()).collect();
+    let mut inboxes: Vec<String> = event
+        .inboxes
+        .iter()
+        .filter(|s| !hearth_only || s.software == Software::Hearth)
+        .map(|s| s.inbox.clone())
+        .collect();
     inboxes.extend(event.person_inbox.iter().cloned());
     if !inboxes.is_empty() {
         let id = urls.new_activity().to_string();
@@ -558,7 +593,11 @@ fn moderation(urls: &Urls, event: &ModerationEvent) -> Result<Vec<Outgoing>, Por
             id.clone(),
             group_url.clone(),
             inner,
-            vec![AS_PUBLIC.to_owned()],
+            if public {
+                vec![AS_PUBLIC.to_owned()]
+            } else {
+                vec![urls.group_followers(&event.group.name).to_string()]
+            },
         )
         .with_context(Context::Moderation);
         announce.cc = vec![urls.group_followers(&event.group.name).to_string()];
@@ -570,10 +609,59 @@ fn moderation(urls: &Urls, event: &ModerationEvent) -> Result<Vec<Outgoing>, Por
             body: json(&announce)?,
             inboxes,
             about: None,
-            private_to_group: None,
+            private_to_group: (!public).then_some(event.group.id),
         });
     }
     Ok(out)
+}
+
+/// A group here changed its rules or support guide: the group sends its
+/// actor document again (`Update{Group}`), to Hearth member servers only:
+/// Lemmy takes an `Update` of a community only from a person who
+/// moderates it, and reads the rules (in `summary`) when it next fetches
+/// the group.
+fn guidance_changed(
+    urls: &Urls,
+    group: &hearth_app::records::Group,
+    rules_html: &str,
+    guide_html: &str,
+    inboxes: &[MemberServer],
+) -> Result<Vec<Outgoing>, PortError> {
+    let inboxes: Vec<String> = inboxes
+        .iter()
+        .filter(|s| s.software == Software::Hearth)
+        .map(|s| s.inbox.clone())
+        .collect();
+    if inboxes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let guidance = hearth_app::care::GroupGuidance {
+        rules_html: rules_html.to_owned(),
+        guide_html: guide_html.to_owned(),
+        ..Default::default()
+    };
+    let mut object = crate::actors::group_json_with_guidance(urls, group, &guidance);
+    object.context = serde_json::Value::Null;
+    let group_url = urls.group(&group.name).to_string();
+    let id = urls.new_activity().to_string();
+    let mut update = Activity::new(
+        ActivityType::Update,
+        id.clone(),
+        group_url.clone(),
+        object,
+        vec![AS_PUBLIC.to_owned()],
+    )
+    .with_context(Context::Actors);
+    update.cc = vec![urls.group_followers(&group.name).to_string()];
+    Ok(vec![Outgoing {
+        id,
+        kind: "Update".into(),
+        actor: group_url,
+        body: json(&update)?,
+        inboxes,
+        about: None,
+        private_to_group: None,
+    }])
 }
 
 /// A report, as this server's own actor sends it: Mastodon's shape (the

@@ -163,6 +163,20 @@ pub async fn group_moderators(fed: &Federation, name: &str) -> Result<String, Fe
     ))
 }
 
+/// A group's peer mentors (`hearth:mentors`): public, as its moderators.
+pub async fn group_mentors(fed: &Federation, name: &str) -> Result<String, FederationError> {
+    let group = fed.app.group(name).await?.group;
+    let ids = fed
+        .app
+        .mentor_ids(&hearth_app::posts::PostGroup::Local(group.clone()))
+        .await?;
+    json(&Collection::with_items(
+        Context::Activities,
+        fed.urls.group_mentors(&group.name).to_string(),
+        ids,
+    ))
+}
+
 /// A member's outbox: always empty (members' posts live in their groups).
 pub async fn person_outbox(fed: &Federation, name: &str) -> Result<String, FederationError> {
     let account = fed.app.active_account(name).await?;

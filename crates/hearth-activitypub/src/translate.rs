@@ -10,7 +10,7 @@
 //! Create/Update ──────▶ App::receive_post / _edit    Delete ────────▶ App::receive_delete
 //! Like/EmojiReact ────▶ App::receive_reaction        Lock, Undo{Lock} (relayed) ─▶ App::receive_lock
 //! Flag ───────────────▶ App::receive_flag            Resolve (Hearth) ─▶ App::receive_resolve
-//! Undo{Delete} (relayed) ─▶ App::receive_restore
+//! Undo{Delete} (relayed) ─▶ App::receive_restore      Update{Group} (by the group) ─▶ App::receive_guidance
 //! Block, Undo{Block} (relayed) ─▶ App::receive_block  Add/Remove (relayed) ─▶ App::receive_moderator
 //! Announce{activity} ─▶ the same, with Origin relayed by the group (it may only speak about
 //!                       its own posts, never for anyone on this server)
@@ -118,6 +118,24 @@ pub(crate) async fn received(
                     Received::Ignored(format!("Undo of {other} is not used by Hearth yet"))
                 }
             }
+        }
+        // A group sends its own document again: its rules and guide.
+        "Update" if envelope.object_kind.as_deref() == Some("Group") => {
+            let group: protocol::ActorJson = serde_json::from_value(envelope.object.clone())
+                .map_err(|e| InboxError::Malformed(format!("Update{{Group}}: {e}")))?;
+            if group.id != envelope.actor {
+                return Err(InboxError::OriginMismatch(format!(
+                    "{} updated {}, not itself",
+                    envelope.actor, group.id
+                )));
+            }
+            app.receive_guidance(
+                &origin,
+                group.id.as_str(),
+                group.care.rules.as_deref(),
+                group.care.support_guide.as_deref(),
+            )
+            .await?
         }
         "Create" | "Update" => {
             let obj = objects::parse_object(&envelope.object).map_err(malformed)?;

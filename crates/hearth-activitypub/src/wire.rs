@@ -53,6 +53,15 @@ struct ActorTerms {
     hearth: &'static str,
     /// A group's visibility (`public` or `members`).
     visibility: &'static str,
+    /// A group's peer mentors collection.
+    mentors: &'static str,
+    /// The name of a group's helpful replies collection.
+    helpful: &'static str,
+    /// A group's rules (HTML).
+    rules: &'static str,
+    /// A group's "how to give support here" guide (HTML).
+    #[serde(rename = "supportGuide")]
+    support_guide: &'static str,
 }
 
 #[derive(Serialize)]
@@ -106,6 +115,10 @@ impl Serialize for Context {
                     indexable: "toot:indexable",
                     hearth: HEARTH_NS,
                     visibility: "hearth:visibility",
+                    mentors: "hearth:mentors",
+                    helpful: "hearth:helpful",
+                    rules: "hearth:rules",
+                    support_guide: "hearth:supportGuide",
                 })?;
                 seq.end()
             }

@@ -66,6 +66,15 @@ pub enum Event {
     Reported(Box<FlagEvent>),
     /// A report another server sent was dealt with here: tell it.
     ReportResolved(Box<ResolvedEvent>),
+    /// The moderators changed a group's rules or support guide: the group
+    /// sends its actor document again (`Update{Group}`) to the Hearth
+    /// servers of its members.
+    GuidanceChanged {
+        group: Group,
+        rules_html: String,
+        guide_html: String,
+        inboxes: Vec<MemberServer>,
+    },
     /// A member's account here was deleted: every server that holds
     /// anything of it is told to delete the person and all they wrote
     /// (`Delete` of the actor, with Lemmy's `removeData`).
@@ -105,6 +114,29 @@ pub enum ModAct {
     },
     ModeratorAdded,
     ModeratorRemoved,
+    /// The person was named a peer mentor of the group (`Add` on its
+    /// `hearth:mentors` collection; Hearth member servers only).
+    MentorAdded,
+    MentorRemoved,
+    /// `person` is a reply the moderators marked helpful (`Add` on the
+    /// group's `hearth:helpful` collection; Hearth member servers only).
+    HelpfulMarked,
+    HelpfulUnmarked,
+}
+
+impl ModAct {
+    /// Whether only Hearth servers read it: link aggregators answer an
+    /// `Add` to a collection they do not know with an error (Lemmy looks
+    /// the target up as a community's moderators or featured collection).
+    pub fn hearth_only(&self) -> bool {
+        matches!(
+            self,
+            ModAct::MentorAdded
+                | ModAct::MentorRemoved
+                | ModAct::HelpfulMarked
+                | ModAct::HelpfulUnmarked
+        )
+    }
 }
 
 /// A report sent to other servers.

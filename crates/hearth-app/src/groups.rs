@@ -52,6 +52,10 @@ pub struct GroupSettingsInput {
     /// Days a thread with no new reply is kept before it is deleted
     /// everywhere; 0: until its authors delete it.
     pub retention_days: Option<i64>,
+    /// The group's rules (Markdown, at most 4000 characters; empty clears).
+    pub rules: Option<String>,
+    /// How to give support here (Markdown, at most 4000 characters).
+    pub support_guide: Option<String>,
 }
 
 /// A request to join a group here, as its moderators see it.
@@ -185,7 +189,9 @@ impl App {
         Ok(group)
     }
 
-    /// The moderators change a group's settings: today its visibility.
+    /// The moderators change a group's settings: its visibility, how long
+    /// it keeps threads, and its guidance (rules and support guide, told
+    /// to the Hearth member servers: see `care.rs`).
     /// Posts keep their own visibility: a group made public does not make
     /// its members-only posts public, and a group made members-only keeps
     /// its earlier public posts public (it refuses new ones). Other
@@ -213,6 +219,14 @@ impl App {
             return Err(AppError::Internal("a local command was seen before".into()));
         };
         groups::set_visibility(&txn, group.id, visibility).await?;
+        self.change_guidance(
+            &txn,
+            origin,
+            &group,
+            input.rules.as_deref(),
+            input.support_guide.as_deref(),
+        )
+        .await?;
         if retention != group.retention_days {
             groups::set_retention(&txn, group.id, retention).await?;
             tracing::info!(group = %group.name, from = group.retention_days, to = retention, "group retention changed");

@@ -92,6 +92,17 @@ impl Urls {
         self.at(&format!("/g/{}/moderators", name.to_ascii_lowercase()))
     }
 
+    /// A group's peer mentors (`hearth:mentors`).
+    pub fn group_mentors(&self, name: &str) -> Url {
+        self.at(&format!("/g/{}/mentors", name.to_ascii_lowercase()))
+    }
+
+    /// The name of the replies a group's moderators marked helpful
+    /// (`hearth:helpful`): the target of `Add`/`Remove`, not served.
+    pub fn group_helpful(&self, name: &str) -> Url {
+        self.at(&format!("/g/{}/helpful", name.to_ascii_lowercase()))
+    }
+
     /// A group's pinned threads (Lemmy's `featured`).
     pub fn group_featured(&self, name: &str) -> Url {
         self.at(&format!("/g/{}/featured", name.to_ascii_lowercase()))

@@ -19,6 +19,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod care;
 pub mod config;
 pub mod crisis;
 pub mod erasure;

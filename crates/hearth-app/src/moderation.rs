@@ -149,7 +149,11 @@ impl App {
         })
     }
 
-    async fn moderated(&self, origin: &Origin, group: &PostGroup) -> Result<(), AppError> {
+    pub(crate) async fn moderated(
+        &self,
+        origin: &Origin,
+        group: &PostGroup,
+    ) -> Result<(), AppError> {
         if self.may_moderate(&self.db, origin, group).await? {
             Ok(())
         } else {
@@ -160,7 +164,7 @@ impl App {
     }
 
     /// Record an action in the log.
-    async fn log(
+    pub(crate) async fn log(
         &self,
         txn: &DatabaseTransaction,
         origin: &Origin,
@@ -936,7 +940,7 @@ impl App {
     /// A person by username here, or by handle (`name@server`) for
     /// someone of another server this one knows: their actor id, and how
     /// their membership is looked up.
-    async fn person_named(&self, name: &str) -> Result<(String, Member), AppError> {
+    pub(crate) async fn person_named(&self, name: &str) -> Result<(String, Member), AppError> {
         let name = name.trim().trim_start_matches('@');
         let handle = crate::ids::Handle::parse(name);
         match handle.filter(|h| !h.authority.eq_ignore_ascii_case(&self.config.domain)) {
@@ -998,6 +1002,13 @@ impl App {
             }
             return Ok(Outcome::Ignored("an Add not relayed by a group".into()));
         };
+        // Peer mentors and helpful replies (Hearth's own collections).
+        if let Some(outcome) = self
+            .receive_care(origin, relay, person, target, moderates)
+            .await?
+        {
+            return Ok(outcome);
+        }
         if target == format!("{}/featured", relay.ap_id) {
             // Lemmy's and Hearth's pinned threads.
             return self
@@ -1613,11 +1624,11 @@ pub(crate) enum ThreadMark {
 }
 
 /// What a line of the log says (besides who and where).
-struct Logged<'a> {
-    action: ModAction,
-    target: &'a str,
-    reason: &'a str,
-    expires_at: Option<DateTime<Utc>>,
+pub(crate) struct Logged<'a> {
+    pub(crate) action: ModAction,
+    pub(crate) target: &'a str,
+    pub(crate) reason: &'a str,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
 }
 
 /// The terms of a ban as asked for, or why not (each error names its
@@ -1646,7 +1657,7 @@ fn admin(origin: &Origin) -> Result<(), AppError> {
 }
 
 /// The one read rule, for whoever asks.
-async fn access_allows(
+pub(crate) async fn access_allows(
     app: &App,
     origin: &Origin,
     post: &Post,

@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod care;
 mod connect;
 pub mod delivery_status;
 pub mod domain_rules;

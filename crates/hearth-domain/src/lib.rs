@@ -10,6 +10,7 @@
 pub mod access;
 pub mod account;
 pub mod audit;
+pub mod care;
 pub mod content;
 pub mod crisis;
 pub mod erasure;

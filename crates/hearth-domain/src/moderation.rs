@@ -121,6 +121,16 @@ crate::string_enum! {
         RejectPost => "reject_post",
         /// What the group holds for its moderators changed.
         SetPremoderation => "set_premoderation",
+        /// A member named a peer mentor of the group.
+        AddMentor => "add_mentor",
+        /// A mentor no longer one.
+        RemoveMentor => "remove_mentor",
+        /// A reply marked helpful.
+        MarkHelpful => "mark_helpful",
+        /// A reply's helpful mark taken back.
+        UnmarkHelpful => "unmark_helpful",
+        /// The group's rules or support guide changed.
+        SetGuidance => "set_guidance",
     }
 }
 
@@ -144,6 +154,11 @@ impl ModAction {
             ModAction::ApprovePost => "let a waiting post through",
             ModAction::RejectPost => "turned down a waiting post",
             ModAction::SetPremoderation => "changed which posts wait for a moderator",
+            ModAction::AddMentor => "named someone a peer mentor",
+            ModAction::RemoveMentor => "ended someone's peer mentor role",
+            ModAction::MarkHelpful => "marked a reply helpful",
+            ModAction::UnmarkHelpful => "took back a reply's helpful mark",
+            ModAction::SetGuidance => "changed the group's rules or support guide",
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hearth_activitypub::actors::{group_json, person_json, site_json};
+use hearth_activitypub::actors::{group_json_with_guidance, person_json, site_json};
 use hearth_activitypub::inbox::{self, InboundRequest, InboxError, InboxTarget, Received};
 use hearth_activitypub::serve::{self, Served};
 use hearth_activitypub::{FederationError, discovery, protocol};
@@ -301,7 +301,15 @@ pub(crate) async fn group(
         return r;
     }
     match local_group(&state, &name).await {
-        Ok(g) => activity_json(&group_json(state.app.urls(), &g)),
+        Ok(g) => {
+            let here = hearth_app::posts::PostGroup::Local(g.clone());
+            match state.app.guidance(&here).await {
+                Ok(guidance) => {
+                    activity_json(&group_json_with_guidance(state.app.urls(), &g, &guidance))
+                }
+                Err(e) => app_problem(e),
+            }
+        }
         Err(r) => r,
     }
 }
@@ -320,6 +328,14 @@ pub(crate) async fn group_moderators(
     Path(name): Path<String>,
 ) -> Response {
     served(serve::group_moderators(&state.data(), &name).await)
+}
+
+/// Peer mentors of a group (`hearth:mentors`).
+pub(crate) async fn group_mentors(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Response {
+    served(serve::group_mentors(&state.data(), &name).await)
 }
 
 /// The group's pinned threads (Lemmy's `featured`), as the signed reader

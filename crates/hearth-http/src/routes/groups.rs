@@ -203,6 +203,8 @@ pub async fn create(
 pub struct UpdateBody {
     visibility: Option<String>,
     retention_days: Option<i64>,
+    rules: Option<String>,
+    support_guide: Option<String>,
 }
 
 /// The moderators change the group's settings.
@@ -220,6 +222,8 @@ pub async fn update(
             GroupSettingsInput {
                 visibility: body.visibility,
                 retention_days: body.retention_days,
+                rules: body.rules,
+                support_guide: body.support_guide,
             },
         )
         .await?;

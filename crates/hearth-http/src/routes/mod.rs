@@ -10,6 +10,7 @@
 
 mod admin;
 mod auth;
+mod care;
 pub(crate) mod erasure;
 pub(crate) mod export;
 pub(crate) mod federation;
@@ -300,6 +301,42 @@ fn table() -> Vec<Entry> {
         ),
         at(
             M::GET,
+            "/api/v1/groups/{name}/mentors",
+            Public("who is a group's peer mentor is public, as its moderators"),
+            |_| get(care::mentors),
+        ),
+        at(
+            M::PUT,
+            "/api/v1/groups/{name}/mentors/{username}",
+            Command,
+            |_| put(care::add_mentor),
+        ),
+        at(
+            M::DELETE,
+            "/api/v1/groups/{name}/mentors/{username}",
+            Command,
+            |_| delete(care::remove_mentor),
+        ),
+        at(
+            M::GET,
+            "/api/v1/groups/{name}/newcomers",
+            Moderators,
+            |_| get(care::newcomers),
+        ),
+        at(
+            M::GET,
+            "/api/v1/groups/{name}/guidance",
+            Public("a group's rules and support guide, as its actor document shows them"),
+            |_| get(care::guidance),
+        ),
+        at(M::PUT, "/api/v1/posts/{id}/helpful", Command, |_| {
+            put(care::mark_helpful)
+        }),
+        at(M::DELETE, "/api/v1/posts/{id}/helpful", Command, |_| {
+            delete(care::unmark_helpful)
+        }),
+        at(
+            M::GET,
             "/api/v1/groups/{name}/moderation_log",
             Public(
                 "a group's moderation log (members only for an unlisted group); no post's words",
@@ -444,6 +481,12 @@ fn table() -> Vec<Entry> {
             "/g/{name}/moderators",
             Public("who moderates a group is public, as on Lemmy"),
             |_| get(federation::group_moderators),
+        ),
+        at(
+            M::GET,
+            "/g/{name}/mentors",
+            Public("who is a group's peer mentor is public, as its moderators"),
+            |_| get(federation::group_mentors),
         ),
         at(M::GET, "/g/{name}/featured", ReadRule, |_| {
             get(federation::group_featured)
@@ -631,6 +674,24 @@ fn table() -> Vec<Entry> {
         }),
         at(M::POST, "/groups/{name}/bans/lift", Command, |_| {
             post(web::bans::lift)
+        }),
+        at(M::GET, "/groups/{name}/mentors", Moderators, |_| {
+            get(web::care::mentors)
+        }),
+        at(M::POST, "/groups/{name}/mentors", Command, |_| {
+            post(web::care::add_mentor)
+        }),
+        at(M::POST, "/groups/{name}/mentors/remove", Command, |_| {
+            post(web::care::remove_mentor)
+        }),
+        at(M::GET, "/groups/{name}/newcomers", Moderators, |_| {
+            get(web::care::newcomers)
+        }),
+        at(M::POST, "/posts/{id}/helpful", Command, |_| {
+            post(web::care::mark_helpful)
+        }),
+        at(M::POST, "/posts/{id}/unhelpful", Command, |_| {
+            post(web::care::unmark_helpful)
         }),
         at(M::GET, "/groups/{name}/moderators", Moderators, |_| {
             get(web::bans::moderators)

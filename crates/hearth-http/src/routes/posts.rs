@@ -62,6 +62,10 @@ pub struct PostView {
     held: bool,
     /// Pinned to the top of its group by the group's moderators.
     pinned: bool,
+    /// Its author is a peer mentor of its group.
+    mentor: bool,
+    /// A reply the group's moderators marked helpful.
+    helpful: bool,
     published_at: String,
     updated_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +89,7 @@ pub struct PostView {
 struct Context<'a> {
     authors: HashMap<String, Author>,
     reactions: HashMap<i64, hearth_app::records::ReactionSummary>,
+    care: hearth_app::care::CareMarks,
     viewer: Option<&'a hearth_app::Session>,
     /// The helplines shown beside the viewer's own posts whose words may
     /// mean a crisis.
@@ -151,6 +156,8 @@ fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
         locked: post.locked_at.is_some(),
         held: post.is_held(),
         pinned: post.pinned_at.is_some(),
+        mentor: ctx.care.mentor(post),
+        helpful: ctx.care.helpful(post),
         published_at: timestamp(post.published_at),
         updated_at: post.updated_at.map(timestamp),
         replies: None,
@@ -169,6 +176,7 @@ async fn context<'a>(
     Ok(Context {
         authors: state.app.authors(posts).await?,
         reactions: state.app.reactions(viewer, posts).await?,
+        care: state.app.care_marks(posts).await?,
         viewer,
         crisis: crisis_support(state, viewer, posts),
     })
@@ -386,6 +394,7 @@ pub async fn show(
             .app
             .thread_reactions(session.as_ref(), root.thread_id())
             .await?,
+        care: state.app.care_marks(posts).await?,
         viewer: session.as_ref(),
         crisis: crisis_support(&state, session.as_ref(), posts),
     };
@@ -495,6 +504,7 @@ pub async fn timeline(
     let ctx = Context {
         authors: page.authors,
         reactions: page.reactions,
+        care: state.app.care_marks(posts).await?,
         viewer: session.as_ref(),
         crisis: crisis_support(&state, session.as_ref(), posts),
     };

@@ -108,6 +108,11 @@ pub async fn group_page(
     let authors = state.app.authors(&threads).await.unwrap_or_default();
     let replies = state.app.reply_counts(&threads).await.unwrap_or_default();
     let joined = view.membership == Some(MembershipState::Joined);
+    let guidance = state.app.guidance(&view.group).await.unwrap_or_default();
+    let sees_newcomers = match (&session, &view.group) {
+        (Some(s), PostGroup::Local(g)) => state.app.sees_newcomers(s, g).await.unwrap_or(false),
+        _ => false,
+    };
     let path = group_path(&view);
     // Admins here may moderate every group here.
     let moderates =
@@ -140,9 +145,13 @@ pub async fn group_page(
                 }
                 @if !view.description.is_empty() { p class="prewrap" { (view.description) } }
                 (need_help())
-                @if !view.rules.is_empty() {
-                    h2 { "Group rules" }
-                    div class="rules prewrap" { (view.rules) }
+                (super::care::guidance_box(
+                    &guidance,
+                    "group-guidance",
+                    if joined { "How this group works" } else { "Before you join" },
+                ))
+                @if sees_newcomers {
+                    p { a href=(format!("{path}/newcomers")) { "New members" } ": their first posts, those without a reply first" }
                 }
                 @match (&session, view.membership) {
                     (None, _) => { p { a href="/login" { "Log in" } " to join this group." } }
@@ -188,6 +197,9 @@ pub async fn group_page(
                             li { a href=(format!("{path}/removed")) { "Removed posts" } ": bring one back" }
                             li { a href=(format!("{path}/bans")) { "Bans" } }
                             li { a href=(format!("{path}/moderators")) { "Moderators" } }
+                            @if view.elsewhere.is_none() {
+                                li { a href=(format!("{path}/mentors")) { "Peer mentors" } }
+                            }
                             @if view.elsewhere.is_none() {
                                 li { a href=(format!("{path}/settings")) { "Group settings" } ": who can read posts" }
                             }
@@ -364,6 +376,7 @@ fn kind_field(form: &HashMap<String, String>, errors: &[FieldError]) -> Markup {
 
 fn compose(
     view: &GroupView,
+    guidance: &hearth_app::care::GroupGuidance,
     csrf: &str,
     form: &HashMap<String, String>,
     errors: &[FieldError],
@@ -386,6 +399,7 @@ fn compose(
             @if let Some(host) = &view.elsewhere { " (a group on " (host) ")" }
             " will be able to read this, unless you choose otherwise below."
         }
+        (super::care::guidance_box(guidance, "compose-guidance", "Before you post"))
         @if show_preview { (preview(form)) }
         form method="post" action=(format!("{path}/new")) novalidate {
             input type="hidden" name=(CSRF_FIELD) value=(csrf);
@@ -491,13 +505,14 @@ pub async fn new_post_form(
         return not_found(&state, &headers, Some(&session));
     };
     let empty = HashMap::new();
+    let guidance = state.app.guidance(&view.group).await.unwrap_or_default();
     page(
         &state,
         &headers,
         Some(&session),
         "Write a post",
         StatusCode::OK,
-        |csrf| compose(&view, csrf, &empty, &[], false),
+        |csrf| compose(&view, &guidance, csrf, &empty, &[], false),
     )
 }
 
@@ -513,6 +528,7 @@ pub async fn new_post(
     let Ok(view) = state.app.group_view(Some(&*session), &slug).await else {
         return not_found(&state, &headers, Some(&session));
     };
+    let guidance = state.app.guidance(&view.group).await.unwrap_or_default();
     let show = |status: StatusCode, errors: Vec<FieldError>, show_preview: bool| {
         page(
             &state,
@@ -520,7 +536,7 @@ pub async fn new_post(
             Some(&session),
             "Write a post",
             status,
-            |csrf| compose(&view, csrf, &form, &errors, show_preview),
+            |csrf| compose(&view, &guidance, csrf, &form, &errors, show_preview),
         )
     };
     if field(&form, "action") == "preview" {
@@ -595,6 +611,10 @@ struct ThreadCtx<'a> {
     locked: bool,
     moderator: bool,
     draft: Option<&'a Draft>,
+    /// Mentor badges and helpful marks.
+    care: &'a hearth_app::care::CareMarks,
+    /// The group is here (replies are marked helpful on its own server).
+    group_here: bool,
 }
 
 impl ThreadCtx<'_> {
@@ -619,6 +639,15 @@ fn moderator_tools(post: &Post, cx: &ThreadCtx<'_>, own: bool) -> Markup {
     let draft = cx.draft(post.id, DraftForm::Remove);
     let reason_id = format!("reason-{}", post.id);
     html! {
+        @if post.kind == PostKind::Reply && cx.group_here {
+            @let (action, label) = if cx.care.helpful(post) { ("unhelpful", "Take back the helpful mark") } else { ("helpful", "Mark as helpful") };
+            div class="actions" {
+                form method="post" action=(format!("/posts/{}/{action}", post.id)) {
+                    input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
+                    button class="secondary" type="submit" { (label) }
+                }
+            }
+        }
         @if post.kind == PostKind::Thread {
             @let (action, label) = if post.locked_at.is_some() { ("unlock", "Open to replies") } else { ("lock", "Close to replies") };
             @let (pin, pin_label) = if post.pinned_at.is_some() { ("unpin", "Unpin") } else { ("pin", "Pin to the top") };
@@ -696,6 +725,7 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                     @else { (a.display_name) }
                 }
                 " (" (handle) ")"
+                @if cx.care.mentor(post) { " " span class="tag" { "Peer mentor" } }
                 @if let Some(host) = &from { " · from another server, " (host) }
                 @if let Some(k) = post.support_kind { " · " (kind_label(k)) }
                 @if post.visibility == Visibility::Public { " · Anyone can read this" }
@@ -715,6 +745,9 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
             }
             @if post.kind == PostKind::Thread && post.pinned_at.is_some() {
                 p class="hint" { span class="tag" { "Pinned" } " to the top of the group by its moderators" }
+            }
+            @if cx.care.helpful(post) && !post.is_deleted() {
+                p class="hint" { span class="tag" { "Helpful" } " Marked helpful by the moderators" }
             }
             @if post.kind == PostKind::Thread && post.locked_at.is_some() {
                 p class="notice" { "The group's moderators closed this thread: no new replies." }
@@ -849,6 +882,7 @@ async fn show_thread(
         return not_found(state, headers, session);
     };
     let authors = state.app.authors(posts).await.unwrap_or_default();
+    let care = state.app.care_marks(posts).await.unwrap_or_default();
     let children = children_of(posts);
     // The read rule's look-up already says whether the viewer is a member.
     let can_write = session.is_some() && thread.member;
@@ -903,6 +937,8 @@ async fn show_thread(
                 locked,
                 moderator,
                 draft: draft.as_ref(),
+                care: &care,
+                group_here: matches!(group, PostGroup::Local(_)),
             };
             html! {
                 (error_summary(&errors))

@@ -15,7 +15,7 @@ use hearth_domain::GroupVisibility;
 use maud::{Markup, html};
 
 use super::forms::{self, CSRF_FIELD};
-use super::layout::{FieldError, error_summary, explained_radios, text_field};
+use super::layout::{FieldError, error_summary, explained_radios, text_area, text_field};
 use super::pages::{field, page, redirect_to};
 use crate::ApiState;
 
@@ -596,10 +596,10 @@ fn retention_field(chosen: &str, errors: &[FieldError]) -> Markup {
 
 fn group_settings_content(
     csrf: &str,
-    name: &str,
-    title: &str,
+    (name, title): (&str, &str),
     chosen: &str,
     retention: &str,
+    guidance: (&str, &str),
     errors: &[FieldError],
     saved: bool,
 ) -> Markup {
@@ -615,6 +615,10 @@ fn group_settings_content(
                 "it does not hide public posts written before. Making it public does not make members-only posts public."
             }
             (retention_field(retention, errors))
+            (text_area("rules", "rules", "Group rules (optional)", guidance.0,
+                Some("Shown to people before they join and beside the box where members write. You can use Markdown. At most 4000 characters."), errors, 6))
+            (text_area("support_guide", "support_guide", "How to give support here (optional)", guidance.1,
+                Some("A short guide for members who answer others, for example: ask before giving advice, share your own experience. Shown beside the box where members write. At most 4000 characters."), errors, 6))
             button type="submit" { "Save settings" }
         }
         p { a href=(format!("/groups/{name}")) { "Back to the group" } }
@@ -656,6 +660,7 @@ pub async fn group_settings(
     if !view.moderator || view.elsewhere.is_some() {
         return moderators_only(&state, &headers, &session).await;
     }
+    let guidance = state.app.guidance(&view.group).await.unwrap_or_default();
     page(
         &state,
         &headers,
@@ -665,10 +670,10 @@ pub async fn group_settings(
         |csrf| {
             group_settings_content(
                 csrf,
-                &view.slug,
-                &view.title,
+                (&view.slug, &view.title),
                 view.visibility.as_str(),
                 &view.retention_days.to_string(),
+                (&guidance.rules_source, &guidance.guide_source),
                 &[],
                 false,
             )
@@ -693,6 +698,7 @@ pub async fn save_group_settings(
         "" => view.retention_days.to_string(),
         given => given.to_owned(),
     };
+    let (rules, guide) = (field(&form, "rules"), field(&form, "support_guide"));
     let show = |status: StatusCode,
                 errors: Vec<FieldError>,
                 saved: bool,
@@ -707,10 +713,10 @@ pub async fn save_group_settings(
             |csrf| {
                 group_settings_content(
                     csrf,
-                    &view.slug,
-                    &view.title,
+                    (&view.slug, &view.title),
                     chosen,
                     retention,
+                    (rules, guide),
                     &errors,
                     saved,
                 )
@@ -744,6 +750,9 @@ pub async fn save_group_settings(
     let input = GroupSettingsInput {
         visibility: Some(chosen.clone()),
         retention_days: Some(retention_days),
+        // A form without the fields (an older page) keeps them.
+        rules: form.get("rules").cloned(),
+        support_guide: form.get("support_guide").cloned(),
     };
     match state
         .app

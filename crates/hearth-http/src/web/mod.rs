@@ -11,6 +11,7 @@ pub(crate) mod admin;
 pub(crate) mod admin_moderation;
 pub(crate) mod assets;
 pub(crate) mod bans;
+pub(crate) mod care;
 pub(crate) mod erasure;
 pub(crate) mod export;
 mod forms;
