@@ -598,3 +598,147 @@ async fn wait_seen_in(
     })
     .await;
 }
+
+/// A browser logged in as `member` on `server`.
+async fn logged_in(server: &support::rig::Server, member: &str) -> reqwest::Client {
+    let browser = support::browser();
+    let login = browser
+        .get(server.instance.url("/login"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = support::csrf_of(&login.text().await.unwrap());
+    let done = browser
+        .post(server.instance.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", member),
+            ("password", support::rig::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        done.status().is_redirection(),
+        "log-in failed: {}",
+        done.status()
+    );
+    browser
+}
+
+/// The page at `path`, its status and text.
+async fn web_page(
+    browser: &reqwest::Client,
+    server: &support::rig::Server,
+    path: &str,
+) -> (StatusCode, String) {
+    let resp = browser.get(server.instance.url(path)).send().await.unwrap();
+    let status = resp.status();
+    (status, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_pages_show_guidance_mentors_new_members_and_helpful_replies() {
+    let rig = scene(&Backend::Sqlite).await;
+    let a = rig.at("a");
+    let ann = logged_in(a, "ann").await;
+
+    // Settings: the rules and guide, with an error in the field when too long.
+    let (status, settings) = web_page(&ann, a, "/groups/circle/settings").await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert!(settings.contains("How to give support here"), "{settings}");
+    let csrf = support::csrf_of(&settings);
+    let long = "a".repeat(4001);
+    let saved = ann
+        .post(a.instance.url("/groups/circle/settings"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("visibility", "public"),
+            ("retention_days", "0"),
+            ("rules", "Be kind."),
+            ("support_guide", long.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = saved.text().await.unwrap();
+    assert!(
+        text.contains("There is a problem") && text.contains("href=\"#support_guide\""),
+        "{text}"
+    );
+    let saved = ann
+        .post(a.instance.url("/groups/circle/settings"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("visibility", "public"),
+            ("retention_days", "0"),
+            ("rules", "Be kind."),
+            ("support_guide", "Ask before giving advice."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+
+    // Shown before joining, on the group page, and beside the compose box.
+    let (_, group) = web_page(&support::browser(), a, "/groups/circle").await;
+    assert!(
+        group.contains("Before you join") && group.contains("Ask before giving advice."),
+        "{group}"
+    );
+    let max = logged_in(a, "max").await;
+    let (_, compose) = web_page(&max, a, "/groups/circle/new").await;
+    assert!(
+        compose.contains("Before you post") && compose.contains("Be kind."),
+        "{compose}"
+    );
+
+    // Naming a mentor from the page; the mentor finds the new members view.
+    let (status, mentors) = web_page(&ann, a, "/groups/circle/mentors").await;
+    assert_eq!(status, StatusCode::OK, "{mentors}");
+    let named = ann
+        .post(a.instance.url("/groups/circle/mentors"))
+        .form(&[
+            ("csrf", support::csrf_of(&mentors).as_str()),
+            ("person", "mia"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(named.status().is_redirection(), "{}", named.status());
+    let thread = a
+        .write("max", "circle", json!({"title": "Just diagnosed"}))
+        .await;
+    let reply = a
+        .reply("mia", thread["id"].as_str().unwrap(), "Welcome.")
+        .await;
+    let mia = logged_in(a, "mia").await;
+    let (_, group) = web_page(&mia, a, "/groups/circle").await;
+    assert!(group.contains("/groups/circle/newcomers"), "{group}");
+    let (status, newcomers) = web_page(&mia, a, "/groups/circle/newcomers").await;
+    assert_eq!(status, StatusCode::OK, "{newcomers}");
+    assert!(newcomers.contains("Just diagnosed"), "{newcomers}");
+    let (status, _) = web_page(&max, a, "/groups/circle/newcomers").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A moderator marks mia's reply helpful from the thread page.
+    let path = format!("/posts/{}", thread["id"].as_str().unwrap());
+    let (_, page) = web_page(&ann, a, &path).await;
+    assert!(
+        page.contains("Peer mentor") && page.contains("Mark as helpful"),
+        "{page}"
+    );
+    let marked = ann
+        .post(
+            a.instance
+                .url(&format!("/posts/{}/helpful", reply["id"].as_str().unwrap())),
+        )
+        .form(&[("csrf", support::csrf_of(&page).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(marked.status().is_redirection(), "{}", marked.status());
+    let (_, page) = web_page(&max, a, &path).await;
+    assert!(page.contains("Marked helpful by the moderators"), "{page}");
+}
