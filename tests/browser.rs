@@ -31,7 +31,8 @@
 //! field and keep what was typed, and every page passes axe-core with no
 //! serious or critical violation.
 //!
-//! The journeys themselves are `tests/browser/journey.mjs` and
+//! The journeys themselves are `tests/browser/journey.mjs`,
+//! `tests/browser/crisis.mjs`, `tests/browser/guidance.mjs` and
 //! `tests/browser/moderation.mjs` (see `tests/browser/README.md`). Each
 //! prints one JSON event per line, which this test shows as it goes; a
 //! failing run leaves screenshots, whose paths are printed with the
@@ -454,6 +455,30 @@ async fn a_post_in_crisis_shows_its_author_help_and_reaches_the_moderators_first
         a.scalar("SELECT COUNT(*) FROM notifications WHERE kind = 'crisis_support'")
             .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn guidance_mentors_and_helpful_replies_in_a_browser_and_every_page_passes_axe() {
+    require_installed();
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_a = HearthLogOnFailure("A", &a);
+    let env = [("HEARTH_A_URL", a.base.clone())];
+    let (journey, status) = run_journey("guidance", &env, false).await;
+    let done = journey
+        .last("done")
+        .expect("the guidance journey ends with `done`");
+    assert!(
+        done["pages_checked"].as_u64().is_some_and(|n| n >= 8),
+        "{done}"
+    );
+    assert!(status.success());
+    assert_eq!(a.count("group_mentors").await, 1, "cat, a peer mentor");
+    assert_eq!(a.count("helpful_marks").await, 1, "cat's reply, helpful");
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM moderation_log WHERE action IN ('set_guidance', 'add_mentor', 'mark_helpful')")
+            .await,
+        3
     );
 }
 
