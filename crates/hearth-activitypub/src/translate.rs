@@ -124,7 +124,9 @@ pub(crate) async fn received(
             let group: protocol::ActorJson = serde_json::from_value(envelope.object.clone())
                 .map_err(|e| InboxError::Malformed(format!("Update{{Group}}: {e}")))?;
             if group.id != envelope.actor {
-                return Err(InboxError::OriginMismatch(format!(
+                // Lemmy's moderators update their community this way;
+                // Hearth takes a group's guidance from the group only.
+                return Ok(Received::Ignored(format!(
                     "{} updated {}, not itself",
                     envelope.actor, group.id
                 )));
