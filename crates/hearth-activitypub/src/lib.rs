@@ -30,6 +30,7 @@ pub mod objects;
 pub mod outbound;
 pub mod port;
 pub mod protocol;
+pub mod readable;
 pub mod render;
 pub mod resolve;
 pub mod serve;

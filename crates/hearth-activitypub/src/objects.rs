@@ -134,6 +134,76 @@ pub struct IncomingObject {
     /// Hearth's own property `supportKind` (or `hearth:supportKind`): any
     /// string; callers validate it.
     pub support_kind: Option<String>,
+    /// Hearth's own `sources` (or `hearth:sources`): each entry's `href`,
+    /// `name` and `sourceType`, unchecked.
+    pub sources: Vec<IncomingSource>,
+    /// Hearth's own `label` (or `hearth:label`): `None` when the object
+    /// does not carry the property, `Some(None)` when it is `null` (the
+    /// label taken off).
+    pub label: Option<Option<IncomingLabelObject>>,
+}
+
+/// One entry of Hearth's `sources`, unchecked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncomingSource {
+    pub href: String,
+    pub name: String,
+    pub source_type: String,
+}
+
+/// Hearth's `label`, unchecked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncomingLabelObject {
+    pub label_type: String,
+    pub note: String,
+    pub href: Option<String>,
+    pub attributed_to: Option<Url>,
+    pub published: Option<DateTime<Utc>>,
+}
+
+/// Hearth's `sources`: entries that are not objects are skipped.
+fn incoming_sources(map: &Map<String, Value>) -> Vec<IncomingSource> {
+    let Some(list) = ["sources", "hearth:sources"]
+        .iter()
+        .find_map(|key| map.get(*key))
+    else {
+        return Vec::new();
+    };
+    let items: Vec<&Value> = match list {
+        Value::Array(items) => items.iter().collect(),
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .filter_map(Value::as_object)
+        .map(|entry| IncomingSource {
+            href: text(entry, "href").unwrap_or_default(),
+            name: text(entry, "name").unwrap_or_default(),
+            source_type: ["sourceType", "hearth:sourceType"]
+                .iter()
+                .find_map(|key| text(entry, key))
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Hearth's `label`: absent, `null`, or an object.
+fn incoming_label(map: &Map<String, Value>) -> Option<Option<IncomingLabelObject>> {
+    let value = ["label", "hearth:label"]
+        .iter()
+        .find_map(|key| map.get(*key))?;
+    Some(value.as_object().map(|entry| {
+        IncomingLabelObject {
+            label_type: ["labelType", "hearth:labelType"]
+                .iter()
+                .find_map(|key| text(entry, key))
+                .unwrap_or_default(),
+            note: text(entry, "content").unwrap_or_default(),
+            href: text(entry, "href"),
+            attributed_to: entry.get("attributedTo").and_then(id_of),
+            published: entry.get("published").and_then(timestamp),
+        }
+    }))
 }
 
 impl IncomingObject {
@@ -209,6 +279,8 @@ pub fn parse_object(value: &Value) -> Result<IncomingObject, ObjectError> {
         support_kind: ["supportKind", "hearth:supportKind"]
             .iter()
             .find_map(|key| text(map, key)),
+        sources: incoming_sources(map),
+        label: incoming_label(map),
     })
 }
 

@@ -25,9 +25,9 @@ use hearth_domain::post::Visibility;
 use hearth_domain::text;
 
 use crate::wire::{
-    AS_PUBLIC, Activity, ActivityType, ActorTombstone, Collection, Context, Follow, LinkAttachment,
-    LinkType, PostObject, PostType, Source, Tag, TagType, Tombstone, TombstoneRef, TombstoneType,
-    Wrapped,
+    AS_PUBLIC, Activity, ActivityType, ActorTombstone, Collection, Context, Follow, LabelNote,
+    LinkAttachment, LinkType, PostObject, PostType, Source, SourceRef, Tag, TagType, Tombstone,
+    TombstoneRef, TombstoneType, Wrapped,
 };
 
 /// How long a Page's plain-text `summary` excerpt may be.
@@ -93,7 +93,9 @@ pub fn post_object(post: &Post, group_handle: &str) -> PostObject {
         sensitive: false,
         content_warning: post.content_warning.clone(),
         published: timestamp(post.published_at),
-        updated: post.updated_at.map(timestamp),
+        // A label changed is an update too (Lemmy applies an `Update`
+        // only when it is newer than what it has).
+        updated: post.updated_at.max(post.label_at).map(timestamp),
         url: post.url.clone().unwrap_or_else(|| post.ap_id.clone()),
         tag,
         replies: post.local.then(|| format!("{}/replies", post.ap_id)),
@@ -112,6 +114,24 @@ pub fn post_object(post: &Post, group_handle: &str) -> PostObject {
             PostKind::Thread => post.support_kind.map(|k| k.as_str()),
             PostKind::Reply => None,
         },
+        sources: post
+            .sources
+            .iter()
+            .map(|s| SourceRef {
+                href: s.url.clone(),
+                name: s.title.clone(),
+                source_type: s.kind.as_str(),
+            })
+            .collect(),
+        label: post.label.as_ref().map(|l| {
+            Some(LabelNote {
+                label_type: l.label.kind.as_str(),
+                content: l.label.note.clone(),
+                href: l.label.link.clone(),
+                attributed_to: l.by.clone(),
+                published: timestamp(l.at),
+            })
+        }),
     }
 }
 
@@ -124,9 +144,10 @@ fn markdown_source(post: &Post) -> Option<Source> {
         PostKind::Thread => post.support_kind,
         PostKind::Reply => None,
     };
+    let annotated = post.label.is_some() || !post.sources.is_empty();
     let body = if !post.source.is_empty() {
         post.source.clone()
-    } else if post.content_warning.is_some() || kind.is_some() {
+    } else if post.content_warning.is_some() || kind.is_some() || annotated {
         text::html_to_plain(&post.content_html)
     } else {
         return None;
@@ -135,6 +156,12 @@ fn markdown_source(post: &Post) -> Option<Source> {
         Some(warning) => crate::warning::spoiler(warning, &body),
         None => body,
     };
+    // The label and the sources, readable where Hearth's properties are
+    // not read (see `readable`).
+    if let Some(label) = &post.label {
+        content.insert_str(0, &crate::readable::label_block(&label.label));
+    }
+    content.push_str(&crate::readable::sources_block(&post.sources));
     if let Some(kind) = kind {
         content.push_str(&crate::warning::support_line(
             kind.explain(),
@@ -183,9 +210,10 @@ pub fn thread_note(post: &Post, group_handle: &str) -> PostObject {
     note.id = thread_note_id(&post.ap_id);
     note.kind = PostType::Note;
     note.content = format!(
-        "<p><strong>{}</strong></p><p>{}</p><p><a href=\"{link}\">{link}</a></p>",
+        "<p><strong>{}</strong></p><p>{}</p><p><a href=\"{link}\">{link}</a></p>{}",
         escape(&post.title),
         escape(&excerpt),
+        crate::readable::html(post.label.as_ref().map(|l| &l.label), &post.sources),
     );
     note.summary = post.content_warning.clone();
     note.source = None;
@@ -193,6 +221,8 @@ pub fn thread_note(post: &Post, group_handle: &str) -> PostObject {
     note.attachment = Vec::new();
     note.name = None;
     note.support_kind = None;
+    note.sources = Vec::new();
+    note.label = None;
     note
 }
 
@@ -242,6 +272,13 @@ fn member_activity(act: &PostAct, group_handle: &str) -> Wrapped {
             ActivityType::Update,
             post_object(post, group_handle)
         ))),
+        // The moderator's `Update`, carrying the label (`null`: taken
+        // off) in Hearth's namespace.
+        Change::Labelled => {
+            let mut object = post_object(post, group_handle);
+            object.label = Some(object.label.flatten());
+            Wrapped::Post(Box::new(activity!(ActivityType::Update, object)))
+        }
         Change::Deleted { reason } => {
             let mut delete = activity!(
                 ActivityType::Delete,
@@ -338,7 +375,7 @@ fn with_context(wrapped: Wrapped, context: Context) -> Wrapped {
 fn kind_of(change: &Change) -> ActivityType {
     match change {
         Change::Created => ActivityType::Create,
-        Change::Edited => ActivityType::Update,
+        Change::Edited | Change::Labelled => ActivityType::Update,
         Change::Deleted { .. } => ActivityType::Delete,
         Change::Restored { .. } => ActivityType::Undo,
         Change::Reacted(_) => ActivityType::Like,
@@ -873,11 +910,50 @@ fn post_event(urls: &Urls, to: &PostAudience, act: &PostAct) -> Result<Vec<Outgo
             let (microblogs, others): (Vec<&MemberServer>, Vec<&MemberServer>) = rest
                 .into_iter()
                 .partition(|s| s.software == Software::Mastodon);
-            let wrapped_to: Vec<&MemberServer> =
-                relays.iter().chain(others.iter()).copied().collect();
+            // A label: only Hearth reads it, from its moderator's
+            // `Update`; Lemmy, Mbin and PieFed apply an `Update` of a post
+            // only from its author, so they (and software nobody knows)
+            // are told the author's `Update`, the label as readable text
+            // in its `source`, when the author is a member here (software
+            // nobody knows gets the author's own, below).
+            let labelled = matches!(act.change, Change::Labelled);
+            let (relays, readers): (Vec<&MemberServer>, Vec<&MemberServer>) = if labelled {
+                relays
+                    .into_iter()
+                    .partition(|s| s.software == Software::Hearth)
+            } else {
+                (relays, Vec::new())
+            };
+            let wrapped_to: Vec<&MemberServer> = relays
+                .iter()
+                .chain(others.iter().filter(|_| !labelled))
+                .copied()
+                .collect();
             if !wrapped_to.is_empty() {
                 let mut out_announce = announce(urls.new_activity().to_string(), inner.clone())?;
                 out_announce.inboxes = to_inboxes(&wrapped_to);
+                out.push(out_announce);
+            }
+            if labelled
+                && !readers.is_empty()
+                && act.post.local
+                && !act.post.author_ap_id.is_empty()
+            {
+                let (to, cc) = addressing(&act.post);
+                let mut update = Activity::new(
+                    ActivityType::Update,
+                    urls.new_activity().to_string(),
+                    act.post.author_ap_id.clone(),
+                    post_object(&act.post, &handle),
+                    to,
+                );
+                update.audience = Some(act.post.group_ap_id.clone());
+                update.cc = cc;
+                let mut out_announce = announce(
+                    urls.new_activity().to_string(),
+                    Wrapped::Post(Box::new(update)),
+                )?;
+                out_announce.inboxes = to_inboxes(&readers);
                 out.push(out_announce);
             }
             let thread = act.post.kind == PostKind::Thread;
@@ -979,7 +1055,7 @@ fn authors_own(
         let is_note = object_id != post.ap_id;
         let id = urls.new_activity().to_string();
         let body = match &act.change {
-            Change::Edited => {
+            Change::Edited | Change::Labelled => {
                 let object = if is_note {
                     thread_note(post, handle)
                 } else {
@@ -1016,7 +1092,7 @@ fn authors_own(
         out.push(Outgoing {
             id,
             kind: match act.change {
-                Change::Edited => "Update".into(),
+                Change::Edited | Change::Labelled => "Update".into(),
                 _ => "Delete".into(),
             },
             actor: post.author_ap_id.clone(),
@@ -1138,6 +1214,9 @@ mod tests {
             hidden_at: None,
             limited_at: None,
             last_activity_at: Utc::now(),
+            sources: Vec::new(),
+            label: None,
+            label_at: None,
         }
     }
 
@@ -1336,5 +1415,61 @@ mod tests {
     fn a_relayed_post_carries_no_replies_collection_of_another_server() {
         let sent = relayed(Visibility::Members);
         assert!(sent[0]["object"]["object"].get("replies").is_none());
+    }
+
+    #[test]
+    fn a_label_goes_to_hearth_as_the_moderators_update_and_to_lemmy_as_the_authors_text() {
+        use hearth_app::records::PostLabel;
+        use hearth_domain::sources::{Label, LabelKind};
+        let mut post = thread_here(None);
+        post.author_ap_id = "https://a.example/u/bea".into();
+        post.label = Some(Box::new(PostLabel {
+            label: Label {
+                kind: LabelKind::Disputed,
+                note: "Not what the trials found.".into(),
+                link: Some("https://nice.example/ng1".into()),
+            },
+            by: "https://a.example/u/ann".into(),
+            at: Utc::now(),
+        }));
+        post.label_at = post.label.as_ref().map(|l| l.at);
+        let act = by_ann(post.clone(), Change::Labelled);
+        let sent = sent(&act, &[Software::Hearth, Software::Lemmy]);
+        let hearth = to_inbox(&sent, "https://hearth.example/inbox");
+        assert_eq!(hearth.len(), 1);
+        let update = &hearth[0]["object"];
+        assert_eq!(update["type"], "Update");
+        assert_eq!(update["actor"], "https://a.example/u/ann");
+        assert_eq!(update["object"]["label"]["labelType"], "disputed");
+        assert_eq!(
+            update["object"]["label"]["attributedTo"],
+            "https://a.example/u/ann"
+        );
+        let lemmy = to_inbox(&sent, "https://lemmy.example/inbox");
+        assert_eq!(lemmy.len(), 1, "{lemmy:?}");
+        let update = &lemmy[0]["object"];
+        assert_eq!(update["actor"], "https://a.example/u/bea", "the author's");
+        assert!(
+            update["object"]["source"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("> Disputed by the moderators: Not what the trials found."),
+            "{update}"
+        );
+        // Taken off: `label: null` to Hearth.
+        post.label = None;
+        let act = by_ann(post, Change::Labelled);
+        let sent = sent_to(&act, &[Software::Hearth]);
+        assert!(sent[0]["object"]["object"]["label"].is_null());
+        assert!(
+            sent[0]["object"]["object"]
+                .as_object()
+                .unwrap()
+                .contains_key("label")
+        );
+    }
+
+    fn sent_to(act: &PostAct, to: &[Software]) -> Vec<Value> {
+        sent(act, to).into_iter().map(|(_, v)| v).collect()
     }
 }

@@ -27,6 +27,7 @@ use hearth_app::records::RemoteActor;
 use hearth_app::{AppError, LocalRef, Origin};
 use hearth_domain::content::RemoteContent;
 use hearth_domain::post::Reaction;
+use hearth_domain::sources::RawSource;
 use serde_json::Value;
 use url::Url;
 
@@ -141,6 +142,17 @@ pub(crate) async fn received(
         }
         "Create" | "Update" => {
             let obj = objects::parse_object(&envelope.object).map_err(malformed)?;
+            // A moderator of another server labels a post in a group
+            // here: only the label is read (the command checks they
+            // moderate the group); nothing else of the object is taken.
+            if envelope.kind == "Update"
+                && obj.attributed_to != envelope.actor
+                && let Some(label) = &obj.label
+            {
+                return Ok(app
+                    .receive_label(&origin, obj.id.as_str(), incoming_label(label))
+                    .await?);
+            }
             if protocol::authority(&obj.id) != protocol::authority(&envelope.actor) {
                 return Err(InboxError::OriginMismatch(format!(
                     "{} is not on the origin of {}",
@@ -315,6 +327,18 @@ async fn relayed_activity(
             .ok_or_else(|| InboxError::Malformed(format!("announced {} has no object", inner.kind)))
     };
     let outcome = match inner.kind.as_str() {
+        // A group relays its moderator's label on one of its posts: only
+        // the label is read (the command checks the moderator).
+        "Update" if labelled_by_other(&inner.object, &inner.actor) => {
+            let obj = objects::parse_object(&inner.object).map_err(malformed)?;
+            match &obj.label {
+                Some(label) => {
+                    app.receive_label(&origin, obj.id.as_str(), incoming_label(label))
+                        .await
+                }
+                None => Ok(Received::Ignored("no label".into())),
+            }
+        }
         "Create" | "Update" => {
             let obj = trusted_object(data, group, &inner.actor, &inner.object).await?;
             if obj.attributed_to != inner.actor {
@@ -423,6 +447,27 @@ async fn relayed_activity(
         ))),
     };
     quiet_not_found(outcome)
+}
+
+/// Whether an `Update`'s embedded object carries Hearth's `label` and is
+/// by someone other than the activity's actor (a moderator's label).
+fn labelled_by_other(object: &Value, actor: &Url) -> bool {
+    match objects::parse_object(object) {
+        Ok(obj) => obj.label.is_some() && obj.attributed_to != *actor,
+        Err(_) => false,
+    }
+}
+
+/// A label read off the wire, as the command takes it.
+fn incoming_label(
+    label: &Option<objects::IncomingLabelObject>,
+) -> Option<hearth_app::labels::IncomingLabel> {
+    label.as_ref().map(|l| hearth_app::labels::IncomingLabel {
+        kind: l.label_type.clone(),
+        note: l.note.clone(),
+        link: l.href.clone(),
+        at: l.published,
+    })
 }
 
 /// How many posts above a reply are fetched when they are not here yet.
@@ -569,12 +614,28 @@ pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> boo
         .support_kind
         .as_deref()
         .and_then(|k| k.parse::<hearth_domain::post::SupportKind>().ok());
+    let raw_sources: Vec<RawSource> = obj
+        .sources
+        .iter()
+        .map(|s| RawSource {
+            url: s.href.clone(),
+            title: s.name.clone(),
+            kind: s.source_type.clone(),
+        })
+        .collect();
+    // What the label and sources look like as text (for Lemmy's sake),
+    // to take off again.
+    let shown_sources = hearth_domain::sources::from_remote(kind, &raw_sources);
+    let shown_label = obj.label.clone().flatten().and_then(|l| {
+        hearth_domain::sources::label_from_remote(&l.label_type, &l.note, l.href.as_deref())
+    });
     let markdown = obj.source_markdown.as_ref().map(|markdown| {
         let mut markdown = markdown.clone();
         if let Some(kind) = kind {
             let line = crate::warning::support_line(kind.explain(), kind.hashtag());
             markdown = crate::warning::without_support_line(&markdown, &line);
         }
+        markdown = crate::readable::without_blocks(&markdown, shown_label.as_ref(), &shown_sources);
         match &warning {
             Some(warning) => crate::warning::without_spoiler(&markdown, warning),
             None => markdown,
@@ -600,6 +661,7 @@ pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> boo
             support_kind: obj.support_kind.clone(),
             hashtags: obj.hashtags().map(str::to_owned).collect(),
             link: obj.link.as_ref().map(Url::to_string),
+            sources: raw_sources,
         },
         mentions: obj.mentions().map(Url::to_string).collect(),
     }

@@ -74,6 +74,12 @@ struct PostTerms {
     sensitive: &'static str,
     #[serde(rename = "Hashtag")]
     hashtag: &'static str,
+    sources: &'static str,
+    #[serde(rename = "sourceType")]
+    source_type: &'static str,
+    label: &'static str,
+    #[serde(rename = "labelType")]
+    label_type: &'static str,
 }
 
 impl Serialize for Context {
@@ -89,6 +95,10 @@ impl Serialize for Context {
                     content_warning: "hearth:contentWarning",
                     sensitive: "as:sensitive",
                     hashtag: "as:Hashtag",
+                    sources: "hearth:sources",
+                    source_type: "hearth:sourceType",
+                    label: "hearth:label",
+                    label_type: "hearth:labelType",
                 })?;
                 seq.end()
             }
@@ -354,6 +364,40 @@ pub struct PostObject {
     /// Hearth's support kind (threads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub support_kind: Option<&'static str>,
+    /// Hearth's sources (general-knowledge and resource threads).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRef>,
+    /// Hearth's label: left out when there is none, `null` in the
+    /// `Update` that takes it off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<Option<LabelNote>>,
+}
+
+/// One of a post's sources, in Hearth's namespace.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRef {
+    pub href: String,
+    pub name: String,
+    /// `peer-reviewed`, `guideline`, `patient-organisation`, `news` or
+    /// `personal-experience`.
+    pub source_type: &'static str,
+}
+
+/// A moderators' label on a post, in Hearth's namespace.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelNote {
+    /// `needs-sources` or `disputed`.
+    pub label_type: &'static str,
+    /// The moderator's note, plain text.
+    pub content: String,
+    /// A link to better information.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    /// The moderator (or group) who set it.
+    pub attributed_to: String,
+    pub published: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

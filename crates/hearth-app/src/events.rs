@@ -240,6 +240,9 @@ pub enum Change {
     /// A thread pinned to the top of its group (`true`) or unpinned, by a
     /// moderator (`Add`/`Remove` on the group's featured collection).
     Pinned(bool),
+    /// A moderator put a label on the post, or took it off (the post
+    /// carries its current label): an `Update` in Hearth's namespace.
+    Labelled,
 }
 
 /// The member here whose data the activities for `event` carry, if any:
@@ -248,7 +251,7 @@ pub enum Change {
 pub(crate) fn owner_of(event: &Event) -> Option<String> {
     match event {
         Event::Post(e) => match &e.act.change {
-            Change::Created | Change::Edited | Change::Restored { .. }
+            Change::Created | Change::Edited | Change::Restored { .. } | Change::Labelled
                 if e.act.post.local && !e.act.post.author_ap_id.is_empty() =>
             {
                 Some(e.act.post.author_ap_id.clone())

@@ -32,6 +32,7 @@ pub mod housekeeping;
 pub mod ids;
 pub mod inbound;
 pub mod keys;
+pub mod labels;
 pub mod ledger;
 mod limits;
 pub mod moderation;
@@ -65,7 +66,7 @@ pub mod records {
     pub use hearth_db::federation::SiteKeys;
     pub use hearth_db::groups::{Group, Member, Membership, MembershipEntry};
     pub use hearth_db::notifications::Notification;
-    pub use hearth_db::posts::{Order, Post, PostKind, ReactionSummary};
+    pub use hearth_db::posts::{Order, Post, PostKind, PostLabel, ReactionSummary};
     pub use hearth_db::queue::{
         ClaimLimits, DeliveryState, DueDelivery, HEARTBEAT as DELIVERY_HEARTBEAT,
         Outcome as DeliveryOutcome, RetryPolicy,

@@ -35,6 +35,7 @@ use hearth_domain::content::{Content, Typed};
 use hearth_domain::federation_policy::Standing;
 use hearth_domain::moderation::ModAction;
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
+use hearth_domain::sources::{RawSource, Source};
 use hearth_domain::{ValidationError, text};
 
 use crate::access::{self, Reader};
@@ -89,6 +90,9 @@ pub struct PostInput {
     pub visibility: Option<String>,
     /// One web address (threads only); `Some("")` removes it when editing.
     pub link: Option<String>,
+    /// Sources (general-knowledge and resource threads); `None` keeps
+    /// them when editing, `Some(vec![])` removes them.
+    pub sources: Option<Vec<RawSource>>,
 }
 
 /// Timeline filters.
@@ -96,6 +100,8 @@ pub struct PostInput {
 pub struct TimelineQuery {
     pub order: Order,
     pub support_kind: Option<SupportKind>,
+    /// Only threads that list sources.
+    pub with_sources: bool,
     pub after: Option<(i64, i64)>,
     pub limit: u64,
 }
@@ -106,6 +112,7 @@ impl TimelineQuery {
         TimelineQuery {
             order: Order::Newest,
             support_kind: None,
+            with_sources: false,
             after: None,
             limit,
         }
@@ -133,6 +140,15 @@ pub(crate) enum Identity {
         /// Ids of the people it mentions.
         mentions: Vec<String>,
     },
+}
+
+/// A stored source as typed, for an edit that keeps it.
+fn raw_source(source: &Source) -> RawSource {
+    RawSource {
+        url: source.url.clone(),
+        title: source.title.clone(),
+        kind: source.kind.as_str().to_owned(),
+    }
 }
 
 /// The longest reason a moderator may give for a removal.
@@ -217,6 +233,7 @@ impl App {
             support_kind: input.support_kind.as_deref().unwrap_or(""),
             content_warning: input.content_warning.as_deref().unwrap_or(""),
             link: input.link.as_deref().unwrap_or(""),
+            sources: input.sources.as_deref().unwrap_or(&[]),
         });
         let visibility = parse_visibility(input.visibility.as_deref(), group);
         let (content, visibility) = match (content, visibility) {
@@ -265,6 +282,10 @@ impl App {
         let keep = |given: &Option<String>, current: &str| -> String {
             given.clone().unwrap_or_else(|| current.to_owned())
         };
+        let sources = input
+            .sources
+            .clone()
+            .unwrap_or_else(|| post.sources.iter().map(raw_source).collect());
         let content = match post.kind {
             PostKind::Thread => Content::thread(Typed {
                 title: &keep(&input.title, &post.title),
@@ -278,6 +299,7 @@ impl App {
                     post.content_warning.as_deref().unwrap_or(""),
                 ),
                 link: &keep(&input.link, post.link.as_deref().unwrap_or("")),
+                sources: &sources,
             }),
             PostKind::Reply => Content::reply(
                 &keep(&input.body, &post.source),
@@ -520,6 +542,7 @@ impl App {
                 visibility,
                 url,
                 link: content.link,
+                sources: content.sources,
                 local: origin.is_local(),
                 published_at: published,
                 held_activity: held.then(|| activity.clone()),
@@ -614,6 +637,7 @@ impl App {
                     PostKind::Reply => None,
                 },
                 link: content.link,
+                sources: content.sources,
                 updated_at,
             },
         )
@@ -1175,7 +1199,10 @@ impl App {
             &self.db,
             &group.ap_id(self),
             &visible.visibilities(),
-            q.support_kind,
+            posts::ThreadFilter {
+                support_kind: q.support_kind,
+                with_sources: q.with_sources,
+            },
             q.order,
             q.after,
             q.limit,
@@ -1758,6 +1785,7 @@ mod tests {
                 published_at: start + Duration::minutes(i as i64 * 10 + n as i64),
                 held_activity: None,
                 limited: false,
+                sources: Vec::new(),
             };
             let thread = ok(posts::insert(&db, new(None, 0)).await);
             for n in 1..=(i % 4) {

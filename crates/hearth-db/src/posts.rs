@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
+use hearth_domain::sources::{Label, LabelKind, Source};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -71,6 +72,23 @@ pub struct Post {
     /// group, whatever its own addressing.
     pub limited_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
+    /// What backs the post, in its author's order (general-knowledge and
+    /// resource threads).
+    pub sources: Vec<Source>,
+    /// The label its group's moderators put on it, if any (boxed: most
+    /// posts have none).
+    pub label: Option<Box<PostLabel>>,
+    /// When the label was last set or removed.
+    pub label_at: Option<DateTime<Utc>>,
+}
+
+/// A post's current label: what it says, who set it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostLabel {
+    pub label: Label,
+    /// The actor id of the moderator (or group) who set it.
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 impl Post {
@@ -111,7 +129,29 @@ impl TryFrom<posts::Model> for Post {
             "reply" => PostKind::Reply,
             other => return Err(corrupt(format!("post {}: kind '{other}'", r.id))),
         };
+        let sources = match r.sources.as_deref() {
+            None | Some("") => Vec::new(),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| corrupt(format!("post {}: sources: {e}", r.id)))?,
+        };
+        let label = match (&r.label_kind, r.label_at) {
+            (Some(kind), Some(at)) => Some(Box::new(PostLabel {
+                label: Label {
+                    kind: kind
+                        .parse::<LabelKind>()
+                        .map_err(|e| corrupt(format!("post {}: label_kind: {e}", r.id)))?,
+                    note: r.label_note.clone().unwrap_or_default(),
+                    link: r.label_link.clone(),
+                },
+                by: r.label_by.clone().unwrap_or_default(),
+                at,
+            })),
+            _ => None,
+        };
         Ok(Post {
+            sources,
+            label,
+            label_at: r.label_at,
             kind,
             support_kind: r
                 .support_kind
@@ -178,6 +218,20 @@ pub struct NewPost {
     pub held_activity: Option<String>,
     /// Its author's server is limited.
     pub limited: bool,
+    pub sources: Vec<Source>,
+}
+
+/// The sources as stored: JSON, or NULL for none.
+fn sources_column(sources: &[Source]) -> Result<Option<String>, DbError> {
+    if sources.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(sources)
+        .map(Some)
+        .map_err(|e| DbError::Corrupt {
+            table: "posts",
+            detail: format!("sources: {e}"),
+        })
 }
 
 /// Store a post. A post whose id is already stored is a `Conflict` on
@@ -213,6 +267,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<Post, DbE
         locked_at: Set(None),
         held_activity: Set(new.held_activity),
         limited_at: Set(new.limited.then(Utc::now)),
+        sources: Set(sources_column(&new.sources)?),
         last_activity_at: Set(now),
         created_at: Set(now),
         ..Default::default()
@@ -260,6 +315,7 @@ pub struct PostEdit {
     pub content_warning: Option<String>,
     pub support_kind: Option<SupportKind>,
     pub link: Option<String>,
+    pub sources: Vec<Source>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -275,6 +331,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, edit: PostEdit) -> Resul
     row.content_warning = Set(edit.content_warning);
     row.support_kind = Set(edit.support_kind.map(|k| k.as_str().to_owned()));
     row.link = Set(edit.link);
+    row.sources = Set(sources_column(&edit.sources)?);
     row.updated_at = Set(Some(edit.updated_at));
     Post::try_from(row.update(db).await?)
 }
@@ -292,6 +349,11 @@ pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64) -> Result<Post, Db
     row.content_html = Set(String::new());
     row.content_warning = Set(None);
     row.link = Set(None);
+    row.sources = Set(None);
+    row.label_kind = Set(None);
+    row.label_note = Set(None);
+    row.label_link = Set(None);
+    row.label_by = Set(None);
     row.deleted_at = Set(Some(Utc::now()));
     reactions::Entity::delete_many()
         .filter(reactions::Column::PostId.eq(id))
@@ -368,6 +430,32 @@ pub async fn pinned_in(db: &impl ConnectionTrait, group_ap_id: &str) -> Result<V
 }
 
 /// Lock (`true`) or unlock a thread.
+/// Put a label on a post (or, with `None`, take it off), by `by`, at
+/// `at`. A label older than the post's last label change is not applied
+/// (`None` back): a late delivery does not undo a newer word.
+pub async fn set_label(
+    db: &impl ConnectionTrait,
+    id: i64,
+    label: Option<&Label>,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Post>, DbError> {
+    let current = posts::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(DbError::NotFound { what: "post" })?;
+    if current.label_at.is_some_and(|last| last > at) {
+        return Ok(None);
+    }
+    let mut row: posts::ActiveModel = current.into();
+    row.label_kind = Set(label.map(|l| l.kind.as_str().to_owned()));
+    row.label_note = Set(label.map(|l| l.note.clone()));
+    row.label_link = Set(label.and_then(|l| l.link.clone()));
+    row.label_by = Set(label.map(|_| by.to_owned()));
+    row.label_at = Set(Some(at));
+    Post::try_from(row.update(db).await?).map(Some)
+}
+
 pub async fn set_locked(db: &impl ConnectionTrait, id: i64, locked: bool) -> Result<Post, DbError> {
     let mut row: posts::ActiveModel = posts::Entity::find_by_id(id)
         .one(db)
@@ -422,6 +510,14 @@ fn visibility_filter(visible: &[Visibility]) -> Option<Expr> {
     }))
 }
 
+/// Which threads a page lists: of one support kind, with sources.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThreadFilter {
+    pub support_kind: Option<SupportKind>,
+    /// Only threads that list sources.
+    pub with_sources: bool,
+}
+
 /// One page of a group's threads, newest (or most recently active) first.
 /// `visible` lists the visibilities the reader may see. `after` is the last
 /// row of the previous page: (its sort time in microseconds, its id).
@@ -434,12 +530,12 @@ pub async fn threads(
     db: &impl ConnectionTrait,
     group_ap_id: &str,
     visible: &[Visibility],
-    support_kind: Option<SupportKind>,
+    filter: ThreadFilter,
     order: Order,
     after: Option<(i64, i64)>,
     limit: u64,
 ) -> Result<Vec<Post>, DbError> {
-    threads_query(group_ap_id, visible, support_kind, order, after, limit)
+    threads_query(group_ap_id, visible, filter, order, after, limit)
         .all(db)
         .await?
         .into_iter()
@@ -452,7 +548,7 @@ pub async fn threads(
 fn threads_query(
     group_ap_id: &str,
     visible: &[Visibility],
-    support_kind: Option<SupportKind>,
+    filter: ThreadFilter,
     order: Order,
     after: Option<(i64, i64)>,
     limit: u64,
@@ -469,8 +565,11 @@ fn threads_query(
     if let Some(visibility) = visibility_filter(visible) {
         query = query.filter(visibility);
     }
-    if let Some(kind) = support_kind {
+    if let Some(kind) = filter.support_kind {
         query = query.filter(posts::Column::SupportKind.eq(kind.as_str()));
+    }
+    if filter.with_sources {
+        query = query.filter(posts::Column::Sources.is_not_null());
     }
     if let Some((micros, id)) = after {
         let at = DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default();
@@ -895,6 +994,7 @@ mod tests {
                 published_at: start + chrono::Duration::minutes(i * 7 + n),
                 held_activity: None,
                 limited: false,
+                sources: Vec::new(),
             };
             let thread = insert(&db, new(None, 0)).await.unwrap();
             for n in 0..(i % 2) * 3 {
@@ -946,7 +1046,11 @@ mod tests {
                 for (order, name) in [(Order::Newest, "newest"), (Order::Active, "active")] {
                     for after in [None, cursor] {
                         for kind in [None, Some(SupportKind::Resource)] {
-                            let q = threads_query(GROUP, visible, kind, order, after, 50);
+                            let filter = ThreadFilter {
+                                support_kind: kind,
+                                with_sources: false,
+                            };
+                            let q = threads_query(GROUP, visible, filter, order, after, 50);
                             let plan = plan(&db, q).await;
                             assert!(
                                 plan.contains(&format!("{index}{name}")),
@@ -990,9 +1094,17 @@ mod tests {
             let mut paged = Vec::new();
             let mut after = None;
             loop {
-                let page = threads(&db, GROUP, &visible, None, Order::Newest, after, 7)
-                    .await
-                    .unwrap();
+                let page = threads(
+                    &db,
+                    GROUP,
+                    &visible,
+                    ThreadFilter::default(),
+                    Order::Newest,
+                    after,
+                    7,
+                )
+                .await
+                .unwrap();
                 let Some(last) = page.last() else { break };
                 after = Some((last.published_at.timestamp_micros(), last.id));
                 paged.extend(page.iter().map(|p| p.id));
@@ -1005,9 +1117,17 @@ mod tests {
     #[tokio::test]
     async fn grouped_counts_match_the_rows() {
         let (_dir, db) = database().await;
-        let page = threads(&db, GROUP, Visibility::ALL, None, Order::Newest, None, 50)
-            .await
-            .unwrap();
+        let page = threads(
+            &db,
+            GROUP,
+            Visibility::ALL,
+            ThreadFilter::default(),
+            Order::Newest,
+            None,
+            50,
+        )
+        .await
+        .unwrap();
         let ids: Vec<i64> = page.iter().map(|p| p.id).collect();
         let counts = reply_counts(&db, &ids).await.unwrap();
         for p in &page {

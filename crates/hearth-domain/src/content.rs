@@ -19,6 +19,7 @@ use crate::post::{
     BODY_MAX, CONTENT_WARNING_MAX, SupportKind, TITLE_MAX, parse_body, parse_content_warning,
     parse_link, parse_title,
 };
+use crate::sources::{self, RawSource, Source};
 use crate::text;
 
 /// How many characters of a remote thread's text stand in for a missing
@@ -39,6 +40,9 @@ pub struct Content {
     pub support_kind: Option<SupportKind>,
     /// Threads only: one http or https address.
     pub link: Option<String>,
+    /// General-knowledge and resource threads only: what backs the post,
+    /// in its author's order.
+    pub sources: Vec<Source>,
 }
 
 /// What a member typed into a thread form (empty strings for empty fields).
@@ -49,6 +53,8 @@ pub struct Typed<'a> {
     pub support_kind: &'a str,
     pub content_warning: &'a str,
     pub link: &'a str,
+    /// Source rows as typed (wholly empty rows are skipped).
+    pub sources: &'a [RawSource],
 }
 
 /// What another server sent, already read off the wire: plain strings,
@@ -69,6 +75,8 @@ pub struct RemoteContent {
     pub hashtags: Vec<String>,
     /// A link attachment, unchecked.
     pub link: Option<String>,
+    /// Hearth's own `sources` property, unchecked.
+    pub sources: Vec<RawSource>,
 }
 
 impl Content {
@@ -104,19 +112,31 @@ impl Content {
                 .ok(),
         };
         let link = parse_link(typed.link).map_err(|e| errors.push(e)).ok();
-        match (title, body, content_warning, support_kind, link) {
-            (Some(title), Some(body), Some(content_warning), Some(kind), Some(link))
-                if errors.is_empty() =>
-            {
-                Ok(Content {
-                    title,
-                    html: text::markdown_to_html(&body),
-                    source: body,
-                    content_warning,
-                    support_kind: Some(kind),
-                    link,
-                })
-            }
+        // Sources are judged against the kind chosen; with no valid kind
+        // there is nothing to judge them against yet.
+        let sources = match support_kind {
+            Some(kind) => sources::parse_sources(Some(kind), typed.sources)
+                .map_err(|e| errors.extend(e))
+                .ok(),
+            None => Some(Vec::new()),
+        };
+        match (title, body, content_warning, support_kind, link, sources) {
+            (
+                Some(title),
+                Some(body),
+                Some(content_warning),
+                Some(kind),
+                Some(link),
+                Some(sources),
+            ) if errors.is_empty() => Ok(Content {
+                title,
+                html: text::markdown_to_html(&body),
+                source: body,
+                content_warning,
+                support_kind: Some(kind),
+                link,
+                sources,
+            }),
             _ => Err(errors),
         }
     }
@@ -136,6 +156,7 @@ impl Content {
                 content_warning,
                 support_kind: None,
                 link: None,
+                sources: Vec::new(),
             }),
             _ => Err(errors),
         }
@@ -218,6 +239,11 @@ impl Content {
                     .and_then(|raw| parse_link(raw).ok().flatten())
             })
             .flatten();
+        let sources = if reply {
+            Vec::new()
+        } else {
+            sources::from_remote(support_kind, &remote.sources)
+        };
         Ok(Content {
             title,
             source,
@@ -225,6 +251,7 @@ impl Content {
             content_warning,
             support_kind,
             link,
+            sources,
         })
     }
 }

@@ -131,6 +131,10 @@ crate::string_enum! {
         UnmarkHelpful => "unmark_helpful",
         /// The group's rules or support guide changed.
         SetGuidance => "set_guidance",
+        /// A post labelled "needs sources" or "disputed".
+        LabelPost => "label_post",
+        /// A post's label taken off.
+        UnlabelPost => "unlabel_post",
     }
 }
 
@@ -159,6 +163,8 @@ impl ModAction {
             ModAction::MarkHelpful => "marked a reply helpful",
             ModAction::UnmarkHelpful => "took back a reply's helpful mark",
             ModAction::SetGuidance => "changed the group's rules or support guide",
+            ModAction::LabelPost => "labelled a post",
+            ModAction::UnlabelPost => "took a post's label off",
         }
     }
 }

@@ -36,6 +36,12 @@ pub struct Model {
     pub limited_at: Option<DateTimeUtc>,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    pub sources: Option<String>,
+    pub label_kind: Option<String>,
+    pub label_note: Option<String>,
+    pub label_link: Option<String>,
+    pub label_by: Option<String>,
+    pub label_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

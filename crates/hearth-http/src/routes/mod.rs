@@ -275,6 +275,12 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/api/v1/posts/{id}/lock", Command, |_| {
             post(moderation::lock)
         }),
+        at(M::PUT, "/api/v1/posts/{id}/label", Command, |_| {
+            put(posts::label)
+        }),
+        at(M::DELETE, "/api/v1/posts/{id}/label", Command, |_| {
+            delete(posts::unlabel)
+        }),
         at(M::DELETE, "/api/v1/posts/{id}/lock", Command, |_| {
             delete(moderation::unlock)
         }),
@@ -632,6 +638,15 @@ fn table() -> Vec<Entry> {
         }),
         at(M::POST, "/posts/{id}/lock", Command, |_| {
             post(web::moderation::lock)
+        }),
+        at(M::GET, "/posts/{id}/label", ReadRule, |_| {
+            get(web::sources::label_page)
+        }),
+        at(M::POST, "/posts/{id}/label", Command, |_| {
+            post(web::sources::label)
+        }),
+        at(M::POST, "/posts/{id}/unlabel", Command, |_| {
+            post(web::sources::unlabel)
         }),
         at(M::POST, "/posts/{id}/unlock", Command, |_| {
             post(web::moderation::unlock)

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use hearth_app::posts::{Author, PostInput, TimelineQuery};
 use hearth_app::records::{Order, Post, PostKind};
 use hearth_domain::post::{Reaction, SupportKind};
+use hearth_domain::sources::{RawSource, independent_sources};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
@@ -82,6 +83,51 @@ pub struct PostView {
     /// to find help now (the language of the words, and the helplines).
     #[serde(skip_serializing_if = "Option::is_none")]
     crisis_support: Option<hearth_app::crisis::CrisisSupport>,
+    /// What backs the post, in its author's order.
+    sources: Vec<SourceView>,
+    /// How many distinct sites its sources are on.
+    independent_sources: usize,
+    /// The label its group's moderators put on it.
+    label: Option<LabelView>,
+}
+
+#[derive(Serialize)]
+pub struct SourceView {
+    url: String,
+    title: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct LabelView {
+    kind: &'static str,
+    note: String,
+    link: Option<String>,
+    set_at: String,
+}
+
+/// A source as the API takes it (strings; the rules are the domain's).
+#[derive(Deserialize)]
+pub struct SourceBody {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+}
+
+fn raw_sources(sources: Option<Vec<SourceBody>>) -> Option<Vec<RawSource>> {
+    sources.map(|list| {
+        list.into_iter()
+            .map(|s| RawSource {
+                url: s.url,
+                title: s.title,
+                kind: s.kind,
+            })
+            .collect()
+    })
 }
 
 /// What a list of posts shows beside each one, read once for the whole
@@ -164,6 +210,22 @@ fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
         reply_count: None,
         last_activity_at: None,
         crisis_support: ctx.crisis.get(&post.id).cloned(),
+        sources: post
+            .sources
+            .iter()
+            .map(|s| SourceView {
+                url: s.url.clone(),
+                title: s.title.clone(),
+                kind: s.kind.as_str(),
+            })
+            .collect(),
+        independent_sources: independent_sources(&post.sources),
+        label: post.label.as_ref().map(|l| LabelView {
+            kind: l.label.kind.as_str(),
+            note: l.label.note.clone(),
+            link: l.label.link.clone(),
+            set_at: timestamp(l.at),
+        }),
     }
 }
 
@@ -202,6 +264,7 @@ pub struct CreateBody {
     content_warning: Option<String>,
     visibility: Option<String>,
     link: Option<String>,
+    sources: Option<Vec<SourceBody>>,
 }
 
 pub async fn create(
@@ -222,6 +285,7 @@ pub async fn create(
                 content_warning: body.content_warning,
                 visibility: body.visibility,
                 link: body.link,
+                sources: raw_sources(body.sources),
             },
         )
         .await?;
@@ -277,6 +341,8 @@ pub struct EditBody {
     support_kind: Option<String>,
     content_warning: Option<String>,
     link: Option<String>,
+    /// Left out: kept; `[]`: removed.
+    sources: Option<Vec<SourceBody>>,
 }
 
 pub async fn edit(
@@ -297,6 +363,7 @@ pub async fn edit(
                 content_warning: body.content_warning,
                 visibility: None,
                 link: body.link,
+                sources: raw_sources(body.sources),
             },
         )
         .await?;
@@ -438,6 +505,9 @@ pub struct TimelineParams {
     group: String,
     order: Option<String>,
     support_kind: Option<String>,
+    /// Only threads that list sources.
+    #[serde(default)]
+    with_sources: bool,
     cursor: Option<String>,
     limit: Option<u64>,
 }
@@ -484,6 +554,7 @@ pub async fn timeline(
             TimelineQuery {
                 order,
                 support_kind,
+                with_sources: q.with_sources,
                 after,
                 limit,
             },
@@ -649,4 +720,50 @@ pub async fn reject(
         .reject_post(&Origin::local(&session), post_id(&id)?, &body.reason)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct LabelBody {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    link: Option<String>,
+}
+
+/// Moderators: label a post "needs sources" or "disputed", with a note and
+/// an optional link to better information.
+pub async fn label(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<LabelBody>,
+) -> Result<Json<PostView>, ApiError> {
+    let post = state
+        .app
+        .label_post(
+            &Origin::local(&session),
+            post_id(&id)?,
+            Some(hearth_app::labels::LabelInput {
+                kind: body.kind,
+                note: body.note,
+                link: body.link.unwrap_or_default(),
+            }),
+        )
+        .await?;
+    Ok(Json(single(&state, &session, &post).await?))
+}
+
+/// Moderators: take a post's label off.
+pub async fn unlabel(
+    State(state): State<ApiState>,
+    Authenticated(session): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<PostView>, ApiError> {
+    let post = state
+        .app
+        .label_post(&Origin::local(&session), post_id(&id)?, None)
+        .await?;
+    Ok(Json(single(&state, &session, &post).await?))
 }

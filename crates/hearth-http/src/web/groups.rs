@@ -58,6 +58,9 @@ pub(super) fn need_help() -> Markup {
 #[derive(serde::Deserialize)]
 pub struct GroupQuery {
     kind: Option<String>,
+    /// Only threads that list sources (`?with_sources=true`).
+    #[serde(default)]
+    with_sources: bool,
 }
 
 /// The web address of a group's page here.
@@ -87,6 +90,7 @@ pub async fn group_page(
             TimelineQuery {
                 order: Order::Active,
                 support_kind: kind,
+                with_sources: q.with_sources,
                 after: None,
                 limit: 50,
             },
@@ -101,6 +105,7 @@ pub async fn group_page(
         .unwrap_or_default()
         .into_iter()
         .filter(|p| kind.is_none() || p.support_kind == kind)
+        .filter(|p| !q.with_sources || !p.sources.is_empty())
         .collect();
     let pinned: HashSet<i64> = listed.iter().map(|p| p.id).collect();
     listed.extend(threads.into_iter().filter(|t| !pinned.contains(&t.id)));
@@ -212,10 +217,17 @@ pub async fn group_page(
                 h2 { "Posts" }
                 nav aria-label="Filter posts by kind" {
                     ul class="filters" {
-                        li { a href=(path) aria-current=[kind.is_none().then_some("page")] { "All" } }
+                        li { a href=(path) aria-current=[(kind.is_none() && !q.with_sources).then_some("page")] { "All" } }
                         @for k in SupportKind::ALL {
-                            li { a href=(format!("{path}?kind={}", k.as_str())) aria-current=[(kind == Some(*k)).then_some("page")] { (kind_label(*k)) } }
+                            li { a href=(format!("{path}?kind={}", k.as_str())) aria-current=[(kind == Some(*k) && !q.with_sources).then_some("page")] { (kind_label(*k)) } }
                         }
+                    }
+                }
+                p {
+                    @if q.with_sources {
+                        "Showing only posts that list sources. " a href=(path) { "Show all posts" }
+                    } @else {
+                        a href=(format!("{path}?with_sources=true")) { "Show only posts with sources" }
                     }
                 }
                 @if threads.is_empty() {
@@ -233,6 +245,8 @@ pub async fn group_page(
                                     @let n = replies.get(&t.id).copied().unwrap_or(0);
                                     " · " (n) @if n == 1 { " reply" } @else { " replies" }
                                     @if t.content_warning.is_some() { " · has a content warning" }
+                                    (super::sources::sources_count(t))
+                                    @if t.label.is_some() { " · labelled by the moderators" }
                                 }
                             }
                         }
@@ -408,6 +422,7 @@ fn compose(
             (body_field(form, errors, "Your post", 8))
             (text_field("content_warning", "Content warning (optional)", "text", field(form, "content_warning"), Some("If your post talks about something distressing, say what here. Readers will see this first and choose whether to open the post."), errors, "off"))
             (text_field("link", "Link (optional)", "text", field(form, "link"), Some("A web address for an article, a service or an event."), errors, "url"))
+            (super::sources::source_rows(form, errors))
             (explained_radios(
                 "visibility",
                 "vis",
@@ -460,11 +475,16 @@ fn visibility_choices(view: &GroupView) -> Vec<(&'static str, &'static str, Stri
     choices
 }
 
+/// The source rows of a compose form.
+fn form_sources(form: &HashMap<String, String>) -> Vec<hearth_domain::sources::RawSource> {
+    super::sources::from_form(form)
+}
+
 /// Field errors from the app, in the words the forms use.
 fn field_errors(errs: Vec<hearth_domain::ValidationError>) -> Vec<FieldError> {
     errs.into_iter()
         .map(|e| FieldError {
-            field: e.field.to_owned(),
+            field: super::sources::form_field(e.field),
             message: match (e.field, e.code) {
                 ("title", "required") => "Your post needs a title".to_owned(),
                 ("body", "required") => "Write something before you send it".to_owned(),
@@ -553,6 +573,7 @@ pub async fn new_post(
         content_warning: Some(field(&form, "content_warning").to_owned()),
         visibility: Some(field(&form, "visibility").to_owned()),
         link: Some(field(&form, "link").to_owned()),
+        sources: Some(form_sources(&form)),
     };
     match state
         .app
@@ -662,6 +683,7 @@ fn moderator_tools(post: &Post, cx: &ThreadCtx<'_>, own: bool) -> Markup {
                 }
             }
         }
+        (super::sources::label_tools(post, cx.csrf))
         @if !own {
             details class="moderation" open[draft.is_some()] {
                 summary { "Moderator: remove this post" }
@@ -752,6 +774,7 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
             @if post.kind == PostKind::Thread && post.locked_at.is_some() {
                 p class="notice" { "The group's moderators closed this thread: no new replies." }
             }
+            @if !post.is_deleted() { (super::sources::label_notice(post)) }
             @if let Some(cw) = &post.content_warning {
                 details {
                     summary { "Content warning: " (cw) " (open to read)" }
@@ -760,6 +783,7 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
             } @else {
                 (body)
             }
+            @if !post.is_deleted() { (super::sources::sources_list(post)) }
             @if !post.is_deleted() && cx.can_write {
                 // A waiting post takes no reactions and no replies yet.
                 @if !post.is_held() {
@@ -1265,6 +1289,7 @@ pub async fn edit_post(
         content_warning: Some(field(&form, "content_warning").to_owned()),
         link: thread.then(|| field(&form, "link").to_owned()),
         visibility: None,
+        sources: None,
     };
     match state
         .app

@@ -25,6 +25,7 @@ pub(crate) mod pages;
 pub(crate) mod people;
 pub(crate) mod removed;
 pub(crate) mod setup;
+pub(crate) mod sources;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;

@@ -1132,6 +1132,7 @@ pub(super) fn log_cards(shown: &[ShownLine<'_>], older: Option<String>) -> Marku
                                 @match e.action {
                                     ModAction::ResolveReport => { "What they did: " }
                                     ModAction::SetPremoderation => { "Now: " }
+                                    ModAction::LabelPost => { "Note: " }
                                     ModAction::SetDomainRule => { "Rule: " }
                                     _ => { "Reason: " }
                                 }
