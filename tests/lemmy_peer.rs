@@ -1049,3 +1049,105 @@ async fn deleted_account_on_lemmy(backend: &Backend) {
         .await;
     no_refused_deliveries(&rig, &lemmy).await;
 }
+
+#[tokio::test]
+async fn a_hearth_moderators_label_and_the_sources_read_as_text_on_lemmy() {
+    each_backend!(|backend| label_on_lemmy(&backend));
+}
+
+/// Lemmy cannot show Hearth's `label` or `sources`: it reads them in the
+/// post's body. The label reaches it as the author's `Update` (the post
+/// was written on the group's server), which Lemmy applies.
+async fn label_on_lemmy(backend: &Backend) {
+    let peers = Peers::new();
+    let Some((lemmy, rig)) = scene(backend, &peers).await else {
+        return;
+    };
+    let _log = LogOnFailure(&rig);
+    let a = rig.at("a");
+    let circle = lemmy_subscribes(&rig, &lemmy, "circle", "Subscribed").await;
+    wait_until("Lemmy's admin to be a member of circle", || async {
+        (lemmy_members(&rig, &lemmy, "circle").await == 1).then_some(())
+    })
+    .await;
+    hearth_ok(
+        &rig,
+        Method::POST,
+        "/api/v1/groups/circle/join",
+        "bea",
+        None,
+    )
+    .await;
+    let thread = a
+        .write(
+            "bea",
+            "circle",
+            json!({
+                "title": "Cold water cures fatigue",
+                "body": "Try it every morning.",
+                "support_kind": "general-knowledge",
+                "visibility": "public",
+                "sources": [{"url": "https://blog.example/cold", "title": "My blog", "type": "personal-experience"}],
+            }),
+        )
+        .await;
+    let thread_url = thread["url"].as_str().unwrap().to_owned();
+    let thread_id = thread["id"].as_str().unwrap().to_owned();
+    let seen = lemmy
+        .wait_post(circle, &thread_url, "the thread on Lemmy", |_| true)
+        .await;
+    let body = seen["post"]["body"].as_str().unwrap_or_default();
+    assert!(
+        body.contains("**Sources (1 independent):**")
+            && body.contains("[My blog](https://blog.example/cold) (Personal experience)"),
+        "the sources read as a list on Lemmy: {body}"
+    );
+    let lemmy_post = seen["post"]["id"].as_i64().unwrap();
+
+    // ann, the group's moderator, labels it disputed: Lemmy shows the words.
+    hearth_ok(
+        &rig,
+        Method::PUT,
+        &format!("/api/v1/posts/{thread_id}/label"),
+        "ann",
+        Some(json!({
+            "kind": "disputed",
+            "note": "This goes against what the trials found.",
+            "link": "https://www.nice.org.uk/guidance/ng206",
+        })),
+    )
+    .await;
+    let labelled = lemmy
+        .wait_post_by_id(lemmy_post, "the label as text on Lemmy", |p| {
+            p["post"]["body"].as_str().is_some_and(|b| {
+                b.starts_with("> Disputed by the moderators: This goes against what the trials found. — better information: https://www.nice.org.uk/guidance/ng206")
+            })
+        })
+        .await;
+    assert!(
+        labelled["post"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Try it every morning."),
+        "{labelled}"
+    );
+
+    // Taken off here: the words go on Lemmy too.
+    hearth_ok(
+        &rig,
+        Method::DELETE,
+        &format!("/api/v1/posts/{thread_id}/label"),
+        "ann",
+        None,
+    )
+    .await;
+    lemmy
+        .wait_post_by_id(lemmy_post, "the label gone on Lemmy", |p| {
+            p["post"]["body"]
+                .as_str()
+                .is_some_and(|b| !b.contains("Disputed by the moderators"))
+        })
+        .await;
+
+    no_refused_deliveries(&rig, &lemmy).await;
+}
