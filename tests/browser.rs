@@ -32,8 +32,8 @@
 //! serious or critical violation.
 //!
 //! The journeys themselves are `tests/browser/journey.mjs`,
-//! `tests/browser/crisis.mjs`, `tests/browser/guidance.mjs` and
-//! `tests/browser/moderation.mjs` (see `tests/browser/README.md`). Each
+//! `tests/browser/crisis.mjs`, `tests/browser/guidance.mjs`,
+//! `tests/browser/sources.mjs` and `tests/browser/moderation.mjs` (see `tests/browser/README.md`). Each
 //! prints one JSON event per line, which this test shows as it goes; a
 //! failing run leaves screenshots, whose paths are printed with the
 //! servers' logs. With `HEARTH_UPDATE_SCREENSHOTS=1` the first journey's
@@ -480,6 +480,46 @@ async fn guidance_mentors_and_helpful_replies_in_a_browser_and_every_page_passes
             .await,
         3
     );
+}
+
+#[tokio::test]
+async fn sources_and_a_moderators_label_in_a_browser_and_every_page_passes_axe() {
+    require_installed();
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_a = HearthLogOnFailure("A", &a);
+    let env = [("HEARTH_A_URL", a.base.clone())];
+    let (journey, status) = run_journey("sources", &env, false).await;
+    let done = journey
+        .last("done")
+        .expect("the sources journey ends with `done`");
+    assert!(
+        done["pages_checked"].as_u64().is_some_and(|n| n >= 10),
+        "{done}"
+    );
+    assert!(status.success());
+    // What the browsers did is what the server holds: one thread with
+    // sources; its label set and taken off, both in the log.
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM posts WHERE sources IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM posts WHERE label_kind IS NOT NULL")
+            .await,
+        0,
+        "the label was taken off"
+    );
+    for action in ["label_post", "unlabel_post"] {
+        assert_eq!(
+            a.scalar(&format!(
+                "SELECT COUNT(*) FROM moderation_log WHERE action = '{action}'"
+            ))
+            .await,
+            1,
+            "{action} in the log"
+        );
+    }
 }
 
 /// Run the journey `name` (`tests/browser/<name>.mjs`) to its end and fail

@@ -61,7 +61,8 @@ pub(super) fn source_rows(form: &HashMap<String, String>, errors: &[FieldError])
     let rows = (filled + SPARE_ROWS).min(MAX_SOURCES);
     let error = errors.iter().find(|e| e.field == "sources");
     html! {
-        fieldset class=(if error.is_some() { "field has-error" } else { "field" }) id="sources" aria-describedby="sources-hint" {
+        fieldset class=(if error.is_some() { "sources has-error" } else { "sources" }) id="sources"
+            aria-describedby=(if error.is_some() { "sources-hint sources-error" } else { "sources-hint" }) {
             legend { "Sources (optional)" }
             p class="hint" id="sources-hint" {
                 "For posts about the illness in general, and for resources: where the information comes from. "
