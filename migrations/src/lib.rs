@@ -34,6 +34,7 @@ mod m20261130_000024_audit_log;
 mod m20261130_000025_erasure;
 mod m20261130_000026_group_visibility;
 mod m20261130_000027_retention;
+mod m20261130_000029_professionals;
 mod m20261130_000030_sources_labels;
 mod m20261130_000031_mentors_guidance;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000025_erasure::Migration),
             Box::new(m20261130_000026_group_visibility::Migration),
             Box::new(m20261130_000027_retention::Migration),
+            Box::new(m20261130_000029_professionals::Migration),
             Box::new(m20261130_000030_sources_labels::Migration),
             Box::new(m20261130_000031_mentors_guidance::Migration),
         ]

@@ -68,6 +68,8 @@ struct Shared {
     public_pem: String,
     groups: Mutex<Vec<String>>,
     outboxes: Mutex<HashMap<String, Vec<Value>>>,
+    /// More properties of a person's actor document, by name.
+    extras: Mutex<HashMap<String, Value>>,
     received: Mutex<Vec<Recorded>>,
     client: reqwest::Client,
 }
@@ -114,6 +116,7 @@ impl Hostile {
             public_pem,
             groups: Mutex::default(),
             outboxes: Mutex::default(),
+            extras: Mutex::default(),
             received: Mutex::default(),
             client: reqwest::Client::new(),
         });
@@ -159,6 +162,16 @@ impl Hostile {
             .lock()
             .unwrap()
             .insert(group.to_owned(), items);
+    }
+
+    /// Add `properties` to the actor document of the person `name` (a
+    /// professional claim, say).
+    pub fn set_person_extra(&self, name: &str, properties: Value) {
+        self.shared
+            .extras
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), properties);
     }
 
     /// A new activity id on this server.
@@ -274,11 +287,15 @@ async fn handle(
             });
             typed(StatusCode::OK, "application/jrd+json", &jrd)
         }
-        ("GET", ["users", name]) => typed(
-            StatusCode::OK,
-            ACTIVITY_JSON,
-            &actor(&shared, "Person", &format!("{base}/users/{name}"), name),
-        ),
+        ("GET", ["users", name]) => {
+            let mut doc = actor(&shared, "Person", &format!("{base}/users/{name}"), name);
+            if let Some(extra) = shared.extras.lock().unwrap().get(*name) {
+                for (k, v) in extra.as_object().into_iter().flatten() {
+                    doc[k] = v.clone();
+                }
+            }
+            typed(StatusCode::OK, ACTIVITY_JSON, &doc)
+        }
         ("GET", ["groups", name]) if is_group(name) => typed(
             StatusCode::OK,
             ACTIVITY_JSON,

@@ -78,6 +78,11 @@ pub fn person_json(urls: &Urls, account: &Account) -> ActorJson {
         featured: None,
         visibility: None,
         care: GroupCareJson::default(),
+        // A verified professional's role, naming this server as the one
+        // that verified it (checked by other servers against it).
+        professional: crate::verification::claim(urls, account)
+            .and_then(|claim| serde_json::to_value(claim).ok())
+            .unwrap_or_default(),
         id,
     }
 }
@@ -120,6 +125,7 @@ pub fn group_json(urls: &Urls, group: &Group) -> ActorJson {
             rules: None,
             support_guide: None,
         },
+        professional: serde_json::Value::Null,
         id,
     }
 }
@@ -174,6 +180,7 @@ pub fn site_json(fed: &Federation, public_key_pem: &str) -> ActorJson {
         featured: None,
         visibility: None,
         care: GroupCareJson::default(),
+        professional: serde_json::Value::Null,
         id,
     }
 }
@@ -365,6 +372,7 @@ impl Object for RemoteActorObject {
             featured: None,
             visibility: a.group_visibility.map(|v| v.as_str().to_owned()),
             care: GroupCareJson::default(),
+            professional: serde_json::Value::Null,
             id,
         })
     }
@@ -378,7 +386,7 @@ impl Object for RemoteActorObject {
 
     async fn from_json(json: ActorJson, data: &Data) -> Result<Self, FederationError> {
         let care = (json.kind == "Group").then(|| (json.id.to_string(), json.care.clone()));
-        let fetched = fetched_actor(json)?;
+        let fetched = read_actor(json, data).await?;
         let app = &data.app_data().app;
         let actor = RemoteActorObject::new(app.remember_actor(fetched).await?)?;
         // A group's guidance, from its own document.
@@ -450,6 +458,23 @@ pub fn verify_actor_document(
     Ok(())
 }
 
+/// An actor document, verified, as stored: a person's professional claim
+/// is checked against the server it names first (network work, done
+/// before anything is stored).
+pub(crate) async fn read_actor(
+    json: ActorJson,
+    data: &Data,
+) -> Result<FetchedActor, FederationError> {
+    let claim = match json.kind.as_str() {
+        "Person" => json.professional.clone(),
+        _ => serde_json::Value::Null,
+    };
+    let id = json.id.clone();
+    let mut fetched = fetched_actor(json)?;
+    fetched.professional = crate::verification::check(data, &id, &claim).await;
+    Ok(fetched)
+}
+
 fn fetched_actor(json: ActorJson) -> Result<FetchedActor, FederationError> {
     let key = json
         .public_key
@@ -486,6 +511,7 @@ fn fetched_actor(json: ActorJson) -> Result<FetchedActor, FederationError> {
             ("Group", Some(v)) => Some(v.parse().unwrap_or(GroupVisibility::Members)),
             _ => None,
         },
+        professional: Default::default(),
     })
 }
 

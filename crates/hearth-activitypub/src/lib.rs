@@ -37,6 +37,7 @@ pub mod serve;
 mod sign;
 pub mod signatures;
 pub mod translate;
+pub mod verification;
 pub mod warning;
 pub mod wire;
 

@@ -134,6 +134,10 @@ pub struct IncomingObject {
     /// Hearth's own property `supportKind` (or `hearth:supportKind`): any
     /// string; callers validate it.
     pub support_kind: Option<String>,
+    /// Hearth's `speakingAs` (`peer` or `professional`), unchecked.
+    pub speaking_as: Option<String>,
+    /// Hearth's `disclaimer` of a professional's post, unchecked.
+    pub disclaimer: Option<String>,
     /// Hearth's own `sources` (or `hearth:sources`): each entry's `href`,
     /// `name` and `sourceType`, unchecked.
     pub sources: Vec<IncomingSource>,
@@ -281,6 +285,12 @@ pub fn parse_object(value: &Value) -> Result<IncomingObject, ObjectError> {
             .find_map(|key| text(map, key)),
         sources: incoming_sources(map),
         label: incoming_label(map),
+        speaking_as: ["speakingAs", "hearth:speakingAs"]
+            .iter()
+            .find_map(|key| text(map, key)),
+        disclaimer: ["disclaimer", "hearth:disclaimer"]
+            .iter()
+            .find_map(|key| text(map, key)),
     })
 }
 

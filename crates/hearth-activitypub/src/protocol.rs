@@ -95,6 +95,17 @@ pub struct ActorJson {
     /// `hearth:visibility`). Other software leaves it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<String>,
+    /// On Hearth people: a professional role and the server that verified
+    /// it (`hearth:professional`, a [`crate::wire::Verification`]). Read
+    /// as it comes; believed only once that server confirms it
+    /// (`crate::verification`).
+    #[serde(
+        default,
+        skip_serializing_if = "Value::is_null",
+        alias = "hearth:professional",
+        alias = "urn:hearth:ns#professional"
+    )]
+    pub professional: Value,
     /// On Hearth groups: peer mentors, helpful replies and guidance.
     #[serde(flatten)]
     pub care: GroupCareJson,

@@ -21,7 +21,7 @@ use hearth_app::events::{
 use hearth_app::records::{Post, PostKind};
 use hearth_app::{Outgoing, PortError, Urls};
 use hearth_domain::peer::Software;
-use hearth_domain::post::Visibility;
+use hearth_domain::post::{SpeakingAs, Visibility};
 use hearth_domain::text;
 
 use crate::wire::{
@@ -79,6 +79,7 @@ pub fn post_object(post: &Post, group_handle: &str) -> PostObject {
         })),
         PostKind::Reply => post.content_warning.clone(),
     };
+    let disclaimer = professional_disclaimer(post);
     PostObject {
         context: None,
         id: post.ap_id.clone(),
@@ -87,7 +88,16 @@ pub fn post_object(post: &Post, group_handle: &str) -> PostObject {
         audience: post.group_ap_id.clone(),
         to,
         cc,
-        content: post.content_html.clone(),
+        // A professional's disclaimer as the last paragraph, for software
+        // that reads no Hearth terms (Mastodon); Hearth takes it off again.
+        content: match disclaimer {
+            Some(d) => format!(
+                "{}{}",
+                post.content_html,
+                crate::warning::disclaimer_paragraph(d)
+            ),
+            None => post.content_html.clone(),
+        },
         media_type: "text/html",
         source: markdown_source(post),
         sensitive: false,
@@ -132,6 +142,17 @@ pub fn post_object(post: &Post, group_handle: &str) -> PostObject {
                 published: timestamp(l.at),
             })
         }),
+        speaking_as: (post.speaking_as == SpeakingAs::Professional)
+            .then_some(SpeakingAs::Professional.as_str()),
+        disclaimer: disclaimer.map(str::to_owned),
+    }
+}
+
+/// The disclaimer a professional's post carries, if it is one.
+fn professional_disclaimer(post: &Post) -> Option<&str> {
+    match post.speaking_as {
+        SpeakingAs::Professional => post.disclaimer.as_deref().filter(|d| !d.is_empty()),
+        SpeakingAs::Peer => None,
     }
 }
 
@@ -145,9 +166,11 @@ fn markdown_source(post: &Post) -> Option<Source> {
         PostKind::Reply => None,
     };
     let annotated = post.label.is_some() || !post.sources.is_empty();
+    let disclaimer = professional_disclaimer(post);
     let body = if !post.source.is_empty() {
         post.source.clone()
-    } else if post.content_warning.is_some() || kind.is_some() || annotated {
+    } else if post.content_warning.is_some() || kind.is_some() || annotated || disclaimer.is_some()
+    {
         text::html_to_plain(&post.content_html)
     } else {
         return None;
@@ -167,6 +190,9 @@ fn markdown_source(post: &Post) -> Option<Source> {
             kind.explain(),
             kind.hashtag(),
         ));
+    }
+    if let Some(disclaimer) = disclaimer {
+        content.push_str(&crate::warning::disclaimer_line(disclaimer));
     }
     Some(Source {
         content,
@@ -213,7 +239,13 @@ pub fn thread_note(post: &Post, group_handle: &str) -> PostObject {
         "<p><strong>{}</strong></p><p>{}</p><p><a href=\"{link}\">{link}</a></p>{}",
         escape(&post.title),
         escape(&excerpt),
-        crate::readable::html(post.label.as_ref().map(|l| &l.label), &post.sources),
+        format!(
+            "{}{}",
+            crate::readable::html(post.label.as_ref().map(|l| &l.label), &post.sources),
+            professional_disclaimer(post)
+                .map(crate::warning::disclaimer_paragraph)
+                .unwrap_or_default()
+        ),
     );
     note.summary = post.content_warning.clone();
     note.source = None;
@@ -500,6 +532,35 @@ pub fn event(urls: &Urls, event: &Event) -> Result<Vec<Outgoing>, PortError> {
         } => guidance_changed(urls, group, rules_html, guide_html, inboxes),
         Event::Reported(flag) => reported(urls, flag),
         Event::ReportResolved(resolved) => report_resolved(urls, resolved),
+        Event::ActorUpdated {
+            id,
+            account,
+            inboxes,
+        } => {
+            // The whole document, as its id serves it; receivers fetch it
+            // again from there (only the person may update it).
+            let actor = urls.user(&account.username).to_string();
+            let mut person = crate::actors::person_json(urls, account);
+            person.context = serde_json::Value::Null;
+            let mut update = Activity::new(
+                ActivityType::Update,
+                id.clone(),
+                actor.clone(),
+                person,
+                vec![AS_PUBLIC.to_owned()],
+            )
+            .with_context(Context::Actors);
+            update.cc = Vec::new();
+            Ok(vec![Outgoing {
+                id: id.clone(),
+                kind: "Update".into(),
+                actor,
+                body: json(&update)?,
+                inboxes: inboxes.clone(),
+                about: None,
+                private_to_group: None,
+            }])
+        }
         Event::ActorErased { id, actor, inboxes } => {
             // Addressed to the public as Lemmy requires of it: it names
             // the person only, nothing they wrote.
@@ -1217,6 +1278,8 @@ mod tests {
             sources: Vec::new(),
             label: None,
             label_at: None,
+            speaking_as: SpeakingAs::Peer,
+            disclaimer: None,
         }
     }
 
@@ -1415,6 +1478,37 @@ mod tests {
     fn a_relayed_post_carries_no_replies_collection_of_another_server() {
         let sent = relayed(Visibility::Members);
         assert!(sent[0]["object"]["object"].get("replies").is_none());
+    }
+
+    #[test]
+    fn a_professionals_post_carries_the_disclaimer_for_every_reader() {
+        let mut post = thread_here(None);
+        post.speaking_as = SpeakingAs::Professional;
+        post.disclaimer = Some("Not advice. Ask your <care> team.".into());
+        let page = serde_json::to_value(post_object(&post, "peers@a.example")).unwrap();
+        assert_eq!(page["speakingAs"], "professional");
+        assert_eq!(page["disclaimer"], "Not advice. Ask your <care> team.");
+        assert!(page["content"].as_str().unwrap().ends_with(
+            "<p><em>Speaking as a professional: Not advice. Ask your &lt;care&gt; team.</em></p>"
+        ));
+        assert!(
+            page["source"]["content"]
+                .as_str()
+                .unwrap()
+                .ends_with("\n\n*Speaking as a professional: Not advice. Ask your <care> team.*")
+        );
+        let note = serde_json::to_value(thread_note(&post, "peers@a.example")).unwrap();
+        assert!(
+            note["content"]
+                .as_str()
+                .unwrap()
+                .contains("Speaking as a professional")
+        );
+        // A peer's post says nothing of it.
+        let peer =
+            serde_json::to_value(post_object(&thread_here(None), "peers@a.example")).unwrap();
+        assert!(peer.get("speakingAs").is_none() && peer.get("disclaimer").is_none());
+        assert!(!peer.to_string().contains("Speaking as"));
     }
 
     #[test]

@@ -140,6 +140,11 @@ pub(crate) async fn received(
             )
             .await?
         }
+        // A person's own document changed (a professional role verified
+        // or revoked): fetched again from their server.
+        "Update" if envelope.object_kind.as_deref() == Some("Person") => {
+            person_updated(data, &origin, &object_id()?, &envelope.actor).await?
+        }
         "Create" | "Update" => {
             let obj = objects::parse_object(&envelope.object).map_err(malformed)?;
             // A moderator of another server labels a post in a group
@@ -216,6 +221,34 @@ pub(crate) async fn received(
         }
         other => Received::Ignored(format!("{other} activities are not used by Hearth yet")),
     })
+}
+
+/// `Update{Person}`: only the person may say their document changed. It
+/// is fetched again from their server (what the activity embeds is not
+/// taken), their professional claim checked against the server it names,
+/// and stored through the one door.
+async fn person_updated(
+    data: &Data,
+    origin: &Origin,
+    person: &Url,
+    actor: &Url,
+) -> Result<Received, InboxError> {
+    if person != actor {
+        return Err(InboxError::OriginMismatch(format!(
+            "Update of {person} by {actor}: a person's document is theirs alone"
+        )));
+    }
+    let fed = data.app_data();
+    let json = fetch_object_http::<Federation, crate::protocol::ActorJson>(person, data)
+        .await
+        .map_err(|e| InboxError::NotFound(format!("cannot fetch {person}: {e}")))?
+        .object;
+    crate::actors::verify_actor_document(&json, person, &fed.urls)
+        .map_err(|e| InboxError::Malformed(e.to_string()))?;
+    let fetched = crate::actors::read_actor(json, data)
+        .await
+        .map_err(|e| InboxError::Malformed(e.to_string()))?;
+    Ok(fed.app.receive_person_update(origin, fetched).await?)
 }
 
 /// The support reaction an incoming vote or reaction stands for; Hearth has
@@ -629,8 +662,23 @@ pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> boo
     let shown_label = obj.label.clone().flatten().and_then(|l| {
         hearth_domain::sources::label_from_remote(&l.label_type, &l.note, l.href.as_deref())
     });
+    // A professional's disclaimer, which Hearth also puts at the end of
+    // the text for software that reads no Hearth terms, comes off again.
+    let disclaimer = match obj.speaking_as.as_deref() {
+        Some("professional") => obj.disclaimer.as_deref(),
+        _ => None,
+    };
+    let html = obj.content_html.as_ref().map(|html| match disclaimer {
+        Some(d) => crate::warning::without_suffix(html, &crate::warning::disclaimer_paragraph(d)),
+        None => html.clone(),
+    });
     let markdown = obj.source_markdown.as_ref().map(|markdown| {
-        let mut markdown = markdown.clone();
+        let mut markdown = match disclaimer {
+            Some(d) => {
+                crate::warning::without_suffix(markdown, &crate::warning::disclaimer_line(d))
+            }
+            None => markdown.clone(),
+        };
         if let Some(kind) = kind {
             let line = crate::warning::support_line(kind.explain(), kind.hashtag());
             markdown = crate::warning::without_support_line(&markdown, &line);
@@ -655,13 +703,15 @@ pub(crate) fn incoming_post(obj: &IncomingObject, is_group: impl Fn(&Url) -> boo
         updated: obj.updated,
         content: RemoteContent {
             name: obj.name.clone(),
-            html: obj.content_html.clone(),
+            html,
             markdown,
             warning,
             support_kind: obj.support_kind.clone(),
             hashtags: obj.hashtags().map(str::to_owned).collect(),
             link: obj.link.as_ref().map(Url::to_string),
             sources: raw_sources,
+            speaking_as: obj.speaking_as.clone(),
+            disclaimer: obj.disclaimer.clone(),
         },
         mentions: obj.mentions().map(Url::to_string).collect(),
     }

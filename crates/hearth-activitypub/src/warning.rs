@@ -53,9 +53,54 @@ pub fn without_support_line(markdown: &str, line: &str) -> String {
     markdown.strip_suffix(line).unwrap_or(markdown).to_owned()
 }
 
+/// The last line of a professional's post in Markdown (Lemmy, Mbin and
+/// PieFed read `source` and no Hearth terms): the disclaimer.
+pub fn disclaimer_line(disclaimer: &str) -> String {
+    let text = disclaimer
+        .replace(['*', '_'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("\n\n*Speaking as a professional: {text}*")
+}
+
+/// The last paragraph of a professional's post in HTML (Mastodon reads
+/// `content` and no Hearth terms): the disclaimer, escaped.
+pub fn disclaimer_paragraph(disclaimer: &str) -> String {
+    let escaped = disclaimer
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    format!("<p><em>Speaking as a professional: {escaped}</em></p>")
+}
+
+/// `text` without `suffix` (a disclaimer line or paragraph made above),
+/// when it ends so.
+pub fn without_suffix(text: &str, suffix: &str) -> String {
+    text.strip_suffix(suffix).unwrap_or(text).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_disclaimer_comes_off_again() {
+        let d = "Not advice. Ask <your> team.";
+        let md = format!("Hello{}", disclaimer_line(d));
+        assert_eq!(
+            md,
+            "Hello\n\n*Speaking as a professional: Not advice. Ask <your> team.*"
+        );
+        assert_eq!(without_suffix(&md, &disclaimer_line(d)), "Hello");
+        let html = format!("<p>Hello</p>{}", disclaimer_paragraph(d));
+        assert!(html.ends_with("Ask &lt;your&gt; team.</em></p>"));
+        assert_eq!(
+            without_suffix(&html, &disclaimer_paragraph(d)),
+            "<p>Hello</p>"
+        );
+    }
 
     #[test]
     fn the_support_line_comes_off_again() {

@@ -62,6 +62,22 @@ struct ActorTerms {
     /// A group's "how to give support here" guide (HTML).
     #[serde(rename = "supportGuide")]
     support_guide: &'static str,
+    /// A person's verified professional role ([`Verification`]).
+    professional: &'static str,
+    #[serde(rename = "Verification")]
+    verification: &'static str,
+    role: &'static str,
+    #[serde(rename = "verifiedBy")]
+    verified_by: IdTerm,
+}
+
+/// A term whose value is an IRI (`{"@id": ..., "@type": "@id"}`).
+#[derive(Serialize)]
+struct IdTerm {
+    #[serde(rename = "@id")]
+    id: &'static str,
+    #[serde(rename = "@type")]
+    kind: &'static str,
 }
 
 #[derive(Serialize)]
@@ -80,6 +96,11 @@ struct PostTerms {
     label: &'static str,
     #[serde(rename = "labelType")]
     label_type: &'static str,
+    /// `peer` or `professional`.
+    #[serde(rename = "speakingAs")]
+    speaking_as: &'static str,
+    /// A professional's post: its disclaimer, as plain text.
+    disclaimer: &'static str,
 }
 
 impl Serialize for Context {
@@ -99,6 +120,8 @@ impl Serialize for Context {
                     source_type: "hearth:sourceType",
                     label: "hearth:label",
                     label_type: "hearth:labelType",
+                    speaking_as: "hearth:speakingAs",
+                    disclaimer: "hearth:disclaimer",
                 })?;
                 seq.end()
             }
@@ -129,6 +152,13 @@ impl Serialize for Context {
                     helpful: "hearth:helpful",
                     rules: "hearth:rules",
                     support_guide: "hearth:supportGuide",
+                    professional: "hearth:professional",
+                    verification: "hearth:Verification",
+                    role: "hearth:role",
+                    verified_by: IdTerm {
+                        id: "hearth:verifiedBy",
+                        kind: "@id",
+                    },
                 })?;
                 seq.end()
             }
@@ -312,7 +342,7 @@ pub struct ActorTombstone {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: TombstoneType,
-    /// Always `Person`.
+    /// `Person` (or `Verification`, a revoked professional's).
     pub former_type: &'static str,
 }
 
@@ -364,6 +394,14 @@ pub struct PostObject {
     /// Hearth's support kind (threads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub support_kind: Option<&'static str>,
+    /// Hearth's `speakingAs`: only on a professional's post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speaking_as: Option<&'static str>,
+    /// Hearth's `disclaimer` of a professional's post (plain text; also
+    /// the content's last paragraph, for software that reads no Hearth
+    /// terms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclaimer: Option<String>,
     /// Hearth's sources (general-knowledge and resource threads).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<SourceRef>,
@@ -399,6 +437,33 @@ pub struct LabelNote {
     pub attributed_to: String,
     pub published: String,
 }
+
+/// A member's verified professional role, as their actor carries it
+/// (`professional`) and as the verifying server serves it at its `id`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    #[serde(rename = "@context", skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: VerificationType,
+    pub role: String,
+    /// The verifying server's root.
+    pub verified_by: String,
+    /// The actor verified.
+    pub subject: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum VerificationType {
+    Verification,
+}
+
+/// The `Update` of a member's actor, which embeds their whole document.
+pub type PersonUpdate = Activity<crate::protocol::ActorJson>;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -184,6 +184,7 @@ impl App {
                 },
                 url: id.to_owned(),
                 local: true,
+                professional: None,
             });
         }
         Ok(match remote::find_actor(&self.db, id).await? {
@@ -196,12 +197,14 @@ impl App {
                 },
                 url: id.to_owned(),
                 local: false,
+                professional: None,
             },
             None => Author {
                 handle: id.to_owned(),
                 display_name: id.to_owned(),
                 url: id.to_owned(),
                 local: false,
+                professional: None,
             },
         })
     }

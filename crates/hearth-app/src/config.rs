@@ -46,6 +46,7 @@ pub struct Config {
     pub moderation: ModerationConfig,
     pub privacy: PrivacyConfig,
     pub crisis: CrisisConfig,
+    pub trust: TrustConfig,
     pub log: LogConfig,
 }
 
@@ -112,6 +113,14 @@ pub struct ModerationConfig {
     /// the group's moderators) so the removal can be undone; 0: erased at
     /// once, and a removal cannot be undone.
     pub removed_kept_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustConfig {
+    /// The short disclaimer under every post a verified professional
+    /// writes "as a professional" (plain text, one paragraph).
+    pub professional_disclaimer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -491,6 +500,11 @@ impl Config {
             {
                 return fail(&key, format!("\"{}\": url must be a web address", r.name));
             }
+        }
+        if let Err(message) =
+            hearth_domain::professional::check_disclaimer(&self.trust.professional_disclaimer)
+        {
+            return fail("trust.professional_disclaimer", message);
         }
         Ok(())
     }

@@ -78,6 +78,15 @@ pub enum Event {
     /// A member's account here was deleted: every server that holds
     /// anything of it is told to delete the person and all they wrote
     /// (`Delete` of the actor, with Lemmy's `removeData`).
+    /// A member's actor changed in a way other servers must hear about
+    /// (a professional role verified or revoked): `Update{Person}` to
+    /// every server that holds the actor.
+    ActorUpdated {
+        /// The activity's id.
+        id: String,
+        account: hearth_db::accounts::Account,
+        inboxes: Vec<String>,
+    },
     ActorErased {
         /// The activity's id.
         id: String,

@@ -133,6 +133,17 @@ impl Urls {
         self.at(&format!("/activities/{}", uuid::Uuid::new_v4()))
     }
 
+    /// This server's root, as it names itself when it verifies.
+    pub fn root(&self) -> Url {
+        self.at("/")
+    }
+
+    /// A professional's verification here, served to the servers that
+    /// check it (`hearth_domain::professional`).
+    pub fn verification(&self, id: i64) -> Url {
+        self.at(&format!("/verifications/{id}"))
+    }
+
     pub fn post(&self, id: &str) -> Url {
         self.at(&format!("/p/{id}"))
     }

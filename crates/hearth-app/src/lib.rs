@@ -41,6 +41,7 @@ pub mod origin;
 pub mod policy;
 pub mod port;
 pub mod posts;
+pub mod professionals;
 mod recent;
 pub mod servers;
 pub mod subscriptions;
@@ -71,9 +72,10 @@ pub mod records {
         ClaimLimits, DeliveryState, DueDelivery, HEARTBEAT as DELIVERY_HEARTBEAT,
         Outcome as DeliveryOutcome, RetryPolicy,
     };
-    pub use hearth_db::remote::{FetchedActor, RemoteActor, RemoteMembership};
+    pub use hearth_db::remote::{ClaimCheck, FetchedActor, RemoteActor, RemoteMembership};
     pub use hearth_db::removed::Removed;
     pub use hearth_db::tokens::Session;
+    pub use hearth_db::verifications::Verification;
 }
 
 pub use records::{Account, Session};

@@ -248,6 +248,7 @@ impl App {
                 },
                 url: ap_id.to_owned(),
                 local: true,
+                professional: None,
             });
         }
         Ok(match remote::find_actor(&self.db, ap_id).await? {
@@ -260,12 +261,14 @@ impl App {
                 },
                 url: a.ap_id.clone(),
                 local: false,
+                professional: None,
             },
             None => Author {
                 handle: ap_id.to_owned(),
                 display_name: ap_id.to_owned(),
                 url: ap_id.to_owned(),
                 local: false,
+                professional: None,
             },
         })
     }

@@ -35,6 +35,7 @@ use hearth_domain::content::{Content, Typed};
 use hearth_domain::federation_policy::Standing;
 use hearth_domain::moderation::ModAction;
 use hearth_domain::post::{Reaction, SupportKind, Visibility};
+use hearth_domain::professional::{Professional, ProfessionalRole};
 use hearth_domain::sources::{RawSource, Source};
 use hearth_domain::{ValidationError, text};
 
@@ -93,6 +94,9 @@ pub struct PostInput {
     /// Sources (general-knowledge and resource threads); `None` keeps
     /// them when editing, `Some(vec![])` removes them.
     pub sources: Option<Vec<RawSource>>,
+    /// `peer` (the default) or `professional` (verified professionals
+    /// only); left out when editing keeps the post's.
+    pub speaking_as: Option<String>,
 }
 
 /// Timeline filters.
@@ -236,14 +240,17 @@ impl App {
             sources: input.sources.as_deref().unwrap_or(&[]),
         });
         let visibility = parse_visibility(input.visibility.as_deref(), group);
-        let (content, visibility) = match (content, visibility) {
-            (Ok(content), Ok(visibility)) => (content, visibility),
-            (content, visibility) => {
+        let speaking = self.speaking(origin, input.speaking_as.as_deref(), None);
+        let (mut content, visibility) = match (content, visibility, speaking) {
+            (Ok(content), Ok(visibility), Ok(_)) => (content, visibility),
+            (content, visibility, speaking) => {
                 let mut errors = content.err().unwrap_or_default();
                 errors.extend(visibility.err());
+                errors.extend(speaking.err());
                 return Err(AppError::Invalid(errors));
             }
         };
+        self.speak(origin, input.speaking_as.as_deref(), None, &mut content)?;
         let target = Target::Thread {
             group: group.clone(),
             visibility,
@@ -263,8 +270,17 @@ impl App {
         let content = Content::reply(
             input.body.as_deref().unwrap_or(""),
             input.content_warning.as_deref().unwrap_or(""),
-        )
-        .map_err(AppError::Invalid)?;
+        );
+        let speaking = self.speaking(origin, input.speaking_as.as_deref(), None);
+        let mut content = match (content, speaking) {
+            (Ok(content), Ok(_)) => content,
+            (content, speaking) => {
+                let mut errors = content.err().unwrap_or_default();
+                errors.extend(speaking.err());
+                return Err(AppError::Invalid(errors));
+            }
+        };
+        self.speak(origin, input.speaking_as.as_deref(), None, &mut content)?;
         let parent = self.post_by_id(parent_id).await?;
         self.write(origin, Target::Reply { parent }, content, Identity::Minted)
             .await?
@@ -311,7 +327,13 @@ impl App {
         };
         // Refuse who may not edit before judging what they wrote.
         let group = self.check_edit(origin, &post).await?;
-        let content = content.map_err(AppError::Invalid)?;
+        let mut content = content.map_err(AppError::Invalid)?;
+        self.speak(
+            origin,
+            input.speaking_as.as_deref(),
+            Some(&post),
+            &mut content,
+        )?;
         self.change(origin, post, group, content, Utc::now())
             .await?
             .ok_or_else(|| AppError::Internal("an edit was applied twice".into()))
@@ -547,6 +569,8 @@ impl App {
                 published_at: published,
                 held_activity: held.then(|| activity.clone()),
                 limited,
+                speaking_as: content.speaking_as,
+                disclaimer: content.disclaimer,
             },
         )
         .await;
@@ -639,6 +663,8 @@ impl App {
                 link: content.link,
                 sources: content.sources,
                 updated_at,
+                speaking_as: content.speaking_as,
+                disclaimer: content.disclaimer,
             },
         )
         .await?;
@@ -1402,6 +1428,7 @@ impl App {
                 display_name: id.to_owned(),
                 url: id.to_owned(),
                 local: false,
+                professional: None,
             });
         }
         Ok(out)
@@ -1418,6 +1445,14 @@ impl App {
             },
             url: ap_id.to_owned(),
             local: true,
+            professional: a
+                .professional_role
+                .as_deref()
+                .and_then(ProfessionalRole::from_remote)
+                .map(|role| Professional {
+                    role,
+                    verified_by: self.config.domain.to_ascii_lowercase(),
+                }),
         }
     }
 
@@ -1512,6 +1547,7 @@ fn remote_author(a: &posts::RemoteAuthor) -> Author {
         },
         url: a.ap_id.clone(),
         local: false,
+        professional: a.professional.clone(),
     }
 }
 
@@ -1601,6 +1637,28 @@ pub struct Author {
     pub display_name: String,
     pub url: String,
     pub local: bool,
+    /// Their professional role and who verified it: verified here and
+    /// not revoked, or confirmed by the verifying server itself.
+    pub professional: Option<Professional>,
+}
+
+impl Author {
+    /// The disclaimer shown under `post` when it was written as a
+    /// professional and its author's verification holds now (here, or
+    /// confirmed by the server that verified them); `None` shows it as a
+    /// peer's post. Revoking the verification takes the badge and the
+    /// professional's voice off every post at once.
+    pub fn disclaimer_for<'a>(&self, post: &'a Post) -> Option<&'a str> {
+        (post.speaking_as == hearth_domain::post::SpeakingAs::Professional
+            && self.professional.is_some()
+            && !post.is_deleted())
+        .then(|| {
+            post.disclaimer
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .unwrap_or(hearth_domain::professional::DEFAULT_DISCLAIMER)
+        })
+    }
 }
 
 /// A plain-text excerpt of a removal reason another server gave.
@@ -1736,6 +1794,7 @@ mod tests {
                 public_key_pem: String::new(),
                 manually_approves_followers: false,
                 group_visibility: None,
+                professional: Default::default(),
             },
         )
         .await);
@@ -1786,6 +1845,8 @@ mod tests {
                 held_activity: None,
                 limited: false,
                 sources: Vec::new(),
+                speaking_as: Default::default(),
+                disclaimer: None,
             };
             let thread = ok(posts::insert(&db, new(None, 0)).await);
             for n in 1..=(i % 4) {

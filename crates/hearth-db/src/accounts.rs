@@ -27,6 +27,32 @@ pub struct Account {
     pub public_key_pem: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A moderator the admin trusts to verify professionals (admins always
+    /// may).
+    pub may_verify: bool,
+    /// The professional role verified here, while the verification holds
+    /// (boxed: most accounts have none, and accounts travel in enums).
+    pub professional: Option<Box<LocalProfessional>>,
+}
+
+/// A member's professional role, verified here and not revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalProfessional {
+    pub role: String,
+    /// The verification's id (`crate::verifications`).
+    pub verification_id: i64,
+}
+
+impl Account {
+    /// The professional role verified here, while it holds.
+    pub fn professional_role(&self) -> Option<&str> {
+        self.professional.as_ref().map(|p| p.role.as_str())
+    }
+
+    /// The live verification's id.
+    pub fn verification_id(&self) -> Option<i64> {
+        self.professional.as_ref().map(|p| p.verification_id)
+    }
 }
 
 impl TryFrom<users::Model> for Account {
@@ -55,6 +81,14 @@ impl TryFrom<users::Model> for Account {
             public_key_pem: row.public_key_pem,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            may_verify: row.may_verify,
+            professional: match (row.professional_role, row.verification_id) {
+                (Some(role), Some(verification_id)) => Some(Box::new(LocalProfessional {
+                    role,
+                    verification_id,
+                })),
+                _ => None,
+            },
         })
     }
 }

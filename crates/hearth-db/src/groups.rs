@@ -861,6 +861,7 @@ mod tests {
                 public_key_pem: String::new(),
                 manually_approves_followers: false,
                 group_visibility: None,
+                professional: Default::default(),
             },
         )
         .await

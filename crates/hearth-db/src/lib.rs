@@ -33,6 +33,7 @@ pub mod servers;
 pub mod setup;
 pub mod sign_ins;
 pub mod tokens;
+pub mod verifications;
 
 pub use connect::{
     Backend, ConnectSettings, WriteTxn, applied_migrations, begin_write, connect, migrate, ping,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use hearth_domain::post::{Reaction, SupportKind, Visibility};
+use hearth_domain::post::{Reaction, SpeakingAs, SupportKind, Visibility};
 use hearth_domain::sources::{Label, LabelKind, Source};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
@@ -72,6 +72,11 @@ pub struct Post {
     /// group, whatever its own addressing.
     pub limited_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
+    /// Written as a peer or as a professional (shown as one only while
+    /// its author's verification holds).
+    pub speaking_as: SpeakingAs,
+    /// A professional's post: the disclaimer it carries.
+    pub disclaimer: Option<String>,
     /// What backs the post, in its author's order (general-knowledge and
     /// resource threads).
     pub sources: Vec<Source>,
@@ -188,6 +193,10 @@ impl TryFrom<posts::Model> for Post {
             hidden_at: r.hidden_at,
             limited_at: r.limited_at,
             last_activity_at: r.last_activity_at,
+            // A word this version does not know reads as a peer's: no
+            // professional's standing is shown that was not chosen.
+            speaking_as: r.speaking_as.parse().unwrap_or_default(),
+            disclaimer: r.disclaimer,
         })
     }
 }
@@ -218,6 +227,8 @@ pub struct NewPost {
     pub held_activity: Option<String>,
     /// Its author's server is limited.
     pub limited: bool,
+    pub speaking_as: SpeakingAs,
+    pub disclaimer: Option<String>,
     pub sources: Vec<Source>,
 }
 
@@ -268,6 +279,8 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<Post, DbE
         held_activity: Set(new.held_activity),
         limited_at: Set(new.limited.then(Utc::now)),
         sources: Set(sources_column(&new.sources)?),
+        speaking_as: Set(new.speaking_as.as_str().to_owned()),
+        disclaimer: Set(new.disclaimer),
         last_activity_at: Set(now),
         created_at: Set(now),
         ..Default::default()
@@ -317,6 +330,8 @@ pub struct PostEdit {
     pub link: Option<String>,
     pub sources: Vec<Source>,
     pub updated_at: DateTime<Utc>,
+    pub speaking_as: SpeakingAs,
+    pub disclaimer: Option<String>,
 }
 
 pub async fn update(db: &impl ConnectionTrait, id: i64, edit: PostEdit) -> Result<Post, DbError> {
@@ -332,6 +347,8 @@ pub async fn update(db: &impl ConnectionTrait, id: i64, edit: PostEdit) -> Resul
     row.support_kind = Set(edit.support_kind.map(|k| k.as_str().to_owned()));
     row.link = Set(edit.link);
     row.sources = Set(sources_column(&edit.sources)?);
+    row.speaking_as = Set(edit.speaking_as.as_str().to_owned());
+    row.disclaimer = Set(edit.disclaimer);
     row.updated_at = Set(Some(edit.updated_at));
     Post::try_from(row.update(db).await?)
 }
@@ -354,6 +371,7 @@ pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64) -> Result<Post, Db
     row.label_note = Set(None);
     row.label_link = Set(None);
     row.label_by = Set(None);
+    row.disclaimer = Set(None);
     row.deleted_at = Set(Some(Utc::now()));
     reactions::Entity::delete_many()
         .filter(reactions::Column::PostId.eq(id))
@@ -874,6 +892,8 @@ pub async fn reaction_summary(
 pub struct LocalAuthor {
     pub username: String,
     pub display_name: String,
+    /// Their professional role, while its verification here holds.
+    pub professional_role: Option<String>,
 }
 
 /// The local accounts among `usernames` (any letter case), in one query
@@ -884,10 +904,11 @@ pub async fn local_authors(
 ) -> Result<Vec<LocalAuthor>, DbError> {
     let mut out = Vec::new();
     for chunk in usernames.chunks(IN_LIST_MAX) {
-        let rows: Vec<(String, String)> = users::Entity::find()
+        let rows: Vec<(String, String, Option<String>)> = users::Entity::find()
             .select_only()
             .column(users::Column::Username)
             .column(users::Column::DisplayName)
+            .column(users::Column::ProfessionalRole)
             .filter(
                 users::Column::UsernameCanonical
                     .is_in(chunk.iter().map(|u| u.to_ascii_lowercase())),
@@ -897,9 +918,10 @@ pub async fn local_authors(
             .await?;
         out.extend(
             rows.into_iter()
-                .map(|(username, display_name)| LocalAuthor {
+                .map(|(username, display_name, professional_role)| LocalAuthor {
                     username,
                     display_name,
+                    professional_role,
                 }),
         );
     }
@@ -913,6 +935,8 @@ pub struct RemoteAuthor {
     pub preferred_username: String,
     pub authority: String,
     pub name: String,
+    /// Their professional role, as its verifying server confirmed it.
+    pub professional: Option<hearth_domain::professional::Professional>,
 }
 
 /// The known actors among `ap_ids`, in one query that leaves out their
@@ -923,26 +947,35 @@ pub async fn remote_authors(
 ) -> Result<Vec<RemoteAuthor>, DbError> {
     let mut out = Vec::new();
     for chunk in ap_ids.chunks(IN_LIST_MAX) {
-        let rows: Vec<(String, String, String, String)> = remote_actors::Entity::find()
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        )> = remote_actors::Entity::find()
             .select_only()
             .column(remote_actors::Column::ApId)
             .column(remote_actors::Column::PreferredUsername)
             .column(remote_actors::Column::Authority)
             .column(remote_actors::Column::Name)
+            .column(remote_actors::Column::ProfessionalRole)
+            .column(remote_actors::Column::ProfessionalVerifiedBy)
             .filter(remote_actors::Column::ApId.is_in(chunk.iter().map(String::as_str)))
             .into_tuple()
             .all(db)
             .await?;
-        out.extend(
-            rows.into_iter().map(
-                |(ap_id, preferred_username, authority, name)| RemoteAuthor {
-                    ap_id,
-                    preferred_username,
-                    authority,
-                    name,
-                },
-            ),
-        );
+        out.extend(rows.into_iter().map(
+            |(ap_id, preferred_username, authority, name, role, by)| RemoteAuthor {
+                ap_id,
+                preferred_username,
+                authority,
+                name,
+                professional: crate::remote::professional_of(role.as_deref(), by.as_deref()),
+            },
+        ));
     }
     Ok(out)
 }
@@ -995,6 +1028,8 @@ mod tests {
                 held_activity: None,
                 limited: false,
                 sources: Vec::new(),
+                speaking_as: SpeakingAs::Peer,
+                disclaimer: None,
             };
             let thread = insert(&db, new(None, 0)).await.unwrap();
             for n in 0..(i % 2) * 3 {

@@ -2,6 +2,7 @@
 //! memberships in groups hosted elsewhere.
 
 use chrono::{DateTime, Utc};
+use hearth_domain::professional::{Professional, ProfessionalRole};
 use hearth_domain::{GroupVisibility, MembershipState};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -34,9 +35,29 @@ pub struct RemoteActor {
     /// Hearth's namespace). `None`: it did not say, and counts as public.
     pub group_visibility: Option<GroupVisibility>,
     pub fetched_at: DateTime<Utc>,
+    /// A person's professional claim, as last checked against the server
+    /// it names; `None` when they claim none (boxed: few actors have one).
+    pub claim: Option<Box<CheckedClaim>>,
+}
+
+/// A person's professional claim, as checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedClaim {
+    /// The role, once the verifying server confirmed it
+    /// (`hearth_domain::professional`); `None` when it did not.
+    pub professional: Option<Professional>,
+    /// The verification confirmed, on the verifying server.
+    pub verification: Option<String>,
+    /// When it was checked.
+    pub checked_at: DateTime<Utc>,
 }
 
 impl RemoteActor {
+    /// Their professional role, as its verifying server confirmed it.
+    pub fn professional(&self) -> Option<&Professional> {
+        self.claim.as_ref()?.professional.as_ref()
+    }
+
     /// Whether its posts may be public, as the group said; a group that
     /// said nothing (a Lemmy community) is public.
     pub fn visibility(&self) -> GroupVisibility {
@@ -68,8 +89,43 @@ impl From<remote_actors::Model> for RemoteActor {
                 .group_visibility
                 .map(|v| v.parse().unwrap_or(GroupVisibility::Members)),
             fetched_at: r.fetched_at,
+            claim: r.professional_checked_at.map(|checked_at| {
+                Box::new(CheckedClaim {
+                    professional: professional_of(
+                        r.professional_role.as_deref(),
+                        r.professional_verified_by.as_deref(),
+                    ),
+                    verification: r.professional_verification,
+                    checked_at,
+                })
+            }),
         }
     }
+}
+
+/// A stored role and verifying server, as a badge; nothing unless both
+/// are there and the role is one.
+pub(crate) fn professional_of(role: Option<&str>, by: Option<&str>) -> Option<Professional> {
+    Some(Professional {
+        role: ProfessionalRole::from_remote(role?)?,
+        verified_by: by.filter(|b| !b.is_empty())?.to_owned(),
+    })
+}
+
+/// What checking a person's professional claim against the verifying
+/// server found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClaimCheck {
+    /// They claim no role.
+    #[default]
+    NoClaim,
+    /// They claim one the verifying server did not confirm.
+    Refused,
+    /// Confirmed by the server named; `verification` is its id there.
+    Confirmed {
+        professional: Professional,
+        verification: String,
+    },
 }
 
 /// Fields of a freshly fetched actor.
@@ -90,6 +146,8 @@ pub struct FetchedActor {
     pub public_key_pem: String,
     pub manually_approves_followers: bool,
     pub group_visibility: Option<GroupVisibility>,
+    /// A person's professional claim, as checked.
+    pub professional: ClaimCheck,
 }
 
 /// Insert or refresh a remote actor by its id.
@@ -99,6 +157,19 @@ pub async fn upsert_actor(
 ) -> Result<RemoteActor, DbError> {
     let now = Utc::now();
     let ap_id = a.ap_id.clone();
+    let (role, verified_by, verification, checked_at) = match a.professional {
+        ClaimCheck::NoClaim => (None, None, None, None),
+        ClaimCheck::Refused => (None, None, None, Some(now)),
+        ClaimCheck::Confirmed {
+            professional,
+            verification,
+        } => (
+            Some(professional.role.as_str().to_owned()),
+            Some(professional.verified_by),
+            Some(verification),
+            Some(now),
+        ),
+    };
     let row = remote_actors::ActiveModel {
         ap_id: Set(a.ap_id),
         kind: Set(a.kind),
@@ -117,6 +188,10 @@ pub async fn upsert_actor(
         group_visibility: Set(a.group_visibility.map(|v| v.as_str().to_owned())),
         fetched_at: Set(now),
         created_at: Set(now),
+        professional_role: Set(role),
+        professional_verified_by: Set(verified_by),
+        professional_verification: Set(verification),
+        professional_checked_at: Set(checked_at),
         ..Default::default()
     };
     remote_actors::Entity::insert(row)
@@ -138,6 +213,10 @@ pub async fn upsert_actor(
                     remote_actors::Column::ManuallyApprovesFollowers,
                     remote_actors::Column::GroupVisibility,
                     remote_actors::Column::FetchedAt,
+                    remote_actors::Column::ProfessionalRole,
+                    remote_actors::Column::ProfessionalVerifiedBy,
+                    remote_actors::Column::ProfessionalVerification,
+                    remote_actors::Column::ProfessionalCheckedAt,
                 ])
                 .to_owned(),
         )

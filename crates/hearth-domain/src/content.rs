@@ -16,8 +16,8 @@
 
 use crate::ValidationError;
 use crate::post::{
-    BODY_MAX, CONTENT_WARNING_MAX, SupportKind, TITLE_MAX, parse_body, parse_content_warning,
-    parse_link, parse_title,
+    BODY_MAX, CONTENT_WARNING_MAX, SpeakingAs, SupportKind, TITLE_MAX, parse_body,
+    parse_content_warning, parse_link, parse_title,
 };
 use crate::sources::{self, RawSource, Source};
 use crate::text;
@@ -43,6 +43,11 @@ pub struct Content {
     /// General-knowledge and resource threads only: what backs the post,
     /// in its author's order.
     pub sources: Vec<Source>,
+    /// As a peer (the default) or as a verified professional; the use-case
+    /// decides who may choose a professional's voice.
+    pub speaking_as: SpeakingAs,
+    /// A professional's post: the disclaimer it carries (plain text).
+    pub disclaimer: Option<String>,
 }
 
 /// What a member typed into a thread form (empty strings for empty fields).
@@ -77,6 +82,10 @@ pub struct RemoteContent {
     pub link: Option<String>,
     /// Hearth's own `sources` property, unchecked.
     pub sources: Vec<RawSource>,
+    /// Hearth's `speakingAs`, unchecked.
+    pub speaking_as: Option<String>,
+    /// Hearth's `disclaimer`, unchecked.
+    pub disclaimer: Option<String>,
 }
 
 impl Content {
@@ -136,6 +145,8 @@ impl Content {
                 support_kind: Some(kind),
                 link,
                 sources,
+                speaking_as: SpeakingAs::Peer,
+                disclaimer: None,
             }),
             _ => Err(errors),
         }
@@ -157,6 +168,8 @@ impl Content {
                 support_kind: None,
                 link: None,
                 sources: Vec::new(),
+                speaking_as: SpeakingAs::Peer,
+                disclaimer: None,
             }),
             _ => Err(errors),
         }
@@ -231,6 +244,20 @@ impl Content {
                     })
             })
             .flatten();
+        // A professional's voice and its disclaimer, as the author's
+        // server said; whether the author is one is checked when shown.
+        let speaking_as = remote
+            .speaking_as
+            .as_deref()
+            .and_then(|s| s.trim().parse::<SpeakingAs>().ok())
+            .unwrap_or_default();
+        let disclaimer = match speaking_as {
+            SpeakingAs::Professional => remote
+                .disclaimer
+                .as_deref()
+                .and_then(crate::professional::remote_disclaimer),
+            SpeakingAs::Peer => None,
+        };
         let link = (!reply)
             .then(|| {
                 remote
@@ -252,6 +279,8 @@ impl Content {
             support_kind,
             link,
             sources,
+            speaking_as,
+            disclaimer,
         })
     }
 }

@@ -22,6 +22,7 @@ pub mod notification;
 pub mod password;
 pub mod peer;
 pub mod post;
+pub mod professional;
 pub mod sources;
 pub mod text;
 pub mod token;

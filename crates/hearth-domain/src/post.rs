@@ -104,6 +104,37 @@ impl SupportKind {
 }
 
 spelled_enum! {
+    /// Whose voice a post is in, chosen by its author. Only a verified
+    /// professional may speak as one; everyone else, and anyone who does
+    /// not choose, speaks as a peer.
+    #[derive(Default)]
+    SpeakingAs {
+        /// As someone living with it (the default).
+        #[default]
+        Peer => "peer",
+        /// As a verified professional: the post carries the disclaimer.
+        Professional => "professional",
+    }
+}
+
+impl SpeakingAs {
+    /// What a member chose (empty: a peer), naming the field
+    /// `speaking_as` when it is not a choice.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim() {
+            "" => Ok(SpeakingAs::Peer),
+            other => other.parse().map_err(|_| {
+                ValidationError::new(
+                    "speaking_as",
+                    "invalid",
+                    "Choose to speak as a peer or as a professional",
+                )
+            }),
+        }
+    }
+}
+
+spelled_enum! {
     /// Who may read a post. Every post has one from the moment it exists.
     Visibility {
         /// People with an account on this server who are in the group;
@@ -246,6 +277,23 @@ mod tests {
             );
         }
         assert!("diagnosis".parse::<SupportKind>().is_err());
+    }
+
+    #[test]
+    fn speaking_as_defaults_to_a_peer() {
+        assert_eq!(SpeakingAs::parse(" ").unwrap(), SpeakingAs::Peer);
+        assert_eq!(SpeakingAs::default(), SpeakingAs::Peer);
+        assert_eq!(
+            SpeakingAs::parse("professional").unwrap(),
+            SpeakingAs::Professional
+        );
+        assert_eq!(
+            SpeakingAs::parse("doctor").unwrap_err().field,
+            "speaking_as"
+        );
+        for s in SpeakingAs::ALL {
+            assert_eq!(s.as_str().parse::<SpeakingAs>().unwrap(), *s);
+        }
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub struct AccountView {
     pub role: &'static str,
     pub status: &'static str,
     pub created_at: String,
+    /// Their professional role, while a verification here holds (this
+    /// server verified it).
+    pub professional_role: Option<String>,
+    /// A moderator an admin trusts to verify professionals.
+    pub may_verify: bool,
 }
 
 impl From<&Account> for AccountView {
@@ -34,6 +39,8 @@ impl From<&Account> for AccountView {
             role: a.role.as_str(),
             status: a.status.as_str(),
             created_at: timestamp(a.created_at),
+            professional_role: a.professional_role().map(str::to_owned),
+            may_verify: a.may_verify,
         }
     }
 }

@@ -33,3 +33,4 @@ pub mod setup_tokens;
 pub mod sign_ins;
 pub mod site_actor;
 pub mod users;
+pub mod verifications;

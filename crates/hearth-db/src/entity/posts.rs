@@ -42,6 +42,8 @@ pub struct Model {
     pub label_link: Option<String>,
     pub label_by: Option<String>,
     pub label_at: Option<DateTimeUtc>,
+    pub speaking_as: String,
+    pub disclaimer: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,10 @@ pub struct Model {
     pub group_visibility: Option<String>,
     pub fetched_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    pub professional_role: Option<String>,
+    pub professional_verified_by: Option<String>,
+    pub professional_verification: Option<String>,
+    pub professional_checked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,9 @@ pub struct Model {
     pub private_key_pem: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub may_verify: bool,
+    pub professional_role: Option<String>,
+    pub verification_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -288,6 +288,37 @@ async fn erased_person(state: &ApiState, name: &str) -> Option<Response> {
     }
 }
 
+/// A professional's verification here, as the servers that show their
+/// role check it: the role, the member and this server while it holds;
+/// `410 Gone` once revoked; 404 for an id that never was one.
+pub(crate) async fn verification(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return app_problem(AppError::NotFound {
+            what: "verification",
+        });
+    };
+    match state.app.verification_document(id).await {
+        Ok(hearth_app::professionals::VerificationDocument::Live {
+            account,
+            verification,
+        }) => activity_json(&hearth_activitypub::verification::document(
+            state.app.urls(),
+            &account,
+            &verification,
+        )),
+        Ok(hearth_app::professionals::VerificationDocument::Revoked) => {
+            match hearth_activitypub::verification::revoked(state.app.urls(), id) {
+                Ok(body) => activity_body(body, StatusCode::GONE),
+                Err(err) => app_problem(err.into()),
+            }
+        }
+        Err(err) => app_problem(err),
+    }
+}
+
 pub(crate) async fn group(
     State(state): State<ApiState>,
     Path(name): Path<String>,

@@ -19,6 +19,7 @@ mod me;
 mod moderation;
 mod notifications;
 mod posts;
+mod professionals;
 mod system;
 
 use axum::Router;
@@ -168,6 +169,41 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/api/v1/admin/accounts/{id}/reject", Admin, |_| {
             post(admin::reject)
         }),
+        // Verified professionals: admins, and moderators an admin trusts
+        // for it (the use-case says who; others get 403).
+        at(M::GET, "/api/v1/admin/professionals", Command, |_| {
+            get(professionals::list)
+        }),
+        at(
+            M::GET,
+            "/api/v1/admin/accounts/{id}/verification",
+            Command,
+            |_| get(professionals::history),
+        ),
+        at(
+            M::PUT,
+            "/api/v1/admin/accounts/{id}/verification",
+            Command,
+            |_| put(professionals::verify),
+        ),
+        at(
+            M::DELETE,
+            "/api/v1/admin/accounts/{id}/verification",
+            Command,
+            |_| delete(professionals::revoke),
+        ),
+        at(
+            M::PUT,
+            "/api/v1/admin/accounts/{id}/verifier",
+            Admin,
+            |_| put(professionals::trust),
+        ),
+        at(
+            M::DELETE,
+            "/api/v1/admin/accounts/{id}/verifier",
+            Admin,
+            |_| delete(professionals::distrust),
+        ),
         at(M::GET, "/api/v1/admin/federation", Admin, |_| {
             get(admin::federation)
         }),
@@ -497,6 +533,12 @@ fn table() -> Vec<Entry> {
         at(M::GET, "/g/{name}/featured", ReadRule, |_| {
             get(federation::group_featured)
         }),
+        at(
+            M::GET,
+            "/verifications/{id}",
+            Public("a professional's verification: the role is shown beside their name everywhere"),
+            |_| get(federation::verification),
+        ),
         at(M::GET, "/p/{id}", ReadRule, |_| {
             get(federation::post_object)
         }),
@@ -757,6 +799,26 @@ fn table() -> Vec<Entry> {
         at(M::POST, "/admin/federation/lists/remove", Admin, |_| {
             post(web::admin::unfollow_list)
         }),
+        // Admins, and moderators an admin trusts to verify (the page and
+        // the use-cases ask `App::may_verify`).
+        at(M::GET, "/admin/professionals", Admin, |_| {
+            get(web::professionals::list)
+        }),
+        at(M::POST, "/admin/professionals", Command, |_| {
+            post(web::professionals::verify)
+        }),
+        at(M::POST, "/admin/professionals/revoke", Command, |_| {
+            post(web::professionals::revoke)
+        }),
+        at(M::POST, "/admin/professionals/verifiers", Admin, |_| {
+            post(web::professionals::trust)
+        }),
+        at(
+            M::POST,
+            "/admin/professionals/verifiers/remove",
+            Admin,
+            |_| post(web::professionals::distrust),
+        ),
         at(M::GET, "/admin/bans", Admin, |_| {
             get(web::admin_moderation::bans)
         }),

@@ -26,6 +26,17 @@ pub struct AuthorView {
     display_name: String,
     url: String,
     local: bool,
+    /// Their professional role and the server that verified it, while
+    /// the verification holds (confirmed by that server for people
+    /// elsewhere).
+    professional: Option<ProfessionalView>,
+}
+
+#[derive(Serialize)]
+pub struct ProfessionalView {
+    role: String,
+    /// The verifying server, `host` or `host:port`.
+    verified_by: String,
 }
 
 #[derive(Serialize)]
@@ -41,6 +52,11 @@ pub struct PostView {
     kind: &'static str,
     group: String,
     author: AuthorView,
+    /// `professional` when written as a professional by someone whose
+    /// verification holds now; `peer` otherwise.
+    speaking_as: &'static str,
+    /// The disclaimer under a professional's post.
+    disclaimer: Option<String>,
     title: String,
     body_html: String,
     /// The Markdown as written (own posts, for editing).
@@ -162,6 +178,7 @@ fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
     let own = ctx
         .viewer
         .is_some_and(|s| post.author_user_id == Some(s.account.id));
+    let disclaimer = author.and_then(|a| a.disclaimer_for(post));
     PostView {
         id: post.id.to_string(),
         url: post.ap_id.clone(),
@@ -172,7 +189,19 @@ fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
             display_name: author.map(|a| a.display_name.clone()).unwrap_or_default(),
             url: post.author_ap_id.clone(),
             local: author.is_some_and(|a| a.local),
+            professional: author
+                .and_then(|a| a.professional.as_ref())
+                .map(|p| ProfessionalView {
+                    role: p.role.to_string(),
+                    verified_by: p.verified_by.clone(),
+                }),
         },
+        speaking_as: if disclaimer.is_some() {
+            "professional"
+        } else {
+            "peer"
+        },
+        disclaimer: disclaimer.map(str::to_owned),
         title: post.title.clone(),
         body_html: post.content_html.clone(),
         source: own.then(|| post.source.clone()),
@@ -265,6 +294,7 @@ pub struct CreateBody {
     visibility: Option<String>,
     link: Option<String>,
     sources: Option<Vec<SourceBody>>,
+    speaking_as: Option<String>,
 }
 
 pub async fn create(
@@ -286,6 +316,7 @@ pub async fn create(
                 visibility: body.visibility,
                 link: body.link,
                 sources: raw_sources(body.sources),
+                speaking_as: body.speaking_as,
             },
         )
         .await?;
@@ -300,6 +331,7 @@ pub async fn create(
 pub struct ReplyBody {
     body: Option<String>,
     content_warning: Option<String>,
+    speaking_as: Option<String>,
 }
 
 fn post_id(raw: &str) -> Result<i64, ApiError> {
@@ -324,6 +356,7 @@ pub async fn reply(
             PostInput {
                 body: body.body,
                 content_warning: body.content_warning,
+                speaking_as: body.speaking_as,
                 ..Default::default()
             },
         )
@@ -343,6 +376,7 @@ pub struct EditBody {
     link: Option<String>,
     /// Left out: kept; `[]`: removed.
     sources: Option<Vec<SourceBody>>,
+    speaking_as: Option<String>,
 }
 
 pub async fn edit(
@@ -364,6 +398,7 @@ pub async fn edit(
                 visibility: None,
                 link: body.link,
                 sources: raw_sources(body.sources),
+                speaking_as: body.speaking_as,
             },
         )
         .await?;

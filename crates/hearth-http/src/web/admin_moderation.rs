@@ -73,6 +73,7 @@ async fn named(state: &ApiState, ap_id: &str) -> Author {
             display_name: ap_id.to_owned(),
             url: ap_id.to_owned(),
             local: false,
+            professional: None,
         })
 }
 

@@ -165,6 +165,7 @@ async fn show_bans(
                 display_name: ban.person_ap_id.clone(),
                 url: ban.person_ap_id.clone(),
                 local: false,
+                professional: None,
             });
         shown.push(Shown { ban, person });
     }

@@ -388,6 +388,32 @@ fn kind_field(form: &HashMap<String, String>, errors: &[FieldError]) -> Markup {
     }
 }
 
+/// "Speaking as": a choice only a verified professional (of role `role`)
+/// is offered, on the compose and reply forms; `id` makes its controls'
+/// ids unique on a page with several forms.
+fn speaking_field(role: Option<&str>, chosen: &str, id: &str, disclaimer: &str) -> Markup {
+    let professional = chosen == "professional";
+    html! {
+        @if let Some(role) = role {
+            fieldset class="field" id=(format!("{id}-speaking")) {
+                legend { "Speaking as" }
+                div class="checkbox" {
+                    input type="radio" id=(format!("{id}-peer")) name="speaking_as" value="peer" checked[!professional];
+                    label for=(format!("{id}-peer")) { "A peer: someone who has been there" }
+                }
+                div class="checkbox" {
+                    input type="radio" id=(format!("{id}-professional")) name="speaking_as" value="professional"
+                        checked[professional] aria-describedby=(format!("{id}-professional-says"));
+                    div {
+                        label for=(format!("{id}-professional")) { "A professional: " (role) }
+                        p class="hint" id=(format!("{id}-professional-says")) { "Your verified role is shown, with this note under your words: " (disclaimer) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn compose(
     view: &GroupView,
     guidance: &hearth_app::care::GroupGuidance,
@@ -395,6 +421,8 @@ fn compose(
     form: &HashMap<String, String>,
     errors: &[FieldError],
     show_preview: bool,
+    professional: Option<&str>,
+    disclaimer: &str,
 ) -> Markup {
     let members_only = view.visibility == GroupVisibility::Members;
     let chosen_visibility = if field(form, "visibility").is_empty() {
@@ -432,6 +460,8 @@ fn compose(
                 members_only.then_some("This group is for members only, so posts in it cannot be public."),
                 errors,
             ))
+            @if let Some(e) = errors.iter().find(|e| e.field == "speaking_as") { p class="error-message" id="speaking_as-error" { span class="visually-hidden" { "Error: " } (e.message) } }
+            (speaking_field(professional, field(form, "speaking_as"), "compose", disclaimer))
             button type="submit" name="action" value="post" { "Post to the group" }
         }
         (need_help())
@@ -532,7 +562,18 @@ pub async fn new_post_form(
         Some(&session),
         "Write a post",
         StatusCode::OK,
-        |csrf| compose(&view, &guidance, csrf, &empty, &[], false),
+        |csrf| {
+            compose(
+                &view,
+                &guidance,
+                csrf,
+                &empty,
+                &[],
+                false,
+                session.account.professional_role(),
+                &state.app.config.trust.professional_disclaimer,
+            )
+        },
     )
 }
 
@@ -556,7 +597,18 @@ pub async fn new_post(
             Some(&session),
             "Write a post",
             status,
-            |csrf| compose(&view, &guidance, csrf, &form, &errors, show_preview),
+            |csrf| {
+                compose(
+                    &view,
+                    &guidance,
+                    csrf,
+                    &form,
+                    &errors,
+                    show_preview,
+                    session.account.professional_role(),
+                    &state.app.config.trust.professional_disclaimer,
+                )
+            },
         )
     };
     if field(&form, "action") == "preview" {
@@ -574,6 +626,7 @@ pub async fn new_post(
         visibility: Some(field(&form, "visibility").to_owned()),
         link: Some(field(&form, "link").to_owned()),
         sources: Some(form_sources(&form)),
+        speaking_as: Some(field(&form, "speaking_as").to_owned()),
     };
     match state
         .app
@@ -636,6 +689,8 @@ struct ThreadCtx<'a> {
     care: &'a hearth_app::care::CareMarks,
     /// The group is here (replies are marked helpful on its own server).
     group_here: bool,
+    /// The disclaimer a professional's reply here would carry.
+    disclaimer: &'a str,
 }
 
 impl ThreadCtx<'_> {
@@ -748,6 +803,9 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                 }
                 " (" (handle) ")"
                 @if cx.care.mentor(post) { " " span class="tag" { "Peer mentor" } }
+                @if let Some(p) = author.and_then(|a| a.professional.as_ref()) {
+                    " · " span class="tag professional" { (p.label()) }
+                }
                 @if let Some(host) = &from { " · from another server, " (host) }
                 @if let Some(k) = post.support_kind { " · " (kind_label(k)) }
                 @if post.visibility == Visibility::Public { " · Anyone can read this" }
@@ -784,6 +842,9 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                 (body)
             }
             @if !post.is_deleted() { (super::sources::sources_list(post)) }
+            @if let Some(d) = author.and_then(|a| a.disclaimer_for(post)) {
+                p class="notice disclaimer" { strong { "Written as a professional. " } (d) }
+            }
             @if !post.is_deleted() && cx.can_write {
                 // A waiting post takes no reactions and no replies yet.
                 @if !post.is_held() {
@@ -806,6 +867,12 @@ fn render_post(post: &Post, cx: &ThreadCtx<'_>) -> Markup {
                                     aria-describedby=[draft.map(|_| format!("{reply_id}-error"))]
                                     aria-invalid=[draft.map(|_| "true")] { @if let Some(d) = draft { (d.text) } }
                             }
+                            (speaking_field(
+                                cx.viewer.and_then(|v| v.account.professional_role()),
+                                "peer",
+                                &reply_id,
+                                cx.disclaimer,
+                            ))
                             button type="submit" { "Send reply" }
                         }
                     }
@@ -963,6 +1030,7 @@ async fn show_thread(
                 draft: draft.as_ref(),
                 care: &care,
                 group_here: matches!(group, PostGroup::Local(_)),
+                disclaimer: &state.app.config.trust.professional_disclaimer,
             };
             html! {
                 (error_summary(&errors))
@@ -1039,6 +1107,7 @@ pub async fn reply(
     } else {
         let input = PostInput {
             body: Some(body.clone()),
+            speaking_as: Some(field(&form, "speaking_as").to_owned()),
             ..Default::default()
         };
         match state
@@ -1290,6 +1359,9 @@ pub async fn edit_post(
         link: thread.then(|| field(&form, "link").to_owned()),
         visibility: None,
         sources: None,
+        speaking_as: Some(field(&form, "speaking_as"))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
     };
     match state
         .app

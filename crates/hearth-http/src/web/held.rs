@@ -254,6 +254,7 @@ async fn waiting_posts(
                 display_name: post.author_ap_id.clone(),
                 url: post.author_ap_id.clone(),
                 local: false,
+                professional: None,
             });
         waiting.push(Waiting {
             post,

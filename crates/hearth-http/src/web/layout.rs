@@ -12,8 +12,9 @@ use super::forms::CSRF_FIELD;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The admins' pages, linked from the header.
-const ADMIN_PAGES: [(&str, &str); 5] = [
+const ADMIN_PAGES: [(&str, &str); 6] = [
     ("/admin/federation", "Connected servers"),
+    ("/admin/professionals", "Verified professionals"),
     ("/admin/bans", "Server bans"),
     ("/admin/log", "Server moderation log"),
     ("/admin/audit", "Who read members' data"),

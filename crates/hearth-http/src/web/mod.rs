@@ -23,6 +23,7 @@ pub(crate) mod moderation;
 pub(crate) mod notifications;
 pub(crate) mod pages;
 pub(crate) mod people;
+pub(crate) mod professionals;
 pub(crate) mod removed;
 pub(crate) mod setup;
 pub(crate) mod sources;

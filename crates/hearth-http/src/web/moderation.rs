@@ -166,6 +166,7 @@ async fn reportable(
             display_name: post.author_ap_id.clone(),
             url: post.author_ap_id.clone(),
             local: false,
+            professional: None,
         });
     Ok(Reportable {
         session,
@@ -466,6 +467,7 @@ async fn author_of(state: &ApiState, ap_id: &str) -> Author {
             display_name: ap_id.to_owned(),
             url: ap_id.to_owned(),
             local: false,
+            professional: None,
         })
 }
 

@@ -48,6 +48,7 @@ fn stranger(ap_id: &str) -> Author {
         display_name: ap_id.to_owned(),
         url: ap_id.to_owned(),
         local: false,
+        professional: None,
     }
 }
 
