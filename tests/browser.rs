@@ -33,7 +33,8 @@
 //!
 //! The journeys themselves are `tests/browser/journey.mjs`,
 //! `tests/browser/crisis.mjs`, `tests/browser/guidance.mjs`,
-//! `tests/browser/sources.mjs` and `tests/browser/moderation.mjs` (see `tests/browser/README.md`). Each
+//! `tests/browser/sources.mjs`, `tests/browser/professionals.mjs` and
+//! `tests/browser/moderation.mjs` (see `tests/browser/README.md`). Each
 //! prints one JSON event per line, which this test shows as it goes; a
 //! failing run leaves screenshots, whose paths are printed with the
 //! servers' logs. With `HEARTH_UPDATE_SCREENSHOTS=1` the first journey's
@@ -520,6 +521,40 @@ async fn sources_and_a_moderators_label_in_a_browser_and_every_page_passes_axe()
             "{action} in the log"
         );
     }
+}
+
+#[tokio::test]
+async fn verifying_a_professional_in_a_browser_shows_the_badge_and_disclaimer_and_every_page_passes_axe()
+ {
+    require_installed();
+    let a = Instance::start(&Backend::Sqlite, Options::default().registration("open")).await;
+    let _log_a = HearthLogOnFailure("A", &a);
+    a.create_user("ruth", PASSWORD, &["--admin"]);
+    let env = [
+        ("HEARTH_A_URL", a.base.clone()),
+        ("HEARTH_ADMIN", "ruth".to_owned()),
+    ];
+    let (journey, status) = run_journey("professionals", &env, false).await;
+    let done = journey
+        .last("done")
+        .expect("the professionals journey ends with `done`");
+    assert!(
+        done["pages_checked"].as_u64().is_some_and(|n| n >= 8),
+        "{done}"
+    );
+    assert!(status.success());
+    // What the browsers did is what the server holds: one verification,
+    // revoked, with who did both; one post written as a professional.
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM verifications WHERE revoked_at IS NOT NULL AND revoked_by IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) FROM posts WHERE speaking_as = 'professional'")
+            .await,
+        1
+    );
 }
 
 /// Run the journey `name` (`tests/browser/<name>.mjs`) to its end and fail
