@@ -236,16 +236,13 @@ pub fn thread_note(post: &Post, group_handle: &str) -> PostObject {
     note.id = thread_note_id(&post.ap_id);
     note.kind = PostType::Note;
     note.content = format!(
-        "<p><strong>{}</strong></p><p>{}</p><p><a href=\"{link}\">{link}</a></p>{}",
+        "<p><strong>{}</strong></p><p>{}</p><p><a href=\"{link}\">{link}</a></p>{}{}",
         escape(&post.title),
         escape(&excerpt),
-        format!(
-            "{}{}",
-            crate::readable::html(post.label.as_ref().map(|l| &l.label), &post.sources),
-            professional_disclaimer(post)
-                .map(crate::warning::disclaimer_paragraph)
-                .unwrap_or_default()
-        ),
+        crate::readable::html(post.label.as_ref().map(|l| &l.label), &post.sources),
+        professional_disclaimer(post)
+            .map(crate::warning::disclaimer_paragraph)
+            .unwrap_or_default(),
     );
     note.summary = post.content_warning.clone();
     note.source = None;

@@ -421,8 +421,9 @@ fn compose(
     form: &HashMap<String, String>,
     errors: &[FieldError],
     show_preview: bool,
-    professional: Option<&str>,
-    disclaimer: &str,
+    // The author's verified role, if any, and the disclaimer a
+    // professional's post carries.
+    (professional, disclaimer): (Option<&str>, &str),
 ) -> Markup {
     let members_only = view.visibility == GroupVisibility::Members;
     let chosen_visibility = if field(form, "visibility").is_empty() {
@@ -570,8 +571,10 @@ pub async fn new_post_form(
                 &empty,
                 &[],
                 false,
-                session.account.professional_role(),
-                &state.app.config.trust.professional_disclaimer,
+                (
+                    session.account.professional_role(),
+                    &state.app.config.trust.professional_disclaimer,
+                ),
             )
         },
     )
@@ -605,8 +608,10 @@ pub async fn new_post(
                     &form,
                     &errors,
                     show_preview,
-                    session.account.professional_role(),
-                    &state.app.config.trust.professional_disclaimer,
+                    (
+                        session.account.professional_role(),
+                        &state.app.config.trust.professional_disclaimer,
+                    ),
                 )
             },
         )
