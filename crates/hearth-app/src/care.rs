@@ -18,14 +18,14 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use hearth_db::care::{self as store, Guidance};
-use hearth_db::groups::{self, Group, Member};
+use hearth_db::groups::{Group, Member};
 use hearth_db::posts::{self, Post, PostKind};
 use hearth_db::remote::{self, RemoteActor};
 use hearth_db::tokens::Session;
 use hearth_db::{DatabaseTransaction, accounts};
+use hearth_domain::ValidationError;
 use hearth_domain::care::{NEWCOMER_DAYS, NEWCOMER_FIRST_POSTS, parse_guidance, remote_guidance};
 use hearth_domain::moderation::ModAction;
-use hearth_domain::{MembershipState, ValidationError};
 
 use crate::events::{Event, ModAct, ModerationEvent};
 use crate::ids::LocalRef;
@@ -96,21 +96,15 @@ impl App {
         person: &str,
         mentor: bool,
     ) -> Result<(), AppError> {
-        let group = self.group_named(group).await?;
-        self.moderated(origin, &PostGroup::Local(group.clone()))
-            .await?;
-        let (person, member) = self.person_named(person).await?;
-        let joined = groups::find_membership(&self.db, group.id, member)
-            .await?
-            .is_some_and(|m| m.state == MembershipState::Joined);
-        if mentor && !joined {
-            return Err(AppError::invalid(ValidationError::new(
-                "person",
-                "not_member",
+        let (group, group_id, person, _) = self
+            .role_holder(
+                origin,
+                group,
+                person,
+                mentor,
                 "Only a member of the group can be one of its mentors",
-            )));
-        }
-        let group_id = self.urls().group(&group.name).to_string();
+            )
+            .await?;
         let txn = self
             .begin(origin)
             .await?
@@ -119,39 +113,13 @@ impl App {
             txn.rollback().await?;
             return Ok(());
         }
-        let (action, act) = if mentor {
+        let change = if mentor {
             (ModAction::AddMentor, ModAct::MentorAdded)
         } else {
             (ModAction::RemoveMentor, ModAct::MentorRemoved)
         };
-        self.log(
-            &txn,
-            origin,
-            Some(&group_id),
-            Logged {
-                action,
-                target: &person,
-                reason: "",
-                expires_at: None,
-            },
-        )
-        .await?;
-        let inboxes = self.member_servers(&txn, group.id, false).await?;
-        self.emit(
-            &txn,
-            Event::Moderation(Box::new(ModerationEvent {
-                group: group.clone(),
-                inboxes,
-                person_inbox: None,
-                id: self.urls().new_activity().to_string(),
-                actor: origin.actor_id(self.urls()),
-                person,
-                act,
-            })),
-        )
-        .await?;
-        self.commit(txn).await?;
-        Ok(())
+        self.role_changed(txn, origin, &group, &group_id, person, change)
+            .await
     }
 
     /// The actor ids of a group's peer mentors (here, or as a group

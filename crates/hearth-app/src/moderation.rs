@@ -28,7 +28,7 @@ pub use hearth_db::moderation::{Ban, LogEntry as StoredLogEntry, Report};
 use hearth_db::posts::{self, Post, PostKind};
 use hearth_db::remote::{self, RemoteActor};
 use hearth_db::tokens::Session;
-use hearth_db::{DatabaseTransaction, accounts};
+use hearth_db::{DatabaseTransaction, WriteTxn, accounts};
 use hearth_domain::moderation::{
     BanTerms, ModAction, ReportCategory, ReportState, optional_text, required_reason,
 };
@@ -865,21 +865,15 @@ impl App {
         username: &str,
         moderates: bool,
     ) -> Result<(), AppError> {
-        let group = self.group_named(group).await?;
-        self.moderated(origin, &PostGroup::Local(group.clone()))
-            .await?;
-        let (person, member) = self.person_named(username).await?;
-        let joined = groups::find_membership(&self.db, group.id, member)
-            .await?
-            .is_some_and(|m| m.state == MembershipState::Joined);
-        if moderates && !joined {
-            return Err(AppError::invalid(ValidationError::new(
-                "person",
-                "not_member",
+        let (group, group_id, person, member) = self
+            .role_holder(
+                origin,
+                group,
+                username,
+                moderates,
                 "Only a member of the group can moderate it",
-            )));
-        }
-        let group_id = self.urls().group(&group.name).to_string();
+            )
+            .await?;
         let txn = self
             .begin(origin)
             .await?
@@ -902,15 +896,60 @@ impl App {
             txn.rollback().await?;
             return Ok(());
         }
-        let (action, act) = if moderates {
+        let change = if moderates {
             (ModAction::AddModerator, ModAct::ModeratorAdded)
         } else {
             (ModAction::RemoveModerator, ModAct::ModeratorRemoved)
         };
+        self.role_changed(txn, origin, &group, &group_id, person, change)
+            .await
+    }
+
+    /// Who is given or loses a role in the group `group` here (moderator,
+    /// mentor): the group, its id, the person's actor id and membership.
+    /// Only the group's moderators may ask; only a joined member is given
+    /// one (`refusal` otherwise, naming `person`).
+    pub(crate) async fn role_holder(
+        &self,
+        origin: &Origin,
+        group: &str,
+        username: &str,
+        giving: bool,
+        refusal: &'static str,
+    ) -> Result<(Group, String, String, Member), AppError> {
+        let group = self.group_named(group).await?;
+        self.moderated(origin, &PostGroup::Local(group.clone()))
+            .await?;
+        let (person, member) = self.person_named(username).await?;
+        let joined = groups::find_membership(&self.db, group.id, member)
+            .await?
+            .is_some_and(|m| m.state == MembershipState::Joined);
+        if giving && !joined {
+            return Err(AppError::invalid(ValidationError::new(
+                "person",
+                "not_member",
+                refusal,
+            )));
+        }
+        let group_id = self.urls().group(&group.name).to_string();
+        Ok((group, group_id, person, member))
+    }
+
+    /// A role given or taken in `group`, in `txn`: the log line, the
+    /// `Add`/`Remove` its member servers hear, and the commit.
+    pub(crate) async fn role_changed(
+        &self,
+        txn: WriteTxn,
+        origin: &Origin,
+        group: &Group,
+        group_id: &str,
+        person: String,
+        (action, act): (ModAction, ModAct),
+    ) -> Result<(), AppError> {
         self.log(
             &txn,
             origin,
-            Some(&group_id),
+            Some(group_id),
             Logged {
                 action,
                 target: &person,
