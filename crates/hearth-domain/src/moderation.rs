@@ -15,6 +15,32 @@ use crate::account::UnknownValue;
 /// The longest reason or comment kept, in characters.
 pub const MAX_REASON: usize = 1000;
 
+/// The most days a ban or a domain rule can be set to last (a hundred
+/// years); anything longer is "until lifted", which needs no number.
+pub const MAX_DAYS: u32 = 36_500;
+
+/// When something that lasts `days` days from `now` ends. `days` must be
+/// 1 to [`MAX_DAYS`]; the error names `field`.
+pub fn ends_after(
+    now: DateTime<Utc>,
+    days: u32,
+    field: &'static str,
+) -> Result<DateTime<Utc>, ValidationError> {
+    let out_of_range = || {
+        ValidationError::new(
+            field,
+            "out_of_range",
+            format!("Give between 1 and {MAX_DAYS} days, or leave it out for no end date"),
+        )
+    };
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(out_of_range());
+    }
+    chrono::TimeDelta::try_days(i64::from(days))
+        .and_then(|length| now.checked_add_signed(length))
+        .ok_or_else(out_of_range)
+}
+
 crate::string_enum! {
     /// Why someone reports a post or an account.
     ReportCategory {
@@ -215,7 +241,24 @@ pub fn optional_text(field: &'static str, text: &str) -> Result<String, Validati
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+
+    #[test]
+    fn a_length_in_days_is_bounded_and_never_overflows() {
+        let now = Utc::now();
+        assert_eq!(
+            ends_after(now, 7, "days").unwrap(),
+            now + chrono::Duration::days(7)
+        );
+        assert!(ends_after(now, MAX_DAYS, "days").is_ok());
+        for days in [0, MAX_DAYS + 1, u32::MAX] {
+            let err = ends_after(now, days, "days").unwrap_err();
+            assert_eq!((err.field, err.code), ("days", "out_of_range"));
+        }
+        assert!(ends_after(DateTime::<Utc>::MAX_UTC, 1, "days").is_err());
+    }
     use chrono::Duration;
 
     #[test]

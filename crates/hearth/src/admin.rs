@@ -256,7 +256,9 @@ async fn set_rule(
                 private_reason: reasons.private_reason,
                 expires_at: reasons
                     .days
-                    .map(|d| Utc::now() + chrono::Duration::days(i64::from(d))),
+                    .map(|d| hearth_domain::moderation::ends_after(Utc::now(), d, "--days"))
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?,
             },
         )
         .await
