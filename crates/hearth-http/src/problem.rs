@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Serialised as `type`: `urn:hearth:problem:<code>`.
     #[serde(rename = "type", serialize_with = "problem_type")]
@@ -33,7 +33,7 @@ pub struct Problem {
 }
 
 /// One field's problem, as in a form's error summary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub code: String,

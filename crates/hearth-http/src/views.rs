@@ -13,7 +13,7 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 }
 
 /// An account as anyone logged in to this server may see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub id: String,
     pub username: String,
@@ -46,7 +46,7 @@ impl From<&Account> for AccountView {
 }
 
 /// One's own account: adds the private email address.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OwnAccountView {
     #[serde(flatten)]
     pub account: AccountView,
@@ -65,7 +65,7 @@ impl From<&Account> for OwnAccountView {
 }
 
 /// An account as an admin reviewing sign-ups sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdminAccountView {
     #[serde(flatten)]
     pub account: OwnAccountView,
@@ -82,7 +82,7 @@ impl From<&Account> for AdminAccountView {
 }
 
 /// A domain rule of the federation policy, as admins see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DomainRuleView {
     pub domain: String,
     /// `suspend`, `limit` or `allow`.
@@ -113,7 +113,7 @@ impl DomainRuleView {
 }
 
 /// What setting or removing a rule cut off at once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CutOffView {
     pub deliveries_given_up: u64,
     pub their_memberships_ended: u64,
@@ -132,13 +132,13 @@ impl From<hearth_app::policy::CutOff> for CutOffView {
 
 /// The delivery queue and the servers it sends to, as admins see it (the
 /// API and `hearth admin federation-status --json` share this shape).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FederationStatusView {
     pub queue: QueueView,
     pub servers: Vec<ServerView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
     pub pending: u64,
     pub sending: u64,
@@ -149,7 +149,7 @@ pub struct QueueView {
     pub oldest_pending_age_secs: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerView {
     pub authority: String,
     pub state: &'static str,
@@ -204,4 +204,49 @@ impl From<&ServerStatus> for ServerView {
 /// clock a little ahead on another process).
 pub fn age_secs(at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     u64::try_from((now - at).num_seconds()).unwrap_or(0)
+}
+
+/// A helpline or support service an admin configured.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CrisisResourceView {
+    /// An ISO 3166 country code; empty for a service open to anyone.
+    pub country: String,
+    /// The language it answers in (a code such as `da`); may be empty.
+    pub language: String,
+    pub name: String,
+    pub phone: String,
+    pub url: String,
+    /// When it answers, as the admin wrote it.
+    pub hours: String,
+}
+
+impl From<&hearth_domain::crisis::CrisisResource> for CrisisResourceView {
+    fn from(r: &hearth_domain::crisis::CrisisResource) -> Self {
+        CrisisResourceView {
+            country: r.country.clone(),
+            language: r.language.clone(),
+            name: r.name.clone(),
+            phone: r.phone.clone(),
+            url: r.url.clone(),
+            hours: r.hours.clone(),
+        }
+    }
+}
+
+/// Where the author of words that may mean a crisis can find help now.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CrisisSupportView {
+    /// The language of the words that matched.
+    pub language: String,
+    /// The helplines, those in that language first.
+    pub resources: Vec<CrisisResourceView>,
+}
+
+impl From<&hearth_app::crisis::CrisisSupport> for CrisisSupportView {
+    fn from(c: &hearth_app::crisis::CrisisSupport) -> Self {
+        CrisisSupportView {
+            language: c.language.clone(),
+            resources: c.resources.iter().map(Into::into).collect(),
+        }
+    }
 }

@@ -13,13 +13,23 @@ use crate::pagination::{Page, PageQuery};
 use crate::problem::{ApiError, Problem};
 use crate::views::{AdminAccountView, CutOffView, DomainRuleView, FederationStatusView};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     status: Option<String>,
     cursor: Option<String>,
     limit: Option<u64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/accounts",
+    tag = "admin",
+    operation_id = "admin_list_accounts",
+    params(ListQuery),
+    responses((status = 200, body = Page<AdminAccountView>)),
+    security(("bearer" = []))
+)]
 pub async fn list_accounts(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -66,6 +76,15 @@ fn account_id(raw: &str) -> Result<i64, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/accounts/{id}/approve",
+    tag = "admin",
+    operation_id = "admin_approve",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 200, body = AdminAccountView)),
+    security(("bearer" = []))
+)]
 pub async fn approve(
     State(state): State<ApiState>,
     Admin(admin): Admin,
@@ -78,6 +97,15 @@ pub async fn approve(
     Ok(Json((&account).into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/accounts/{id}/reject",
+    tag = "admin",
+    operation_id = "admin_reject",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 200, body = AdminAccountView)),
+    security(("bearer" = []))
+)]
 pub async fn reject(
     State(state): State<ApiState>,
     Admin(admin): Admin,
@@ -91,6 +119,14 @@ pub async fn reject(
 }
 
 /// The delivery queue and the servers that need attention most.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/federation",
+    tag = "admin",
+    operation_id = "admin_federation",
+    responses((status = 200, body = FederationStatusView)),
+    security(("bearer" = []))
+)]
 pub async fn federation(
     State(state): State<ApiState>,
     Admin(_): Admin,
@@ -100,12 +136,20 @@ pub async fn federation(
 }
 
 /// The federation mode and every domain rule.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct DomainRulesView {
     mode: &'static str,
     rules: Vec<DomainRuleView>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/domain_rules",
+    tag = "admin",
+    operation_id = "admin_domain_rules",
+    responses((status = 200, body = DomainRulesView)),
+    security(("bearer" = []))
+)]
 pub async fn domain_rules(
     State(state): State<ApiState>,
     Admin(_): Admin,
@@ -120,7 +164,7 @@ pub async fn domain_rules(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleBody {
     domain: String,
@@ -133,13 +177,22 @@ pub struct RuleBody {
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct RuleSetView {
     rule: DomainRuleView,
     cut_off: CutOffView,
 }
 
 /// Set the admin's own rule for a domain (replacing one there was).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/domain_rules",
+    tag = "admin",
+    operation_id = "admin_set_domain_rule",
+    request_body = RuleBody,
+    responses((status = 200, body = RuleSetView)),
+    security(("bearer" = []))
+)]
 pub async fn set_domain_rule(
     State(state): State<ApiState>,
     Admin(admin): Admin,
@@ -165,6 +218,15 @@ pub async fn set_domain_rule(
 }
 
 /// Remove the admin's own rule for a domain.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/domain_rules/{domain}",
+    tag = "admin",
+    operation_id = "admin_remove_domain_rule",
+    params(("domain" = String, Path, description = "A server's domain (`host` or `host:port`)")),
+    responses((status = 200, body = CutOffView)),
+    security(("bearer" = []))
+)]
 pub async fn remove_domain_rule(
     State(state): State<ApiState>,
     Admin(admin): Admin,
@@ -178,7 +240,7 @@ pub async fn remove_domain_rule(
 }
 
 /// A subscribed domain list, as admins see it.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {
     url: String,
     /// `block` or `allow`.
@@ -209,12 +271,20 @@ impl From<&hearth_app::subscriptions::Subscription> for SubscriptionView {
     }
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SubscriptionsView {
     subscriptions: Vec<SubscriptionView>,
 }
 
 /// Every subscribed domain list.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/domain_subscriptions",
+    tag = "admin",
+    operation_id = "admin_domain_subscriptions",
+    responses((status = 200, body = SubscriptionsView)),
+    security(("bearer" = []))
+)]
 pub async fn domain_subscriptions(
     State(state): State<ApiState>,
     Admin(_): Admin,
@@ -225,7 +295,7 @@ pub async fn domain_subscriptions(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeBody {
     url: String,
@@ -239,7 +309,7 @@ fn block() -> String {
 }
 
 /// An entry of a list left out, and why.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SkippedView {
     line: u64,
     domain: String,
@@ -247,7 +317,7 @@ pub struct SkippedView {
 }
 
 /// What the first fetch of a new subscription did.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct FetchView {
     /// Why the fetch failed (the subscription is kept and fetched again
     /// later); `null` when it worked.
@@ -259,13 +329,22 @@ pub struct FetchView {
     cut_off: CutOffView,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SubscribedView {
     subscription: SubscriptionView,
     fetch: FetchView,
 }
 
 /// Subscribe to a published blocklist or allowlist, and fetch it at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/domain_subscriptions",
+    tag = "admin",
+    operation_id = "admin_subscribe_domain_list",
+    request_body = SubscribeBody,
+    responses((status = 201, body = SubscribedView)),
+    security(("bearer" = []))
+)]
 pub async fn subscribe_domain_list(
     State(state): State<ApiState>,
     Admin(admin): Admin,
@@ -310,12 +389,22 @@ pub async fn subscribe_domain_list(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UnsubscribeQuery {
     url: Option<String>,
 }
 
 /// Unsubscribe from a list (`?url=`), lifting the rules it gave.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/domain_subscriptions",
+    tag = "admin",
+    operation_id = "admin_unsubscribe_domain_list",
+    params(UnsubscribeQuery),
+    responses((status = 200, body = CutOffView)),
+    security(("bearer" = []))
+)]
 pub async fn unsubscribe_domain_list(
     State(state): State<ApiState>,
     Admin(admin): Admin,

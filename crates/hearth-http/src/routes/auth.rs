@@ -13,7 +13,7 @@ use crate::problem::ApiError;
 use crate::rate_limit::{ClientIp, too_many_problem};
 use crate::views::{OwnAccountView, timestamp};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
     username: String,
     password: String,
@@ -23,13 +23,21 @@ pub struct RegisterBody {
     reason: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Registered {
     account: OwnAccountView,
     /// What happens next, in words for the person.
     message: &'static str,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "accounts",
+    operation_id = "auth_register",
+    request_body = RegisterBody,
+    responses((status = 201, body = Registered))
+)]
 pub async fn register(
     State(state): State<ApiState>,
     Json(body): Json<RegisterBody>,
@@ -58,13 +66,13 @@ pub async fn register(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginAnswer {
     token: String,
     token_type: &'static str,
@@ -72,6 +80,14 @@ pub struct LoginAnswer {
     account: OwnAccountView,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "accounts",
+    operation_id = "auth_login",
+    request_body = LoginBody,
+    responses((status = 200, body = LoginAnswer))
+)]
 pub async fn login(
     State(state): State<ApiState>,
     ip: Option<Extension<ClientIp>>,
@@ -94,6 +110,14 @@ pub async fn login(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "accounts",
+    operation_id = "auth_logout",
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn logout(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,

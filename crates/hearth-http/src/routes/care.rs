@@ -14,7 +14,7 @@ use crate::json::Json;
 use crate::problem::{ApiError, Problem};
 use crate::views::timestamp;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PersonView {
     handle: String,
     display_name: String,
@@ -33,12 +33,20 @@ impl From<Author> for PersonView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MentorsView {
     mentors: Vec<PersonView>,
 }
 
 /// A group's peer mentors (here, or as a group elsewhere announced them).
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/mentors",
+    tag = "care",
+    operation_id = "care_mentors",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = MentorsView))
+)]
 pub async fn mentors(
     State(state): State<ApiState>,
     Path(name): Path<String>,
@@ -52,6 +60,15 @@ pub async fn mentors(
 
 /// Moderators: name someone (`name` here, `name@server` elsewhere) a peer
 /// mentor of the group.
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{name}/mentors/{username}",
+    tag = "care",
+    operation_id = "care_add_mentor",
+    params(("name" = String, Path, description = "The group's name (here)"), ("username" = String, Path, description = "A member's username here")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn add_mentor(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -65,6 +82,15 @@ pub async fn add_mentor(
 }
 
 /// Moderators: un-name a peer mentor.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{name}/mentors/{username}",
+    tag = "care",
+    operation_id = "care_remove_mentor",
+    params(("name" = String, Path, description = "The group's name (here)"), ("username" = String, Path, description = "A member's username here")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn remove_mentor(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -77,7 +103,7 @@ pub async fn remove_mentor(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NewcomerView {
     id: String,
     url: String,
@@ -91,12 +117,21 @@ pub struct NewcomerView {
     published_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NewcomersView {
     posts: Vec<NewcomerView>,
 }
 
 /// Mentors and moderators: the first posts of the group's new members.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/newcomers",
+    tag = "care",
+    operation_id = "care_newcomers",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = NewcomersView)),
+    security(("bearer" = []))
+)]
 pub async fn newcomers(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -130,6 +165,15 @@ fn post_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 /// Moderators: mark a reply helpful.
+#[utoipa::path(
+    put,
+    path = "/api/v1/posts/{id}/helpful",
+    tag = "care",
+    operation_id = "care_mark_helpful",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn mark_helpful(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -143,6 +187,15 @@ pub async fn mark_helpful(
 }
 
 /// Moderators: take a reply's helpful mark back.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/posts/{id}/helpful",
+    tag = "care",
+    operation_id = "care_unmark_helpful",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn unmark_helpful(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -155,7 +208,7 @@ pub async fn unmark_helpful(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct GuidanceView {
     /// The group's rules, sanitised HTML ('' when none).
     rules_html: String,
@@ -170,6 +223,14 @@ pub struct GuidanceView {
 
 /// A group's rules and support guide (here or elsewhere), as shown beside
 /// its compose box.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/guidance",
+    tag = "care",
+    operation_id = "care_guidance",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = GuidanceView))
+)]
 pub async fn guidance(
     State(state): State<ApiState>,
     Path(name): Path<String>,

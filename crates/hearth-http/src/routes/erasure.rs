@@ -16,7 +16,7 @@ use crate::pagination::{Page, PageQuery};
 use crate::problem::ApiError;
 
 /// One server's answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ServerReceiptView {
     /// `host[:port]`.
     pub server: String,
@@ -43,7 +43,7 @@ impl From<&ServerReceipt> for ServerReceiptView {
 }
 
 /// An erasure and its receipt.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ReceiptView {
     pub id: String,
     /// `account` or `post`.
@@ -76,7 +76,7 @@ impl From<&Receipt> for ReceiptView {
 }
 
 /// An account just deleted: where to follow its erasure.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ErasedView {
     pub erasure_id: String,
     /// The receipt's page; keep it: it is the only way to read it, and is
@@ -98,13 +98,22 @@ pub(crate) fn erased_view(state: &ApiState, erased: &AccountErased) -> ErasedVie
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct DeleteBody {
     password: String,
 }
 
 /// Delete one's own account, with everything in it, here and on every
 /// server that received any of it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me",
+    tag = "erasure",
+    operation_id = "erasure_delete_mine",
+    request_body = DeleteBody,
+    responses((status = 200, body = ErasedView)),
+    security(("bearer" = []))
+)]
 pub async fn delete_mine(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -122,6 +131,15 @@ pub async fn delete_mine(
 }
 
 /// Admins: delete a member's account (a data-subject request).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/accounts/{id}",
+    tag = "erasure",
+    operation_id = "erasure_delete_member",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 200, body = ErasedView)),
+    security(("bearer" = []))
+)]
 pub async fn delete_member(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -138,6 +156,14 @@ pub async fn delete_member(
 }
 
 /// The receipt of a deleted account, to whoever holds its secret link.
+#[utoipa::path(
+    get,
+    path = "/api/v1/erasures/{secret}",
+    tag = "erasure",
+    operation_id = "erasure_by_secret",
+    params(("secret" = String, Path, description = "The secret part of a receipt's link")),
+    responses((status = 200, body = ReceiptView))
+)]
 pub async fn by_secret(
     State(state): State<ApiState>,
     Path(secret): Path<String>,
@@ -147,6 +173,15 @@ pub async fn by_secret(
 }
 
 /// The receipt of a post's deletion, for its author.
+#[utoipa::path(
+    get,
+    path = "/api/v1/posts/{id}/erasure",
+    tag = "erasure",
+    operation_id = "erasure_of_post",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 200, body = ReceiptView)),
+    security(("bearer" = []))
+)]
 pub async fn of_post(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -160,6 +195,15 @@ pub async fn of_post(
 }
 
 /// Admins: every erasure, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/erasures",
+    tag = "erasure",
+    operation_id = "erasure_list",
+    params(PageQuery),
+    responses((status = 200, body = Page<ReceiptView>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -176,6 +220,15 @@ pub async fn list(
 }
 
 /// Admins: one erasure's receipt.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/erasures/{id}",
+    tag = "erasure",
+    operation_id = "erasure_show",
+    params(("id" = String, Path, description = "The erasure receipt's id")),
+    responses((status = 200, body = ReceiptView)),
+    security(("bearer" = []))
+)]
 pub async fn show(
     State(state): State<ApiState>,
     Admin(session): Admin,

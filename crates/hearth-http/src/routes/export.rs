@@ -43,6 +43,14 @@ pub(crate) fn download(export: &Export) -> Response {
 }
 
 /// The logged-in member's own export.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/export",
+    tag = "export",
+    operation_id = "export_mine",
+    responses((status = 200, description = "A ZIP archive", content_type = "application/zip")),
+    security(("bearer" = []))
+)]
 pub async fn mine(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -50,12 +58,22 @@ pub async fn mine(
     Ok(download(&state.app.export_mine(&session).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReasonQuery {
     reason: Option<String>,
 }
 
 /// Admins: a member's export, for a data-subject request.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/accounts/{id}/export",
+    tag = "export",
+    operation_id = "export_member",
+    params(("id" = String, Path, description = "The account's id"), ReasonQuery),
+    responses((status = 200, description = "A ZIP archive", content_type = "application/zip")),
+    security(("bearer" = []))
+)]
 pub async fn member(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -76,7 +94,7 @@ pub async fn member(
     Ok(download(&export))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditEntryView {
     pub id: String,
     /// Who read: an admin's username, or the server's operator.
@@ -102,6 +120,15 @@ impl From<AuditEntry> for AuditEntryView {
 }
 
 /// Admins: the whole audit log, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit_log",
+    tag = "export",
+    operation_id = "export_audit_log",
+    params(PageQuery),
+    responses((status = 200, body = Page<AuditEntryView>)),
+    security(("bearer" = []))
+)]
 pub async fn audit_log(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -118,6 +145,15 @@ pub async fn audit_log(
 }
 
 /// The lines of the audit log about the logged-in member.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/audit_log",
+    tag = "export",
+    operation_id = "export_my_audit_log",
+    params(PageQuery),
+    responses((status = 200, body = Page<AuditEntryView>)),
+    security(("bearer" = []))
+)]
 pub async fn my_audit_log(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,

@@ -20,7 +20,7 @@ use crate::problem::{ApiError, Problem};
 use crate::views::timestamp;
 
 /// A group as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct GroupView {
     id: String,
     name: String,
@@ -45,7 +45,7 @@ pub struct GroupView {
 }
 
 /// A membership: of a group here (`id` "local:N") or elsewhere ("remote:N").
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MembershipView {
     id: String,
     state: &'static str,
@@ -55,7 +55,7 @@ pub struct MembershipView {
 }
 
 /// Enough to name and link a group wherever it is.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct GroupRef {
     handle: String,
     title: String,
@@ -159,7 +159,7 @@ impl FromRequestParts<ApiState> for MaybeAuthenticated {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateBody {
     name: String,
     title: String,
@@ -171,6 +171,15 @@ pub struct CreateBody {
     visibility: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups",
+    tag = "groups",
+    operation_id = "groups_create",
+    request_body = CreateBody,
+    responses((status = 201, body = GroupView)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -199,7 +208,7 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateBody {
     visibility: Option<String>,
     retention_days: Option<i64>,
@@ -208,6 +217,16 @@ pub struct UpdateBody {
 }
 
 /// The moderators change the group's settings.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/groups/{name}",
+    tag = "groups",
+    operation_id = "groups_update",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    request_body = UpdateBody,
+    responses((status = 200, body = GroupView)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -231,6 +250,15 @@ pub async fn update(
     Ok(Json(group_view(&state, summary, Some(&session)).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups",
+    tag = "groups",
+    operation_id = "groups_list",
+    params(PageQuery),
+    responses((status = 200, body = Page<GroupView>)),
+    security((), ("bearer" = []))
+)]
 pub async fn list(
     State(state): State<ApiState>,
     MaybeAuthenticated(session): MaybeAuthenticated,
@@ -250,6 +278,15 @@ pub async fn list(
     Ok(Json(Page::from_parts(items, next_cursor)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}",
+    tag = "groups",
+    operation_id = "groups_show",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = GroupView)),
+    security((), ("bearer" = []))
+)]
 pub async fn show(
     State(state): State<ApiState>,
     MaybeAuthenticated(session): MaybeAuthenticated,
@@ -259,6 +296,15 @@ pub async fn show(
     Ok(Json(group_view(&state, summary, session.as_ref()).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups/{name}/join",
+    tag = "groups",
+    operation_id = "groups_join",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = MembershipView)),
+    security(("bearer" = []))
+)]
 pub async fn join(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -271,6 +317,15 @@ pub async fn join(
     Ok(Json(local_membership(&state, &group, &membership)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups/{name}/leave",
+    tag = "groups",
+    operation_id = "groups_leave",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn leave(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -283,7 +338,7 @@ pub async fn leave(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RequestView {
     id: String,
     handle: String,
@@ -297,6 +352,15 @@ pub struct RequestView {
     created_at: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/requests",
+    tag = "groups",
+    operation_id = "groups_requests",
+    params(("name" = String, Path, description = "The group's name (here)"), PageQuery),
+    responses((status = 200, body = Page<RequestView>)),
+    security(("bearer" = []))
+)]
 pub async fn requests(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -351,6 +415,15 @@ async fn decide(
     Ok(Json(local_membership(&state, &group, &membership)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups/{name}/requests/{id}/approve",
+    tag = "groups",
+    operation_id = "groups_approve",
+    params(("name" = String, Path, description = "The group's name (here)"), ("id" = String, Path, description = "The membership request's id")),
+    responses((status = 200, body = MembershipView)),
+    security(("bearer" = []))
+)]
 pub async fn approve(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -359,6 +432,15 @@ pub async fn approve(
     decide(state, session, name, id, true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups/{name}/requests/{id}/decline",
+    tag = "groups",
+    operation_id = "groups_decline",
+    params(("name" = String, Path, description = "The group's name (here)"), ("id" = String, Path, description = "The membership request's id")),
+    responses((status = 200, body = MembershipView)),
+    security(("bearer" = []))
+)]
 pub async fn decline(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -367,13 +449,22 @@ pub async fn decline(
     decide(state, session, name, id, false).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct JoinBody {
     /// `@name@server`, a link to the group, or a local group's name.
     target: String,
 }
 
 /// Join any group: here, or on another server by handle or link.
+#[utoipa::path(
+    post,
+    path = "/api/v1/memberships",
+    tag = "groups",
+    operation_id = "groups_join_anywhere",
+    request_body = JoinBody,
+    responses((status = 200, body = MembershipView)),
+    security(("bearer" = []))
+)]
 pub async fn join_anywhere(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -405,6 +496,14 @@ fn target_field(err: hearth_app::AppError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/memberships",
+    tag = "groups",
+    operation_id = "groups_my_memberships",
+    responses((status = 200, body = Page<MembershipView>)),
+    security(("bearer" = []))
+)]
 pub async fn my_memberships(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -424,6 +523,15 @@ pub async fn my_memberships(
     Ok(Json(Page::from_parts(items, None)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/memberships/{id}",
+    tag = "groups",
+    operation_id = "groups_leave_membership",
+    params(("id" = String, Path, description = "The membership's id: `local:N` for a group here, `remote:N` for one elsewhere")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn leave_membership(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -447,12 +555,13 @@ pub async fn leave_membership(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResolveQuery {
     handle: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ActorView {
     url: String,
     kind: String,
@@ -465,6 +574,15 @@ pub struct ActorView {
     visibility: Option<&'static str>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resolve",
+    tag = "groups",
+    operation_id = "groups_resolve",
+    params(ResolveQuery),
+    responses((status = 200, body = ActorView)),
+    security(("bearer" = []))
+)]
 pub async fn resolve(
     State(state): State<ApiState>,
     Authenticated(_): Authenticated,

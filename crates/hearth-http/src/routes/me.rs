@@ -11,17 +11,34 @@ use crate::json::Json;
 use crate::problem::ApiError;
 use crate::views::OwnAccountView;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "accounts",
+    operation_id = "me_show",
+    responses((status = 200, body = OwnAccountView)),
+    security(("bearer" = []))
+)]
 pub async fn show(Authenticated(session): Authenticated) -> Json<OwnAccountView> {
     Json((&session.account).into())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateBody {
     display_name: Option<String>,
     bio: Option<String>,
     email: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/me",
+    tag = "accounts",
+    operation_id = "me_update",
+    request_body = UpdateBody,
+    responses((status = 200, body = OwnAccountView)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -41,7 +58,7 @@ pub async fn update(
     Ok(Json((&account).into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
     current_password: String,
     new_password: String,
@@ -49,6 +66,15 @@ pub struct PasswordBody {
 
 /// Change the password. All sessions end, this one included: the client
 /// logs in again with the new password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    tag = "accounts",
+    operation_id = "me_change_password",
+    request_body = PasswordBody,
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn change_password(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -83,7 +109,7 @@ fn rename_password_field(err: hearth_app::AppError) -> ApiError {
 }
 
 /// One sign-in: where from, and when.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SignInView {
     ip: String,
     at: String,
@@ -91,6 +117,14 @@ pub struct SignInView {
 
 /// The caller's recent sign-ins, newest first (kept for
 /// `privacy.ip_retention_days`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/sign_ins",
+    tag = "accounts",
+    operation_id = "me_sign_ins",
+    responses((status = 200, body = Vec<SignInView>)),
+    security(("bearer" = []))
+)]
 pub async fn sign_ins(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,

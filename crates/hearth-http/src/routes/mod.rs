@@ -18,6 +18,7 @@ pub(crate) mod groups;
 mod me;
 mod moderation;
 mod notifications;
+pub(crate) mod openapi;
 mod posts;
 mod professionals;
 mod system;
@@ -99,6 +100,18 @@ fn table() -> Vec<Entry> {
             "/api/v1/health",
             Public("whether the server is up"),
             |_| get(system::health),
+        ),
+        at(
+            M::GET,
+            "/api/v1/openapi.json",
+            Public("the API's description, generated from its handlers"),
+            |_| get(openapi::openapi_json),
+        ),
+        at(
+            M::GET,
+            "/api/docs",
+            Public("the API's description, as a page people read"),
+            |_| get(web::api_docs::show),
         ),
         at(
             M::GET,

@@ -33,6 +33,15 @@ fn number(raw: &str, what: &'static str) -> Result<i64, ApiError> {
 // ---- locks ------------------------------------------------------------------
 
 /// Moderators: close a thread to new replies.
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/lock",
+    tag = "moderation",
+    operation_id = "moderation_lock",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn lock(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -46,6 +55,15 @@ pub async fn lock(
 }
 
 /// Moderators: open a thread to replies again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/posts/{id}/lock",
+    tag = "moderation",
+    operation_id = "moderation_unlock",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn unlock(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -59,6 +77,15 @@ pub async fn unlock(
 }
 
 /// Moderators: pin a thread to the top of its group.
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/pin",
+    tag = "moderation",
+    operation_id = "moderation_pin",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn pin(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -72,6 +99,15 @@ pub async fn pin(
 }
 
 /// Moderators: unpin a thread.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/posts/{id}/pin",
+    tag = "moderation",
+    operation_id = "moderation_unpin",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn unpin(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -86,7 +122,7 @@ pub async fn unpin(
 
 // ---- bans -------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BanBody {
     person: String,
@@ -94,7 +130,8 @@ pub struct BanBody {
     reason: String,
     /// When the ban ends; none: until lifted.
     expires_at: Option<DateTime<Utc>>,
-    /// Or: how many days it lasts.
+    /// Or: how many days it lasts (1 to 36500).
+    #[schema(minimum = 1, maximum = 36500)]
     days: Option<u32>,
     #[serde(default)]
     remove_data: bool,
@@ -113,7 +150,10 @@ impl BanBody {
                 .into());
             }
             (at, None) => at,
-            (None, Some(days)) => Some(Utc::now() + chrono::Duration::days(i64::from(days.max(1)))),
+            (None, Some(days)) => Some(
+                hearth_domain::moderation::ends_after(Utc::now(), days, "days")
+                    .map_err(|e| Problem::validation(&[e]))?,
+            ),
         };
         Ok(BanRequest {
             person: self.person,
@@ -124,7 +164,7 @@ impl BanBody {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BanView {
     pub person: String,
     /// The group's id; `null` for a ban from the whole instance.
@@ -150,6 +190,16 @@ impl From<Ban> for BanView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups/{name}/bans",
+    tag = "moderation",
+    operation_id = "moderation_ban_in_group",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    request_body = BanBody,
+    responses((status = 201, body = BanView)),
+    security(("bearer" = []))
+)]
 pub async fn ban_in_group(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -163,6 +213,15 @@ pub async fn ban_in_group(
     Ok((StatusCode::CREATED, Json(ban.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/bans",
+    tag = "moderation",
+    operation_id = "moderation_group_bans",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = Vec<BanView>)),
+    security(("bearer" = []))
+)]
 pub async fn group_bans(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -172,11 +231,21 @@ pub async fn group_bans(
     Ok(Json(bans.into_iter().map(BanView::from).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PersonQuery {
     person: String,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{name}/bans",
+    tag = "moderation",
+    operation_id = "moderation_unban_in_group",
+    params(("name" = String, Path, description = "The group's name (here)"), PersonQuery),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn unban_in_group(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -190,6 +259,15 @@ pub async fn unban_in_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/bans",
+    tag = "moderation",
+    operation_id = "moderation_ban_from_instance",
+    request_body = BanBody,
+    responses((status = 201, body = BanView)),
+    security(("bearer" = []))
+)]
 pub async fn ban_from_instance(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -202,6 +280,14 @@ pub async fn ban_from_instance(
     Ok((StatusCode::CREATED, Json(ban.into())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/bans",
+    tag = "moderation",
+    operation_id = "moderation_instance_bans",
+    responses((status = 200, body = Vec<BanView>)),
+    security(("bearer" = []))
+)]
 pub async fn instance_bans(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -210,6 +296,15 @@ pub async fn instance_bans(
     Ok(Json(bans.into_iter().map(BanView::from).collect()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/bans",
+    tag = "moderation",
+    operation_id = "moderation_unban_from_instance",
+    params(PersonQuery),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn unban_from_instance(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -224,6 +319,15 @@ pub async fn unban_from_instance(
 
 // ---- moderators -------------------------------------------------------------
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{name}/moderators/{username}",
+    tag = "moderation",
+    operation_id = "moderation_add_moderator",
+    params(("name" = String, Path, description = "The group's name (here)"), ("username" = String, Path, description = "A member's username here")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn add_moderator(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -236,6 +340,15 @@ pub async fn add_moderator(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{name}/moderators/{username}",
+    tag = "moderation",
+    operation_id = "moderation_remove_moderator",
+    params(("name" = String, Path, description = "The group's name (here)"), ("username" = String, Path, description = "A member's username here")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn remove_moderator(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -250,7 +363,7 @@ pub async fn remove_moderator(
 
 // ---- reports ----------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
     post_id: Option<String>,
@@ -260,7 +373,7 @@ pub struct ReportBody {
     comment: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ReportView {
     pub id: String,
     pub post: Option<String>,
@@ -296,6 +409,15 @@ impl From<Report> for ReportView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports",
+    tag = "moderation",
+    operation_id = "moderation_report",
+    request_body = ReportBody,
+    responses((status = 201, body = ReportView)),
+    security(("bearer" = []))
+)]
 pub async fn report(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -321,13 +443,23 @@ pub async fn report(
     Ok((StatusCode::CREATED, Json(report.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
     state: Option<String>,
     cursor: Option<String>,
     limit: Option<u64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports",
+    tag = "moderation",
+    operation_id = "moderation_reports",
+    params(ReportsQuery),
+    responses((status = 200, body = Page<ReportView>)),
+    security(("bearer" = []))
+)]
 pub async fn reports(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -357,6 +489,15 @@ pub async fn reports(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/reports",
+    tag = "moderation",
+    operation_id = "moderation_my_reports",
+    params(PageQuery),
+    responses((status = 200, body = Page<ReportView>)),
+    security(("bearer" = []))
+)]
 pub async fn my_reports(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -372,13 +513,23 @@ pub async fn my_reports(
     )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
     #[serde(default)]
     resolution: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/{id}/resolve",
+    tag = "moderation",
+    operation_id = "moderation_resolve",
+    params(("id" = String, Path, description = "The report's id")),
+    request_body = ResolveBody,
+    responses((status = 200, body = ReportView)),
+    security(("bearer" = []))
+)]
 pub async fn resolve(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -394,6 +545,15 @@ pub async fn resolve(
 
 /// Send the author of a reported post the helplines, privately (members
 /// of this server only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/{id}/support",
+    tag = "moderation",
+    operation_id = "moderation_send_support",
+    params(("id" = String, Path, description = "The report's id")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn send_support(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -406,7 +566,8 @@ pub async fn send_support(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResourcesQuery {
     /// The language to show first (a phrase list's code, such as `da`).
     language: Option<String>,
@@ -414,16 +575,31 @@ pub struct ResourcesQuery {
 
 /// The helplines this server's admins configured, those in `language`
 /// first. Public: someone in crisis may not be logged in.
+#[utoipa::path(
+    get,
+    path = "/api/v1/crisis-resources",
+    tag = "moderation",
+    operation_id = "moderation_crisis_resources",
+    params(ResourcesQuery),
+    responses((status = 200, body = Vec<crate::views::CrisisResourceView>))
+)]
 pub async fn crisis_resources(
     State(state): State<ApiState>,
     Query(q): Query<ResourcesQuery>,
-) -> Json<Vec<hearth_domain::crisis::CrisisResource>> {
-    Json(state.app.crisis_resources(q.language.as_deref()))
+) -> Json<Vec<crate::views::CrisisResourceView>> {
+    Json(
+        state
+            .app
+            .crisis_resources(q.language.as_deref())
+            .iter()
+            .map(Into::into)
+            .collect(),
+    )
 }
 
 // ---- the log ----------------------------------------------------------------
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LogLineView {
     pub id: String,
     pub group: Option<String>,
@@ -454,6 +630,15 @@ impl From<LogLine> for LogLineView {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/moderation_log",
+    tag = "moderation",
+    operation_id = "moderation_group_log",
+    params(("name" = String, Path, description = "The group's name (here)"), PageQuery),
+    responses((status = 200, body = Page<LogLineView>)),
+    security((), ("bearer" = []))
+)]
 pub async fn group_log(
     State(state): State<ApiState>,
     MaybeAuthenticated(session): MaybeAuthenticated,
@@ -474,6 +659,15 @@ pub async fn group_log(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/moderation_log",
+    tag = "moderation",
+    operation_id = "moderation_instance_log",
+    params(PageQuery),
+    responses((status = 200, body = Page<LogLineView>)),
+    security(("bearer" = []))
+)]
 pub async fn instance_log(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -491,7 +685,7 @@ pub async fn instance_log(
 
 // ---- pre-moderation ---------------------------------------------------------
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PremoderationView {
     /// Posts from members who joined less than this many days ago wait.
@@ -502,6 +696,15 @@ pub struct PremoderationView {
     servers: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/premoderation",
+    tag = "moderation",
+    operation_id = "moderation_premoderation",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = PremoderationView)),
+    security(("bearer" = []))
+)]
 pub async fn premoderation(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -514,6 +717,16 @@ pub async fn premoderation(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{name}/premoderation",
+    tag = "moderation",
+    operation_id = "moderation_set_premoderation",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    request_body = PremoderationView,
+    responses((status = 200, body = PremoderationView)),
+    security(("bearer" = []))
+)]
 pub async fn set_premoderation(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,

@@ -11,7 +11,7 @@ use crate::json::Json;
 use crate::pagination::{Page, PageQuery};
 use crate::problem::{ApiError, Problem};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NotificationJson {
     id: String,
     /// The notification's kind (`reply`, `mention`, `reaction`,
@@ -48,6 +48,15 @@ fn json_of(v: NotificationView) -> NotificationJson {
 }
 
 /// Newest first; `cursor` pages to older ones.
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications",
+    tag = "notifications",
+    operation_id = "notifications_list",
+    params(PageQuery),
+    responses((status = 200, body = Page<NotificationJson>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -63,11 +72,19 @@ pub async fn list(
     )))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UnreadJson {
     unread: u64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications/unread",
+    tag = "notifications",
+    operation_id = "notifications_unread",
+    responses((status = 200, body = UnreadJson)),
+    security(("bearer" = []))
+)]
 pub async fn unread(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -77,7 +94,7 @@ pub async fn unread(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReadBody {
     /// These notifications…
     ids: Option<Vec<String>>,
@@ -99,12 +116,21 @@ fn notification_id(raw: &str, field: &str) -> Result<i64, ApiError> {
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MarkedJson {
     marked: u64,
     unread: u64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/notifications/read",
+    tag = "notifications",
+    operation_id = "notifications_mark_read",
+    request_body = ReadBody,
+    responses((status = 200, body = MarkedJson)),
+    security(("bearer" = []))
+)]
 pub async fn mark_read(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,

@@ -20,7 +20,7 @@ use crate::problem::{ApiError, Problem};
 use crate::routes::groups::MaybeAuthenticated;
 use crate::views::timestamp;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AuthorView {
     handle: String,
     display_name: String,
@@ -32,20 +32,20 @@ pub struct AuthorView {
     professional: Option<ProfessionalView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ProfessionalView {
     role: String,
     /// The verifying server, `host` or `host:port`.
     verified_by: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ReactionCount {
     reaction: &'static str,
     count: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PostView {
     id: String,
     url: String,
@@ -86,6 +86,7 @@ pub struct PostView {
     published_at: String,
     updated_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
     replies: Option<Vec<PostView>>,
     /// Timelines: how many replies the thread has (deleted ones included,
     /// as the thread shows them).
@@ -98,7 +99,7 @@ pub struct PostView {
     /// Only to its author, when the post's words may mean a crisis: where
     /// to find help now (the language of the words, and the helplines).
     #[serde(skip_serializing_if = "Option::is_none")]
-    crisis_support: Option<hearth_app::crisis::CrisisSupport>,
+    crisis_support: Option<crate::views::CrisisSupportView>,
     /// What backs the post, in its author's order.
     sources: Vec<SourceView>,
     /// How many distinct sites its sources are on.
@@ -107,7 +108,7 @@ pub struct PostView {
     label: Option<LabelView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SourceView {
     url: String,
     title: String,
@@ -115,7 +116,7 @@ pub struct SourceView {
     kind: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LabelView {
     kind: &'static str,
     note: String,
@@ -124,7 +125,7 @@ pub struct LabelView {
 }
 
 /// A source as the API takes it (strings; the rules are the domain's).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SourceBody {
     #[serde(default)]
     url: String,
@@ -238,7 +239,7 @@ fn view(post: &Post, group: &str, ctx: &Context<'_>) -> PostView {
         replies: None,
         reply_count: None,
         last_activity_at: None,
-        crisis_support: ctx.crisis.get(&post.id).cloned(),
+        crisis_support: ctx.crisis.get(&post.id).map(Into::into),
         sources: post
             .sources
             .iter()
@@ -284,7 +285,7 @@ async fn single(
     Ok(view(post, &group.handle(&state.app), &ctx))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateBody {
     group: String,
     title: Option<String>,
@@ -297,6 +298,15 @@ pub struct CreateBody {
     speaking_as: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts",
+    tag = "posts",
+    operation_id = "posts_create",
+    request_body = CreateBody,
+    responses((status = 201, body = PostView)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -327,7 +337,7 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReplyBody {
     body: Option<String>,
     content_warning: Option<String>,
@@ -342,6 +352,16 @@ fn post_id(raw: &str) -> Result<i64, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/replies",
+    tag = "posts",
+    operation_id = "posts_reply",
+    params(("id" = String, Path, description = "The post's id")),
+    request_body = ReplyBody,
+    responses((status = 201, body = PostView)),
+    security(("bearer" = []))
+)]
 pub async fn reply(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -367,7 +387,7 @@ pub async fn reply(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EditBody {
     title: Option<String>,
     body: Option<String>,
@@ -379,6 +399,16 @@ pub struct EditBody {
     speaking_as: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/posts/{id}",
+    tag = "posts",
+    operation_id = "posts_edit",
+    params(("id" = String, Path, description = "The post's id")),
+    request_body = EditBody,
+    responses((status = 200, body = PostView)),
+    security(("bearer" = []))
+)]
 pub async fn edit(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -405,6 +435,15 @@ pub async fn edit(
     Ok(Json(single(&state, &session, &post).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/posts/{id}",
+    tag = "posts",
+    operation_id = "posts_delete",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -417,7 +456,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct RemoveBody {
     #[serde(default)]
     reason: String,
@@ -425,6 +464,16 @@ pub struct RemoveBody {
 
 /// Moderators: remove a post from their group, with a reason the author
 /// is shown.
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/remove",
+    tag = "posts",
+    operation_id = "posts_remove",
+    params(("id" = String, Path, description = "The post's id")),
+    request_body = RemoveBody,
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn remove(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -448,6 +497,15 @@ fn reaction(raw: &str) -> Result<Reaction, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/reactions/{reaction}",
+    tag = "posts",
+    operation_id = "posts_react",
+    params(("id" = String, Path, description = "The post's id"), ("reaction" = String, Path, description = "The reaction: `hug`, `me-too` or `helpful`")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn react(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -460,6 +518,15 @@ pub async fn react(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/posts/{id}/reactions/{reaction}",
+    tag = "posts",
+    operation_id = "posts_unreact",
+    params(("id" = String, Path, description = "The post's id"), ("reaction" = String, Path, description = "The reaction: `hug`, `me-too` or `helpful`")),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn unreact(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -474,6 +541,15 @@ pub async fn unreact(
 
 /// A thread with its replies nested under the posts they answer, read in
 /// a fixed number of queries however long the thread is.
+#[utoipa::path(
+    get,
+    path = "/api/v1/posts/{id}",
+    tag = "posts",
+    operation_id = "posts_show",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 200, body = PostView)),
+    security((), ("bearer" = []))
+)]
 pub async fn show(
     State(state): State<ApiState>,
     MaybeAuthenticated(session): MaybeAuthenticated,
@@ -535,7 +611,8 @@ fn nest(
     v
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     group: String,
     order: Option<String>,
@@ -547,6 +624,15 @@ pub struct TimelineParams {
     limit: Option<u64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/posts",
+    tag = "posts",
+    operation_id = "posts_timeline",
+    params(TimelineParams),
+    responses((status = 200, body = Page<PostView>)),
+    security((), ("bearer" = []))
+)]
 pub async fn timeline(
     State(state): State<ApiState>,
     MaybeAuthenticated(session): MaybeAuthenticated,
@@ -629,6 +715,15 @@ pub async fn timeline(
 
 /// The caller's own posts: the groups they are in are each looked up once,
 /// authors and reactions once for the page.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/posts",
+    tag = "posts",
+    operation_id = "posts_mine",
+    params(PageQuery),
+    responses((status = 200, body = Page<PostView>)),
+    security(("bearer" = []))
+)]
 pub async fn mine(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -653,6 +748,15 @@ pub async fn mine(
 }
 
 /// Moderators: the posts of a group here waiting for them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/held",
+    tag = "posts",
+    operation_id = "posts_held",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = Vec<PostView>)),
+    security(("bearer" = []))
+)]
 pub async fn held(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -666,7 +770,7 @@ pub async fn held(
 
 /// A post a moderator removed, with its words as kept for the group's
 /// moderators.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RemovedView {
     id: String,
     url: String,
@@ -684,6 +788,15 @@ pub struct RemovedView {
 
 /// Moderators: the posts removed from their group that can still be
 /// brought back.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{name}/removed",
+    tag = "posts",
+    operation_id = "posts_removed",
+    params(("name" = String, Path, description = "The group's name (here)")),
+    responses((status = 200, body = Vec<RemovedView>)),
+    security(("bearer" = []))
+)]
 pub async fn removed(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -716,6 +829,16 @@ pub async fn removed(
 
 /// Moderators: bring back a post they removed, with an optional reason
 /// for the log.
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/restore",
+    tag = "posts",
+    operation_id = "posts_restore",
+    params(("id" = String, Path, description = "The post's id")),
+    request_body(content = Option<RemoveBody>, description = "optional"),
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn restore(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -731,6 +854,15 @@ pub async fn restore(
 }
 
 /// Moderators: let a held post through.
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/approve",
+    tag = "posts",
+    operation_id = "posts_approve",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 200, body = PostView)),
+    security(("bearer" = []))
+)]
 pub async fn approve(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -744,6 +876,16 @@ pub async fn approve(
 }
 
 /// Moderators: turn a held post down, with a reason for its author.
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/reject",
+    tag = "posts",
+    operation_id = "posts_reject",
+    params(("id" = String, Path, description = "The post's id")),
+    request_body = RemoveBody,
+    responses((status = 204, description = "Done")),
+    security(("bearer" = []))
+)]
 pub async fn reject(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -757,7 +899,7 @@ pub async fn reject(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LabelBody {
     #[serde(default)]
     kind: String,
@@ -769,6 +911,16 @@ pub struct LabelBody {
 
 /// Moderators: label a post "needs sources" or "disputed", with a note and
 /// an optional link to better information.
+#[utoipa::path(
+    put,
+    path = "/api/v1/posts/{id}/label",
+    tag = "posts",
+    operation_id = "posts_label",
+    params(("id" = String, Path, description = "The post's id")),
+    request_body = LabelBody,
+    responses((status = 200, body = PostView)),
+    security(("bearer" = []))
+)]
 pub async fn label(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -791,6 +943,15 @@ pub async fn label(
 }
 
 /// Moderators: take a post's label off.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/posts/{id}/label",
+    tag = "posts",
+    operation_id = "posts_unlabel",
+    params(("id" = String, Path, description = "The post's id")),
+    responses((status = 200, body = PostView)),
+    security(("bearer" = []))
+)]
 pub async fn unlabel(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,

@@ -23,7 +23,7 @@ fn account_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 /// A member's professional standing here.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ProfessionalAccountView {
     id: String,
     username: String,
@@ -51,7 +51,7 @@ impl ProfessionalAccountView {
 }
 
 /// One verification, as the history shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct VerificationView {
     id: String,
     role: String,
@@ -74,11 +74,21 @@ impl From<&Verification> for VerificationView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VerifyBody {
     role: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/accounts/{id}/verification",
+    tag = "professionals",
+    operation_id = "professionals_verify",
+    params(("id" = String, Path, description = "The account's id")),
+    request_body = VerifyBody,
+    responses((status = 200, body = ProfessionalAccountView)),
+    security(("bearer" = []))
+)]
 pub async fn verify(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -96,6 +106,15 @@ pub async fn verify(
     Ok(Json(ProfessionalAccountView::new(&state, &account)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/accounts/{id}/verification",
+    tag = "professionals",
+    operation_id = "professionals_revoke",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 200, body = ProfessionalAccountView)),
+    security(("bearer" = []))
+)]
 pub async fn revoke(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -108,11 +127,20 @@ pub async fn revoke(
     Ok(Json(ProfessionalAccountView::new(&state, &account)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     verifications: Vec<VerificationView>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/accounts/{id}/verification",
+    tag = "professionals",
+    operation_id = "professionals_history",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 200, body = HistoryView)),
+    security(("bearer" = []))
+)]
 pub async fn history(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,
@@ -127,6 +155,15 @@ pub async fn history(
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/accounts/{id}/verifier",
+    tag = "professionals",
+    operation_id = "professionals_trust",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 200, body = AdminAccountView)),
+    security(("bearer" = []))
+)]
 pub async fn trust(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -139,6 +176,15 @@ pub async fn trust(
     Ok(Json((&account).into()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/accounts/{id}/verifier",
+    tag = "professionals",
+    operation_id = "professionals_distrust",
+    params(("id" = String, Path, description = "The account's id")),
+    responses((status = 200, body = AdminAccountView)),
+    security(("bearer" = []))
+)]
 pub async fn distrust(
     State(state): State<ApiState>,
     Admin(session): Admin,
@@ -151,12 +197,20 @@ pub async fn distrust(
     Ok(Json((&account).into()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ProfessionalsView {
     professionals: Vec<ProfessionalAccountView>,
     verifiers: Vec<ProfessionalAccountView>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/professionals",
+    tag = "professionals",
+    operation_id = "professionals_list",
+    responses((status = 200, body = ProfessionalsView)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<ApiState>,
     Authenticated(session): Authenticated,

@@ -8,13 +8,20 @@ use crate::ApiState;
 use crate::json::Json;
 use crate::problem::{ApiError, Problem};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
     status: &'static str,
     database: &'static str,
 }
 
 /// 200 when the database answers, 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/api/v1/health",
+    tag = "system",
+    operation_id = "system_health",
+    responses((status = 200, body = Health))
+)]
 pub async fn health(State(state): State<ApiState>) -> Result<Json<Health>, ApiError> {
     match state.app.health().await {
         Ok(()) => Ok(Json(Health {
@@ -33,7 +40,7 @@ pub async fn health(State(state): State<ApiState>) -> Result<Json<Health>, ApiEr
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Instance {
     domain: String,
     name: String,
@@ -47,11 +54,18 @@ pub struct Instance {
     stats: Stats,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Stats {
     accounts: u64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/instance",
+    tag = "system",
+    operation_id = "system_instance",
+    responses((status = 200, body = Instance))
+)]
 pub async fn instance(State(state): State<ApiState>) -> Result<Json<Instance>, ApiError> {
     let config = &state.app.config;
     Ok(Json(Instance {

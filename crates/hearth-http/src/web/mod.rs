@@ -9,6 +9,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod admin_moderation;
+pub(crate) mod api_docs;
 pub(crate) mod assets;
 pub(crate) mod bans;
 pub(crate) mod care;
