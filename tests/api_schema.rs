@@ -144,7 +144,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
                     "--exclude-operation-id",
                     "me_change_password",
                 ])
-                .args(["--max-examples", "12", "--seed", "16", "--workers", "2"])
+                .args(["--max-examples", "12", "--seed", "16", "--workers", "1"])
                 .args(["--max-time", &secs.to_string()])
                 .args(["--request-timeout", "20", "--no-shrink"])
                 .args(["--suppress-health-check", "all"])

@@ -16,6 +16,7 @@ use crate::views::{AdminAccountView, CutOffView, DomainRuleView, FederationStatu
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(schema_with = crate::routes::openapi::spelling::account_status)]
     status: Option<String>,
     cursor: Option<String>,
     limit: Option<u64>,

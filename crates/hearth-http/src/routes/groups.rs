@@ -160,14 +160,17 @@ impl FromRequestParts<ApiState> for MaybeAuthenticated {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewGroup)]
 pub struct CreateBody {
     name: String,
     title: String,
     description: Option<String>,
     rules: Option<String>,
+    #[schema(schema_with = crate::routes::openapi::spelling::join_policy)]
     join_policy: Option<String>,
     listed: Option<bool>,
     allow_outside_posts: Option<bool>,
+    #[schema(schema_with = crate::routes::openapi::spelling::group_visibility)]
     visibility: Option<String>,
 }
 
@@ -209,7 +212,9 @@ pub async fn create(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GroupChanges)]
 pub struct UpdateBody {
+    #[schema(schema_with = crate::routes::openapi::spelling::group_visibility)]
     visibility: Option<String>,
     retention_days: Option<i64>,
     rules: Option<String>,

@@ -24,6 +24,7 @@ pub async fn show(Authenticated(session): Authenticated) -> Json<OwnAccountView>
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AccountChanges)]
 pub struct UpdateBody {
     display_name: Option<String>,
     bio: Option<String>,

@@ -368,6 +368,7 @@ pub async fn remove_moderator(
 pub struct ReportBody {
     post_id: Option<String>,
     account: Option<String>,
+    #[schema(schema_with = crate::routes::openapi::spelling::report_category)]
     category: String,
     #[serde(default)]
     comment: String,
@@ -446,6 +447,7 @@ pub async fn report(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
+    #[param(schema_with = crate::routes::openapi::spelling::report_state)]
     state: Option<String>,
     cursor: Option<String>,
     limit: Option<u64>,

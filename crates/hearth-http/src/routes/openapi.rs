@@ -18,6 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -242,6 +243,56 @@ fn add_problems(operation: &mut Operation) {
         .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Problem")));
 }
 
+/// The words a string field takes, from the domain's own spellings, so the
+/// document lists exactly what the server accepts.
+fn one_of(values: impl IntoIterator<Item = &'static str>) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .build()
+}
+
+/// Schemas for string fields that take one of the domain's words
+/// (`#[schema(schema_with = …)]` on the field).
+pub(crate) mod spelling {
+    use hearth_domain::account::AccountStatus;
+    use hearth_domain::group::{GroupVisibility, JoinPolicy};
+    use hearth_domain::moderation::{ReportCategory, ReportState};
+    use hearth_domain::post::{SpeakingAs, SupportKind, Visibility};
+    use hearth_domain::sources::{LabelKind, SourceKind};
+    use utoipa::openapi::Object;
+
+    use super::one_of;
+
+    macro_rules! spellings {
+        ($($(#[$doc:meta])* $name:ident => $ty:ty),+ $(,)?) => {
+            $(
+                $(#[$doc])*
+                pub fn $name() -> Object {
+                    one_of(<$ty>::ALL.iter().map(|v| v.as_str()))
+                }
+            )+
+        };
+    }
+
+    spellings! {
+        visibility => Visibility,
+        support_kind => SupportKind,
+        speaking_as => SpeakingAs,
+        join_policy => JoinPolicy,
+        group_visibility => GroupVisibility,
+        report_state => ReportState,
+        account_status => AccountStatus,
+        label_kind => LabelKind,
+        source_kind => SourceKind,
+    }
+
+    /// The categories a person may choose (not those Hearth files itself).
+    pub fn report_category() -> Object {
+        one_of(ReportCategory::chosen_by_people().map(ReportCategory::as_str))
+    }
+}
+
 /// The document, naming `base` (this server's address) as its server.
 pub fn document(base: &str) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
@@ -299,6 +350,34 @@ mod tests {
             missing.is_empty() && stale.is_empty(),
             "routes without a #[utoipa::path] (add one and list it in ApiDoc): {missing:?}; documented but not served: {stale:?}"
         );
+    }
+
+    /// Types of the same name in different modules keep apart: each
+    /// body's schema is the one its handler reads.
+    #[test]
+    fn bodies_of_the_same_rust_name_have_schemas_of_their_own() {
+        let doc = serde_json::to_value(document("https://hearth.example")).unwrap();
+        let body = |method: &str, path: &str| {
+            let reference =
+                doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+                    ["$ref"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+            doc["components"]["schemas"][&reference]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+        };
+        assert!(body("post", "/api/v1/groups").contains("join_policy"));
+        assert!(body("post", "/api/v1/posts").contains("support_kind"));
+        assert!(body("patch", "/api/v1/groups/{name}").contains("retention_days"));
+        assert!(body("patch", "/api/v1/me").contains("display_name"));
     }
 
     /// Every operation documents its errors as problem documents, and

@@ -132,6 +132,7 @@ pub struct SourceBody {
     #[serde(default)]
     title: String,
     #[serde(default, rename = "type")]
+    #[schema(schema_with = crate::routes::openapi::spelling::source_kind)]
     kind: String,
 }
 
@@ -286,15 +287,19 @@ async fn single(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewPost)]
 pub struct CreateBody {
     group: String,
     title: Option<String>,
     body: Option<String>,
+    #[schema(schema_with = crate::routes::openapi::spelling::support_kind)]
     support_kind: Option<String>,
     content_warning: Option<String>,
+    #[schema(schema_with = crate::routes::openapi::spelling::visibility)]
     visibility: Option<String>,
     link: Option<String>,
     sources: Option<Vec<SourceBody>>,
+    #[schema(schema_with = crate::routes::openapi::spelling::speaking_as)]
     speaking_as: Option<String>,
 }
 
@@ -341,6 +346,7 @@ pub async fn create(
 pub struct ReplyBody {
     body: Option<String>,
     content_warning: Option<String>,
+    #[schema(schema_with = crate::routes::openapi::spelling::speaking_as)]
     speaking_as: Option<String>,
 }
 
@@ -391,11 +397,13 @@ pub async fn reply(
 pub struct EditBody {
     title: Option<String>,
     body: Option<String>,
+    #[schema(schema_with = crate::routes::openapi::spelling::support_kind)]
     support_kind: Option<String>,
     content_warning: Option<String>,
     link: Option<String>,
     /// Left out: kept; `[]`: removed.
     sources: Option<Vec<SourceBody>>,
+    #[schema(schema_with = crate::routes::openapi::spelling::speaking_as)]
     speaking_as: Option<String>,
 }
 
@@ -616,6 +624,7 @@ fn nest(
 pub struct TimelineParams {
     group: String,
     order: Option<String>,
+    #[param(schema_with = crate::routes::openapi::spelling::support_kind)]
     support_kind: Option<String>,
     /// Only threads that list sources.
     #[serde(default)]
@@ -902,6 +911,7 @@ pub async fn reject(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LabelBody {
     #[serde(default)]
+    #[schema(schema_with = crate::routes::openapi::spelling::label_kind)]
     kind: String,
     #[serde(default)]
     note: String,
