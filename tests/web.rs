@@ -104,6 +104,27 @@ async fn signing_up_needs_consent_keeps_what_was_typed_and_logs_in_on(backend: &
     assert!(html.contains("value=\"ann_b\""));
     assert_eq!(hearth.count("users").await, 0);
 
+    // The right token, but the browser says the form was posted from
+    // another site (or a sibling subdomain that could set the cookie):
+    // refused all the same.
+    for site in ["cross-site", "same-site"] {
+        let resp = client
+            .post(hearth.url("/signup"))
+            .header("sec-fetch-site", site)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", "ann_b"),
+                ("password", "long enough pass"),
+                ("consent", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{site}");
+        assert!(resp.text().await.unwrap().contains("This form had expired"));
+        assert_eq!(hearth.count("users").await, 0, "{site}");
+    }
+
     // All good: the account exists and the browser is logged in.
     let resp = client
         .post(hearth.url("/signup"))

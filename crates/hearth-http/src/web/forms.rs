@@ -79,8 +79,20 @@ pub fn csrf(app: &App, headers: &HeaderMap) -> Csrf {
     }
 }
 
-/// Whether a submitted form's token matches the browser's cookie.
+/// Whether a submitted form's token matches the browser's cookie, and the
+/// browser did not say the form came from another site. Browsers send
+/// `Sec-Fetch-Site`; a form posted from a sibling subdomain (which could
+/// have set the cookie itself) is `same-site`, from elsewhere
+/// `cross-site`: both are refused whatever the token. Clients that send
+/// no such header are judged by the token alone.
 pub fn csrf_ok(headers: &HeaderMap, submitted: &str) -> bool {
+    let from_elsewhere = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| matches!(site, "cross-site" | "same-site"));
+    if from_elsewhere {
+        return false;
+    }
     match cookie(headers, CSRF_COOKIE) {
         Some(expected) => !submitted.is_empty() && digests_match(expected, submitted),
         None => false,
