@@ -72,6 +72,28 @@ impl ClientLimiter {
             trust_forwarded_for,
         }
     }
+
+    /// One request from `ip`, counted against its [`client_key`].
+    fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        self.limit.check(&client_key(ip))
+    }
+}
+
+/// What a per-address limit counts by: an IPv4 address (written plainly
+/// or IPv4-mapped), or an IPv6 address's /64, the block one subscriber
+/// or one server is usually given whole, so walking through it gains
+/// nothing.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
 }
 
 /// The limits every authentication door shares.
@@ -156,7 +178,7 @@ pub async fn limit_auth(
         request.extensions_mut().insert(ClientIp(ip));
     }
     if let Some(ip) = ip
-        && let Err(wait) = limits.limit.check(&ip)
+        && let Err(wait) = limits.check(ip)
     {
         tracing::warn!(client = %ip, path = %request.uri().path(), "rate limit reached");
         if request.uri().path().starts_with("/api/") {
@@ -172,7 +194,7 @@ pub async fn limit_auth(
 pub async fn limit_inbox(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let limits = &state.inbox_limiter;
     if let Some(ip) = client_ip(&request, limits.trust_forwarded_for)
-        && let Err(wait) = limits.limit.check(&ip)
+        && let Err(wait) = limits.check(ip)
     {
         tracing::warn!(client = %ip, what = "inbox", "rate limit reached");
         return Problem::for_status(StatusCode::TOO_MANY_REQUESTS)
@@ -183,4 +205,37 @@ pub async fn limit_inbox(State(state): State<ApiState>, request: Request, next: 
             .into_response();
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_ipv6_block_counts_as_one_client_and_mapped_ipv4_as_itself() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(v4), v4);
+    }
+
+    #[test]
+    fn walking_through_an_ipv6_block_does_not_escape_the_limit() {
+        let limiter = ClientLimiter::new(3, false);
+        for i in 0..3u16 {
+            let ip = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i));
+            assert!(limiter.check(ip).is_ok());
+        }
+        let next = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 9, 9, 9, 9));
+        assert!(limiter.check(next).is_err());
+        let elsewhere = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1));
+        assert!(limiter.check(elsewhere).is_ok());
+    }
 }
