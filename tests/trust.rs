@@ -1570,3 +1570,52 @@ async fn after_its_last_member_leaves_a_server_gets_nothing_more_of_the_group() 
         "the thread written after she left reached her server"
     );
 }
+
+/// A client signing reads with ever new `keyId`s would make the server
+/// fetch each one's actor (before anything can be verified), wherever it
+/// points: signed reads are limited per address, and past the limit no
+/// fetch goes out. Unsigned reads are not counted.
+#[tokio::test]
+async fn signed_reads_naming_ever_new_keys_are_limited_per_address() {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .public_group("circle", "ann")
+        .set("HEARTH_FEDERATION_INBOX_RATE_LIMIT_PER_MINUTE", "5")
+        .hostile()
+        .start(&Backend::Sqlite)
+        .await;
+    let (a, hostile) = (rig.at("a"), rig.hostile());
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&hostile.private_key_pem()).unwrap();
+    let url = a.group_url("circle");
+    let read = |name: String| {
+        let key_id = format!("{}#main-key", hostile.person(&name));
+        reqwest::Client::new()
+            .get(to_loopback(&url))
+            .headers(signed_get(&url, &key_id, &key))
+            .send()
+    };
+    for i in 0..5 {
+        let answer = read(format!("invented{i}")).await.unwrap();
+        assert_ne!(answer.status(), StatusCode::TOO_MANY_REQUESTS, "read {i}");
+    }
+    let fetched = |name: &str| {
+        hostile
+            .received()
+            .iter()
+            .any(|r| r.method == "GET" && r.path.starts_with(&format!("/users/{name}")))
+    };
+    assert!(fetched("invented0"), "the first reads were verified");
+    let over = read("invented5".into()).await.unwrap();
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(over.headers().contains_key("retry-after"));
+    assert!(!fetched("invented5"), "past the limit, nothing is fetched");
+    // Reading without a signature is not this limit's business.
+    let plain = reqwest::Client::new()
+        .get(to_loopback(&url))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+}

@@ -56,6 +56,7 @@ pub struct ApiState {
     federation: FederationHandle,
     auth_limits: AuthLimits,
     inbox_limiter: ClientLimiter,
+    fetch_limiter: ClientLimiter,
 }
 
 impl ApiState {
@@ -87,6 +88,10 @@ pub fn router(app: App, federation: FederationHandle) -> Router {
             config.federation.inbox_rate_limit_per_minute,
             config.http.trust_forwarded_for,
         ),
+        fetch_limiter: ClientLimiter::new(
+            config.federation.inbox_rate_limit_per_minute,
+            config.http.trust_forwarded_for,
+        ),
         federation,
         app,
     };
@@ -105,6 +110,10 @@ pub fn router(app: App, federation: FederationHandle) -> Router {
         )
     });
     let router = routes::router(&state)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_signed_reads,
+        ))
         .fallback(|| async { Problem::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async {
             Problem::for_status(StatusCode::METHOD_NOT_ALLOWED)

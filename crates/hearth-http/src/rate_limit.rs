@@ -18,7 +18,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -185,6 +185,45 @@ pub async fn limit_auth(
             return too_many(wait);
         }
         return crate::web::too_many(&state, request.headers(), wait);
+    }
+    next.run(request).await
+}
+
+/// Middleware for every route: a signed read (GET or HEAD carrying an
+/// HTTP signature) can make this server fetch the actor its `keyId` names
+/// before anything is verified, so a client inventing ever new keys
+/// could make it send requests anywhere. Signed reads count against a
+/// per-address limit of their own (`federation.inbox_rate_limit_per_minute`
+/// as well); unsigned reads are not counted here.
+pub async fn limit_signed_reads(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let read = matches!(*request.method(), Method::GET | Method::HEAD);
+    let headers = request.headers();
+    let signed = headers.contains_key("signature")
+        || headers.contains_key("signature-input")
+        || headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.get(..10)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("signature "))
+            });
+    if read && signed {
+        let limits = &state.fetch_limiter;
+        if let Some(ip) = client_ip(&request, limits.trust_forwarded_for)
+            && let Err(wait) = limits.check(ip)
+        {
+            tracing::warn!(client = %ip, what = "signed reads", "rate limit reached");
+            return Problem::for_status(StatusCode::TOO_MANY_REQUESTS)
+                .detail(format!(
+                    "Too many signed requests from your server. Please wait {wait} seconds and try again."
+                ))
+                .retry_after(wait)
+                .into_response();
+        }
     }
     next.run(request).await
 }
