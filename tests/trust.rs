@@ -1619,3 +1619,40 @@ async fn signed_reads_naming_ever_new_keys_are_limited_per_address() {
         .unwrap();
     assert_eq!(plain.status(), StatusCode::OK);
 }
+
+/// A member looking up a handle on a suspended server: refused before
+/// any request reaches that server, WebFinger included.
+#[tokio::test]
+async fn a_suspended_server_is_not_asked_who_a_handle_is() {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .hostile()
+        .start(&Backend::Sqlite)
+        .await;
+    let (a, hostile) = (rig.at("a"), rig.hostile());
+    let (status, _, err) = a.instance.run(
+        &["admin", "domains", "set", hostile.authority(), "suspend"],
+        "",
+    );
+    assert!(status.success(), "{err}");
+    let handle = hostile.handle("mallory");
+    let answer = a
+        .api(
+            Method::GET,
+            &format!(
+                "/api/v1/resolve?handle={}",
+                support::rig::urlencode(&handle)
+            ),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert!(
+        hostile.received().is_empty(),
+        "nothing reached the suspended server: {:?}",
+        hostile.received()
+    );
+    answer.assert_problem(422, "validation-failed");
+    assert!(answer.text.contains("suspended"), "{}", answer.text);
+}

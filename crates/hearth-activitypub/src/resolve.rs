@@ -45,6 +45,8 @@ pub async fn resolve(data: &Data, input: &str) -> Result<RemoteActorObject, Fede
 /// person and a group share the name.
 pub async fn webfinger(data: &Data, handle: &Handle) -> Result<Url, FederationError> {
     let fed = data.app_data();
+    // A server the policy cuts off is not even asked who someone is.
+    fed.app.check_server(&handle.authority).await?;
     let scheme = if fed.settings.test_mode {
         "http"
     } else {
