@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use activitypub_federation::config::FederationConfig;
-use activitypub_federation::resolver::ValidatingDnsResolver;
 use hearth_app::{App, Urls};
 use reqwest_middleware::ClientWithMiddleware;
 
 use crate::FederationError;
 use crate::actors::LocalActor;
+use crate::guard::{Guard, GuardLayer, Resolver};
 use crate::sign::KeyCache;
 
 /// Settings taken from the configuration.
@@ -26,6 +26,9 @@ pub struct Settings {
     pub open_registrations: bool,
     /// Timeout for every outbound request.
     pub request_timeout: Duration,
+    /// `host:port` names the SSRF guard lets resolve to private addresses
+    /// (`federation.allow_private_hosts`).
+    pub allow_private_hosts: Vec<String>,
 }
 
 impl Settings {
@@ -37,6 +40,7 @@ impl Settings {
             instance_description: config.instance.description.clone(),
             open_registrations: config.registration.mode == hearth_domain::RegistrationMode::Open,
             request_timeout: Duration::from_secs(config.federation.request_timeout_secs),
+            allow_private_hosts: config.federation.allow_private_hosts.clone(),
         }
     }
 }
@@ -51,6 +55,9 @@ pub struct Federation {
     /// The same guarded client activitypub_federation uses, for our own
     /// requests (WebFinger, deliveries).
     pub client: ClientWithMiddleware,
+    /// The SSRF guard inside `client`, for callers that check an address
+    /// before queueing work for it.
+    pub guard: Arc<Guard>,
     /// The local actors' private keys, parsed once for the deliveries they
     /// sign (`crate::sign`).
     pub(crate) signing_keys: Arc<KeyCache>,
@@ -75,12 +82,18 @@ pub async fn configure(app: &App) -> Result<FederationConfig<Federation>, Federa
     hearth_app::keys::check_private_pem(&keys.private_key_pem)
         .map_err(|e| FederationError::Internal(format!("instance actor key: {e}")))?;
     let urls = app.urls().clone();
-    let client = build_client(&settings)?;
+    let guard = Arc::new(
+        Guard::new(!settings.test_mode, &settings.allow_private_hosts).map_err(|e| {
+            FederationError::Internal(format!("federation.allow_private_hosts: {e}"))
+        })?,
+    );
+    let client = build_client(&settings, &guard)?;
     let site = LocalActor::site(&urls, &keys);
     let fed = Federation {
         app: app.clone(),
         urls,
         client: client.clone(),
+        guard,
         settings: Arc::new(settings.clone()),
         signing_keys: Arc::new(KeyCache::default()),
     };
@@ -139,10 +152,14 @@ impl activitypub_federation::config::UrlVerifier for PolicyVerifier {
     }
 }
 
-/// The outbound HTTP client: no automatic redirects (the library follows
-/// one itself), timeouts, and a DNS resolver that refuses loopback, private
-/// and link-local addresses unless in test mode.
-fn build_client(settings: &Settings) -> Result<ClientWithMiddleware, FederationError> {
+/// The outbound HTTP client, the only one: no automatic redirects (the
+/// library follows one itself, `lists` a few, each a new request the guard
+/// judges), timeouts, and the SSRF guard (`crate::guard`) as its DNS
+/// resolver and as a middleware every request passes.
+fn build_client(
+    settings: &Settings,
+    guard: &Arc<Guard>,
+) -> Result<ClientWithMiddleware, FederationError> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(settings.request_timeout)
@@ -153,11 +170,10 @@ fn build_client(settings: &Settings) -> Result<ClientWithMiddleware, FederationE
             if settings.test_mode { "http" } else { "https" },
             settings.domain
         ))
-        .dns_resolver(Arc::new(ValidatingDnsResolver::new(
-            Vec::new(),
-            !settings.test_mode,
-        )))
+        .dns_resolver(Arc::new(Resolver(guard.clone())))
         .build()
         .map_err(|e| FederationError::Internal(format!("http client: {e}")))?;
-    Ok(reqwest_middleware::ClientBuilder::new(client).build())
+    Ok(reqwest_middleware::ClientBuilder::new(client)
+        .with(GuardLayer(guard.clone()))
+        .build())
 }

@@ -23,6 +23,7 @@ pub mod backfill;
 pub mod context;
 pub mod discovery;
 pub mod export;
+pub mod guard;
 pub mod inbox;
 pub mod lists;
 pub mod nodeinfo;
@@ -142,7 +143,10 @@ impl From<activitypub_federation::error::Error> for FederationError {
                 FederationError::Refused(format!("{host} cannot be resolved"))
             }
             E::Reqwest(e) => FederationError::Unreachable(e.to_string()),
-            E::ReqwestMiddleware(e) => FederationError::Unreachable(e.to_string()),
+            E::ReqwestMiddleware(e) => match guard::refusal(&e) {
+                Some(refused) => FederationError::Refused(refused.to_string()),
+                None => FederationError::Unreachable(e.to_string()),
+            },
             other => FederationError::Library(other.to_string()),
         }
     }

@@ -4,12 +4,14 @@
 //! the other plain request an admin's configuration makes: telling the
 //! crisis webhook (`hearth_app::crisis`).
 //!
-//! The SSRF guard is the one the rest of the crate uses: the client's DNS
-//! resolver refuses loopback, private and link-local addresses, and
-//! `is_valid_ip` refuses such addresses written as IP literals (which no
-//! resolver sees), both relaxed only in test mode. The client follows no
-//! redirects by itself; a few are followed here, each new address checked
-//! again. What is read is capped at [`MAX_LIST_BYTES`].
+//! The SSRF guard is the one every outbound request passes (`crate::guard`,
+//! inside the client): loopback, private and link-local addresses are
+//! refused, whether written as IP literals or reached through a name,
+//! relaxed only in test mode and for the hosts the operator allows. The
+//! client follows no redirects by itself; a few are followed here, each new
+//! address a new request the guard judges. What is read is capped at
+//! [`MAX_LIST_BYTES`]: the answer is read piece by piece and dropped at
+//! the first piece past it, so a larger one is never held whole.
 
 use futures::StreamExt;
 use hearth_app::port::MAX_LIST_BYTES;
@@ -28,9 +30,6 @@ pub async fn fetch(data: &Data, url: &str) -> Result<String, FederationError> {
         .map_err(|e| FederationError::Refused(format!("{url} is not a URL: {e}")))?;
     for _ in 0..=MAX_REDIRECTS {
         check_address(&url)?;
-        data.is_valid_ip(&url)
-            .await
-            .map_err(FederationError::from)?;
         let response = data
             .client
             .get(url.as_str())
@@ -40,7 +39,7 @@ pub async fn fetch(data: &Data, url: &str) -> Result<String, FederationError> {
             )
             .send()
             .await
-            .map_err(|e| FederationError::Unreachable(format!("{url}: {}", with_causes(&e))))?;
+            .map_err(|e| send_error(&url, &e))?;
         let status = response.status();
         if status.is_redirection() {
             let location = response
@@ -97,9 +96,6 @@ pub async fn post_webhook(data: &Data, url: &str, body: String) -> Result<(), Fe
     let url = Url::parse(url)
         .map_err(|e| FederationError::Refused(format!("{url} is not a URL: {e}")))?;
     check_address(&url)?;
-    data.is_valid_ip(&url)
-        .await
-        .map_err(FederationError::from)?;
     let response = data
         .client
         .post(url.as_str())
@@ -107,7 +103,7 @@ pub async fn post_webhook(data: &Data, url: &str, body: String) -> Result<(), Fe
         .body(body)
         .send()
         .await
-        .map_err(|e| FederationError::Unreachable(format!("{url}: {}", with_causes(&e))))?;
+        .map_err(|e| send_error(&url, &e))?;
     let status = response.status();
     if status.is_success() {
         Ok(())
@@ -135,6 +131,15 @@ fn check_address(url: &Url) -> Result<(), FederationError> {
         return Err(FederationError::Refused(format!("{url} names no host")));
     }
     Ok(())
+}
+
+/// A request that did not get an answer: refused by the SSRF guard, or
+/// the server could not be reached.
+fn send_error(url: &Url, err: &reqwest_middleware::Error) -> FederationError {
+    match crate::guard::refusal(err) {
+        Some(refused) => FederationError::Refused(format!("{url}: {refused}")),
+        None => FederationError::Unreachable(format!("{url}: {}", with_causes(err))),
+    }
 }
 
 fn too_large(url: &Url) -> FederationError {

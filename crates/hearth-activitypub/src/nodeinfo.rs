@@ -100,7 +100,10 @@ async fn get(fed: &Federation, url: &Url) -> Result<Option<Vec<u8>>, FederationE
         .header("Accept", "application/json")
         .send()
         .await
-        .map_err(|e| FederationError::Unreachable(format!("NodeInfo at {url}: {e}")))?;
+        .map_err(|e| match crate::guard::refusal(&e) {
+            Some(refused) => FederationError::Refused(format!("NodeInfo at {url}: {refused}")),
+            None => FederationError::Unreachable(format!("NodeInfo at {url}: {e}")),
+        })?;
     if response.status() != reqwest::StatusCode::OK {
         return Ok(None);
     }

@@ -439,7 +439,7 @@ async fn attempt(data: &Data, delivery: &DueDelivery) -> Outcome {
         };
     let sent = fed
         .client
-        .post(inbox)
+        .post(inbox.clone())
         .timeout(fed.settings.request_timeout)
         .headers(headers)
         .body(delivery.body.clone())
@@ -450,7 +450,12 @@ async fn attempt(data: &Data, delivery: &DueDelivery) -> Outcome {
             let (answer, result) = read_answer(response).await;
             classify(result, Some(answer))
         }
-        Err(err) => classify(Err(err.to_string()), None),
+        // Refused by the SSRF guard when connecting (the name resolved
+        // to a public address when checked, and to another now): for good.
+        Err(err) => match crate::guard::refusal(&err) {
+            Some(refused) => unsendable(format!("inbox {inbox}: {refused}")),
+            None => classify(Err(err.to_string()), None),
+        },
     }
 }
 
@@ -550,14 +555,10 @@ async fn check_inbox(data: &Data, inbox: &Url) -> Result<(), Outcome> {
     if inbox.port().is_some() {
         return Err(refused("it names a port".into()));
     }
-    use activitypub_federation::error::Error as E;
-    match data.is_valid_ip(inbox).await {
-        Ok(()) => Ok(()),
-        Err(E::ResolveInternalIpError(host, ip)) => Err(refused(format!(
-            "{host} resolves to the non-public address {ip}"
-        ))),
-        Err(E::UrlVerificationError(why)) => Err(refused(why.to_owned())),
-        Err(err) => Err(Outcome::Retry {
+    match data.app_data().guard.check_resolved(inbox).await {
+        Ok(Ok(())) => Ok(()),
+        Err(why) => Err(refused(why.0)),
+        Ok(Err(err)) => Err(Outcome::Retry {
             status: None,
             error: format!("cannot resolve {domain}: {err}"),
         }),

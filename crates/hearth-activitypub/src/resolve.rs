@@ -79,8 +79,8 @@ pub async fn webfinger(data: &Data, handle: &Handle) -> Result<Url, FederationEr
         .header("Accept", format!("{JRD_JSON}, application/json"))
         .send()
         .await
-        .map_err(|e| match guard_refusal(&e) {
-            Some(refusal) => refusal,
+        .map_err(|e| match crate::guard::refusal(&e) {
+            Some(refused) => FederationError::Refused(refused.to_string()),
             None => FederationError::Unreachable(format!("WebFinger at {}: {e}", handle.authority)),
         })?;
     if response.status() == reqwest::StatusCode::NOT_FOUND {
@@ -123,28 +123,6 @@ pub async fn webfinger(data: &Data, handle: &Handle) -> Result<Url, FederationEr
         ));
     }
     Ok(actor)
-}
-
-/// The SSRF guard (the client's DNS resolver) refuses private and local
-/// addresses; reqwest reports that as a send error. Find the refusal in the
-/// error's causes so it reads as a refusal, not as an unreachable server.
-fn guard_refusal(err: &(dyn std::error::Error + 'static)) -> Option<FederationError> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cause {
-        if let Some(lib) = e.downcast_ref::<activitypub_federation::error::Error>() {
-            use activitypub_federation::error::Error as E;
-            return Some(FederationError::Refused(match lib {
-                E::ResolveInternalIpError(host, ip) => {
-                    format!(
-                        "{host} resolves to the private or local address {ip}, which is refused"
-                    )
-                }
-                other => format!("address refused: {other}"),
-            }));
-        }
-        cause = e.source();
-    }
-    None
 }
 
 #[cfg(test)]

@@ -85,6 +85,11 @@ pub struct FederationConfig {
     /// Seconds between two fetches of each subscribed domain list
     /// (`crate::subscriptions`); at least [`MIN_SUBSCRIPTION_REFRESH_SECS`].
     pub subscription_refresh_secs: u64,
+    /// `host:port` names on the operator's own network that outbound
+    /// requests may reach although they resolve to private addresses (a
+    /// domain list or the crisis webhook served inside); every other
+    /// private, loopback or link-local address stays refused.
+    pub allow_private_hosts: Vec<String>,
 }
 
 /// The shortest wait allowed between two fetches of a subscribed list: a
@@ -466,6 +471,11 @@ impl Config {
         if self.http.request_timeout_secs == 0 {
             return fail("http.request_timeout_secs", "must be at least 1".into());
         }
+        for entry in &self.federation.allow_private_hosts {
+            if let Err(message) = check_allowed_host(entry) {
+                return fail("federation.allow_private_hosts", message);
+            }
+        }
         if let Err(message) = validate_log_filter(&self.log.filter) {
             return fail("log.filter", message);
         }
@@ -687,6 +697,30 @@ fn validate_domain(domain: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `host:port`: a name (not an address: an address is what the guard
+/// judges) and the one port it may be reached on. The guard
+/// (`hearth_activitypub::guard::parse_allowed`) reads the same shape.
+fn check_allowed_host(entry: &str) -> Result<(), String> {
+    let Some((host, port)) = entry.trim().rsplit_once(':') else {
+        return Err(format!("{entry:?} must be host:port"));
+    };
+    if !port.parse::<u16>().is_ok_and(|p| p != 0) {
+        return Err(format!("{entry:?}: {port:?} is not a port"));
+    }
+    let host = host.trim_end_matches('.');
+    if host.is_empty()
+        || host.parse::<std::net::IpAddr>().is_ok()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return Err(format!(
+            "{entry:?}: name a host by its name (letters, digits, dots, dashes), not an address"
+        ));
+    }
+    Ok(())
+}
+
 fn validate_log_filter(filter: &str) -> Result<(), String> {
     // A light syntax check (the subscriber parses it for real at start-up):
     // comma-separated directives of `target=level` or `level`.
@@ -819,6 +853,29 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.key, "federation.members_only_servers");
+
+        for bad in [
+            "lists.internal",
+            "127.0.0.1:80",
+            "lists.internal:0",
+            "a b:80",
+        ] {
+            let err = Config::load(None, env(&[("HEARTH_FEDERATION_ALLOW_PRIVATE_HOSTS", bad)]))
+                .unwrap_err();
+            assert_eq!(err.key, "federation.allow_private_hosts", "{bad}");
+        }
+        let allowed = Config::load(
+            None,
+            env(&[(
+                "HEARTH_FEDERATION_ALLOW_PRIVATE_HOSTS",
+                "lists.internal:8443,hooks.internal:443",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            allowed.config.federation.allow_private_hosts,
+            ["lists.internal:8443", "hooks.internal:443"]
+        );
 
         let err = Config::load(
             None,
