@@ -268,8 +268,12 @@ pub struct AuthConfig {
 pub struct HttpConfig {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
-    /// Longest time a request may take, in seconds.
+    /// Longest time a request may take, in seconds, reading its body
+    /// included.
     pub request_timeout_secs: u64,
+    /// Longest time, in seconds, a connection may take to send a request's
+    /// headers, or may stay idle between two requests.
+    pub header_read_timeout_secs: u64,
     /// Seconds to let requests finish after SIGTERM.
     pub shutdown_grace_secs: u64,
     /// Take the client address from X-Forwarded-For (behind your own proxy).
@@ -470,6 +474,9 @@ impl Config {
         }
         if self.http.request_timeout_secs == 0 {
             return fail("http.request_timeout_secs", "must be at least 1".into());
+        }
+        if self.http.header_read_timeout_secs == 0 {
+            return fail("http.header_read_timeout_secs", "must be at least 1".into());
         }
         for entry in &self.federation.allow_private_hosts {
             if let Err(message) = check_allowed_host(entry) {
@@ -876,6 +883,10 @@ mod tests {
             allowed.config.federation.allow_private_hosts,
             ["lists.internal:8443", "hooks.internal:443"]
         );
+
+        let err =
+            Config::load(None, env(&[("HEARTH_HTTP_HEADER_READ_TIMEOUT_SECS", "0")])).unwrap_err();
+        assert_eq!(err.key, "http.header_read_timeout_secs");
 
         let err = Config::load(
             None,

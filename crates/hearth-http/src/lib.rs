@@ -23,6 +23,7 @@ mod pagination;
 pub mod problem;
 mod rate_limit;
 pub mod routes;
+pub mod server;
 mod views;
 mod web;
 

@@ -86,9 +86,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The same connection limits as the public server.
+    let limits = crate::server::ConnectionLimits::from_config(&app.config);
+    crate::server::serve(listener, router(app), limits, shutdown).await;
+    Ok(())
 }
 
 /// The metrics router alone: `GET /metrics`, 404 for anything else.

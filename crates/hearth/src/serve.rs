@@ -6,8 +6,6 @@
 //! `http.shutdown_grace_secs`), then closes the database pool so SQLite
 //! checkpoints its WAL and nothing is left half-written.
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,19 +82,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             stopping.notify_waiters();
         }
     };
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .into_future();
+    let limits = hearth_http::server::ConnectionLimits::from_config(&app.config);
+    let server = hearth_http::server::serve(listener, router, limits, signal);
 
     // Wait for the server to drain, but not longer than the grace period
     // after the signal: a stuck client must not keep the process alive.
     let notified = stopping.notified();
     tokio::pin!(server, notified);
     tokio::select! {
-        result = &mut server => result.context("HTTP server failed")?,
+        () = &mut server => {}
         () = &mut notified => {
             if tokio::time::timeout(grace, &mut server).await.is_err() {
                 tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway");
