@@ -719,7 +719,7 @@ fn decide(
         )
     };
     if delivery.keep_trying {
-        return decide_erasure(delivery, outcome, retry_at, too_old, now);
+        return decide_erasure(delivery, outcome, policy, retry_at, too_old, now);
     }
     match outcome {
         Outcome::Delivered { status } => (DeliveryState::Delivered, Some(*status), None, now),
@@ -743,7 +743,7 @@ fn decide(
             retry_after_secs,
         } => {
             let wait = retry_after_secs
-                .map(|s| Duration::seconds(i64::try_from(Ord::min(s, 86_400)).unwrap_or(86_400)))
+                .map(|s| asked_wait(s, policy))
                 .unwrap_or_else(|| backoff(policy, delivery.attempts, delivery.id));
             (
                 DeliveryState::Pending,
@@ -770,6 +770,7 @@ fn decide(
 fn decide_erasure(
     delivery: &DueDelivery,
     outcome: &Outcome,
+    policy: &RetryPolicy,
     retry_at: DateTime<Utc>,
     too_old: bool,
     now: DateTime<Utc>,
@@ -808,7 +809,7 @@ fn decide_erasure(
             retry_after_secs,
         } => {
             let wait = retry_after_secs
-                .map(|s| Duration::seconds(i64::try_from(Ord::min(s, 86_400)).unwrap_or(86_400)))
+                .map(|s| asked_wait(s, policy))
                 .unwrap_or_else(|| retry_at - now);
             (
                 DeliveryState::Pending,
@@ -819,6 +820,15 @@ fn decide_erasure(
         }
         Outcome::Unsendable { error } => (DeliveryState::Failed, None, Some(error.clone()), now),
     }
+}
+
+/// The wait a 429's `Retry-After` asked for, honoured up to the longest
+/// wait between two attempts (`retry_max`): a server asking for a day
+/// (or a year) is tried again no later than any other retry would be, and
+/// answers 429 again if it still means it.
+fn asked_wait(secs: u64, policy: &RetryPolicy) -> Duration {
+    let asked = Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX).min(86_400 * 365));
+    asked.min(policy.retry_max)
 }
 
 /// How a delivery that ended because its server is gone begins its
@@ -921,9 +931,7 @@ fn apply(
             status,
             retry_after_secs,
         } => {
-            let wait = Duration::seconds(
-                i64::try_from(Ord::min(retry_after_secs.unwrap_or(60), 86_400)).unwrap_or(60),
-            );
+            let wait = asked_wait(retry_after_secs.unwrap_or(60), policy);
             server.blocked_until = Some(now + wait);
             server.last_status = Some(i32::from(*status));
             server.last_error = Some(format!("HTTP {status}: asked to wait"));
@@ -1195,6 +1203,44 @@ mod tests {
         assert_eq!(
             decide(&young, &Outcome::Delivered { status: 202 }, &p, now).0,
             DeliveryState::Delivered
+        );
+    }
+
+    #[test]
+    fn a_429_waits_as_asked_up_to_the_longest_retry() {
+        let p = policy();
+        let now = Utc::now();
+        let asked = |secs: Option<u64>, keep_trying: bool| {
+            let outcome = Outcome::RateLimited {
+                status: 429,
+                retry_after_secs: secs,
+            };
+            let (state, status, _, next) = decide(
+                &delivery(keep_trying, Duration::minutes(1)),
+                &outcome,
+                &p,
+                now,
+            );
+            assert_eq!((state, status), (DeliveryState::Pending, Some(429)));
+            next - now
+        };
+        for keep_trying in [false, true] {
+            assert_eq!(asked(Some(2), keep_trying), Duration::seconds(2));
+            assert_eq!(asked(Some(0), keep_trying), Duration::zero());
+            // A day, or a year, is cut to `retry_max`.
+            assert_eq!(asked(Some(86_400), keep_trying), Duration::seconds(3600));
+            assert_eq!(asked(Some(u64::MAX), keep_trying), Duration::seconds(3600));
+            // No Retry-After: the usual backoff.
+            assert!(asked(None, keep_trying) > Duration::zero());
+        }
+        // Too old: given up like any other retry.
+        let outcome = Outcome::RateLimited {
+            status: 429,
+            retry_after_secs: Some(2),
+        };
+        assert_eq!(
+            decide(&delivery(false, Duration::hours(169)), &outcome, &p, now).0,
+            DeliveryState::Failed
         );
     }
 }
