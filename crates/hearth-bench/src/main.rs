@@ -8,7 +8,8 @@
 //!   Hearth and a real Lemmy;
 //! - `timeline`: a group's timeline and threads with a million posts;
 //! - `resume`: delivery after a SIGKILL and a restart;
-//! - `far`: a busy group's stream to a member server 300 ms away.
+//! - `far`: a busy group's stream to a member server 300 ms away;
+//! - `soak`: memory under a steady mixed load for ten minutes.
 
 #[path = "../../../tests/support/receivers.rs"]
 mod receivers;
@@ -18,6 +19,7 @@ mod fanout;
 mod far;
 mod inbox;
 mod resume;
+mod soak;
 mod timeline;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +53,10 @@ enum Bench {
     /// How many activities a second one busy group gets to a member server
     /// that takes 300 ms to answer, each post's activities in order.
     Far(far::FarArgs),
+    /// Whether memory stays bounded: a steady mix of API reads and
+    /// writes, signed inbox deliveries and bad requests for --secs (ten
+    /// minutes), with the server's RSS sampled throughout.
+    Soak(soak::SoakArgs),
 }
 
 #[tokio::main]
@@ -61,5 +67,6 @@ async fn main() -> anyhow::Result<()> {
         Bench::Timeline(args) => timeline::run_timeline(args).await,
         Bench::Resume(args) => resume::run_resume(args).await,
         Bench::Far(args) => far::run_far(args).await,
+        Bench::Soak(args) => soak::run_soak(args).await,
     }
 }
