@@ -23,6 +23,7 @@ pub mod password;
 pub mod peer;
 pub mod post;
 pub mod professional;
+pub mod safe_html;
 pub mod sources;
 pub mod text;
 pub mod token;
