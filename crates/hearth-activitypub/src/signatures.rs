@@ -407,7 +407,11 @@ pub fn parse_signature_header(value: &str) -> Result<SignatureHeader, SignatureE
 ///   `window.future` of clock skew);
 /// - every covered digest header (`Digest`, or RFC 9530 `Content-Digest`)
 ///   has a SHA-256 entry matching the body (or, for `Content-Digest`, a
-///   SHA-512 one), and every SHA-256/SHA-512 entry matches.
+///   SHA-512 one), and every SHA-256/SHA-512 entry matches;
+/// - the signing string can be built: every covered header is in the
+///   request (a signature over a header the request lacks can never
+///   verify, so it must not cost a key fetch; the RFC 9421 checks build
+///   the signature base for the same reason).
 ///
 /// Passing proves nothing about who signed: [`verify`] must follow.
 pub fn precheck(
@@ -425,6 +429,7 @@ pub fn precheck(
     check_times(req, &sig, now, window)?;
     let covers = |name: &str| sig.headers.iter().any(|h| h == name);
     check_digests(req, covers(DIGEST), covers(CONTENT_DIGEST))?;
+    signing_string(req, &sig)?;
     Ok(Signature::Cavage(sig))
 }
 
@@ -2625,6 +2630,19 @@ El4MrUdIUcPxscoPqS/wU8Z8lOi1z7bGMnChiL7WGqnV8h6RrGzJAgMBAAE=
         for (case, req, pem, expected) in cases {
             assert_eq!(req.check_with(now(), pem), Err(expected), "{case}");
         }
+    }
+
+    /// Found by fuzzing: a signature over a header the request lacks
+    /// passed the prechecks, so it cost a key fetch although it could
+    /// never verify.
+    #[test]
+    fn a_covered_header_the_request_lacks_is_refused_before_any_key_is_fetched() {
+        let req = Req::post().signed_post().without("content-type");
+        let map = req.header_map();
+        assert_eq!(
+            precheck(&req.view(&map), now(), MASTODON_WINDOW),
+            Err(SignatureError::MissingHeader("content-type".to_owned()))
+        );
     }
 
     #[test]
