@@ -1119,6 +1119,28 @@ async fn a_limited_servers_people_wait_to_join_and_their_posts_stay_in_the_group
     assert_eq!(outside.status, StatusCode::OK, "{}", outside.text);
     assert!(!outside.text.contains(&bobs), "{}", outside.text);
 
+    // ann's reply to it is for the members too (it once took the thread's
+    // stored visibility and went to the public; found by the addressing
+    // property tests, crates/hearth-activitypub/tests).
+    let listed = a.get("/api/v1/posts?group=peers", Some(&p.ann)).await;
+    let thread_id = listed.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|t| t["url"] == bobs.as_str()))
+        .and_then(|t| t["id"].as_str())
+        .unwrap_or_else(|| panic!("{}", listed.text))
+        .to_owned();
+    let reply = a
+        .post(
+            &format!("/api/v1/posts/{thread_id}/replies"),
+            Some(&p.ann),
+            json!({"body": "Same here."}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.body["visibility"], "members", "{}", reply.text);
+    let reply_path = format!("/api/v1/posts/{}", reply.body["id"].as_str().unwrap());
+    assert_eq!(a.get(&reply_path, None).await.status, StatusCode::NOT_FOUND);
+
     // Lifted: public again.
     let path = format!("/api/v1/admin/domain_rules/{}", p.b_authority());
     let removed = a
@@ -1127,4 +1149,6 @@ async fn a_limited_servers_people_wait_to_join_and_their_posts_stay_in_the_group
     assert_eq!(removed.status, StatusCode::OK, "{}", removed.text);
     let outside = a.get("/api/v1/posts?group=peers", None).await;
     assert!(outside.text.contains(&bobs), "{}", outside.text);
+    // The reply was written for the members, and stays theirs.
+    assert_eq!(a.get(&reply_path, None).await.status, StatusCode::NOT_FOUND);
 }

@@ -146,6 +146,16 @@ pub(crate) enum Identity {
     },
 }
 
+/// The visibility a reply to `thread` is written with, whatever the
+/// reply's own addressing says: exactly who reads its thread, as they read
+/// it now. A public thread written on a server the admin limits reads as
+/// members-only, so its replies are members-only too (and stay so once
+/// the limit is lifted: they were written for the members); taking the
+/// thread's stored visibility instead sent them to the public.
+pub fn reply_visibility(thread: &Post) -> Visibility {
+    thread.effective_visibility()
+}
+
 /// A stored source as typed, for an edit that keeps it.
 fn raw_source(source: &Source) -> RawSource {
     RawSource {
@@ -451,7 +461,7 @@ impl App {
                         "This thread is closed to new replies.".into(),
                     ));
                 }
-                let visibility = thread.visibility;
+                let visibility = reply_visibility(&thread);
                 (group, Some(parent), visibility, PostKind::Reply)
             }
         };
