@@ -12,26 +12,51 @@ use crate::protocol::{
     NodeInfoUsage, NodeInfoUsers,
 };
 
+/// Who a WebFinger `resource` asks this server for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebfingerName<'a> {
+    /// The instance actor: asked for by its name or by the server's
+    /// authority as a name.
+    Site,
+    /// A member or a group, by name (the app says which, if either).
+    Named(&'a str),
+}
+
+/// Read `resource` (`acct:name@domain`, or `name@domain`) as asked of the
+/// server at `authority`: the name, when the domain is this server's (in
+/// any case). The untrusted part of [`webfinger`], kept apart so that it
+/// can be tested and fuzzed without a database.
+pub fn webfinger_name<'a>(
+    resource: &'a str,
+    authority: &str,
+) -> Result<WebfingerName<'a>, FederationError> {
+    let acct = resource.strip_prefix("acct:").unwrap_or(resource);
+    let (name, domain) = acct.rsplit_once('@').ok_or(FederationError::Refused(
+        "resource must look like acct:name@domain".into(),
+    ))?;
+    if !domain.eq_ignore_ascii_case(authority) {
+        return Err(FederationError::NotFound("account on this server"));
+    }
+    if name.eq_ignore_ascii_case(SITE_ACTOR_NAME) || name.eq_ignore_ascii_case(authority) {
+        Ok(WebfingerName::Site)
+    } else {
+        Ok(WebfingerName::Named(name))
+    }
+}
+
 /// Answer `GET /.well-known/webfinger?resource=…` for members, groups and
 /// the instance actor: one `self` link per name. People and groups never
 /// share a name; where old data has both, the app answers the one created
 /// first ([`hearth_app::App::actor_named`]).
 pub async fn webfinger(fed: &Federation, resource: &str) -> Result<Jrd, FederationError> {
-    let acct = resource.strip_prefix("acct:").unwrap_or(resource);
-    let (name, domain) = acct.rsplit_once('@').ok_or(FederationError::Refused(
-        "resource must look like acct:name@domain".into(),
-    ))?;
-    if !domain.eq_ignore_ascii_case(fed.urls.authority()) {
-        return Err(FederationError::NotFound("account on this server"));
-    }
     let mut links = Vec::new();
     let mut subject_name = None;
-    if name.eq_ignore_ascii_case(SITE_ACTOR_NAME) || name.eq_ignore_ascii_case(fed.urls.authority())
-    {
-        links.push(JrdLink::actor(&fed.urls.site(), "Application"));
-        subject_name = Some(SITE_ACTOR_NAME.to_owned());
-    } else {
-        match fed.app.actor_named(name).await {
+    match webfinger_name(resource, fed.urls.authority())? {
+        WebfingerName::Site => {
+            links.push(JrdLink::actor(&fed.urls.site(), "Application"));
+            subject_name = Some(SITE_ACTOR_NAME.to_owned());
+        }
+        WebfingerName::Named(name) => match fed.app.actor_named(name).await {
             Ok(NamedActor::Person(account)) => {
                 links.push(JrdLink::actor(&fed.urls.user(&account.username), "Person"));
                 subject_name = Some(account.username);
@@ -42,7 +67,7 @@ pub async fn webfinger(fed: &Federation, resource: &str) -> Result<Jrd, Federati
             }
             Err(AppError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
-        }
+        },
     }
     let name = subject_name.ok_or(FederationError::NotFound("account or group"))?;
     Ok(Jrd {
@@ -111,4 +136,50 @@ pub async fn nodeinfo(fed: &Federation, version: &str) -> Result<NodeInfo, Feder
             groups: group_count,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn webfinger_names_only_what_is_on_this_server() {
+        let here = "hearth.example";
+        let name = |resource| webfinger_name(resource, here);
+        assert_eq!(
+            name("acct:ann@hearth.example").unwrap(),
+            WebfingerName::Named("ann")
+        );
+        assert_eq!(
+            name("ann@HEARTH.example").unwrap(),
+            WebfingerName::Named("ann")
+        );
+        // The last `@` separates the domain.
+        assert_eq!(
+            name("acct:a@b@hearth.example").unwrap(),
+            WebfingerName::Named("a@b")
+        );
+        for site in [
+            "acct:instance@hearth.example",
+            "acct:hearth.example@hearth.example",
+        ] {
+            assert_eq!(name(site).unwrap(), WebfingerName::Site, "{site}");
+        }
+        assert!(matches!(
+            name("acct:ann@elsewhere.example"),
+            Err(FederationError::NotFound(_))
+        ));
+        assert!(matches!(
+            name("acct:ann@hearth.example:443"),
+            Err(FederationError::NotFound(_))
+        ));
+        for malformed in ["", "acct:", "https://hearth.example/u/ann", "ann"] {
+            assert!(
+                matches!(name(malformed), Err(FederationError::Refused(_))),
+                "{malformed}"
+            );
+        }
+    }
 }

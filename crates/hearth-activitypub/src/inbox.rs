@@ -248,7 +248,7 @@ async fn receive_envelope(
 /// The id a repeated delivery is recognised by: the activity's own, or for
 /// an `Announce` of an activity, the announced activity's (that is what the
 /// commands record).
-fn dedupe_id(envelope: &Envelope) -> Url {
+pub(crate) fn dedupe_id(envelope: &Envelope) -> Url {
     if envelope.kind == "Announce"
         && let Ok(objects::Announced::Activity(inner)) = objects::announced(envelope)
         && let Some(id) = inner.get("id").and_then(protocol::id_of)
@@ -258,7 +258,7 @@ fn dedupe_id(envelope: &Envelope) -> Url {
     envelope.id.clone()
 }
 
-fn parse(body: &[u8]) -> Result<(Envelope, Value), InboxError> {
+pub(crate) fn parse(body: &[u8]) -> Result<(Envelope, Value), InboxError> {
     let raw: Value =
         serde_json::from_slice(body).map_err(|e| InboxError::Malformed(e.to_string()))?;
     if depth(&raw) > MAX_DEPTH {

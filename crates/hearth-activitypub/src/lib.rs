@@ -24,6 +24,9 @@ pub mod context;
 pub mod discovery;
 pub mod export;
 pub mod guard;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inbox;
 pub mod lists;
 pub mod nodeinfo;

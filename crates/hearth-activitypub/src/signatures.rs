@@ -162,6 +162,14 @@ impl MessageSignature {
         self.components.iter().map(sf::serialize_item).collect()
     }
 
+    /// The inner list of `Signature-Input` this signature was read from,
+    /// serialised again with its parameters in the order received: the
+    /// value of the `@signature-params` line of the signature base (RFC
+    /// 9421 §2.3).
+    pub fn signature_params(&self) -> String {
+        sf::serialize_inner_list(&self.components, &self.params)
+    }
+
     /// Whether the body's digest is signed: `content-digest` covered whole
     /// (plain, or re-serialised with `sf`), or its `sha-256` or `sha-512`
     /// member with `key` (RFC 9421 §2.1.1, §2.1.2). A member of another
@@ -583,10 +591,7 @@ pub fn signature_base(
         let value = component_value(req, component, &id)?;
         lines.push(format!("{id}: {value}"));
     }
-    lines.push(format!(
-        "\"@signature-params\": {}",
-        sf::serialize_inner_list(&sig.components, &sig.params)
-    ));
+    lines.push(format!("\"@signature-params\": {}", sig.signature_params()));
     Ok(lines.join("\n"))
 }
 

@@ -253,7 +253,7 @@ async fn person_updated(
 
 /// The support reaction an incoming vote or reaction stands for; Hearth has
 /// no dislikes.
-fn reaction_of(reaction: &objects::IncomingReaction) -> Option<Reaction> {
+pub(crate) fn reaction_of(reaction: &objects::IncomingReaction) -> Option<Reaction> {
     (reaction.kind != ReactionKind::Dislike)
         .then(|| Reaction::from_emoji(reaction.content.as_deref()))
         .flatten()

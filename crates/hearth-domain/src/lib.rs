@@ -16,6 +16,9 @@ pub mod crisis;
 pub mod erasure;
 pub mod error;
 pub mod federation_policy;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod moderation;
 pub mod notification;
