@@ -136,8 +136,11 @@ fn inbox_problem(err: &InboxError) -> Response {
 }
 
 /// Actor and collection fetches may be signed (authorized fetch). A
-/// signature that is present must verify; an unsigned fetch is allowed for
-/// public documents.
+/// signature that is present must verify, over this host and this path,
+/// and come from a server the admin has not cut off; an unsigned fetch is
+/// allowed for public documents. Every ActivityPub document but the
+/// instance actor asks this (or [`reader`]), so a suspended server or a
+/// replayed signature reads nothing, not even what is public.
 async fn check_signed_fetch(
     state: &ApiState,
     uri: &OriginalUri,
@@ -294,7 +297,12 @@ async fn erased_person(state: &ApiState, name: &str) -> Option<Response> {
 pub(crate) async fn verification(
     State(state): State<ApiState>,
     Path(id): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
+        return r;
+    }
     let Ok(id) = id.parse::<i64>() else {
         return app_problem(AppError::NotFound {
             what: "verification",
@@ -349,7 +357,12 @@ pub(crate) async fn group(
 pub(crate) async fn group_followers(
     State(state): State<ApiState>,
     Path(name): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
+        return r;
+    }
     served(serve::group_followers(&state.data(), &name).await)
 }
 
@@ -357,7 +370,12 @@ pub(crate) async fn group_followers(
 pub(crate) async fn group_moderators(
     State(state): State<ApiState>,
     Path(name): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
+        return r;
+    }
     served(serve::group_moderators(&state.data(), &name).await)
 }
 
@@ -365,7 +383,12 @@ pub(crate) async fn group_moderators(
 pub(crate) async fn group_mentors(
     State(state): State<ApiState>,
     Path(name): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
+        return r;
+    }
     served(serve::group_mentors(&state.data(), &name).await)
 }
 
@@ -401,18 +424,35 @@ pub(crate) async fn group_outbox(
 pub(crate) async fn person_outbox(
     State(state): State<ApiState>,
     Path(name): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
+        return r;
+    }
     served(serve::person_outbox(&state.data(), &name).await)
 }
 
 pub(crate) async fn person_followers(
     State(state): State<ApiState>,
     Path(name): Path<String>,
+    uri: OriginalUri,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
+        return r;
+    }
     served(serve::person_followers(&state.data(), &name).await)
 }
 
-pub(crate) async fn site_outbox(State(state): State<ApiState>) -> Response {
+pub(crate) async fn site_outbox(
+    State(state): State<ApiState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_signed_fetch(&state, &uri, &headers).await {
+        return r;
+    }
     served(serve::site_outbox(&state.data()))
 }
 
