@@ -32,9 +32,17 @@ use sha2::{Digest, Sha256};
 /// How long any wait in the rig may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// The `hearth` binary Cargo built for these tests.
+/// The `hearth` binary Cargo built for these tests, or `HEARTH_TEST_BIN`
+/// when set (a target directory shared by several checkouts uplifts
+/// whichever built last to `debug/hearth`).
 pub fn hearth_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_hearth")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("HEARTH_TEST_BIN")
+            .ok()
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_hearth").to_owned())
+    })
 }
 
 /// A database kind an instance can run on.
@@ -228,6 +236,11 @@ impl Instance {
         };
         instance.launch().await;
         instance
+    }
+
+    /// Set a `HEARTH_*` variable for the next start (see [`Instance::restart`]).
+    pub fn set_option(&mut self, key: &str, value: &str) {
+        self.options = std::mem::take(&mut self.options).set(key, value);
     }
 
     pub fn data_dir(&self) -> &Path {
