@@ -447,6 +447,8 @@ fn rows() -> Vec<Row> {
         //                                                 anon memb non  ban  mod  adm  rem  str  sus  rep
         row("GET", "/api/v1/health",                      "A    A    A    A    A    A    A    A    A    A"),
         row("GET", "/api/v1/instance",                    "A    A    A    A    A    A    A    A    A    A"),
+        row("GET", "/api/v1/openapi.json",                "A    A    A    A    A    A    A    A    A    A"),
+        row("GET", "/api/docs",                           "A    A    A    A    A    A    A    A    A    A"),
         row("POST", "/api/v1/auth/register",              "A    A    A    A    A    A    A    A    A    A")
             .body(r#"{"username":"reg{n}","password":"{password}"}"#),
         row("POST", "/api/v1/auth/login",                 "A    A    A    A    A    A    A    A    A    A")
@@ -1077,6 +1079,32 @@ fn every_route_has_a_row() {
             r.path
         );
     }
+}
+
+/// The API's own description lists nothing the matrix leaves out: every
+/// operation of the OpenAPI document (`/api/v1/openapi.json`) has a row.
+#[test]
+fn every_operation_of_the_openapi_document_has_a_row() {
+    let doc =
+        serde_json::to_value(hearth_http::routes::openapi::document("https://a.example")).unwrap();
+    let listed: BTreeSet<(String, String)> = rows()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations += 1;
+            let key = (method.to_uppercase(), path.clone());
+            assert!(
+                listed.contains(&key),
+                "{} {}: in the OpenAPI document, but the authorisation matrix has no row",
+                key.0,
+                key.1
+            );
+        }
+    }
+    assert!(operations > 90, "only {operations} operations documented");
 }
 
 // ---- the walk -----------------------------------------------------------

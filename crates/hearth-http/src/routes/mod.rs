@@ -18,7 +18,7 @@ pub(crate) mod groups;
 mod me;
 mod moderation;
 mod notifications;
-pub(crate) mod openapi;
+pub mod openapi;
 mod posts;
 mod professionals;
 mod system;
