@@ -23,10 +23,10 @@ pub mod backfill;
 pub mod context;
 pub mod discovery;
 pub mod export;
-pub mod guard;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod guard;
 pub mod inbox;
 pub mod lists;
 pub mod nodeinfo;
