@@ -89,7 +89,7 @@ impl Target {
                 }),
             )
             // Never an answer at all.
-            .route("/stall", get(|| std::future::pending::<&'static str>()))
+            .route("/stall", get(std::future::pending::<&'static str>))
             .fallback(|| async { "nothing here" })
             .with_state(streamed.clone())
             .layer(axum::middleware::from_fn(
@@ -220,7 +220,7 @@ async fn outside_test_mode_private_addresses_are_refused_directly_and_after_redi
         format!("http://[64:ff9b::7f00:1]:{s}/list"),
         format!("http://[2002:7f00:1::]:{s}/list"),
         format!("http://[fc00::1]:{s}/list"),
-        format!("http://[fd00:ec2::254]/latest/meta-data/"),
+        "http://[fd00:ec2::254]/latest/meta-data/".to_string(),
         format!("http://[fe80::1]:{s}/list"),
         "http://10.0.0.1/list".to_owned(),
         "http://172.16.0.1/list".to_owned(),

@@ -79,8 +79,8 @@ impl Guard {
         }
         match url.host() {
             None => Err(Refused(format!("{url} names no host"))),
-            Some(Host::Ipv4(ip)) => check_ip(&url.to_string(), IpAddr::V4(ip)),
-            Some(Host::Ipv6(ip)) => check_ip(&url.to_string(), IpAddr::V6(ip)),
+            Some(Host::Ipv4(ip)) => check_ip(url.as_str(), IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => check_ip(url.as_str(), IpAddr::V6(ip)),
             Some(Host::Domain(name)) => {
                 let name = normalise(name);
                 let port = url.port_or_known_default().unwrap_or(0);
@@ -215,8 +215,7 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(Ipv4Addr::new(a, b, c, d));
     }
     let global_unicast = (s[0] & 0xe000) == 0x2000;
-    let special = (s[0] == 0x2001 && s[1] < 0x200) // IETF protocol assignments, Teredo
-        || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
+    let special = (s[0] == 0x2001 && (s[1] < 0x200 || s[1] == 0xdb8)) // IETF protocol assignments and Teredo; documentation
         || s[0] == 0x2002 // 6to4
         || (s[0] == 0x3fff && s[1] < 0x1000); // documentation
     global_unicast && !special
