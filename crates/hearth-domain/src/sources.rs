@@ -156,14 +156,19 @@ fn web_url(raw: &str) -> Option<String> {
     (matches!(url.scheme(), "http" | "https") && url.host_str().is_some()).then(|| url.to_string())
 }
 
-/// A plain one-line title, or what is wrong with it.
-fn plain_title(raw: &str) -> Result<String, (&'static str, String)> {
-    let text: String = raw
-        .trim()
+/// `raw` on one line: trimmed, whitespace made spaces, control
+/// characters dropped.
+fn one_line(raw: &str) -> String {
+    raw.trim()
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
         .filter(|c| !c.is_control())
-        .collect();
+        .collect()
+}
+
+/// A plain one-line title, or what is wrong with it.
+fn plain_title(raw: &str) -> Result<String, (&'static str, String)> {
+    let text = one_line(raw);
     if text.is_empty() {
         return Err(("required", "Give the source a title".into()));
     }
@@ -262,7 +267,10 @@ pub fn from_remote(kind: Option<SupportKind>, raw: &[RawSource]) -> Vec<Source> 
             let kind = r.kind.trim().parse::<SourceKind>().ok()?;
             let title = match plain_title(&r.title) {
                 Ok(title) => title,
-                Err(("too_long", _)) => crate::text::excerpt(r.title.trim(), SOURCE_TITLE_MAX),
+                // Shortened from the title on one line: control
+                // characters (a NUL, which PostgreSQL refuses to store,
+                // say) go as they do from a title that fits.
+                Err(("too_long", _)) => crate::text::excerpt(&one_line(&r.title), SOURCE_TITLE_MAX),
                 Err(_) => return None,
             };
             Some(Source { url, title, kind })
@@ -432,6 +440,21 @@ mod tests {
             "too_many"
         );
         assert_eq!(from_remote(Some(SupportKind::Resource), &many).len(), 10);
+    }
+
+    /// Found by fuzzing (tests/fuzz/regressions/inbound_activity): a
+    /// title too long was shortened with its control characters kept.
+    #[test]
+    fn a_long_title_from_elsewhere_loses_its_control_characters_too() {
+        let long = format!("A\0B\u{7f}C\u{1b}[2J{}", "x ".repeat(SOURCE_TITLE_MAX));
+        let got = from_remote(
+            Some(SupportKind::Resource),
+            &[raw("https://s.example/", &long, "news")],
+        );
+        let title = &got[0].title;
+        assert!(title.starts_with("ABC[2Jx x"), "{title:?}");
+        assert!(!title.chars().any(char::is_control), "{title:?}");
+        assert!(title.chars().count() <= SOURCE_TITLE_MAX);
     }
 
     #[test]
