@@ -346,6 +346,19 @@ async fn verified_actor(
     }
 }
 
+/// Whether a request carries an HTTP signature of either kind (draft-cavage
+/// `Signature` or `Authorization: Signature …`, RFC 9421
+/// `Signature-Input`), valid or not.
+pub fn carries_signature(headers: &http::HeaderMap) -> bool {
+    headers.contains_key("signature")
+        || headers.contains_key("signature-input")
+        || headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.get(..10))
+            .is_some_and(|p| p.eq_ignore_ascii_case("signature "))
+}
+
 /// Verify a signed GET (authorized fetch) and say who reads: `Anonymous`
 /// when the request is not signed; the signing actor's server when it is,
 /// validly, for this server's host and this path; an error when a
@@ -355,13 +368,7 @@ pub async fn verify_fetch(
     path_and_query: &str,
     headers: &http::HeaderMap,
 ) -> Result<Reader, InboxError> {
-    let signed_header = headers.contains_key("signature")
-        || headers.contains_key("signature-input")
-        || headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().starts_with("signature "));
-    if !signed_header {
+    if !carries_signature(headers) {
         return Ok(Reader::Anonymous);
     }
     let signed = SignedRequest {

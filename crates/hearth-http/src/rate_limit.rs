@@ -18,7 +18,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -201,16 +201,7 @@ pub async fn limit_signed_reads(
     next: Next,
 ) -> Response {
     let read = matches!(*request.method(), Method::GET | Method::HEAD);
-    let headers = request.headers();
-    let signed = headers.contains_key("signature")
-        || headers.contains_key("signature-input")
-        || headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.get(..10)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("signature "))
-            });
+    let signed = hearth_activitypub::inbox::carries_signature(request.headers());
     if read && signed {
         let limits = &state.fetch_limiter;
         if let Some(ip) = client_ip(&request, limits.trust_forwarded_for)
