@@ -3,7 +3,11 @@
 # each cargo-fuzz target of tests/fuzz runs for HEARTH_FUZZ_SECS seconds on
 # a corpus kept outside the repository, seeded from tests/fuzz/seeds, the
 # inputs that once failed (tests/fuzz/regressions) and the project's
-# fixtures. Fails (exit 1) when a target crashes, naming the input that
+# fixtures. Each run starts again from those seeds, so that two runs of
+# the same commit fuzz from the same place (a corpus grown by an earlier
+# run, perhaps of an older commit, is thrown away first); set
+# HEARTH_FUZZ_KEEP_CORPUS=1 to keep growing it instead, for long runs by
+# hand. Fails (exit 1) when a target crashes, naming the input that
 # crashed it. tests/run calls it after the whole suite.
 #
 #   tests/fuzz/run.sh                      every target
@@ -17,8 +21,10 @@
 #
 # Environment:
 #   HEARTH_FUZZ_SECS        seconds per target (default 20)
-#   HEARTH_FUZZ_WORK        the growing corpora and crash inputs (default
+#   HEARTH_FUZZ_WORK        the corpora and crash inputs (default
 #                           $HOME/.cache/hearth/fuzz)
+#   HEARTH_FUZZ_KEEP_CORPUS 1 to go on from the corpus an earlier run grew
+#                           (default: start from the seeds each time)
 #   HEARTH_FUZZ_TARGET_DIR  where the nightly, sanitised builds go (default
 #                           $HOME/.cache/hearth/target-fuzz; never the stable
 #                           CARGO_TARGET_DIR, with which they share nothing)
@@ -45,6 +51,8 @@ done
 secs="${HEARTH_FUZZ_SECS:-20}"
 [[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] || fail "HEARTH_FUZZ_SECS must be a number of seconds, not '$secs'"
 work="${HEARTH_FUZZ_WORK:-$HOME/.cache/hearth/fuzz}"
+keep="${HEARTH_FUZZ_KEEP_CORPUS:-0}"
+[ "$keep" = 0 ] || [ "$keep" = 1 ] || fail "HEARTH_FUZZ_KEEP_CORPUS must be 0 or 1, not '$keep'"
 export CARGO_TARGET_DIR="${HEARTH_FUZZ_TARGET_DIR:-$HOME/.cache/hearth/target-fuzz}"
 
 # ---- tools --------------------------------------------------------------
@@ -64,6 +72,7 @@ fi
 # on, and that must not land in the repository.
 seed() {
     local target="$1" corpus="$2"
+    [ "$keep" = 1 ] || rm -rf "$corpus"
     mkdir -p "$corpus"
     local dir
     for dir in "tests/fuzz/seeds/$target" "tests/fuzz/regressions/$target"; do
