@@ -1277,3 +1277,159 @@ async fn posts_the_group_holds_wait_for_a_moderator_and_go_nowhere_until_approve
         log.text
     );
 }
+
+/// Rows of `table` on `server` that say `person` holds a role in circle.
+async fn roles_on(rig: &Rig, server: &str, table: &str, person: &str) -> i64 {
+    let group = rig.at("a").group_url("circle");
+    rig.at(server)
+        .instance
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE group_ap_id = '{group}' AND person_ap_id = '{person}'"
+        ))
+        .await
+}
+
+#[tokio::test]
+async fn roles_end_with_the_membership_on_every_server() {
+    let rig = scene(&Backend::Sqlite).await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let group = a.group_url("circle");
+    let (bea, max) = (b.actor("bea"), a.actor("max"));
+    let bea_handle = format!("bea@{}", b.authority());
+
+    // bea (of B) and max (of A) are made moderators and peer mentors;
+    // every server learns it.
+    for who in [bea_handle.as_str(), "max"] {
+        for role in ["moderators", "mentors"] {
+            let made = a
+                .api(
+                    Method::PUT,
+                    &format!("/api/v1/groups/circle/{role}/{who}"),
+                    Some("ann"),
+                    None,
+                )
+                .await;
+            assert_eq!(made.status, StatusCode::NO_CONTENT, "{}", made.text);
+        }
+    }
+    for (server, person) in [("b", &bea), ("c", &bea), ("c", &max)] {
+        wait_until(&format!("{server} to learn {person}'s roles"), || async {
+            (roles_on(&rig, server, "remote_moderators", person).await == 1
+                && roles_on(&rig, server, "group_mentors", person).await == 1)
+                .then_some(())
+        })
+        .await;
+    }
+
+    // bea leaves from B: her roles end on A at once, on B as she leaves,
+    // and on C when the group tells it; the collections stop naming her.
+    let mine = b
+        .api(Method::GET, "/api/v1/memberships", Some("bea"), None)
+        .await;
+    let membership = mine.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|m| m["group"]["url"] == group.as_str()))
+        .and_then(|m| m["id"].as_str())
+        .unwrap_or_else(|| panic!("{}", mine.text))
+        .to_owned();
+    let left = b
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/memberships/{membership}"),
+            Some("bea"),
+            None,
+        )
+        .await;
+    assert_eq!(left.status, StatusCode::NO_CONTENT, "{}", left.text);
+    wait_until("A to end bea's membership", || async {
+        (a.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM group_members m JOIN remote_actors r ON r.id = m.remote_actor_id WHERE r.ap_id = '{bea}'"
+            ))
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    for server in ["a", "b", "c"] {
+        wait_until(&format!("{server} to forget bea's roles"), || async {
+            (roles_on(&rig, server, "remote_moderators", &bea).await == 0
+                && roles_on(&rig, server, "group_mentors", &bea).await == 0)
+                .then_some(())
+        })
+        .await;
+    }
+    for role in ["moderators", "mentors"] {
+        let (status, collection) = c.fetch_as("cai", &format!("{group}/{role}")).await;
+        assert_eq!(status, StatusCode::OK, "{collection}");
+        assert!(!collection.contains(&bea), "{role}: {collection}");
+        assert!(collection.contains(&max), "{role}: {collection}");
+    }
+    // Leaving is not a moderator's act: nothing about it in the log.
+    let log = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/moderation_log",
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert!(
+        log.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| !(i["target"] == bea.as_str() && i["moderator"] == bea.as_str())),
+        "{}",
+        log.text
+    );
+
+    // ann bans max: his roles end with his membership, logged as ann's,
+    // and the member servers hear it.
+    let banned = a
+        .api(
+            Method::POST,
+            "/api/v1/groups/circle/bans",
+            Some("ann"),
+            Some(json!({"person": max, "reason": "Selling cures"})),
+        )
+        .await;
+    assert_eq!(banned.status, StatusCode::CREATED, "{}", banned.text);
+    assert_eq!(roles_on(&rig, "a", "group_mentors", &max).await, 0);
+    let moderators = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/mentors",
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(moderators.status, StatusCode::OK, "{}", moderators.text);
+    assert_eq!(moderators.body["mentors"], json!([]), "{}", moderators.text);
+    wait_until("C to forget max's roles", || async {
+        (roles_on(&rig, "c", "remote_moderators", &max).await == 0
+            && roles_on(&rig, "c", "group_mentors", &max).await == 0)
+            .then_some(())
+    })
+    .await;
+    let (_, collection) = c.fetch_as("cai", &format!("{group}/moderators")).await;
+    assert!(!collection.contains(&max), "{collection}");
+    let log = a
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/moderation_log",
+            Some("ann"),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["target"] == max.as_str())
+        .filter_map(|i| i["action"].as_str())
+        .collect();
+    for action in ["ban", "remove_moderator", "remove_mentor"] {
+        assert!(actions.contains(&action), "{action}: {}", log.text);
+    }
+}

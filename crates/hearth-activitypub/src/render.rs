@@ -662,7 +662,11 @@ fn moderation(urls: &Urls, event: &ModerationEvent) -> Result<Vec<Outgoing>, Por
             (kind, Wrapped::Reference(Box::new(change)))
         }
     };
-    let hearth_only = event.act.hearth_only();
+    // The group itself says a role ended when its holder, someone of
+    // another server, left or was erased: Lemmy takes `Remove` on a
+    // community's moderators only from a person who moderates it (it
+    // learns the rest when it next fetches the collection).
+    let hearth_only = event.act.hearth_only() || event.actor == group_url;
     let public = !matches!(event.act, ModAct::HelpfulMarked | ModAct::HelpfulUnmarked);
     // The moderator's own activity, kept to be fetched by its id.
     let mut out = vec![Outgoing {

@@ -310,21 +310,22 @@ pub(crate) async fn relayed(
 }
 
 /// Whether an `Announce` carries a group's ban of (or the lifting of a
-/// ban on) a member of this server: told even when nobody here follows the
-/// group any more (the ban ended their membership).
+/// ban on) a member of this server, or the end of one of their roles in
+/// it: told even when nobody here follows the group any more (the ban, or
+/// their leaving, ended their membership).
 fn about_a_member_here(urls: &hearth_app::Urls, raw: &Value) -> bool {
     let Some(inner) = raw.get("object") else {
         return false;
     };
-    let block = match protocol::type_of(inner) {
-        Some("Block") => inner,
+    let about = match protocol::type_of(inner) {
+        Some("Block" | "Remove") => inner,
         Some("Undo") => match inner.get("object") {
             Some(b) if protocol::type_of(b) == Some("Block") => b,
             _ => return false,
         },
         _ => return false,
     };
-    block
+    about
         .get("object")
         .and_then(protocol::id_of)
         .is_some_and(|person| urls.is_local(&person))

@@ -182,7 +182,23 @@ impl App {
         for (post, _) in hearth_db::removed::by_author(&txn, &actor).await? {
             hearth_db::removed::forget(&txn, post.id).await?;
         }
+        // Their memberships of groups here end, and their roles in them
+        // with a `Remove` each to the member servers; their roles in
+        // groups elsewhere are forgotten here (those groups' servers hear
+        // the `Delete` below).
+        let own = Origin::Local(account.clone());
+        for (group, _) in hearth_db::groups::memberships_of_user(&txn, account.id).await? {
+            self.end_membership(
+                &txn,
+                &own,
+                &group,
+                hearth_db::groups::Member::Local(account.id),
+                &actor,
+            )
+            .await?;
+        }
         erasures::erase_account_rows(&txn, account.id).await?;
+        hearth_db::moderation::forget_all_roles(&txn, &actor).await?;
         let holders = erasures::holders(&txn, &actor, None).await?;
         if !holders.is_empty() {
             self.emit_for(
@@ -537,13 +553,16 @@ impl App {
             return Ok(Outcome::Ignored("already received".into()));
         };
         for (group, _) in hearth_db::groups::memberships_of_remote(&txn, actor.id).await? {
-            hearth_db::groups::remove_membership(
+            self.end_membership(
                 &txn,
-                group.id,
+                origin,
+                &group,
                 hearth_db::groups::Member::Remote(actor.id),
+                &actor.ap_id,
             )
             .await?;
         }
+        hearth_db::moderation::forget_all_roles(&txn, &actor.ap_id).await?;
         hearth_db::remote::forget_profile(&txn, actor.id).await?;
         self.commit(txn).await?;
         self.actors.remove(&actor.ap_id);

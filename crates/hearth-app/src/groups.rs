@@ -488,8 +488,9 @@ impl App {
         Ok(Some(membership))
     }
 
-    /// The one door for leaving a group here. A moderator who leaves stops
-    /// moderating. `None` when there was no membership (or for a second
+    /// The one door for leaving a group here. Whoever leaves gives up their
+    /// roles in it, moderator and peer mentor ([`App::end_membership`]).
+    /// `None` when there was no membership (or for a second
     /// delivery).
     pub(crate) async fn leave_here(
         &self,
@@ -500,7 +501,10 @@ impl App {
         let Some(txn) = self.begin(origin).await? else {
             return Ok(None);
         };
-        let removed = groups::remove_membership(&txn, group.id, member).await?;
+        let person = origin.actor_id(self.urls());
+        let removed = self
+            .end_membership(&txn, origin, group, member, &person)
+            .await?;
         self.commit(txn).await?;
         Ok(removed.then_some(()))
     }
@@ -593,6 +597,9 @@ impl App {
             return Ok(());
         };
         remote::remove_membership(&txn, membership.id).await?;
+        // Roles in the group end with the membership, here at once.
+        hearth_db::moderation::forget_roles(&txn, &group.ap_id, &origin.actor_id(self.urls()))
+            .await?;
         self.emit(
             &txn,
             Event::JoinWithdrawn {

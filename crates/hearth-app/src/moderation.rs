@@ -520,7 +520,8 @@ impl App {
         // Every member server hears of it, the person's own included (it
         // is taken off the list below).
         let inboxes = self.member_servers(&txn, group.id, false).await?;
-        groups::remove_membership(&txn, group.id, person.member).await?;
+        self.end_membership(&txn, origin, &group, person.member, &person.ap_id)
+            .await?;
         if terms.remove_data {
             self.remove_content(&txn, &person.ap_id, &group_id).await?;
         }
@@ -665,7 +666,8 @@ impl App {
         .await?;
         if let Member::Remote(actor_id) = person.member {
             for (group, _) in groups::memberships_of_remote(&txn, actor_id).await? {
-                groups::remove_membership(&txn, group.id, person.member).await?;
+                self.end_membership(&txn, origin, &group, person.member, &person.ap_id)
+                    .await?;
             }
         }
         if terms.remove_data {
@@ -837,6 +839,7 @@ impl App {
                 {
                     remote::remove_membership(&txn, membership.id).await?;
                 }
+                store::forget_roles(&txn, &relay.ap_id, person).await?;
                 hearth_db::notifications::record(
                     &txn,
                     account.id,
@@ -903,6 +906,79 @@ impl App {
         };
         self.role_changed(txn, origin, &group, &group_id, person, change)
             .await
+    }
+
+    /// The one door a membership of a group here ends by, in `txn`
+    /// (leaving, a ban, an instance ban, the person's erasure): the
+    /// membership goes, and every role `person` held in the group goes
+    /// with it (moderator, peer mentor). Each role that ended is told with
+    /// `Remove` to the member servers as they were (the person's own among
+    /// them) and, when someone else ended it, logged. Whether there was a
+    /// membership.
+    pub(crate) async fn end_membership(
+        &self,
+        txn: &DatabaseTransaction,
+        origin: &Origin,
+        group: &Group,
+        member: Member,
+        person: &str,
+    ) -> Result<bool, AppError> {
+        let group_id = self.urls().group(&group.name).to_string();
+        let moderated_here = match member {
+            Member::Local(account) => groups::is_moderator(txn, group.id, account).await?,
+            Member::Remote(_) => false,
+        };
+        let inboxes = self.member_servers(txn, group.id, false).await?;
+        let mut ended = store::forget_roles(txn, &group_id, person).await?;
+        ended.moderator |= moderated_here;
+        let removed = groups::remove_membership(txn, group.id, member).await?;
+        // Nobody here can sign for someone of another server: the group
+        // itself says that their role ended.
+        let actor = match origin {
+            Origin::Local(_) => origin.actor_id(self.urls()),
+            Origin::Remote(_) => group_id.clone(),
+        };
+        let by_someone_else = origin.actor_id(self.urls()) != person;
+        for (held, action, act) in [
+            (
+                ended.moderator,
+                ModAction::RemoveModerator,
+                ModAct::ModeratorRemoved,
+            ),
+            (ended.mentor, ModAction::RemoveMentor, ModAct::MentorRemoved),
+        ] {
+            if !held {
+                continue;
+            }
+            if by_someone_else {
+                self.log(
+                    txn,
+                    origin,
+                    Some(&group_id),
+                    Logged {
+                        action,
+                        target: person,
+                        reason: "",
+                        expires_at: None,
+                    },
+                )
+                .await?;
+            }
+            self.emit(
+                txn,
+                Event::Moderation(Box::new(ModerationEvent {
+                    group: group.clone(),
+                    inboxes: inboxes.clone(),
+                    person_inbox: None,
+                    id: self.urls().new_activity().to_string(),
+                    actor: actor.clone(),
+                    person: person.to_owned(),
+                    act,
+                })),
+            )
+            .await?;
+        }
+        Ok(removed)
     }
 
     /// Who is given or loses a role in the group `group` here (moderator,

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::DbError;
-use crate::entity::{bans, moderation_log, posts, remote_moderators, reports};
+use crate::entity::{bans, group_mentors, moderation_log, posts, remote_moderators, reports};
 
 // ---- the log ------------------------------------------------------------
 
@@ -527,6 +527,60 @@ pub async fn set_remote_moderator(
             .exec(db)
             .await?;
     }
+    Ok(())
+}
+
+/// The roles a person held in a group and lost with their membership.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RolesEnded {
+    /// They moderated it as someone of another server (or, for a group
+    /// elsewhere, as that group announced).
+    pub moderator: bool,
+    /// They were one of its peer mentors.
+    pub mentor: bool,
+}
+
+/// `person`'s membership of the group `group_ap_id` ended (they left,
+/// were banned, or were erased): forget the roles kept by actor id, their
+/// moderator role as someone of another server and their place among the
+/// peer mentors. A moderator here keeps the role in the membership itself
+/// (`groups::remove_membership` ends it). Which roles there were.
+pub async fn forget_roles(
+    db: &impl ConnectionTrait,
+    group_ap_id: &str,
+    person_ap_id: &str,
+) -> Result<RolesEnded, DbError> {
+    let moderator = remote_moderators::Entity::delete_many()
+        .filter(remote_moderators::Column::GroupApId.eq(group_ap_id))
+        .filter(remote_moderators::Column::PersonApId.eq(person_ap_id))
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0;
+    let mentor = group_mentors::Entity::delete_many()
+        .filter(group_mentors::Column::GroupApId.eq(group_ap_id))
+        .filter(group_mentors::Column::PersonApId.eq(person_ap_id))
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0;
+    Ok(RolesEnded { moderator, mentor })
+}
+
+/// `person` is erased: forget every role kept by their actor id, in every
+/// group.
+pub async fn forget_all_roles(
+    db: &impl ConnectionTrait,
+    person_ap_id: &str,
+) -> Result<(), DbError> {
+    remote_moderators::Entity::delete_many()
+        .filter(remote_moderators::Column::PersonApId.eq(person_ap_id))
+        .exec(db)
+        .await?;
+    group_mentors::Entity::delete_many()
+        .filter(group_mentors::Column::PersonApId.eq(person_ap_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
