@@ -808,3 +808,139 @@ async fn admins_delete_accounts_but_never_the_last_admin() {
         .await;
     assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text);
 }
+
+#[tokio::test]
+async fn an_erasure_waits_while_a_server_is_suspended_and_reaches_it_once_lifted() {
+    // Retries spaced as in production (10 s, then twice as long each
+    // time), so that only lifting the suspension can make the held
+    // erasure due at once.
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .member("olga")
+        .group("circle", "olga")
+        .joins("ann", "circle@a")
+        .server("b")
+        .member("bea")
+        .joins("bea", "circle@a")
+        .server("c")
+        .member("cal")
+        .joins("cal", "circle@a")
+        .start(&Backend::Sqlite)
+        .await;
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let circle = rig.handle("circle@a");
+    let thread = a
+        .write("ann", "circle", json!({"title": "My new diagnosis"}))
+        .await;
+    let url = thread["url"].as_str().unwrap().to_owned();
+    let id = thread["id"].as_str().unwrap().to_owned();
+    b.wait_thread("bea", &circle, &url).await;
+    c.wait_thread("cal", &circle, &url).await;
+    wait_until("both copies recorded", || async {
+        (a.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM copies WHERE object_ap_id = '{url}'"
+            ))
+            .await
+            == 2)
+            .then_some(())
+    })
+    .await;
+
+    // A's admin suspends B; then ann deletes her thread.
+    a.instance.create_user("keeper", PASSWORD, &["--admin"]);
+    let root = a.instance.login("keeper", PASSWORD).await;
+    let suspended = a
+        .instance
+        .post(
+            "/api/v1/admin/domain_rules",
+            Some(&root),
+            json!({"domain": b.authority(), "action": "suspend", "public_reason": "spam"}),
+        )
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{}", suspended.text);
+    let deleted = a
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/posts/{id}"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.text);
+
+    // C deletes it; B is not sent anything while suspended, and the
+    // receipt says the deletion waits for it rather than giving up.
+    let path = format!("/api/v1/posts/{id}/erasure");
+    let receipt = wait_receipt(
+        &rig,
+        &path,
+        Some(a.token("ann")),
+        &[(b.authority(), "held"), (c.authority(), "acknowledged")],
+    )
+    .await;
+    let held = receipt["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["server"] == b.authority().as_str())
+        .unwrap();
+    assert!(
+        held["explanation"]
+            .as_str()
+            .is_some_and(|e| e.contains("cut this server off")),
+        "{receipt}"
+    );
+    assert!(c.thread(Some("cal"), &circle, &url).await.is_none());
+    assert_eq!(
+        b.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM posts WHERE ap_id = '{url}' AND deleted_at IS NULL"
+            ))
+            .await,
+        1,
+        "B was sent nothing while suspended"
+    );
+    let to_b = format!(
+        "SELECT next_attempt_at FROM deliveries WHERE authority = '{}' AND state = 'pending' AND last_error LIKE 'held%'",
+        b.authority()
+    );
+    let due_before = a.instance.text(&to_b).await.expect("the held erasure");
+
+    // The suspension is lifted: B is asked at once (not at the next spaced
+    // retry), deletes it, and the receipt says so.
+    let lifted = a
+        .instance
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/admin/domain_rules/{}", b.authority()),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(lifted.status, StatusCode::OK, "{}", lifted.text);
+    if let Some(due_after) = a.instance.text(&to_b).await {
+        assert!(due_after < due_before, "{due_after} !< {due_before}");
+    }
+    wait_receipt(
+        &rig,
+        &path,
+        Some(a.token("ann")),
+        &[
+            (b.authority(), "acknowledged"),
+            (c.authority(), "acknowledged"),
+        ],
+    )
+    .await;
+    wait_until("B to delete the thread", || async {
+        (b.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM posts WHERE ap_id = '{url}' AND deleted_at IS NULL"
+            ))
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+}

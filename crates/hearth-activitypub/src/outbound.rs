@@ -535,7 +535,7 @@ async fn check_inbox(data: &Data, inbox: &Url) -> Result<(), Outcome> {
     // was queued.
     match data.app_data().app.check_server(&authority).await {
         Ok(()) => {}
-        Err(hearth_app::AppError::Refused(why)) => return Err(Outcome::Unsendable { error: why }),
+        Err(hearth_app::AppError::Refused(why)) => return Err(Outcome::CutOff { error: why }),
         Err(err) => {
             return Err(Outcome::Retry {
                 status: None,

@@ -57,7 +57,7 @@ impl DeliveryCounters {
             Outcome::Retry { .. } => &self.retried,
             Outcome::RateLimited { .. } => &self.rate_limited,
             Outcome::Refused { .. } => &self.refused,
-            Outcome::Unsendable { .. } => &self.unsendable,
+            Outcome::Unsendable { .. } | Outcome::CutOff { .. } => &self.unsendable,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }

@@ -241,9 +241,12 @@ impl App {
                 let Some(authority) = ids::authority(&url) else {
                     continue;
                 };
-                // Nothing is queued for a server the policy cuts off.
+                // Nothing is queued for a server the policy cuts off, but
+                // an erasure: it waits there until the server is let in
+                // again (the sender holds it, `queue::HELD`).
                 if self.urls.is_local(&url)
-                    || !self.standing_in(txn, &authority).await?.may_federate()
+                    || (erasure.is_none()
+                        && !self.standing_in(txn, &authority).await?.may_federate())
                 {
                     continue;
                 }

@@ -348,10 +348,18 @@ impl App {
                 "posts hidden or shown again by the federation policy"
             );
         }
-        Ok(
+        let cut_off =
             domain_rules::cut_off(txn, &refused, "cut off by this server's federation policy")
-                .await?,
-        )
+                .await?;
+        // Erasures held for a server let in again go to it now.
+        let woken = hearth_db::queue::wake_held(txn, &refused).await?;
+        if woken > 0 {
+            tracing::info!(
+                woken,
+                "erasures held by the federation policy are sent again"
+            );
+        }
+        Ok(cut_off)
     }
 }
 

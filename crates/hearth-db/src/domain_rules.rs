@@ -10,17 +10,17 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use hearth_domain::federation_policy::{DomainRule, ListKind, RuleAction};
-use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::DbError;
 use crate::entity::{
-    deliveries, domain_rules, domain_subscriptions, group_members, posts, remote_actors,
-    remote_memberships,
+    deliveries, domain_rules, domain_subscriptions, group_members, group_mentors,
+    outbound_activities, posts, remote_actors, remote_memberships, remote_moderators,
 };
 
 /// A stored rule, with who set it and when.
@@ -468,7 +468,9 @@ pub async fn mark_content_of(
 }
 
 /// Give up the deliveries waiting for `authorities` (marked failed with
-/// `reason`) and end the memberships between them and this server. The
+/// `reason`), except erasures, which wait for the server to be let in
+/// again (`queue::HELD`), and end the memberships between them and this
+/// server, with the roles their people held in groups here. The
 /// deliveries being sent at this moment are refused by the sender itself.
 pub async fn cut_off(
     db: &impl ConnectionTrait,
@@ -484,15 +486,27 @@ pub async fn cut_off(
         .col_expr(deliveries::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(deliveries::Column::State.eq("pending"))
         .filter(deliveries::Column::Authority.is_in(authorities.iter().cloned()))
+        .filter(
+            deliveries::Column::ActivityId.not_in_subquery(
+                Query::select()
+                    .column(outbound_activities::Column::Id)
+                    .from(outbound_activities::Entity)
+                    .and_where(outbound_activities::Column::ErasureId.is_not_null())
+                    .to_owned(),
+            ),
+        )
         .exec(db)
         .await?;
-    let actors: Vec<i64> = remote_actors::Entity::find()
+    let people: Vec<(i64, String)> = remote_actors::Entity::find()
         .select_only()
         .column(remote_actors::Column::Id)
+        .column(remote_actors::Column::ApId)
         .filter(remote_actors::Column::Authority.is_in(authorities.iter().cloned()))
         .into_tuple()
         .all(db)
         .await?;
+    let actors: Vec<i64> = people.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<String> = people.into_iter().map(|(_, ap_id)| ap_id).collect();
     let mut cut = CutOff {
         deliveries: given_up.rows_affected,
         ..CutOff::default()
@@ -510,6 +524,26 @@ pub async fn cut_off(
         .exec(db)
         .await?
         .rows_affected;
+    // Roles end with the memberships: as moderators or mentors of groups
+    // here, and those that groups of that server announced.
+    for chunk in ids.chunks(500) {
+        remote_moderators::Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(remote_moderators::Column::PersonApId.is_in(chunk.iter().cloned()))
+                    .add(remote_moderators::Column::GroupApId.is_in(chunk.iter().cloned())),
+            )
+            .exec(db)
+            .await?;
+        group_mentors::Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(group_mentors::Column::PersonApId.is_in(chunk.iter().cloned()))
+                    .add(group_mentors::Column::GroupApId.is_in(chunk.iter().cloned())),
+            )
+            .exec(db)
+            .await?;
+    }
     Ok(cut)
 }
 

@@ -312,6 +312,13 @@ fn receipt_of(authority: String, rows: &[deliveries::Model]) -> ServerReceipt {
         (ReceiptState::Gone, failed.last_error.clone())
     } else if rows.iter().all(|r| is(r, DeliveryState::Delivered)) {
         (ReceiptState::Acknowledged, None)
+    } else if let Some(held) = rows.iter().find(|r| {
+        !is(r, DeliveryState::Delivered)
+            && r.last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(crate::queue::HELD))
+    }) {
+        (ReceiptState::Held, held.last_error.clone())
     } else if let Some(trouble) = rows
         .iter()
         .filter(|r| !is(r, DeliveryState::Delivered))

@@ -456,6 +456,20 @@ pub async fn claim(
         .collect())
 }
 
+/// The federation policy changed: the erasures held for a server it lets
+/// in again (any server but `refused`) are due at once, instead of at
+/// their next spaced retry. How many.
+pub async fn wake_held(db: &impl ConnectionTrait, refused: &[String]) -> Result<u64, DbError> {
+    Ok(deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(Utc::now()))
+        .filter(deliveries::Column::State.eq(DeliveryState::Pending.as_str()))
+        .filter(deliveries::Column::LastError.starts_with(HELD))
+        .filter(deliveries::Column::Authority.is_not_in(refused.iter().cloned()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Give claimed deliveries back untried (the chain stopped at an earlier
 /// one that must be retried first): they wait, unowned, behind it.
 pub async fn release(db: &DatabaseConnection, ids: &[i64], worker: &str) -> Result<(), DbError> {
@@ -520,7 +534,16 @@ pub enum Outcome {
     Refused { status: u16, error: String },
     /// It cannot be sent from here (no such signer, a bad inbox address).
     Unsendable { error: String },
+    /// This server's federation policy refuses the receiving server for
+    /// now (suspended, or not on the allowlist): nothing goes there. An
+    /// erasure waits until the policy lets the server in again ([`HELD`]);
+    /// anything else fails.
+    CutOff { error: String },
 }
+
+/// How a waiting erasure's `last_error` begins while this server's policy
+/// refuses the server it is for; [`wake_held`] finds them by it.
+pub const HELD: &str = "held until this server's federation policy lets the server in again";
 
 /// How retries are spaced and when to give up.
 #[derive(Debug, Clone)]
@@ -758,7 +781,9 @@ fn decide(
             Some(error.clone()),
             now,
         ),
-        Outcome::Unsendable { error } => (DeliveryState::Failed, None, Some(error.clone()), now),
+        Outcome::Unsendable { error } | Outcome::CutOff { error } => {
+            (DeliveryState::Failed, None, Some(error.clone()), now)
+        }
     }
 }
 
@@ -819,6 +844,14 @@ fn decide_erasure(
             )
         }
         Outcome::Unsendable { error } => (DeliveryState::Failed, None, Some(error.clone()), now),
+        // Suspended here: the erasure waits (and is woken when the rule is
+        // lifted, see `wake_held`), so the server is told once it may be.
+        Outcome::CutOff { error } => (
+            DeliveryState::Pending,
+            None,
+            Some(format!("{HELD}: {error}")),
+            retry_at,
+        ),
     }
 }
 
@@ -954,7 +987,7 @@ fn apply(
                 server.blocked_until = Some(now + probe_wait(policy, failures));
             }
         }
-        Outcome::Unsendable { .. } => {}
+        Outcome::Unsendable { .. } | Outcome::CutOff { .. } => {}
     }
 }
 

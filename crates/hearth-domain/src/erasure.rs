@@ -28,6 +28,10 @@ crate::string_enum! {
         /// The server did not answer, or answered with an error; it is
         /// tried again, and again, while it exists.
         Failing => "failing",
+        /// This server's admins cut the server off (suspended, or not on
+        /// the allowlist): nothing is sent to it while that holds, and the
+        /// deletion goes as soon as it ends.
+        Held => "held",
         /// The server no longer exists (its inbox answers 410 Gone, or its
         /// name has stopped resolving), or can no longer be sent to.
         Gone => "gone",
@@ -42,6 +46,9 @@ impl ReceiptState {
             ReceiptState::Acknowledged => "Confirmed: this server deleted it.",
             ReceiptState::Failing => {
                 "Not confirmed yet: this server is not answering. We keep trying."
+            }
+            ReceiptState::Held => {
+                "Waiting: our admins have cut this server off for now. We will ask it to delete as soon as that ends."
             }
             ReceiptState::Gone => "This server no longer exists, so it holds nothing.",
         }

@@ -71,6 +71,7 @@ fn label(state: ReceiptState) -> &'static str {
         ReceiptState::Sent => "Asked",
         ReceiptState::Acknowledged => "Deleted",
         ReceiptState::Failing => "Not confirmed yet",
+        ReceiptState::Held => "Waiting",
         ReceiptState::Gone => "Server gone",
     }
 }
