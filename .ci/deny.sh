@@ -47,4 +47,9 @@ dbs="$HOME/.cache/hearth/advisory-dbs"
 mkdir -p "$dbs"
 ln -sfn "$db" "$dbs/advisory-db-3157b0e258782691"
 
+# cargo-deny reads the whole dependency graph, every platform's crates
+# included (windows-sys and the like, which a Linux build never downloads),
+# and runs offline: fetch them all first, from Cargo.lock.
+cargo fetch --locked --quiet
+
 cargo deny --offline --locked check
