@@ -1152,3 +1152,59 @@ async fn a_limited_servers_people_wait_to_join_and_their_posts_stay_in_the_group
     // The reply was written for the members, and stays theirs.
     assert_eq!(a.get(&reply_path, None).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_reply_written_before_its_threads_server_was_limited_is_for_the_members_while_it_holds() {
+    let p = Pair::start(open()).await;
+    let a = &p.a;
+    assert_eq!(p.follow(1).await.0, StatusCode::ACCEPTED);
+    assert_eq!(members(a, "peers").await, 2);
+    let bobs = p.thread(1).await;
+    assert!(p.ann_sees(&bobs).await);
+    let listed = a.get("/api/v1/posts?group=peers", Some(&p.ann)).await;
+    let thread_id = listed.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|t| t["url"] == bobs.as_str()))
+        .and_then(|t| t["id"].as_str())
+        .unwrap_or_else(|| panic!("{}", listed.text))
+        .to_owned();
+    // ann answers in public, before any rule.
+    let reply = a
+        .post(
+            &format!("/api/v1/posts/{thread_id}/replies"),
+            Some(&p.ann),
+            json!({"body": "Same here, for years."}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.body["visibility"], "public", "{}", reply.text);
+    let reply_path = format!("/api/v1/posts/{}", reply.body["id"].as_str().unwrap());
+    let reply_url = reply.body["url"].as_str().unwrap().to_owned();
+    assert_eq!(a.get(&reply_path, None).await.status, StatusCode::OK);
+
+    // B is limited: bob's thread is for the members, and so is ann's
+    // earlier reply in it, on every read path (the API, the ActivityPub
+    // object); ann still reads both.
+    let (status, out, err) = a.run(&["admin", "domains", "set", &p.b_authority(), "limit"], "");
+    assert!(status.success(), "{out}{err}");
+    assert_eq!(a.get(&reply_path, None).await.status, StatusCode::NOT_FOUND);
+    let fetched = reqwest::Client::new()
+        .get(support::rig::to_loopback(&reply_url))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        a.get(&reply_path, Some(&p.ann)).await.status,
+        StatusCode::OK
+    );
+    assert!(p.ann_sees(&bobs).await);
+
+    // Lifted: both public again, as they were written.
+    let (status, out, err) = a.run(&["admin", "domains", "remove", &p.b_authority()], "");
+    assert!(status.success(), "{out}{err}");
+    assert_eq!(a.get(&reply_path, None).await.status, StatusCode::OK);
+    let outside = a.get("/api/v1/posts?group=peers", None).await;
+    assert!(outside.text.contains(&bobs), "{}", outside.text);
+}

@@ -404,8 +404,9 @@ impl Mark {
 
 /// Mark what people on the servers at `authorities` wrote (and the posts
 /// of groups there), and take the mark off what was marked for a server no
-/// longer among them. `(marked, unmarked)`: how many posts changed each
-/// way.
+/// longer among them. A limit also marks every reply in a thread it marks,
+/// whoever wrote the reply and when: a reply is never read more widely
+/// than its thread. `(marked, unmarked)`: how many posts changed each way.
 pub async fn mark_content_of(
     db: &impl ConnectionTrait,
     mark: Mark,
@@ -437,23 +438,49 @@ pub async fn mark_content_of(
             .await?
             .rows_affected;
     }
-    // Unmarked: marked posts none of whose actors is still among them.
+    if mark == Mark::Limited {
+        let limited_threads = Query::select()
+            .column(posts::Column::Id)
+            .from(posts::Entity)
+            .and_where(column.is_not_null())
+            .and_where(posts::Column::Kind.eq("thread"))
+            .to_owned();
+        marked += posts::Entity::update_many()
+            .col_expr(column, Expr::value(Utc::now()))
+            .filter(column.is_null())
+            .filter(posts::Column::RootId.in_subquery(limited_threads))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    // Unmarked: marked posts none of whose actors is still among them (nor,
+    // for a limit, the actors of their thread).
     let still: std::collections::HashSet<&str> = there.iter().map(String::as_str).collect();
-    let was_marked: Vec<(i64, String, String)> = posts::Entity::find()
+    let was_marked: Vec<(i64, String, String, Option<i64>)> = posts::Entity::find()
         .select_only()
         .column(posts::Column::Id)
         .column(posts::Column::AuthorApId)
         .column(posts::Column::GroupApId)
+        .column(posts::Column::RootId)
         .filter(column.is_not_null())
         .into_tuple()
         .all(db)
         .await?;
+    let marked_for_itself: HashSet<i64> = was_marked
+        .iter()
+        .filter(|(_, author, group, _)| {
+            still.contains(author.as_str()) || still.contains(group.as_str())
+        })
+        .map(|(id, ..)| *id)
+        .collect();
     let back: Vec<i64> = was_marked
         .into_iter()
-        .filter(|(_, author, group)| {
-            !still.contains(author.as_str()) && !still.contains(group.as_str())
+        .filter(|(id, _, _, root)| {
+            let by_its_thread =
+                mark == Mark::Limited && root.is_some_and(|root| marked_for_itself.contains(&root));
+            !marked_for_itself.contains(id) && !by_its_thread
         })
-        .map(|(id, _, _)| id)
+        .map(|(id, ..)| id)
         .collect();
     let mut unmarked = 0;
     for chunk in back.chunks(1000) {
