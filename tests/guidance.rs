@@ -742,3 +742,57 @@ async fn the_pages_show_guidance_mentors_new_members_and_helpful_replies() {
     let (_, page) = web_page(&max, a, &path).await;
     assert!(page.contains("Marked helpful by the moderators"), "{page}");
 }
+
+#[tokio::test]
+async fn a_change_of_visibility_on_the_groups_server_reaches_its_member_servers() {
+    let rig = scene(&Backend::Sqlite).await;
+    let (a, b) = (rig.at("a"), rig.at("b"));
+    let handle = rig.handle("circle@a");
+    let known = format!(
+        "SELECT group_visibility FROM remote_actors WHERE ap_id = '{}'",
+        a.group_url("circle")
+    );
+    assert_ne!(b.instance.text(&known).await.as_deref(), Some("members"));
+
+    // Only the visibility changes (not the rules): B is told all the same,
+    // and reads the group's document again from A.
+    let changed = a
+        .api(
+            Method::PATCH,
+            "/api/v1/groups/circle",
+            Some("ann"),
+            Some(json!({"visibility": "members"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    wait_until("B to learn circle is for its members only", || async {
+        (b.instance.text(&known).await.as_deref() == Some("members")).then_some(())
+    })
+    .await;
+    // B now refuses bea's public thread itself, before it goes anywhere.
+    let tried = b
+        .api(
+            Method::POST,
+            "/api/v1/posts",
+            Some("bea"),
+            Some(json!({"group": handle, "title": "Loud", "body": "x", "support_kind": "experience", "visibility": "public"})),
+        )
+        .await;
+    tried.assert_problem(422, "validation-failed");
+    assert_eq!(tried.body["field"], "visibility", "{}", tried.text);
+
+    // And back.
+    let changed = a
+        .api(
+            Method::PATCH,
+            "/api/v1/groups/circle",
+            Some("ann"),
+            Some(json!({"visibility": "public"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    wait_until("B to learn circle is public again", || async {
+        (b.instance.text(&known).await.as_deref() == Some("public")).then_some(())
+    })
+    .await;
+}

@@ -23,7 +23,7 @@
 use activitypub_federation::fetch::fetch_object_http;
 use activitypub_federation::fetch::object_id::ObjectId;
 use hearth_app::inbound::IncomingPost;
-use hearth_app::records::RemoteActor;
+use hearth_app::records::{FetchedActor, RemoteActor};
 use hearth_app::{AppError, LocalRef, Origin};
 use hearth_domain::content::RemoteContent;
 use hearth_domain::post::Reaction;
@@ -132,11 +132,21 @@ pub(crate) async fn received(
                     envelope.actor, group.id
                 )));
             }
+            // The rest of the document (its visibility above all) is read
+            // from the group's own server, not from the activity.
+            let fetched = match actor_fetched_again(data, &group.id).await {
+                Ok(fetched) => Some(fetched),
+                Err(err) => {
+                    tracing::info!(group = %group.id, error = %err, "cannot fetch an updated group again; its guidance is still taken");
+                    None
+                }
+            };
             app.receive_guidance(
                 &origin,
                 group.id.as_str(),
                 group.care.rules.as_deref(),
                 group.care.support_guide.as_deref(),
+                fetched,
             )
             .await?
         }
@@ -238,17 +248,26 @@ async fn person_updated(
             "Update of {person} by {actor}: a person's document is theirs alone"
         )));
     }
-    let fed = data.app_data();
-    let json = fetch_object_http::<Federation, crate::protocol::ActorJson>(person, data)
+    let fetched = actor_fetched_again(data, person).await?;
+    Ok(data
+        .app_data()
+        .app
+        .receive_person_update(origin, fetched)
+        .await?)
+}
+
+/// An actor's document fetched again from its own server (through the
+/// outbound guard) and checked as any actor document is.
+async fn actor_fetched_again(data: &Data, actor: &Url) -> Result<FetchedActor, InboxError> {
+    let json = fetch_object_http::<Federation, crate::protocol::ActorJson>(actor, data)
         .await
-        .map_err(|e| InboxError::NotFound(format!("cannot fetch {person}: {e}")))?
+        .map_err(|e| InboxError::NotFound(format!("cannot fetch {actor}: {e}")))?
         .object;
-    crate::actors::verify_actor_document(&json, person, &fed.urls)
+    crate::actors::verify_actor_document(&json, actor, &data.app_data().urls)
         .map_err(|e| InboxError::Malformed(e.to_string()))?;
-    let fetched = crate::actors::read_actor(json, data)
+    crate::actors::read_actor(json, data)
         .await
-        .map_err(|e| InboxError::Malformed(e.to_string()))?;
-    Ok(fed.app.receive_person_update(origin, fetched).await?)
+        .map_err(|e| InboxError::Malformed(e.to_string()))
 }
 
 /// The support reaction an incoming vote or reaction stands for; Hearth has

@@ -33,6 +33,7 @@ use crate::inbound::Outcome;
 use crate::moderation::{Logged, access_allows};
 use crate::origin::{Origin, Via};
 use crate::posts::{Author, PostGroup, group_of};
+use crate::records::FetchedActor;
 use crate::{App, AppError};
 
 /// What a list of posts shows about care: whose author is a mentor of the
@@ -470,15 +471,43 @@ impl App {
         Ok(true)
     }
 
+    /// A group here changed in a way its Hearth member servers read from
+    /// its document (its visibility): they are sent it again
+    /// (`Update{Group}`, with the guidance as it stands), in `txn`.
+    pub(crate) async fn tell_group_changed(
+        &self,
+        txn: &DatabaseTransaction,
+        group: &Group,
+    ) -> Result<(), AppError> {
+        let inboxes = self.member_servers(txn, group.id, false).await?;
+        if inboxes.is_empty() {
+            return Ok(());
+        }
+        let guidance = self.guidance(&PostGroup::Local(group.clone())).await?;
+        self.emit(
+            txn,
+            Event::GuidanceChanged {
+                group: group.clone(),
+                rules_html: guidance.rules_html,
+                guide_html: guidance.guide_html,
+                inboxes,
+            },
+        )
+        .await
+    }
+
     /// A group elsewhere sent its actor document again (`Update{Group}`,
     /// signed by the group itself): keep its rules and support guide,
-    /// sanitised. Nobody but the group speaks for its guidance.
+    /// sanitised, and the document as `fetched` again from the group's
+    /// server (its name, summary, key and visibility), when it could be.
+    /// Nobody but the group speaks for its guidance or its document.
     pub async fn receive_guidance(
         &self,
         origin: &Origin,
         group_ap_id: &str,
         rules_html: Option<&str>,
         guide_html: Option<&str>,
+        fetched: Option<FetchedActor>,
     ) -> Result<Outcome, AppError> {
         let Some(r) = origin.remote() else {
             return Err(AppError::Internal(
@@ -490,13 +519,22 @@ impl App {
                 "a group's own document is taken from the group only".into(),
             ));
         };
-        if actor.ap_id != group_ap_id || actor.kind != "Group" {
+        if actor.ap_id != group_ap_id
+            || actor.kind != "Group"
+            || fetched
+                .as_ref()
+                .is_some_and(|f| f.ap_id != group_ap_id || f.kind != "Group")
+        {
             return Err(AppError::Forbidden(
                 "only a group may change its own rules and guide",
             ));
         }
         let Some(txn) = self.begin(origin).await? else {
             return Ok(Outcome::Duplicate);
+        };
+        let refreshed = match fetched {
+            Some(fetched) => Some(hearth_db::remote::upsert_actor(&txn, fetched).await?),
+            None => None,
         };
         store::set_guidance(
             &txn,
@@ -509,6 +547,10 @@ impl App {
         )
         .await?;
         self.commit(txn).await?;
+        if let Some(group) = refreshed {
+            tracing::info!(group = %group.ap_id, visibility = group.visibility().as_str(), "group document updated");
+            self.actors.put(&group.ap_id.clone(), group);
+        }
         Ok(Outcome::Applied)
     }
 

@@ -194,10 +194,12 @@ impl App {
     /// to the Hearth member servers: see `care.rs`).
     /// Posts keep their own visibility: a group made public does not make
     /// its members-only posts public, and a group made members-only keeps
-    /// its earlier public posts public (it refuses new ones). Other
-    /// servers read the change from the group's actor document when they
-    /// next fetch it; until then a public post sent to it from elsewhere
-    /// is kept to the members (see [`App::write`]).
+    /// its earlier public posts public (it refuses new ones). The Hearth
+    /// member servers are told a change of visibility as a change of
+    /// guidance is told (`Update{Group}`, after which they fetch the
+    /// group's document again); other servers read it when they next
+    /// fetch the group. Until a server knows, a public post it sends to a
+    /// members-only group is refused (see [`App::write`]).
     pub async fn update_group(
         &self,
         origin: &Origin,
@@ -219,14 +221,21 @@ impl App {
             return Err(AppError::Internal("a local command was seen before".into()));
         };
         groups::set_visibility(&txn, group.id, visibility).await?;
-        self.change_guidance(
-            &txn,
-            origin,
-            &group,
-            input.rules.as_deref(),
-            input.support_guide.as_deref(),
-        )
-        .await?;
+        let updated = groups::find_by_id(&txn, group.id)
+            .await?
+            .ok_or(AppError::NotFound { what: "group" })?;
+        let told = self
+            .change_guidance(
+                &txn,
+                origin,
+                &updated,
+                input.rules.as_deref(),
+                input.support_guide.as_deref(),
+            )
+            .await?;
+        if !told && visibility != group.visibility {
+            self.tell_group_changed(&txn, &updated).await?;
+        }
         if retention != group.retention_days {
             groups::set_retention(&txn, group.id, retention).await?;
             tracing::info!(group = %group.name, from = group.retention_days, to = retention, "group retention changed");
