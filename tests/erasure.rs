@@ -17,7 +17,16 @@ use support::{Backend, wait_until};
 /// in it. Retries are quick, and a server counts as down after two
 /// failures.
 async fn three_servers(backend: &Backend) -> Rig {
+    three_servers_retrying(backend, true).await
+}
+
+/// [`three_servers`], with quick retries or (`quick` false) retries
+/// spaced as in production.
+async fn three_servers_retrying(backend: &Backend, quick: bool) -> Rig {
     let quick = |scene: Scene| {
+        if !quick {
+            return scene;
+        }
         scene
             .set("HEARTH_FEDERATION_REQUEST_TIMEOUT_SECS", "3")
             .set("HEARTH_FEDERATION_UNREACHABLE_AFTER_FAILURES", "2")
@@ -37,6 +46,30 @@ async fn three_servers(backend: &Backend) -> Rig {
         .joins("cal", "circle@a")
         .start(backend)
         .await
+}
+
+/// ann writes a thread in circle (with `fields`); it waits until B and C
+/// have it and A recorded both copies (once the servers said yes). Its
+/// url and id.
+async fn held_by_b_and_c(rig: &Rig, fields: Value) -> (String, String) {
+    let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
+    let circle = rig.handle("circle@a");
+    let thread = a.write("ann", "circle", fields).await;
+    let url = thread["url"].as_str().unwrap().to_owned();
+    let id = thread["id"].as_str().unwrap().to_owned();
+    b.wait_thread("bea", &circle, &url).await;
+    c.wait_thread("cal", &circle, &url).await;
+    wait_until("both copies recorded", || async {
+        (a.instance
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM copies WHERE object_ap_id = '{url}'"
+            ))
+            .await
+            == 2)
+            .then_some(())
+    })
+    .await;
+    (url, id)
 }
 
 /// Each server's state in a receipt, by server.
@@ -296,27 +329,10 @@ async fn deleting_a_post_shows_each_server_that_had_it_and_what_it_said() {
     let rig = three_servers(&backend).await;
     let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
     let circle = rig.handle("circle@a");
-    let thread = a
-        .write(
-            "ann",
-            "circle",
-            json!({"title": "Scan results", "visibility": "members"}),
-        )
-        .await;
-    let url = thread["url"].as_str().unwrap().to_owned();
-    let id = thread["id"].as_str().unwrap().to_owned();
-    b.wait_thread("bea", &circle, &url).await;
-    c.wait_thread("cal", &circle, &url).await;
-    // Copies are recorded once the servers said yes.
-    wait_until("both copies recorded", || async {
-        (a.instance
-            .scalar(&format!(
-                "SELECT COUNT(*) FROM copies WHERE object_ap_id = '{url}'"
-            ))
-            .await
-            == 2)
-            .then_some(())
-    })
+    let (url, id) = held_by_b_and_c(
+        &rig,
+        json!({"title": "Scan results", "visibility": "members"}),
+    )
     .await;
     // Nobody has a receipt before it is deleted.
     a.api(
@@ -814,39 +830,10 @@ async fn an_erasure_waits_while_a_server_is_suspended_and_reaches_it_once_lifted
     // Retries spaced as in production (10 s, then twice as long each
     // time), so that only lifting the suspension can make the held
     // erasure due at once.
-    let rig = Scene::new()
-        .server("a")
-        .member("ann")
-        .member("olga")
-        .group("circle", "olga")
-        .joins("ann", "circle@a")
-        .server("b")
-        .member("bea")
-        .joins("bea", "circle@a")
-        .server("c")
-        .member("cal")
-        .joins("cal", "circle@a")
-        .start(&Backend::Sqlite)
-        .await;
+    let rig = three_servers_retrying(&Backend::Sqlite, false).await;
     let (a, b, c) = (rig.at("a"), rig.at("b"), rig.at("c"));
     let circle = rig.handle("circle@a");
-    let thread = a
-        .write("ann", "circle", json!({"title": "My new diagnosis"}))
-        .await;
-    let url = thread["url"].as_str().unwrap().to_owned();
-    let id = thread["id"].as_str().unwrap().to_owned();
-    b.wait_thread("bea", &circle, &url).await;
-    c.wait_thread("cal", &circle, &url).await;
-    wait_until("both copies recorded", || async {
-        (a.instance
-            .scalar(&format!(
-                "SELECT COUNT(*) FROM copies WHERE object_ap_id = '{url}'"
-            ))
-            .await
-            == 2)
-            .then_some(())
-    })
-    .await;
+    let (url, id) = held_by_b_and_c(&rig, json!({"title": "My new diagnosis"})).await;
 
     // A's admin suspends B; then ann deletes her thread.
     a.instance.create_user("keeper", PASSWORD, &["--admin"]);

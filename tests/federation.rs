@@ -939,6 +939,20 @@ impl Pair {
             .is_some_and(|items| items.iter().any(|p| p["url"] == id))
     }
 
+    /// The id ann's API gives the post `url` in `peers`.
+    async fn ann_id_of(&self, url: &str) -> String {
+        let listed = self
+            .a
+            .get("/api/v1/posts?group=peers", Some(&self.ann))
+            .await;
+        listed.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|t| t["url"] == url))
+            .and_then(|t| t["id"].as_str())
+            .unwrap_or_else(|| panic!("{}", listed.text))
+            .to_owned()
+    }
+
     /// The status of bob's signed fetch of the group.
     async fn fetch_group(&self) -> StatusCode {
         reqwest::Client::new()
@@ -1122,13 +1136,7 @@ async fn a_limited_servers_people_wait_to_join_and_their_posts_stay_in_the_group
     // ann's reply to it is for the members too (it once took the thread's
     // stored visibility and went to the public; found by the addressing
     // property tests, crates/hearth-activitypub/tests).
-    let listed = a.get("/api/v1/posts?group=peers", Some(&p.ann)).await;
-    let thread_id = listed.body["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|t| t["url"] == bobs.as_str()))
-        .and_then(|t| t["id"].as_str())
-        .unwrap_or_else(|| panic!("{}", listed.text))
-        .to_owned();
+    let thread_id = p.ann_id_of(&bobs).await;
     let reply = a
         .post(
             &format!("/api/v1/posts/{thread_id}/replies"),
@@ -1161,13 +1169,7 @@ async fn a_reply_written_before_its_threads_server_was_limited_is_for_the_member
     assert_eq!(members(a, "peers").await, 2);
     let bobs = p.thread(1).await;
     assert!(p.ann_sees(&bobs).await);
-    let listed = a.get("/api/v1/posts?group=peers", Some(&p.ann)).await;
-    let thread_id = listed.body["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|t| t["url"] == bobs.as_str()))
-        .and_then(|t| t["id"].as_str())
-        .unwrap_or_else(|| panic!("{}", listed.text))
-        .to_owned();
+    let thread_id = p.ann_id_of(&bobs).await;
     // ann answers in public, before any rule.
     let reply = a
         .post(

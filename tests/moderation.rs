@@ -88,6 +88,18 @@ async fn wait_seen(
     .await
 }
 
+/// circle's moderation log on A, as `reader` reads it.
+async fn circle_log(rig: &Rig, reader: &str) -> support::Answer {
+    rig.at("a")
+        .api(
+            Method::GET,
+            "/api/v1/groups/circle/moderation_log",
+            Some(reader),
+            None,
+        )
+        .await
+}
+
 /// Wait until the thread `url` is no longer listed for `member` of
 /// `server` (removed or deleted).
 async fn wait_gone(rig: &Rig, server: &str, member: &str, url: &str) {
@@ -339,14 +351,7 @@ async fn a_lock_and_a_removal_on_the_groups_server_hold_everywhere() {
     }
 
     // The log: members of the group read it; it says who, what and why.
-    let log = a
-        .api(
-            Method::GET,
-            "/api/v1/groups/circle/moderation_log",
-            Some("max"),
-            None,
-        )
-        .await;
+    let log = circle_log(&rig, "max").await;
     assert_eq!(log.status, StatusCode::OK, "{}", log.text);
     let actions: Vec<&str> = log.body["items"]
         .as_array()
@@ -522,14 +527,7 @@ async fn a_removal_is_undone_everywhere_and_the_authors_delete_erases_what_was_k
         )
         .await;
     again.assert_problem(404, "not-found");
-    let log = a
-        .api(
-            Method::GET,
-            "/api/v1/groups/circle/moderation_log",
-            Some("max"),
-            None,
-        )
-        .await;
+    let log = circle_log(&rig, "max").await;
     assert_eq!(
         log.body["items"][0]["action"], "restore_post",
         "{}",
@@ -649,14 +647,7 @@ async fn a_moderator_on_another_server_acts_through_the_group_and_loses_the_powe
     for (server, member) in [("a", "max"), ("c", "cai")] {
         wait_gone(&rig, server, member, &url).await;
     }
-    let log = a
-        .api(
-            Method::GET,
-            "/api/v1/groups/circle/moderation_log",
-            Some("ann"),
-            None,
-        )
-        .await;
+    let log = circle_log(&rig, "ann").await;
     assert_eq!(
         log.body["items"][0]["action"], "remove_post",
         "{}",
@@ -1251,14 +1242,7 @@ async fn posts_the_group_holds_wait_for_a_moderator_and_go_nowhere_until_approve
         .await;
     assert_eq!(on_c, 0);
 
-    let log = a
-        .api(
-            Method::GET,
-            "/api/v1/groups/circle/moderation_log",
-            Some("max"),
-            None,
-        )
-        .await;
+    let log = circle_log(&rig, "max").await;
     let actions: Vec<&str> = log.body["items"]
         .as_array()
         .unwrap()
@@ -1366,14 +1350,7 @@ async fn roles_end_with_the_membership_on_every_server() {
         assert!(collection.contains(&max), "{role}: {collection}");
     }
     // Leaving is not a moderator's act: nothing about it in the log.
-    let log = a
-        .api(
-            Method::GET,
-            "/api/v1/groups/circle/moderation_log",
-            Some("ann"),
-            None,
-        )
-        .await;
+    let log = circle_log(&rig, "ann").await;
     assert!(
         log.body["items"]
             .as_array()
@@ -1414,14 +1391,7 @@ async fn roles_end_with_the_membership_on_every_server() {
     .await;
     let (_, collection) = c.fetch_as("cai", &format!("{group}/moderators")).await;
     assert!(!collection.contains(&max), "{collection}");
-    let log = a
-        .api(
-            Method::GET,
-            "/api/v1/groups/circle/moderation_log",
-            Some("ann"),
-            None,
-        )
-        .await;
+    let log = circle_log(&rig, "ann").await;
     let actions: Vec<&str> = log.body["items"]
         .as_array()
         .unwrap()
