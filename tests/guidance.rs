@@ -601,29 +601,7 @@ async fn wait_seen_in(
 
 /// A browser logged in as `member` on `server`.
 async fn logged_in(server: &support::rig::Server, member: &str) -> reqwest::Client {
-    let browser = support::browser();
-    let login = browser
-        .get(server.instance.url("/login"))
-        .send()
-        .await
-        .unwrap();
-    let csrf = support::csrf_of(&login.text().await.unwrap());
-    let done = browser
-        .post(server.instance.url("/login"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", member),
-            ("password", support::rig::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        done.status().is_redirection(),
-        "log-in failed: {}",
-        done.status()
-    );
-    browser
+    server.logged_in(member).await
 }
 
 /// The page at `path`, its status and text.

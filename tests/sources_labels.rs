@@ -475,3 +475,85 @@ async fn a_moderators_label_shows_on_every_server_and_comes_off() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn the_web_edit_form_shows_a_threads_sources_and_changes_them() {
+    let rig = Scene::new()
+        .server("a")
+        .member("ann")
+        .public_group("circle", "ann")
+        .start(&Backend::Sqlite)
+        .await;
+    let a = rig.at("a");
+    let thread = a
+        .write(
+            "ann",
+            "circle",
+            json!({
+                "title": "Pacing",
+                "support_kind": "general-knowledge",
+                "sources": [{"url": "https://www.nhs.uk/conditions/fatigue", "title": "NHS: fatigue", "type": "guideline"}],
+            }),
+        )
+        .await;
+    let id = thread["id"].as_str().unwrap().to_owned();
+    let browser = a.logged_in("ann").await;
+    let edit = a.instance.url(&format!("/posts/{id}/edit"));
+    let form = browser.get(&edit).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let form = form.text().await.unwrap();
+    assert!(
+        form.contains("NHS: fatigue") && form.contains("https://www.nhs.uk/conditions/fatigue"),
+        "{form}"
+    );
+
+    // A bad address is named on its row, and nothing changes.
+    let send = |url: &'static str, title: &'static str| {
+        let csrf = support::csrf_of(&form);
+        browser.post(&edit).form(&[
+            ("csrf", csrf),
+            ("action", "save".to_owned()),
+            ("title", "Pacing".to_owned()),
+            ("body", "Rest before you tire.".to_owned()),
+            ("support_kind", "general-knowledge".to_owned()),
+            ("source-0-url", url.to_owned()),
+            ("source-0-title", title.to_owned()),
+            ("source-0-type", "peer-reviewed".to_owned()),
+        ])
+    };
+    let refused = send("javascript:alert(1)", "A trial").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("href=\"#source-0-url\""), "{page}");
+    let kept = a
+        .api(
+            Method::GET,
+            &format!("/api/v1/posts/{id}"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        kept.body["sources"][0]["title"], "NHS: fatigue",
+        "{}",
+        kept.text
+    );
+
+    let saved = send("https://pubmed.ncbi.nlm.nih.gov/123/", "A trial")
+        .send()
+        .await
+        .unwrap();
+    assert!(saved.status().is_redirection(), "{}", saved.status());
+    let changed = a
+        .api(
+            Method::GET,
+            &format!("/api/v1/posts/{id}"),
+            Some("ann"),
+            None,
+        )
+        .await;
+    let sources = changed.body["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 1, "{}", changed.text);
+    assert_eq!(sources[0]["title"], "A trial");
+    assert_eq!(sources[0]["type"], "peer-reviewed");
+}

@@ -333,6 +333,34 @@ impl Server {
         written.body
     }
 
+    /// A browser (a client with cookies) logged in as `member` through
+    /// the web's own log-in form.
+    pub async fn logged_in(&self, member: &str) -> reqwest::Client {
+        let browser = super::browser();
+        let login = browser
+            .get(self.instance.url("/login"))
+            .send()
+            .await
+            .unwrap();
+        let csrf = super::csrf_of(&login.text().await.unwrap());
+        let done = browser
+            .post(self.instance.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", member),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            done.status().is_redirection(),
+            "log-in failed: {}",
+            done.status()
+        );
+        browser
+    }
+
     /// `member` replies to the post with local id `id`.
     pub async fn reply(&self, member: &str, id: &str, body: &str) -> Value {
         let written = self

@@ -1262,6 +1262,7 @@ fn edit_form(
             (text_field("content_warning", "Content warning (optional)", "text", field(form, "content_warning"), Some("If it talks about something distressing, say what here."), errors, "off"))
             @if thread {
                 (text_field("link", "Link (optional)", "text", field(form, "link"), None, errors, "url"))
+                (super::sources::source_rows(form, errors))
             }
             button type="submit" name="action" value="save" { "Save changes" }
         }
@@ -1300,7 +1301,7 @@ pub async fn edit_post_form(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let form: HashMap<String, String> = [
+    let mut form: HashMap<String, String> = [
         ("title", post.title.clone()),
         ("body", post.source.clone()),
         (
@@ -1318,6 +1319,7 @@ pub async fn edit_post_form(
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    form.extend(super::sources::to_form(&post.sources));
     page(
         &state,
         &headers,
@@ -1363,7 +1365,7 @@ pub async fn edit_post(
         content_warning: Some(field(&form, "content_warning").to_owned()),
         link: thread.then(|| field(&form, "link").to_owned()),
         visibility: None,
-        sources: None,
+        sources: thread.then(|| form_sources(&form)),
         speaking_as: Some(field(&form, "speaking_as"))
             .filter(|s| !s.is_empty())
             .map(str::to_owned),

@@ -11,7 +11,7 @@ use axum::response::Response;
 use hearth_app::records::Post;
 use hearth_app::{AppError, Origin};
 use hearth_domain::sources::{
-    LABEL_NOTE_MAX, LabelKind, MAX_SOURCES, RawSource, SourceKind, independent_sources,
+    LABEL_NOTE_MAX, LabelKind, MAX_SOURCES, RawSource, Source, SourceKind, independent_sources,
 };
 use maud::{Markup, html};
 
@@ -42,6 +42,22 @@ pub(super) fn from_form(form: &HashMap<String, String>) -> Vec<RawSource> {
             url: field(form, &format!("source-{i}-url")).to_owned(),
             title: field(form, &format!("source-{i}-title")).to_owned(),
             kind: field(form, &format!("source-{i}-type")).to_owned(),
+        })
+        .collect()
+}
+
+/// A post's sources as the form's fields, to edit them.
+pub(super) fn to_form(sources: &[Source]) -> Vec<(String, String)> {
+    sources
+        .iter()
+        .take(MAX_SOURCES)
+        .enumerate()
+        .flat_map(|(i, s)| {
+            [
+                (format!("source-{i}-url"), s.url.clone()),
+                (format!("source-{i}-title"), s.title.clone()),
+                (format!("source-{i}-type"), s.kind.as_str().to_owned()),
+            ]
         })
         .collect()
 }
