@@ -225,6 +225,43 @@ async fn sources_on(backend: &Backend) {
     assert_eq!(labelled.body["label"]["kind"], "needs-sources");
     assert_eq!(labelled.body["label"]["note"], "Where is this from?");
     assert_eq!(labelled.body["label"]["link"], "https://www.nhs.uk/");
+    // Its author is told, once, in words; the same label again tells
+    // nothing new.
+    let again = a
+        .api(
+            Method::PUT,
+            &label_path,
+            Some("ann"),
+            Some(json!({"kind": "needs-sources", "note": "Where is this from?", "link": "https://www.nhs.uk/"})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    let told = a
+        .api(Method::GET, "/api/v1/notifications", Some("max"), None)
+        .await;
+    let labels: Vec<&Value> = told.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "post_labelled")
+        .collect();
+    assert_eq!(labels.len(), 1, "{}", told.text);
+    assert_eq!(labels[0]["detail"], "needs-sources", "{}", told.text);
+    assert_eq!(labels[0]["post_id"], plain_id, "{}", told.text);
+    let page = a
+        .logged_in("max")
+        .await
+        .get(a.instance.url("/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("put a label on your post: \u{201c}Needs sources\u{201d}"),
+        "{page}"
+    );
     let log = a
         .api(
             Method::GET,

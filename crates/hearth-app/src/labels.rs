@@ -110,6 +110,13 @@ impl App {
         };
         self.log_post_action(&txn, origin, &group, &post, action, note)
             .await?;
+        // Its author here hears of a label (not of one taken off), once
+        // per change: an older or repeated word changed nothing above.
+        if let Some(label) = &label
+            && post.label.as_ref().map(|l| &l.label) != Some(label)
+        {
+            crate::notifications::post_labelled(&txn, &post, &actor, label.kind.as_str()).await?;
+        }
         let to = match &group {
             _ if !updated.visibility.federates() => None,
             PostGroup::Local(g) => {

@@ -141,6 +141,31 @@ pub(crate) async fn post_removed(
     Ok(())
 }
 
+/// A moderator (`actor`) labelled `post` (`kind`: the label's spelling):
+/// tell its author, if written here and not by themselves.
+pub(crate) async fn post_labelled(
+    db: &impl ConnectionTrait,
+    post: &Post,
+    actor_ap_id: &str,
+    kind: &str,
+) -> Result<(), AppError> {
+    if let Some(author) = post.author_user_id
+        && post.author_ap_id != actor_ap_id
+    {
+        notifications::record(
+            db,
+            author,
+            NotificationKind::PostLabelled,
+            Some(actor_ap_id),
+            Some(post.id),
+            Some(&post.group_ap_id),
+            kind,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// A moderator (`actor`) brought back `post` after removing it: tell its
 /// author, if written here.
 pub(crate) async fn post_restored(

@@ -26,6 +26,9 @@ crate::string_enum! {
         PostRemoved => "post_removed",
         /// A moderator brought back one of your posts they had removed.
         PostRestored => "post_restored",
+        /// A moderator labelled one of your posts ("needs sources",
+        /// "disputed"; the detail is the label's kind).
+        PostLabelled => "post_labelled",
         /// Moderators banned you from a group (or an admin from this
         /// server).
         Banned => "banned",

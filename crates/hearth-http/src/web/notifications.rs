@@ -73,6 +73,11 @@ fn describe(v: &NotificationView) -> Markup {
                 "A moderator of " (group) " removed one of your posts."
                 @if !n.detail.is_empty() { " They said: \u{201c}" (n.detail) "\u{201d}" }
             }
+            NotificationKind::PostLabelled => {
+                "A moderator of " (group) " put a label on your post: \u{201c}"
+                (n.detail.parse::<hearth_domain::sources::LabelKind>().map_or("Label", |k| k.describe()))
+                "\u{201d}. It shows above the post, with their note. " (post)
+            }
             NotificationKind::PostRestored => {
                 "A moderator of " (group) " brought back your post: everyone in the group can read it again. " (post)
             }
