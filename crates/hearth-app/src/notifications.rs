@@ -116,78 +116,60 @@ pub(crate) async fn join_decided(
     Ok(notifications::record(db, user_id, kind, None, None, Some(group_ap_id), "").await?)
 }
 
-/// A moderator (`actor`) removed `post`: tell its author, if written here
-/// and not by themselves.
+/// A moderator (`actor`) acted on `post` (`kind`: removed, restored,
+/// labelled; `detail`: their reason, or the label's kind): tell its
+/// author, if written here and not by themselves.
+async fn moderator_acted_on(
+    db: &impl ConnectionTrait,
+    post: &Post,
+    actor_ap_id: &str,
+    kind: NotificationKind,
+    detail: &str,
+) -> Result<(), AppError> {
+    if let Some(author) = post.author_user_id
+        && post.author_ap_id != actor_ap_id
+    {
+        notifications::record(
+            db,
+            author,
+            kind,
+            Some(actor_ap_id),
+            Some(post.id),
+            Some(&post.group_ap_id),
+            detail,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A moderator (`actor`) removed `post`, saying `reason`.
 pub(crate) async fn post_removed(
     db: &impl ConnectionTrait,
     post: &Post,
     actor_ap_id: &str,
     reason: &str,
 ) -> Result<(), AppError> {
-    if let Some(author) = post.author_user_id
-        && post.author_ap_id != actor_ap_id
-    {
-        notifications::record(
-            db,
-            author,
-            NotificationKind::PostRemoved,
-            Some(actor_ap_id),
-            Some(post.id),
-            Some(&post.group_ap_id),
-            reason,
-        )
-        .await?;
-    }
-    Ok(())
+    moderator_acted_on(db, post, actor_ap_id, NotificationKind::PostRemoved, reason).await
 }
 
-/// A moderator (`actor`) labelled `post` (`kind`: the label's spelling):
-/// tell its author, if written here and not by themselves.
+/// A moderator (`actor`) labelled `post` (`kind`: the label's spelling).
 pub(crate) async fn post_labelled(
     db: &impl ConnectionTrait,
     post: &Post,
     actor_ap_id: &str,
     kind: &str,
 ) -> Result<(), AppError> {
-    if let Some(author) = post.author_user_id
-        && post.author_ap_id != actor_ap_id
-    {
-        notifications::record(
-            db,
-            author,
-            NotificationKind::PostLabelled,
-            Some(actor_ap_id),
-            Some(post.id),
-            Some(&post.group_ap_id),
-            kind,
-        )
-        .await?;
-    }
-    Ok(())
+    moderator_acted_on(db, post, actor_ap_id, NotificationKind::PostLabelled, kind).await
 }
 
-/// A moderator (`actor`) brought back `post` after removing it: tell its
-/// author, if written here.
+/// A moderator (`actor`) brought back `post` after removing it.
 pub(crate) async fn post_restored(
     db: &impl ConnectionTrait,
     post: &Post,
     actor_ap_id: &str,
 ) -> Result<(), AppError> {
-    if let Some(author) = post.author_user_id
-        && post.author_ap_id != actor_ap_id
-    {
-        notifications::record(
-            db,
-            author,
-            NotificationKind::PostRestored,
-            Some(actor_ap_id),
-            Some(post.id),
-            Some(&post.group_ap_id),
-            "",
-        )
-        .await?;
-    }
-    Ok(())
+    moderator_acted_on(db, post, actor_ap_id, NotificationKind::PostRestored, "").await
 }
 
 /// One notification with what a page needs to say it in words.
