@@ -455,41 +455,31 @@ impl App {
             },
         )
         .await?;
-        let inboxes = self.member_servers(txn, group.id, false).await?;
-        if !inboxes.is_empty() {
-            self.emit(
-                txn,
-                Event::GuidanceChanged {
-                    group: group.clone(),
-                    rules_html: rules.html,
-                    guide_html: guide.html,
-                    inboxes,
-                },
-            )
+        self.tell_group_changed(txn, group, rules.html, guide.html)
             .await?;
-        }
         Ok(true)
     }
 
-    /// A group here changed in a way its Hearth member servers read from
-    /// its document (its visibility): they are sent it again
-    /// (`Update{Group}`, with the guidance as it stands), in `txn`.
+    /// A group here changed what its Hearth member servers read from its
+    /// document (its guidance, now `rules_html` and `guide_html`, or its
+    /// visibility): they are sent it again (`Update{Group}`), in `txn`.
     pub(crate) async fn tell_group_changed(
         &self,
         txn: &DatabaseTransaction,
         group: &Group,
+        rules_html: String,
+        guide_html: String,
     ) -> Result<(), AppError> {
         let inboxes = self.member_servers(txn, group.id, false).await?;
         if inboxes.is_empty() {
             return Ok(());
         }
-        let guidance = self.guidance(&PostGroup::Local(group.clone())).await?;
         self.emit(
             txn,
             Event::GuidanceChanged {
                 group: group.clone(),
-                rules_html: guidance.rules_html,
-                guide_html: guidance.guide_html,
+                rules_html,
+                guide_html,
                 inboxes,
             },
         )

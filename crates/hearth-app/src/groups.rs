@@ -234,7 +234,9 @@ impl App {
             )
             .await?;
         if !told && visibility != group.visibility {
-            self.tell_group_changed(&txn, &updated).await?;
+            let guidance = self.guidance(&PostGroup::Local(updated.clone())).await?;
+            self.tell_group_changed(&txn, &updated, guidance.rules_html, guidance.guide_html)
+                .await?;
         }
         if retention != group.retention_days {
             groups::set_retention(&txn, group.id, retention).await?;
